@@ -1,0 +1,213 @@
+//! Framing: a 4-byte little-endian length, a JSON header, then the raw body
+//! the header announces. Built on tokio-util's `Decoder`/`Encoder`, so the
+//! same state machine serves the server, the client and the fuzzer.
+
+use crate::error::ErrorCode;
+use crate::message::Message;
+use crate::MAX_HEADER_LEN;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use tokio_util::codec::{Decoder, Encoder};
+
+/// What the decoder yields: a header, or a piece of the body it announced.
+/// Body pieces arrive in order and add up to exactly `Message::body_len()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    Message(Message),
+    Body(Bytes),
+}
+
+/// Why bytes from a peer could not be decoded. After any of these the
+/// stream is out of step: send an `error` frame and close the connection.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("header of {len} bytes is over the {max}-byte limit")]
+    HeaderTooLarge { len: usize, max: usize },
+    #[error("empty header (length prefix 0)")]
+    EmptyHeader,
+    #[error("header is not valid UTF-8 JSON: {0}")]
+    BadJson(String),
+    /// Valid JSON, but not a message: unknown `type`, missing or mistyped field.
+    #[error("invalid message: {reason}")]
+    BadMessage { id: Option<u64>, reason: String },
+    #[error("connection closed in the middle of a frame")]
+    Truncated,
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl CodecError {
+    /// The error code to report to the peer.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            CodecError::HeaderTooLarge { .. } => ErrorCode::TooLarge,
+            CodecError::Io(_) => ErrorCode::Internal,
+            _ => ErrorCode::BadRequest,
+        }
+    }
+
+    /// The request id the bad frame carried, when it could be read.
+    pub fn request_id(&self) -> Option<u64> {
+        match self {
+            CodecError::BadMessage { id, .. } => *id,
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadState {
+    Header,
+    Body { remaining: u64 },
+}
+
+/// The netdisk frame codec. Decoding never allocates more than the header
+/// limit on the strength of a peer's length prefix.
+#[derive(Debug)]
+pub struct NetdiskCodec {
+    state: ReadState,
+    max_header: usize,
+}
+
+impl Default for NetdiskCodec {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl NetdiskCodec {
+    pub fn new() -> Self {
+        Self::with_max_header(MAX_HEADER_LEN)
+    }
+
+    pub fn with_max_header(max_header: usize) -> Self {
+        NetdiskCodec {
+            state: ReadState::Header,
+            max_header,
+        }
+    }
+
+    /// True while the decoder is inside an announced body.
+    pub fn in_body(&self) -> bool {
+        matches!(self.state, ReadState::Body { .. })
+    }
+}
+
+/// Parses one header: UTF-8, then JSON, then a known message.
+pub fn parse_header(bytes: &[u8]) -> Result<Message, CodecError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| CodecError::BadJson(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| CodecError::BadJson(e.to_string()))?;
+    let id = value.get("id").and_then(serde_json::Value::as_u64);
+    serde_json::from_value(value).map_err(|e| CodecError::BadMessage {
+        id,
+        reason: e.to_string(),
+    })
+}
+
+impl Decoder for NetdiskCodec {
+    type Item = Frame;
+    type Error = CodecError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, CodecError> {
+        match self.state {
+            ReadState::Body { remaining } => {
+                if src.is_empty() {
+                    return Ok(None);
+                }
+                let take = usize::try_from(remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(src.len());
+                let chunk = src.split_to(take).freeze();
+                let left = remaining - take as u64;
+                self.state = if left == 0 {
+                    ReadState::Header
+                } else {
+                    ReadState::Body { remaining: left }
+                };
+                Ok(Some(Frame::Body(chunk)))
+            }
+            ReadState::Header => {
+                if src.len() < 4 {
+                    return Ok(None);
+                }
+                let len = u32::from_le_bytes([src[0], src[1], src[2], src[3]]) as usize;
+                if len == 0 {
+                    return Err(CodecError::EmptyHeader);
+                }
+                if len > self.max_header {
+                    return Err(CodecError::HeaderTooLarge {
+                        len,
+                        max: self.max_header,
+                    });
+                }
+                if src.len() < 4 + len {
+                    // Bounded by max_header, checked above.
+                    src.reserve(4 + len - src.len());
+                    return Ok(None);
+                }
+                src.advance(4);
+                let header = src.split_to(len);
+                let message = parse_header(&header)?;
+                let body = message.body_len();
+                if body > 0 {
+                    self.state = ReadState::Body { remaining: body };
+                }
+                Ok(Some(Frame::Message(message)))
+            }
+        }
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, CodecError> {
+        match self.decode(src)? {
+            Some(frame) => Ok(Some(frame)),
+            None if src.is_empty() && self.state == ReadState::Header => Ok(None),
+            None => Err(CodecError::Truncated),
+        }
+    }
+}
+
+/// Serialises a message as a frame: length prefix, then JSON.
+pub fn encode_message(
+    message: &Message,
+    max_header: usize,
+    dst: &mut BytesMut,
+) -> Result<(), CodecError> {
+    let json = serde_json::to_vec(message).map_err(|e| CodecError::BadJson(e.to_string()))?;
+    if json.len() > max_header {
+        return Err(CodecError::HeaderTooLarge {
+            len: json.len(),
+            max: max_header,
+        });
+    }
+    dst.reserve(4 + json.len());
+    // Cannot truncate: json.len() <= max_header, which is far below u32::MAX.
+    dst.put_u32_le(json.len() as u32);
+    dst.extend_from_slice(&json);
+    Ok(())
+}
+
+impl Encoder<&Message> for NetdiskCodec {
+    type Error = CodecError;
+
+    fn encode(&mut self, message: &Message, dst: &mut BytesMut) -> Result<(), CodecError> {
+        encode_message(message, self.max_header, dst)
+    }
+}
+
+impl Encoder<Message> for NetdiskCodec {
+    type Error = CodecError;
+
+    fn encode(&mut self, message: Message, dst: &mut BytesMut) -> Result<(), CodecError> {
+        encode_message(&message, self.max_header, dst)
+    }
+}
+
+/// Body bytes go out as they are; the header before them announced their length.
+impl Encoder<Bytes> for NetdiskCodec {
+    type Error = CodecError;
+
+    fn encode(&mut self, body: Bytes, dst: &mut BytesMut) -> Result<(), CodecError> {
+        dst.extend_from_slice(&body);
+        Ok(())
+    }
+}

@@ -1,0 +1,136 @@
+//! Every message of the protocol, as one enum tagged by its `type` field.
+
+use crate::handshake::{Hello, Login, LoginChallenge, LoginOk, LoginProof};
+use crate::request::{Cd, Df, Get, Ls, Mkdir, Mv, Put, PutData, PutEnd, Pwd, Rm, Rmdir, Stat};
+use crate::response::{Cwd, Done, Error, GetData, GetEnd, Info, Listing, PutDone, PutReady, Usage};
+use serde::{Deserialize, Serialize};
+
+/// A frame's JSON header. `{"type": "mkdir", "id": 7, "path": "docs"}`
+/// is `Message::Mkdir(Mkdir { id: 7, path: "docs".into(), parents: false })`.
+/// Unknown fields are ignored (newer peers may add some); unknown types are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Message {
+    // Handshake and login.
+    Hello(Hello),
+    Login(Login),
+    LoginChallenge(LoginChallenge),
+    LoginProof(LoginProof),
+    LoginOk(LoginOk),
+    // Requests.
+    Pwd(Pwd),
+    Cd(Cd),
+    Ls(Ls),
+    Stat(Stat),
+    Mkdir(Mkdir),
+    Rm(Rm),
+    Rmdir(Rmdir),
+    Mv(Mv),
+    Df(Df),
+    Put(Put),
+    PutData(PutData),
+    PutEnd(PutEnd),
+    Get(Get),
+    // Responses.
+    #[serde(rename = "ok")]
+    Done(Done),
+    Cwd(Cwd),
+    Listing(Listing),
+    Info(Info),
+    Usage(Usage),
+    PutReady(PutReady),
+    PutDone(PutDone),
+    GetData(GetData),
+    GetEnd(GetEnd),
+    Error(Error),
+}
+
+impl Message {
+    /// Bytes of raw body that follow this header on the wire.
+    pub fn body_len(&self) -> u64 {
+        match self {
+            Message::PutData(m) => m.size,
+            Message::GetData(m) => m.size,
+            _ => 0,
+        }
+    }
+
+    /// The request id this message carries or answers, if any.
+    pub fn id(&self) -> Option<u64> {
+        match self {
+            Message::Hello(_) => None,
+            Message::Login(m) => Some(m.id),
+            Message::LoginChallenge(m) => Some(m.id),
+            Message::LoginProof(m) => Some(m.id),
+            Message::LoginOk(m) => Some(m.id),
+            Message::Pwd(m) => Some(m.id),
+            Message::Cd(m) => Some(m.id),
+            Message::Ls(m) => Some(m.id),
+            Message::Stat(m) => Some(m.id),
+            Message::Mkdir(m) => Some(m.id),
+            Message::Rm(m) => Some(m.id),
+            Message::Rmdir(m) => Some(m.id),
+            Message::Mv(m) => Some(m.id),
+            Message::Df(m) => Some(m.id),
+            Message::Put(m) => Some(m.id),
+            Message::PutData(m) => Some(m.id),
+            Message::PutEnd(m) => Some(m.id),
+            Message::Get(m) => Some(m.id),
+            Message::Done(m) => Some(m.id),
+            Message::Cwd(m) => Some(m.id),
+            Message::Listing(m) => Some(m.id),
+            Message::Info(m) => Some(m.id),
+            Message::Usage(m) => Some(m.id),
+            Message::PutReady(m) => Some(m.id),
+            Message::PutDone(m) => Some(m.id),
+            Message::GetData(m) => Some(m.id),
+            Message::GetEnd(m) => Some(m.id),
+            Message::Error(m) => m.id,
+        }
+    }
+
+    /// The wire name of this message's type, for logs and error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Message::Hello(_) => "hello",
+            Message::Login(_) => "login",
+            Message::LoginChallenge(_) => "login_challenge",
+            Message::LoginProof(_) => "login_proof",
+            Message::LoginOk(_) => "login_ok",
+            Message::Pwd(_) => "pwd",
+            Message::Cd(_) => "cd",
+            Message::Ls(_) => "ls",
+            Message::Stat(_) => "stat",
+            Message::Mkdir(_) => "mkdir",
+            Message::Rm(_) => "rm",
+            Message::Rmdir(_) => "rmdir",
+            Message::Mv(_) => "mv",
+            Message::Df(_) => "df",
+            Message::Put(_) => "put",
+            Message::PutData(_) => "put_data",
+            Message::PutEnd(_) => "put_end",
+            Message::Get(_) => "get",
+            Message::Done(_) => "ok",
+            Message::Cwd(_) => "cwd",
+            Message::Listing(_) => "listing",
+            Message::Info(_) => "info",
+            Message::Usage(_) => "usage",
+            Message::PutReady(_) => "put_ready",
+            Message::PutDone(_) => "put_done",
+            Message::GetData(_) => "get_data",
+            Message::GetEnd(_) => "get_end",
+            Message::Error(_) => "error",
+        }
+    }
+}
+
+/// A shorthand for building error responses.
+impl Message {
+    pub fn error(id: Option<u64>, code: crate::ErrorCode, message: impl Into<String>) -> Message {
+        Message::Error(Error {
+            id,
+            code,
+            message: message.into(),
+        })
+    }
+}

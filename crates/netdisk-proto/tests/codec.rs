@@ -1,0 +1,296 @@
+//! Property tests for the frame codec: every message type round-trips, and
+//! no byte stream (random, truncated, hostile) makes the decoder panic,
+//! loop, or allocate on the strength of a length prefix.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use netdisk_proto::handshake::*;
+use netdisk_proto::request::*;
+use netdisk_proto::response::*;
+use netdisk_proto::{
+    CodecError, Entry, EntryKind, ErrorCode, Frame, Message, NetdiskCodec, MAX_HEADER_LEN,
+};
+use proptest::prelude::*;
+use tokio_util::codec::{Decoder, Encoder};
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![any::<String>(), "[a-z0-9_./~ -]{0,40}"]
+}
+
+fn entry() -> impl Strategy<Value = Entry> {
+    (
+        text(),
+        prop_oneof![
+            Just(EntryKind::File),
+            Just(EntryKind::Dir),
+            Just(EntryKind::Symlink),
+            Just(EntryKind::Other)
+        ],
+        any::<u64>(),
+        proptest::option::of(any::<i64>()),
+    )
+        .prop_map(|(name, kind, size, modified)| Entry {
+            name,
+            kind,
+            size,
+            modified,
+        })
+}
+
+fn code() -> impl Strategy<Value = ErrorCode> {
+    proptest::sample::select(ErrorCode::ALL.to_vec())
+}
+
+/// Any message of any type, with arbitrary field values.
+fn message() -> impl Strategy<Value = Message> {
+    let id = any::<u64>();
+    prop_oneof![
+        (
+            any::<u32>(),
+            text(),
+            text(),
+            proptest::collection::vec(text(), 0..3),
+            text()
+        )
+            .prop_map(
+                |(protocol, server, version, auth, challenge)| Message::Hello(Hello {
+                    protocol,
+                    server,
+                    version,
+                    auth,
+                    challenge
+                })
+            ),
+        (id, any::<u32>(), text(), text()).prop_map(|(id, protocol, mechanism, data)| {
+            Message::Login(Login {
+                id,
+                protocol,
+                mechanism,
+                data,
+            })
+        }),
+        (id, text()).prop_map(|(id, data)| Message::LoginChallenge(LoginChallenge { id, data })),
+        (id, text()).prop_map(|(id, data)| Message::LoginProof(LoginProof { id, data })),
+        (id, text(), text(), text()).prop_map(|(id, data, user, cwd)| Message::LoginOk(LoginOk {
+            id,
+            data,
+            user,
+            cwd
+        })),
+        id.prop_map(|id| Message::Pwd(Pwd { id })),
+        (id, text()).prop_map(|(id, path)| Message::Cd(Cd { id, path })),
+        (id, proptest::option::of(text())).prop_map(|(id, path)| Message::Ls(Ls { id, path })),
+        (id, text()).prop_map(|(id, path)| Message::Stat(Stat { id, path })),
+        (id, text(), any::<bool>()).prop_map(|(id, path, parents)| Message::Mkdir(Mkdir {
+            id,
+            path,
+            parents
+        })),
+        (id, text()).prop_map(|(id, path)| Message::Rm(Rm { id, path })),
+        (id, text()).prop_map(|(id, path)| Message::Rmdir(Rmdir { id, path })),
+        (id, text(), text()).prop_map(|(id, from, to)| Message::Mv(Mv { id, from, to })),
+        id.prop_map(|id| Message::Df(Df { id })),
+        (id, text(), any::<u64>()).prop_map(|(id, path, size)| Message::Put(Put {
+            id,
+            path,
+            size
+        })),
+        (id, 0u64..4096).prop_map(|(id, size)| Message::PutData(PutData { id, size })),
+        (id, text()).prop_map(|(id, blake3)| Message::PutEnd(PutEnd { id, blake3 })),
+        (id, text()).prop_map(|(id, path)| Message::Get(Get { id, path })),
+        id.prop_map(|id| Message::Done(Done { id })),
+        (id, text()).prop_map(|(id, path)| Message::Cwd(Cwd { id, path })),
+        (id, text(), proptest::collection::vec(entry(), 0..5))
+            .prop_map(|(id, path, entries)| Message::Listing(Listing { id, path, entries })),
+        (id, text(), entry()).prop_map(|(id, path, entry)| Message::Info(Info { id, path, entry })),
+        (id, any::<u64>(), proptest::option::of(any::<u64>()))
+            .prop_map(|(id, used, quota)| Message::Usage(Usage { id, used, quota })),
+        (id, any::<u64>()).prop_map(|(id, offset)| Message::PutReady(PutReady { id, offset })),
+        (id, text(), any::<u64>(), text()).prop_map(|(id, path, size, blake3)| Message::PutDone(
+            PutDone {
+                id,
+                path,
+                size,
+                blake3
+            }
+        )),
+        (id, 0u64..4096).prop_map(|(id, size)| Message::GetData(GetData { id, size })),
+        (id, text()).prop_map(|(id, blake3)| Message::GetEnd(GetEnd { id, blake3 })),
+        (proptest::option::of(id), code(), text())
+            .prop_map(|(id, code, message)| Message::Error(Error { id, code, message })),
+    ]
+}
+
+/// Encodes a message and, if it announces a body, that many patterned bytes.
+fn encode_with_body(message: &Message, out: &mut BytesMut) -> Bytes {
+    let mut codec = NetdiskCodec::new();
+    codec.encode(message, out).expect("encode");
+    let body: Bytes = (0..message.body_len())
+        .map(|i| (i % 251) as u8)
+        .collect::<Vec<u8>>()
+        .into();
+    codec.encode(body.clone(), out).expect("encode body");
+    body
+}
+
+/// Decodes everything in `input`, feeding it in pieces of `step` bytes.
+fn decode_all(input: &[u8], step: usize) -> Result<Vec<Frame>, CodecError> {
+    let mut codec = NetdiskCodec::new();
+    let mut buffer = BytesMut::new();
+    let mut frames = Vec::new();
+    for piece in input.chunks(step.max(1)) {
+        buffer.extend_from_slice(piece);
+        while let Some(frame) = codec.decode(&mut buffer)? {
+            frames.push(frame);
+        }
+    }
+    while let Some(frame) = codec.decode_eof(&mut buffer)? {
+        frames.push(frame);
+    }
+    Ok(frames)
+}
+
+fn join_bodies(frames: &[Frame]) -> Vec<u8> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Body(b) => Some(b.to_vec()),
+            Frame::Message(_) => None,
+        })
+        .flatten()
+        .collect()
+}
+
+proptest! {
+    #[test]
+    fn every_message_round_trips(messages in proptest::collection::vec(message(), 1..6), step in 1usize..300) {
+        let mut wire = BytesMut::new();
+        let mut bodies = Vec::new();
+        for m in &messages {
+            bodies.extend_from_slice(&encode_with_body(m, &mut wire));
+        }
+        let frames = decode_all(&wire, step).expect("decode");
+        let decoded: Vec<Message> = frames.iter().filter_map(|f| match f {
+            Frame::Message(m) => Some(m.clone()),
+            Frame::Body(_) => None,
+        }).collect();
+        prop_assert_eq!(decoded, messages);
+        prop_assert_eq!(join_bodies(&frames), bodies);
+    }
+
+    #[test]
+    fn random_bytes_never_panic(input in proptest::collection::vec(any::<u8>(), 0..2048), step in 1usize..64) {
+        // Any outcome but a panic or a hang is fine; errors must be typed.
+        let _ = decode_all(&input, step);
+    }
+
+    #[test]
+    fn truncated_streams_are_reported(message in message(), cut_fraction in 0.0f64..1.0) {
+        let mut wire = BytesMut::new();
+        encode_with_body(&message, &mut wire);
+        let cut = ((wire.len() as f64) * cut_fraction) as usize;
+        prop_assume!(cut > 0 && cut < wire.len());
+        let result = decode_all(&wire[..cut], 7);
+        prop_assert!(matches!(result, Err(CodecError::Truncated)), "got {:?}", result);
+    }
+}
+
+fn frame_of(json: &[u8]) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    out.put_u32_le(json.len() as u32);
+    out.extend_from_slice(json);
+    out.to_vec()
+}
+
+#[test]
+fn huge_length_prefix_is_refused_without_allocating() {
+    let mut buffer = BytesMut::from(&u32::MAX.to_le_bytes()[..]);
+    let err = NetdiskCodec::new()
+        .decode(&mut buffer)
+        .expect_err("must refuse");
+    assert!(matches!(err, CodecError::HeaderTooLarge { .. }));
+    assert_eq!(err.code(), ErrorCode::TooLarge);
+    assert!(
+        buffer.capacity() < 1024,
+        "decoder reserved {} bytes",
+        buffer.capacity()
+    );
+}
+
+#[test]
+fn header_at_the_limit_is_accepted_and_one_over_is_not() {
+    let pad = |n: usize| {
+        let base = br#"{"type":"pwd","id":1,"x":""}"#.len();
+        let filler = "a".repeat(n - base);
+        format!(r#"{{"type":"pwd","id":1,"x":"{filler}"}}"#)
+    };
+    let exact = pad(MAX_HEADER_LEN);
+    assert_eq!(exact.len(), MAX_HEADER_LEN);
+    let frames = decode_all(&frame_of(exact.as_bytes()), 4096).expect("at the limit");
+    assert_eq!(frames, vec![Frame::Message(Message::Pwd(Pwd { id: 1 }))]);
+    let over = pad(MAX_HEADER_LEN + 1);
+    assert!(matches!(
+        decode_all(&frame_of(over.as_bytes()), 4096),
+        Err(CodecError::HeaderTooLarge { .. })
+    ));
+}
+
+#[test]
+fn malformed_headers_get_typed_errors() {
+    let cases: &[(&[u8], &str)] = &[
+        (b"{not json", "bad json"),
+        (b"\xff\xfe\x00", "bad utf-8"),
+        (br#"{"type":"frobnicate","id":3}"#, "unknown type"),
+        (br#"{"type":"mkdir","id":4}"#, "missing field"),
+        (
+            br#"{"type":"mkdir","id":"four","path":"a"}"#,
+            "mistyped field",
+        ),
+        (br#"{"id":5}"#, "no type"),
+        (br#"[1,2,3]"#, "not an object"),
+    ];
+    for (json, what) in cases {
+        let err = decode_all(&frame_of(json), 3).expect_err(what);
+        assert_eq!(err.code(), ErrorCode::BadRequest, "{what}: {err}");
+    }
+    let err = decode_all(&frame_of(br#"{"type":"frobnicate","id":3}"#), 64).expect_err("unknown");
+    assert_eq!(err.request_id(), Some(3), "the id is echoed when readable");
+    assert!(matches!(
+        decode_all(&[0, 0, 0, 0], 4),
+        Err(CodecError::EmptyHeader)
+    ));
+}
+
+#[test]
+fn unknown_fields_are_ignored_for_forward_compatibility() {
+    let frames = decode_all(
+        &frame_of(br#"{"type":"rm","id":9,"path":"a","future":true}"#),
+        5,
+    )
+    .expect("decode");
+    assert_eq!(
+        frames,
+        vec![Frame::Message(Message::Rm(Rm {
+            id: 9,
+            path: "a".into()
+        }))]
+    );
+}
+
+#[test]
+fn body_bytes_that_look_like_frames_stay_body() {
+    let inner = frame_of(br#"{"type":"pwd","id":1}"#);
+    let mut wire = BytesMut::new();
+    NetdiskCodec::new()
+        .encode(
+            &Message::PutData(PutData {
+                id: 2,
+                size: inner.len() as u64,
+            }),
+            &mut wire,
+        )
+        .expect("encode");
+    wire.extend_from_slice(&inner);
+    let frames = decode_all(&wire, 1).expect("decode");
+    assert_eq!(frames.len(), 1 + inner.len(), "one body frame per byte fed");
+    assert_eq!(join_bodies(&frames), inner);
+}
