@@ -1,0 +1,68 @@
+//! The server side of each request type: one file per command. Simple
+//! commands return one response; `put` and `get` stream a body.
+
+mod cd;
+mod df;
+mod get;
+mod ls;
+mod mkdir;
+mod mv;
+mod put;
+mod pwd;
+mod rm;
+mod rmdir;
+mod stat;
+
+use crate::config::ServerConfig;
+use crate::connection::{Connection, Fatal};
+use crate::error::CommandError;
+use crate::session::Session;
+use netdisk_proto::Message;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// Runs one request and sends its response. A failed request becomes an
+/// `error` frame and the session goes on; only protocol violations and
+/// broken connections end it.
+pub(crate) async fn dispatch<S: AsyncRead + AsyncWrite + Unpin>(
+    message: Message,
+    session: &mut Session,
+    conn: &mut Connection<S>,
+    config: &ServerConfig,
+) -> Result<(), Fatal> {
+    let id = message.id();
+    let result = match message {
+        Message::Pwd(req) => pwd::apply(req, session),
+        Message::Cd(req) => cd::apply(req, session).await,
+        Message::Ls(req) => ls::apply(req, session).await,
+        Message::Stat(req) => stat::apply(req, session).await,
+        Message::Mkdir(req) => mkdir::apply(req, session).await,
+        Message::Rm(req) => rm::apply(req, session).await,
+        Message::Rmdir(req) => rmdir::apply(req, session).await,
+        Message::Mv(req) => mv::apply(req, session).await,
+        Message::Df(req) => df::apply(req, session).await,
+        Message::Put(req) => return put::apply(req, session, conn, config).await,
+        Message::Get(req) => return get::apply(req, session, conn).await,
+        other => {
+            return Err(Fatal::protocol(
+                id,
+                format!(
+                    "{} is not a request a logged-in client can send",
+                    other.type_name()
+                ),
+            ))
+        }
+    };
+    let response = match result {
+        Ok(response) => response,
+        Err(err) => err.into_message(id.unwrap_or_default()),
+    };
+    conn.send(&response).await
+}
+
+/// A convenience for commands: resolve a client path against the session's cwd.
+pub(crate) fn resolve(
+    session: &Session,
+    path: &str,
+) -> Result<netdisk_proto::HomePath, CommandError> {
+    Ok(session.cwd.resolve(path)?)
+}

@@ -1,0 +1,21 @@
+use super::resolve;
+use crate::error::CommandError;
+use crate::session::Session;
+use netdisk_proto::request::Rm;
+use netdisk_proto::response::Done;
+use netdisk_proto::{ErrorCode, Message};
+
+pub(crate) async fn apply(req: Rm, session: &mut Session) -> Result<Message, CommandError> {
+    let path = resolve(session, &req.path)?;
+    if path.is_home() {
+        return Err(CommandError::new(
+            ErrorCode::PermissionDenied,
+            "cannot remove the home directory",
+        ));
+    }
+    session
+        .home
+        .run(move |home| home.remove_file(&path))
+        .await?;
+    Ok(Message::Done(Done { id: req.id }))
+}

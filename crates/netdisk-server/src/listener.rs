@@ -1,0 +1,107 @@
+//! Accepts connections, caps how many run at once, and shuts down
+//! gracefully: stop accepting, let running requests finish within the grace
+//! period, then return.
+
+use crate::config::ServerConfig;
+use crate::connection::{refuse_busy, serve_connection};
+use crate::data_dir::DataDir;
+use crate::error::ServerError;
+use crate::session::Shared;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub struct Server {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    config: ServerConfig,
+}
+
+impl Server {
+    /// Opens the data directory (creating it on first start) and binds.
+    pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
+        let data = DataDir::open(&config.root)?;
+        let users = data.users()?;
+        let listener =
+            TcpListener::bind(&config.listen)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: config.listen.clone(),
+                    source,
+                })?;
+        let shared = Arc::new(Shared::new(data, users, config.clone()));
+        Ok(Server {
+            listener,
+            shared,
+            config,
+        })
+    }
+
+    /// The address actually bound (the real port when asked for port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr, ServerError> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// True when the user database has no users yet.
+    pub fn has_no_users(&self) -> bool {
+        self.shared.users.is_empty().unwrap_or(false)
+    }
+
+    /// Serves until `shutdown` completes, then drains within the grace period.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let permits = Arc::new(Semaphore::new(self.config.max_connections));
+        tokio::pin!(shutdown);
+        loop {
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                () = &mut shutdown => break,
+            };
+            let (stream, peer) = match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    // Out of file descriptors and similar: keep serving the
+                    // clients we have, and try again shortly.
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            // Small control frames must not wait for Nagle; data is written in large pieces.
+            let _ = stream.set_nodelay(true);
+            match permits.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let shared = self.shared.clone();
+                    let cancel = cancel.clone();
+                    tracker.spawn(async move {
+                        serve_connection(stream, peer, shared, cancel).await;
+                        drop(permit);
+                    });
+                }
+                Err(_) => {
+                    tracing::warn!(%peer, limit = self.config.max_connections, "connection limit reached");
+                    tracker.spawn(refuse_busy(stream));
+                }
+            }
+        }
+        drop(self.listener);
+        tracing::info!("shutting down: no new connections; waiting for running requests");
+        cancel.cancel();
+        tracker.close();
+        if tokio::time::timeout(self.config.grace_period, tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                remaining = tracker.len(),
+                "grace period over; closing the remaining connections"
+            );
+        }
+        Ok(())
+    }
+}
