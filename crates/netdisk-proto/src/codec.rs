@@ -54,6 +54,9 @@ impl CodecError {
     }
 }
 
+/// Read-buffer room the decoder asks for while inside a body.
+pub const BODY_READ_SIZE: usize = 256 * 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReadState {
     Header,
@@ -112,6 +115,10 @@ impl Decoder for NetdiskCodec {
         match self.state {
             ReadState::Body { remaining } => {
                 if src.is_empty() {
+                    // Room for a large read, so bodies arrive in few pieces.
+                    // Bounded by BODY_READ_SIZE, not by the peer's `size`.
+                    let want = usize::try_from(remaining).unwrap_or(usize::MAX).min(BODY_READ_SIZE);
+                    src.reserve(want);
                     return Ok(None);
                 }
                 let take = usize::try_from(remaining)

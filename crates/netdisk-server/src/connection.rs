@@ -18,8 +18,9 @@ use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-/// Read buffer size: large, so a body arrives in few, big pieces.
-const BUFFER_SIZE: usize = 256 * 1024;
+/// Read buffer between requests: enough for typical headers. The codec
+/// grows it while a body streams; `release_buffers` shrinks it again.
+const IDLE_BUFFER: usize = 8 * 1024;
 
 /// Why a connection ends. Each carries what (if anything) to tell the peer.
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +80,7 @@ pub(crate) struct Connection<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     pub(crate) fn new(stream: S) -> Self {
         Connection {
-            framed: Framed::with_capacity(stream, NetdiskCodec::new(), BUFFER_SIZE),
+            framed: Framed::with_capacity(stream, NetdiskCodec::new(), IDLE_BUFFER),
         }
     }
 
@@ -128,6 +129,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         SinkExt::<bytes::Bytes>::flush(&mut self.framed).await?;
         self.framed.get_mut().flush().await?;
         Ok(())
+    }
+
+    /// Gives back large buffers left over from a transfer, so an idle
+    /// connection costs little memory.
+    pub(crate) fn release_buffers(&mut self) {
+        let read = self.framed.read_buffer_mut();
+        if read.is_empty() && read.capacity() > IDLE_BUFFER {
+            *read = bytes::BytesMut::with_capacity(IDLE_BUFFER);
+        }
+        let write = self.framed.write_buffer_mut();
+        if write.is_empty() && write.capacity() > IDLE_BUFFER {
+            *write = bytes::BytesMut::new();
+        }
     }
 
     async fn close(&mut self) {

@@ -58,6 +58,7 @@ pub(crate) async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
         cwd: HomePath::home(),
     };
     loop {
+        conn.release_buffers();
         // Shutdown is only checked between requests: a running transfer finishes.
         let message = tokio::select! {
             biased;
