@@ -287,11 +287,10 @@ impl Home {
             .rename(&staged.name, &self.dir, target.relative())
             .map_err(io_err(target))?;
         staged.committed = true;
+        // fsync the directory so the rename survives a crash. A read-only
+        // handle: cap-std's open_dir gives an O_PATH one, which fsync refuses.
         let parent = target.parent();
-        let dir = self
-            .dir
-            .open_dir(parent.relative())
-            .map_err(io_err(&parent))?;
-        dir.into_std_file().sync_all().map_err(io_err(&parent))
+        let dir = self.dir.open(parent.relative()).map_err(io_err(&parent))?;
+        dir.sync_all().map_err(io_err(&parent))
     }
 }

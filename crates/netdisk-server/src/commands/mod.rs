@@ -59,10 +59,14 @@ pub(crate) async fn dispatch<S: AsyncRead + AsyncWrite + Unpin>(
     conn.send(&response).await
 }
 
-/// A convenience for commands: resolve a client path against the session's cwd.
+/// Resolves a client path against the session's directory; a refusal names the path.
 pub(crate) fn resolve(
     session: &Session,
     path: &str,
 ) -> Result<netdisk_proto::HomePath, CommandError> {
-    Ok(session.cwd.resolve(path)?)
+    session.cwd.resolve(path).map_err(|err| {
+        // Hostile paths may hold control characters; show them escaped.
+        let shown: String = path.chars().take(64).collect();
+        CommandError::new(err.code(), format!("{}: {err}", shown.escape_debug()))
+    })
 }

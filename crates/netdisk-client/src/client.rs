@@ -1,0 +1,304 @@
+//! A connection to a server: handshake, login, and one method per request.
+
+use crate::error::ClientError;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use futures_util::{SinkExt, StreamExt};
+use netdisk_proto::handshake::{Hello, Login, LoginProof};
+use netdisk_proto::request::{Cd, Df, Ls, Mkdir, Mv, Pwd, Rm, Rmdir, Stat};
+use netdisk_proto::response::{Info, Listing, Usage};
+use netdisk_proto::scram::{ClientFirst, MECHANISM};
+use netdisk_proto::{Frame, Message, NetdiskCodec, PROTOCOL_VERSION};
+use rand::RngCore;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+/// How long to wait for any single frame from the server by default.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct Client<S> {
+    framed: Framed<S, NetdiskCodec>,
+    hello: Hello,
+    next_id: u64,
+    timeout: Duration,
+    user: Option<String>,
+}
+
+impl Client<TcpStream> {
+    /// Connects over TCP ("host:port") and reads the server's hello.
+    pub async fn connect(addr: &str) -> Result<Self, ClientError> {
+        let connect_error = |source| ClientError::Connect {
+            addr: addr.to_owned(),
+            source,
+        };
+        let stream = tokio::time::timeout(DEFAULT_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .map_err(|_| connect_error(std::io::ErrorKind::TimedOut.into()))?
+            .map_err(connect_error)?;
+        // Requests are small frames; they must not wait for Nagle.
+        stream.set_nodelay(true)?;
+        Client::handshake(stream).await
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
+    /// Reads the server's hello from an established stream.
+    pub async fn handshake(stream: S) -> Result<Self, ClientError> {
+        let mut framed = Framed::new(stream, NetdiskCodec::new());
+        let hello = match read_frame(&mut framed, DEFAULT_TIMEOUT).await? {
+            Frame::Message(Message::Hello(hello)) => hello,
+            Frame::Message(Message::Error(e)) => {
+                return Err(ClientError::Remote {
+                    code: e.code,
+                    message: e.message,
+                })
+            }
+            other => {
+                return Err(ClientError::Protocol(format!(
+                    "expected hello, got {}",
+                    describe(&other)
+                )))
+            }
+        };
+        if hello.protocol != PROTOCOL_VERSION {
+            return Err(ClientError::UnsupportedVersion(hello.protocol));
+        }
+        if !hello.auth.iter().any(|m| m == MECHANISM) {
+            return Err(ClientError::Protocol(format!(
+                "server offers no login mechanism this client knows ({:?})",
+                hello.auth
+            )));
+        }
+        Ok(Client {
+            framed,
+            hello,
+            next_id: 0,
+            timeout: DEFAULT_TIMEOUT,
+            user: None,
+        })
+    }
+
+    /// What the server said about itself when the connection opened.
+    pub fn hello(&self) -> &Hello {
+        &self.hello
+    }
+
+    /// The user this client logged in as, once logged in.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// Sets how long to wait for any single frame from the server.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    pub(crate) fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Logs in with SCRAM-SHA-256 and checks the server's own proof.
+    pub async fn login(&mut self, user: &str, password: &str) -> Result<(), ClientError> {
+        let id = self.next_id();
+        let mut nonce = [0u8; 18];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let (first, data) = ClientFirst::new(user, password, &B64.encode(nonce))?;
+        self.send(&Message::Login(Login {
+            id,
+            protocol: PROTOCOL_VERSION,
+            mechanism: MECHANISM.into(),
+            data,
+        }))
+        .await?;
+        let challenge = match self.response(id).await? {
+            Message::LoginChallenge(c) => c,
+            other => return Err(unexpected("login_challenge", &other)),
+        };
+        let (last, data) = first.handle_server_first(&challenge.data)?;
+        self.send(&Message::LoginProof(LoginProof { id, data }))
+            .await?;
+        match self.response(id).await? {
+            Message::LoginOk(ok) => {
+                last.verify_server_final(&ok.data)?;
+                self.user = Some(ok.user);
+                Ok(())
+            }
+            other => Err(unexpected("login_ok", &other)),
+        }
+    }
+
+    pub(crate) async fn send(&mut self, message: &Message) -> Result<(), ClientError> {
+        self.framed.send(message).await?;
+        Ok(())
+    }
+
+    /// Writes raw body bytes straight to the stream, after any queued frame.
+    pub(crate) async fn write_body(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
+        SinkExt::<bytes::Bytes>::flush(&mut self.framed).await?;
+        self.framed.get_mut().write_all(bytes).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn read(&mut self) -> Result<Frame, ClientError> {
+        read_frame(&mut self.framed, self.timeout).await
+    }
+
+    /// The next message, which must answer request `id`; an `error` frame
+    /// becomes `ClientError::Remote`.
+    pub(crate) async fn response(&mut self, id: u64) -> Result<Message, ClientError> {
+        match self.read().await? {
+            Frame::Message(Message::Error(e)) => {
+                if e.id.is_some_and(|got| got != id) {
+                    return Err(ClientError::Protocol(format!(
+                        "error for request {:?}, expected {id}",
+                        e.id
+                    )));
+                }
+                Err(ClientError::Remote {
+                    code: e.code,
+                    message: e.message,
+                })
+            }
+            Frame::Message(m) if m.id() == Some(id) => Ok(m),
+            other => Err(ClientError::Protocol(format!(
+                "expected the answer to request {id}, got {}",
+                describe(&other)
+            ))),
+        }
+    }
+
+    async fn request(&mut self, message: Message) -> Result<Message, ClientError> {
+        let id = message
+            .id()
+            .ok_or_else(|| ClientError::Protocol("request without id".into()))?;
+        self.send(&message).await?;
+        self.response(id).await
+    }
+
+    /// The session's current directory ("~" or "~/a/b").
+    pub async fn pwd(&mut self) -> Result<String, ClientError> {
+        let id = self.next_id();
+        match self.request(Message::Pwd(Pwd { id })).await? {
+            Message::Cwd(cwd) => Ok(cwd.path),
+            other => Err(unexpected("cwd", &other)),
+        }
+    }
+
+    /// Changes the session's directory; returns the new one.
+    pub async fn cd(&mut self, path: &str) -> Result<String, ClientError> {
+        let id = self.next_id();
+        match self
+            .request(Message::Cd(Cd {
+                id,
+                path: path.into(),
+            }))
+            .await?
+        {
+            Message::Cwd(cwd) => Ok(cwd.path),
+            other => Err(unexpected("cwd", &other)),
+        }
+    }
+
+    /// Lists a directory (the current one for `None`), sorted by name.
+    pub async fn ls(&mut self, path: Option<&str>) -> Result<Listing, ClientError> {
+        let id = self.next_id();
+        let path = path.map(str::to_owned);
+        match self.request(Message::Ls(Ls { id, path })).await? {
+            Message::Listing(listing) => Ok(listing),
+            other => Err(unexpected("listing", &other)),
+        }
+    }
+
+    pub async fn stat(&mut self, path: &str) -> Result<Info, ClientError> {
+        let id = self.next_id();
+        match self
+            .request(Message::Stat(Stat {
+                id,
+                path: path.into(),
+            }))
+            .await?
+        {
+            Message::Info(info) => Ok(info),
+            other => Err(unexpected("info", &other)),
+        }
+    }
+
+    pub async fn mkdir(&mut self, path: &str, parents: bool) -> Result<(), ClientError> {
+        let id = self.next_id();
+        let request = Message::Mkdir(Mkdir {
+            id,
+            path: path.into(),
+            parents,
+        });
+        self.expect_done(request).await
+    }
+
+    pub async fn rm(&mut self, path: &str) -> Result<(), ClientError> {
+        let id = self.next_id();
+        self.expect_done(Message::Rm(Rm {
+            id,
+            path: path.into(),
+        }))
+        .await
+    }
+
+    pub async fn rmdir(&mut self, path: &str) -> Result<(), ClientError> {
+        let id = self.next_id();
+        self.expect_done(Message::Rmdir(Rmdir {
+            id,
+            path: path.into(),
+        }))
+        .await
+    }
+
+    pub async fn mv(&mut self, from: &str, to: &str) -> Result<(), ClientError> {
+        let id = self.next_id();
+        let request = Message::Mv(Mv {
+            id,
+            from: from.into(),
+            to: to.into(),
+        });
+        self.expect_done(request).await
+    }
+
+    pub async fn df(&mut self) -> Result<Usage, ClientError> {
+        let id = self.next_id();
+        match self.request(Message::Df(Df { id })).await? {
+            Message::Usage(usage) => Ok(usage),
+            other => Err(unexpected("usage", &other)),
+        }
+    }
+
+    async fn expect_done(&mut self, request: Message) -> Result<(), ClientError> {
+        match self.request(request).await? {
+            Message::Done(_) => Ok(()),
+            other => Err(unexpected("ok", &other)),
+        }
+    }
+}
+
+async fn read_frame<S: AsyncRead + AsyncWrite + Unpin>(
+    framed: &mut Framed<S, NetdiskCodec>,
+    timeout: Duration,
+) -> Result<Frame, ClientError> {
+    match tokio::time::timeout(timeout, framed.next()).await {
+        Err(_) => Err(ClientError::Timeout(timeout.as_secs())),
+        Ok(None) => Err(ClientError::Closed),
+        Ok(Some(Err(e))) => Err(ClientError::Codec(e)),
+        Ok(Some(Ok(frame))) => Ok(frame),
+    }
+}
+
+fn describe(frame: &Frame) -> String {
+    match frame {
+        Frame::Message(m) => format!("a {} message", m.type_name()),
+        Frame::Body(b) => format!("{} body bytes", b.len()),
+    }
+}
+
+pub(crate) fn unexpected(wanted: &str, got: &Message) -> ClientError {
+    ClientError::Protocol(format!("expected {wanted}, got {}", got.type_name()))
+}

@@ -1,0 +1,172 @@
+//! Command-line definitions (clap).
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "netdisk",
+    version,
+    about = "A self-hosted multi-user network disk: server and client in one binary"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub remote: Remote,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where a client connects and as whom.
+#[derive(Debug, Clone, Args)]
+pub struct Remote {
+    /// Server address, HOST:PORT.
+    #[arg(
+        long,
+        global = true,
+        env = "NETDISK_SERVER",
+        default_value = "localhost:7420"
+    )]
+    pub server: String,
+    /// User name (default: your login name). The password comes from
+    /// NETDISK_PASSWORD or is asked for on the terminal.
+    #[arg(long, global = true, env = "NETDISK_USER")]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RootArg {
+    /// The server's data directory.
+    #[arg(long, default_value = netdisk_server::DEFAULT_ROOT)]
+    pub root: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Manage user accounts (works directly on the data directory).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print the remote current directory (always ~ for a new connection).
+    Pwd,
+    /// Check that a remote directory exists and print it.
+    Cd(PathArg),
+    /// List a remote directory.
+    Ls(LsArgs),
+    /// Describe a remote file or directory.
+    Stat(PathArg),
+    /// Create remote directories.
+    Mkdir(MkdirArgs),
+    /// Remove remote files.
+    Rm(PathsArg),
+    /// Remove empty remote directories.
+    Rmdir(PathsArg),
+    /// Rename or move a remote file or directory.
+    Mv(MvArgs),
+    /// Upload files: put LOCAL... [REMOTE]
+    Put(TransferArgs),
+    /// Download files: get REMOTE... [LOCAL]
+    Get(TransferArgs),
+    /// Show disk usage of your home.
+    Df,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub root: RootArg,
+    /// Address to listen on; port 0 picks a free port (printed on start).
+    #[arg(long, default_value_t = format!("0.0.0.0:{}", netdisk_proto::DEFAULT_PORT))]
+    pub listen: String,
+    /// Connections served at once; more are told the server is busy.
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Seconds a logged-in session may be idle between requests.
+    #[arg(long, default_value_t = 600)]
+    pub idle_timeout: u64,
+    /// Seconds from connecting to a completed login.
+    #[arg(long, default_value_t = 30)]
+    pub login_timeout: u64,
+    /// Seconds running transfers get to finish after SIGINT/SIGTERM.
+    #[arg(long, default_value_t = 30)]
+    pub grace: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user and create their home.
+    Add {
+        name: String,
+        /// Byte quota: plain bytes or with a unit (500M, 2G, 1GiB; K/M/G are powers of 1000, KiB/MiB/GiB of 1024).
+        #[arg(long, value_parser = crate::size::parse_size_arg)]
+        quota: Option<u64>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        root: RootArg,
+    },
+    /// Change a user's password.
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        root: RootArg,
+    },
+    /// Delete a user. Their files are kept unless --purge is given.
+    Del {
+        name: String,
+        /// Also delete the user's files.
+        #[arg(long)]
+        purge: bool,
+        #[command(flatten)]
+        root: RootArg,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        root: RootArg,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PathArg {
+    pub path: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PathsArg {
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Long form: kind, size, modification time, name.
+    #[arg(short = 'l')]
+    pub long: bool,
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MkdirArgs {
+    /// Create missing parents; no error if the directory exists.
+    #[arg(short = 'p', long = "parents")]
+    pub parents: bool,
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MvArgs {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// Sources, then optionally the destination (a directory when there are several sources).
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+}

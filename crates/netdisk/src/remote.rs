@@ -1,0 +1,160 @@
+//! The client commands: connect, log in, run, print.
+
+use crate::cli::{Command, Remote};
+use crate::password::login_password;
+use crate::size::human;
+use crate::{report, AlreadyReported};
+use anyhow::{anyhow, Context};
+use netdisk_client::Client;
+use netdisk_proto::{Entry, EntryKind};
+use tokio::net::TcpStream;
+
+pub type Session = Client<TcpStream>;
+
+/// Connects and logs in: the one place that decides how a client reaches
+/// the server (TLS will slot in here).
+pub async fn connect(remote: &Remote) -> anyhow::Result<Session> {
+    let user = match &remote.user {
+        Some(user) => user.clone(),
+        None => std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .map_err(|_| anyhow!("no user name: use --user NAME or set NETDISK_USER"))?,
+    };
+    let mut client = Client::connect(&remote.server).await?;
+    let password = login_password(&user, &remote.server)?;
+    client
+        .login(&user, &password)
+        .await
+        .with_context(|| format!("login to {}", remote.server))?;
+    Ok(client)
+}
+
+pub async fn run(remote: &Remote, command: Command) -> anyhow::Result<()> {
+    let mut client = connect(remote).await?;
+    match command {
+        Command::Pwd => println!("{}", client.pwd().await.context("pwd")?),
+        Command::Cd(args) => println!("{}", client.cd(&args.path).await.context("cd")?),
+        Command::Ls(args) => {
+            let listing = client.ls(args.path.as_deref()).await.context("ls")?;
+            for entry in &listing.entries {
+                if args.long {
+                    println!("{}", long_line(entry));
+                } else if entry.kind == EntryKind::Dir {
+                    println!("{}/", entry.name);
+                } else {
+                    println!("{}", entry.name);
+                }
+            }
+        }
+        Command::Stat(args) => {
+            let info = client.stat(&args.path).await.context("stat")?;
+            let entry = &info.entry;
+            println!("path:     {}", info.path);
+            println!("kind:     {}", kind_name(entry.kind));
+            println!("size:     {} ({})", entry.size, human(entry.size));
+            println!("modified: {}", modified(entry));
+        }
+        Command::Mkdir(args) => {
+            let parents = args.parents;
+            each(&mut client, "mkdir", args.paths, |c, p| {
+                Box::pin(async move { c.mkdir(&p, parents).await })
+            })
+            .await?;
+        }
+        Command::Rm(args) => {
+            each(&mut client, "rm", args.paths, |c, p| {
+                Box::pin(async move { c.rm(&p).await })
+            })
+            .await?;
+        }
+        Command::Rmdir(args) => {
+            each(&mut client, "rmdir", args.paths, |c, p| {
+                Box::pin(async move { c.rmdir(&p).await })
+            })
+            .await?;
+        }
+        Command::Mv(args) => client.mv(&args.from, &args.to).await.context("mv")?,
+        Command::Df => {
+            let usage = client.df().await.context("df")?;
+            println!("used:  {} ({} bytes)", human(usage.used), usage.used);
+            match usage.quota {
+                Some(quota) => {
+                    println!("quota: {} ({quota} bytes)", human(quota));
+                    println!("free:  {}", human(quota.saturating_sub(usage.used)));
+                }
+                None => println!("quota: unlimited"),
+            }
+        }
+        Command::Put(args) => crate::transfer::put(&mut client, args.paths).await?,
+        Command::Get(args) => crate::transfer::get(&mut client, args.paths).await?,
+        Command::Serve(_) | Command::User(_) => unreachable!("handled in main"),
+    }
+    Ok(())
+}
+
+type Step<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(), netdisk_client::ClientError>> + Send + 'a>,
+>;
+
+/// Runs `step` for every path, reporting each failure and going on.
+async fn each(
+    client: &mut Session,
+    what: &str,
+    paths: Vec<String>,
+    step: impl for<'a> Fn(&'a mut Session, String) -> Step<'a>,
+) -> anyhow::Result<()> {
+    let mut failed = false;
+    for path in paths {
+        if let Err(e) = step(client, path).await {
+            report(&anyhow::Error::new(e).context(what.to_owned()));
+            failed = true;
+        }
+    }
+    if failed {
+        Err(AlreadyReported.into())
+    } else {
+        Ok(())
+    }
+}
+
+fn kind_name(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::File => "file",
+        EntryKind::Dir => "directory",
+        EntryKind::Symlink => "symlink",
+        EntryKind::Other => "other",
+    }
+}
+
+fn modified(entry: &Entry) -> String {
+    entry
+        .modified
+        .and_then(|secs| u64::try_from(secs).ok())
+        .map(|secs| {
+            humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+            )
+            .to_string()
+        })
+        .unwrap_or_else(|| "-".into())
+}
+
+fn long_line(entry: &Entry) -> String {
+    let kind = match entry.kind {
+        EntryKind::File => '-',
+        EntryKind::Dir => 'd',
+        EntryKind::Symlink => 'l',
+        EntryKind::Other => '?',
+    };
+    let suffix = if entry.kind == EntryKind::Dir {
+        "/"
+    } else {
+        ""
+    };
+    format!(
+        "{kind} {:>14} {:<20} {}{suffix}",
+        entry.size,
+        modified(entry),
+        entry.name
+    )
+}

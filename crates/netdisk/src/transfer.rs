@@ -1,0 +1,200 @@
+//! `netdisk put` and `netdisk get`: which file goes where (cp/scp rules),
+//! then verified transfers through the client library.
+
+use crate::remote::Session;
+use crate::{report, AlreadyReported};
+use anyhow::{anyhow, bail, Context};
+use netdisk_proto::{EntryKind, ErrorCode};
+use std::path::{Path, PathBuf};
+
+/// "SRC... [DST]": with one argument there is no destination.
+fn split_sources(mut paths: Vec<String>) -> (Vec<String>, Option<String>) {
+    if paths.len() < 2 {
+        return (paths, None);
+    }
+    let dest = paths.pop();
+    (paths, dest)
+}
+
+/// True when a remote path can only mean a directory.
+fn names_remote_dir(path: &str) -> bool {
+    path.ends_with('/')
+        || matches!(path, "~" | "." | "..")
+        || path.ends_with("/.")
+        || path.ends_with("/..")
+}
+
+/// The last name of a remote path ("docs/a.txt" -> "a.txt").
+fn remote_base_name(path: &str) -> Option<&str> {
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|name| !name.is_empty() && !matches!(*name, "." | ".." | "~"))
+}
+
+/// The remote file an upload of `local_name` goes to.
+fn remote_target(dest: Option<&str>, dest_is_dir: bool, local_name: &str) -> String {
+    match dest {
+        None => local_name.to_owned(),
+        Some(dir) if dest_is_dir => format!("{}/{local_name}", dir.trim_end_matches('/')),
+        Some(file) => file.to_owned(),
+    }
+}
+
+/// The local file a download of `remote` goes to.
+fn local_target(dest: &Path, dest_is_dir: bool, remote: &str) -> anyhow::Result<PathBuf> {
+    if !dest_is_dir {
+        return Ok(dest.to_owned());
+    }
+    let name = remote_base_name(remote).ok_or_else(|| anyhow!("{remote}: not a file name"))?;
+    Ok(dest.join(name))
+}
+
+fn finish(failed: bool) -> anyhow::Result<()> {
+    if failed {
+        Err(AlreadyReported.into())
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn put(client: &mut Session, paths: Vec<String>) -> anyhow::Result<()> {
+    let (sources, dest) = split_sources(paths);
+    let dest_is_dir = match dest.as_deref() {
+        None => true,
+        Some(d) if names_remote_dir(d) => true,
+        Some(d) => match client.stat(d).await {
+            Ok(info) => info.entry.kind == EntryKind::Dir,
+            Err(e) if e.code() == Some(ErrorCode::NotFound) => false,
+            Err(e) => return Err(e).context("put"),
+        },
+    };
+    if sources.len() > 1 && !dest_is_dir {
+        bail!(
+            "put: {} is not a directory, and there are several files to upload",
+            dest.unwrap_or_default()
+        );
+    }
+    let mut failed = false;
+    for source in sources {
+        let local = PathBuf::from(&source);
+        let name = match local.file_name().and_then(|n| n.to_str()) {
+            Some(name) if !local.is_dir() => name.to_owned(),
+            Some(_) => {
+                report(&anyhow!(
+                    "put: {source}: is a directory (copying directories is not supported yet)"
+                ));
+                failed = true;
+                continue;
+            }
+            None => {
+                report(&anyhow!("put: {source}: not a file name"));
+                failed = true;
+                continue;
+            }
+        };
+        let target = remote_target(dest.as_deref(), dest_is_dir, &name);
+        match client.put_file(&local, &target, None).await {
+            Ok(done) => println!(
+                "uploaded {source} -> {} ({} bytes, blake3 {})",
+                done.path, done.size, done.blake3
+            ),
+            Err(e) => {
+                report(&anyhow::Error::new(e).context(format!("put {source}")));
+                failed = true;
+            }
+        }
+    }
+    finish(failed)
+}
+
+pub async fn get(client: &mut Session, paths: Vec<String>) -> anyhow::Result<()> {
+    let (sources, dest) = split_sources(paths);
+    let dest_path = PathBuf::from(dest.as_deref().unwrap_or("."));
+    let dest_is_dir = dest_path.is_dir();
+    if dest.as_deref().is_some_and(|d| d.ends_with('/')) && !dest_is_dir {
+        bail!("get: {}: no such local directory", dest_path.display());
+    }
+    if sources.len() > 1 && !dest_is_dir {
+        bail!(
+            "get: {} is not a directory, and there are several files to download",
+            dest_path.display()
+        );
+    }
+    let mut failed = false;
+    for remote in sources {
+        let outcome = match local_target(&dest_path, dest_is_dir, &remote) {
+            Ok(local) => client
+                .get_file(&remote, &local, None)
+                .await
+                .map(|done| (local, done))
+                .map_err(anyhow::Error::new),
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok((local, done)) => println!(
+                "downloaded {remote} -> {} ({} bytes, blake3 {})",
+                local.display(),
+                done.size,
+                done.blake3
+            ),
+            Err(e) => {
+                report(&e.context(format!("get {remote}")));
+                failed = true;
+            }
+        }
+    }
+    finish(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn last_argument_is_the_destination_only_when_there_are_several() {
+        assert_eq!(split_sources(strings(&["a"])), (strings(&["a"]), None));
+        assert_eq!(
+            split_sources(strings(&["a", "b"])),
+            (strings(&["a"]), Some("b".into()))
+        );
+        assert_eq!(
+            split_sources(strings(&["a", "b", "c"])),
+            (strings(&["a", "b"]), Some("c".into()))
+        );
+    }
+
+    #[test]
+    fn remote_targets_follow_cp_rules() {
+        assert_eq!(remote_target(None, true, "x.txt"), "x.txt");
+        assert_eq!(remote_target(Some("docs"), true, "x.txt"), "docs/x.txt");
+        assert_eq!(remote_target(Some("docs/"), true, "x.txt"), "docs/x.txt");
+        assert_eq!(remote_target(Some("~"), true, "x.txt"), "~/x.txt");
+        assert_eq!(remote_target(Some("new.txt"), false, "x.txt"), "new.txt");
+        assert!(names_remote_dir("~") && names_remote_dir("a/") && names_remote_dir(".."));
+        assert!(!names_remote_dir("a") && !names_remote_dir("~x"));
+    }
+
+    #[test]
+    fn local_targets_take_the_remote_name() {
+        let dir = Path::new("/tmp/in");
+        assert_eq!(
+            local_target(dir, true, "docs/a.txt").unwrap(),
+            dir.join("a.txt")
+        );
+        assert_eq!(
+            local_target(dir, true, "docs/sub/").unwrap(),
+            dir.join("sub")
+        );
+        assert_eq!(
+            local_target(Path::new("out.bin"), false, "a.txt").unwrap(),
+            PathBuf::from("out.bin")
+        );
+        assert!(local_target(dir, true, "~").is_err());
+        assert!(local_target(dir, true, "docs/..").is_err());
+    }
+}

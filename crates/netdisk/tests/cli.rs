@@ -1,0 +1,260 @@
+//! The built `netdisk` binary, end to end: serve, user management,
+//! transfers and errors as a person at a terminal sees them.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+#[test]
+fn serve_prints_its_port_hints_at_users_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("data");
+    let mut child = netdisk()
+        .args(["serve", "--listen", "127.0.0.1:0", "--root"])
+        .arg(&root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("read listening line");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    let port: u16 = addr
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    assert!(addr.starts_with("127.0.0.1:") && port != 0, "{addr}");
+    assert!(
+        root.join("users.db").exists(),
+        "data directory created on first start"
+    );
+
+    // A user added while the server runs can log in at once.
+    run(
+        netdisk()
+            .args(["user", "add", "carol", "--password-stdin", "--root"])
+            .arg(&root),
+        "pw\n",
+    )
+    .ok();
+    let out = run(
+        netdisk()
+            .args(["pwd"])
+            .env("NETDISK_SERVER", &addr)
+            .env("NETDISK_USER", "carol")
+            .env("NETDISK_PASSWORD", "pw"),
+        "",
+    );
+    assert_eq!(out.ok().stdout.trim(), "~");
+
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let status = wait_bounded(&mut child);
+    assert!(status.success(), "serve exited with {status}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("stderr");
+    assert!(
+        stderr.contains("netdisk user add NAME --root"),
+        "no hint about adding users in: {stderr}"
+    );
+}
+
+#[test]
+fn user_commands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("data");
+    let root_arg = root.to_str().expect("utf-8 temp path");
+    let add = |name: &str, extra: &[&str], password: &str| {
+        let mut cmd = netdisk();
+        cmd.args(["user", "add", name, "--password-stdin", "--root", root_arg])
+            .args(extra);
+        run(&mut cmd, password)
+    };
+    add("alice", &[], "s3cret\n").ok();
+    add("bob", &["--quota", "2G"], "pw\n").ok();
+    assert!(root.join("homes/alice").is_dir(), "home created");
+
+    let dup = add("alice", &[], "x\n");
+    assert_eq!(dup.status.code(), Some(1));
+    assert!(dup.stderr.contains("already exists"), "{}", dup.stderr);
+    assert_eq!(
+        dup.stderr.trim().lines().count(),
+        1,
+        "one-line error: {}",
+        dup.stderr
+    );
+
+    for bad in ["", "a/b", "..", "x\ty", &"n".repeat(65)] {
+        let out = add(bad, &[], "pw\n");
+        assert!(!out.status.success(), "user name {bad:?} accepted");
+        assert!(out.stderr.contains("user name"), "{bad:?}: {}", out.stderr);
+    }
+    let empty = add("dave", &[], "\n");
+    assert!(!empty.status.success(), "empty password accepted");
+    let bad_quota = add("erin", &["--quota", "lots"], "pw\n");
+    assert_eq!(bad_quota.status.code(), Some(2), "{}", bad_quota.stderr);
+
+    let list = run(netdisk().args(["user", "list", "--root", root_arg]), "");
+    let text = &list.ok().stdout;
+    assert!(text.contains("alice") && text.contains("bob"), "{text}");
+    assert!(text.contains("unlimited"), "{text}");
+    assert!(!text.contains("dave") && !text.contains("erin"), "{text}");
+
+    run(
+        netdisk().args([
+            "user",
+            "passwd",
+            "alice",
+            "--password-stdin",
+            "--root",
+            root_arg,
+        ]),
+        "new\n",
+    )
+    .ok();
+    let missing = run(
+        netdisk().args([
+            "user",
+            "passwd",
+            "nobody",
+            "--password-stdin",
+            "--root",
+            root_arg,
+        ]),
+        "x\n",
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    run(
+        netdisk().args(["user", "del", "bob", "--root", root_arg]),
+        "",
+    )
+    .ok();
+    let list = run(netdisk().args(["user", "list", "--root", root_arg]), "");
+    assert!(!list.ok().stdout.contains("bob"));
+}
+
+#[test]
+fn transfers_and_errors_through_the_cli() {
+    let server = TestServer::start();
+    server.add_user("alice", "pw");
+    let local = server.scratch("local");
+    let small = local.join("small.bin");
+    let empty = local.join("empty.bin");
+    write_file(&small, &pattern(100_000, 1));
+    write_file(&empty, b"");
+    let cli = || netdisk_as(&server, "alice", "pw");
+
+    run(cli().args(["mkdir", "docs"]), "").ok();
+    let put = run(cli().arg("put").arg(&small).arg(&empty).arg("docs"), "");
+    put.ok();
+    assert!(put.stdout.contains("~/docs/small.bin"), "{}", put.stdout);
+    let hash = blake3::hash(&pattern(100_000, 1)).to_hex().to_string();
+    assert!(put.stdout.contains(&hash), "hash printed: {}", put.stdout);
+    assert_eq!(
+        std::fs::read(server.home("alice").join("docs/small.bin")).expect("stored"),
+        pattern(100_000, 1)
+    );
+
+    let ls = run(cli().args(["ls", "docs"]), "");
+    assert_eq!(
+        ls.ok().stdout.lines().collect::<Vec<_>>(),
+        vec!["empty.bin", "small.bin"]
+    );
+    let long = run(cli().args(["ls", "-l", "docs"]), "");
+    assert!(long.ok().stdout.contains("100000"), "{}", long.stdout);
+
+    let back = local.join("back.bin");
+    run(cli().arg("get").arg("docs/small.bin").arg(&back), "").ok();
+    assert_eq!(
+        std::fs::read(&back).expect("downloaded"),
+        pattern(100_000, 1)
+    );
+    let into = server.scratch("into");
+    run(
+        cli()
+            .arg("get")
+            .arg("docs/empty.bin")
+            .arg("docs/small.bin")
+            .arg(&into),
+        "",
+    )
+    .ok();
+    assert_eq!(std::fs::read(into.join("empty.bin")).expect("empty"), b"");
+    assert_eq!(
+        std::fs::read(into.join("small.bin")).expect("small"),
+        pattern(100_000, 1)
+    );
+
+    run(cli().args(["mv", "docs/small.bin", "docs/renamed.bin"]), "").ok();
+    let stat = run(cli().args(["stat", "docs/renamed.bin"]), "");
+    assert!(stat.ok().stdout.contains("100000"), "{}", stat.stdout);
+    let df = run(cli().arg("df"), "");
+    assert!(df.ok().stdout.contains("unlimited"), "{}", df.stdout);
+
+    // Failures: exit 1, one line on stderr naming the path and the reason.
+    let cases: &[(&[&str], &str)] = &[
+        (&["rm", "nope.txt"], "no such file or directory"),
+        (&["rmdir", "docs"], "not empty"),
+        (&["mkdir", "docs"], "exists"),
+        (&["rm", "docs"], "is a directory"),
+        (&["get", "missing.bin"], "no such file or directory"),
+        (&["ls", "../.."], "outside your home"),
+        (&["cd", "/etc"], "absolute"),
+    ];
+    for (args, reason) in cases {
+        let out = run(cli().args(*args).current_dir(&local), "");
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.trim().lines().count(),
+            1,
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.starts_with("netdisk: "),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(reason), "{args:?}: {}", out.stderr);
+    }
+    assert!(
+        !local.join("missing.bin").exists(),
+        "failed get leaves no file"
+    );
+
+    let wrong = run(netdisk_as(&server, "alice", "wrong").arg("ls"), "");
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(wrong.stderr.contains("login failed"), "{}", wrong.stderr);
+    let nobody = run(netdisk_as(&server, "nobody", "pw").arg("ls"), "");
+    assert_eq!(
+        nobody.stderr, wrong.stderr,
+        "unknown user looks like a wrong password"
+    );
+
+    let unreachable = run(
+        netdisk()
+            .args(["ls"])
+            .env("NETDISK_SERVER", "127.0.0.1:1")
+            .env("NETDISK_USER", "a")
+            .env("NETDISK_PASSWORD", "b"),
+        "",
+    );
+    assert_eq!(unreachable.status.code(), Some(1));
+    assert!(
+        unreachable.stderr.contains("127.0.0.1:1"),
+        "{}",
+        unreachable.stderr
+    );
+}

@@ -1,0 +1,203 @@
+//! End-to-end harness: a real server on 127.0.0.1:0 (on its own runtime
+//! thread, so tests may be sync or async) and a bounded runner for the
+//! built `netdisk` binary.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use netdisk_proto::scram::MIN_ITERATIONS;
+use netdisk_server::{DataDir, Server, ServerConfig};
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Every wait in these tests is bounded by this.
+pub const LIMIT: Duration = Duration::from_secs(120);
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub root: PathBuf,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("data");
+        let config = ServerConfig {
+            root: root.clone(),
+            listen: "127.0.0.1:0".into(),
+            ..ServerConfig::default()
+        };
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().expect("runtime");
+            runtime.block_on(async move {
+                let server = Server::bind(config).await.expect("bind");
+                addr_tx
+                    .send(server.local_addr().expect("addr"))
+                    .expect("send addr");
+                server
+                    .run(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .expect("server run");
+            });
+        });
+        let addr = addr_rx.recv_timeout(LIMIT).expect("server started");
+        TestServer {
+            addr,
+            root,
+            dir,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Adds a user with a cheap iteration count (tests log in many times).
+    pub fn add_user(&self, name: &str, password: &str) {
+        let data = DataDir::open(&self.root).expect("data dir");
+        data.users()
+            .expect("users")
+            .with_iterations(MIN_ITERATIONS)
+            .add(name, password, None)
+            .expect("add user");
+        data.create_home(name).expect("home");
+    }
+
+    pub fn home(&self, user: &str) -> PathBuf {
+        self.root.join("homes").join(user)
+    }
+
+    /// A scratch directory for local files.
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::create_dir_all(&path).expect("scratch dir");
+        path
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+pub fn netdisk_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_netdisk")
+}
+
+/// A `netdisk` command with a clean environment for the client settings.
+pub fn netdisk() -> Command {
+    let mut cmd = Command::new(netdisk_bin());
+    for var in [
+        "NETDISK_SERVER",
+        "NETDISK_USER",
+        "NETDISK_PASSWORD",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// A `netdisk` client command logged in as `user` on `server`.
+pub fn netdisk_as(server: &TestServer, user: &str, password: &str) -> Command {
+    let mut cmd = netdisk();
+    cmd.env("NETDISK_SERVER", server.addr.to_string())
+        .env("NETDISK_USER", user)
+        .env("NETDISK_PASSWORD", password);
+    cmd
+}
+
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn ok(&self) -> &Self {
+        assert!(
+            self.status.success(),
+            "command failed ({}):\nstdout: {}\nstderr: {}",
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// Runs a command to completion with `stdin` as input, killing it after LIMIT.
+pub fn run(cmd: &mut Command, stdin: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn netdisk");
+    let mut input = child.stdin.take().expect("stdin");
+    let bytes = stdin.as_bytes().to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&bytes);
+    });
+    let stdout = reader(child.stdout.take().expect("stdout"));
+    let stderr = reader(child.stderr.take().expect("stderr"));
+    let status = wait_bounded(&mut child);
+    let _ = writer.join();
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
+}
+
+fn reader(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    })
+}
+
+/// Waits for a child, killing it (and failing) after LIMIT.
+pub fn wait_bounded(child: &mut Child) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if start.elapsed() > LIMIT {
+            let _ = child.kill();
+            panic!("netdisk did not finish within {LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Deterministic test content of `len` bytes.
+pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    let mut state = u32::from(seed).wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect()
+}
+
+pub fn write_file(path: &Path, bytes: &[u8]) {
+    std::fs::write(path, bytes).expect("write local file");
+}
