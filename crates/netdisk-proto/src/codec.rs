@@ -117,7 +117,9 @@ impl Decoder for NetdiskCodec {
                 if src.is_empty() {
                     // Room for a large read, so bodies arrive in few pieces.
                     // Bounded by BODY_READ_SIZE, not by the peer's `size`.
-                    let want = usize::try_from(remaining).unwrap_or(usize::MAX).min(BODY_READ_SIZE);
+                    let want = usize::try_from(remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(BODY_READ_SIZE);
                     src.reserve(want);
                     return Ok(None);
                 }
