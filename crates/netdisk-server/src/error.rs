@@ -8,6 +8,8 @@ use std::io;
 pub enum ServerError {
     #[error(transparent)]
     DataDir(#[from] crate::DataDirError),
+    #[error(transparent)]
+    Users(#[from] crate::UserDbError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: io::Error },
     #[error(transparent)]

@@ -33,7 +33,8 @@ impl Server {
                     addr: config.listen.clone(),
                     source,
                 })?;
-        let shared = Arc::new(Shared::new(data, users, config.clone()));
+        let decoy_key = users.secret("decoy-verifier")?;
+        let shared = Arc::new(Shared::new(data, users, config.clone(), decoy_key));
         Ok(Server {
             listener,
             shared,

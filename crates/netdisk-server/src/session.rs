@@ -9,7 +9,6 @@ use crate::home::Home;
 use crate::login::LoggedIn;
 use crate::users::UserDb;
 use netdisk_proto::HomePath;
-use rand::RngCore;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
@@ -19,14 +18,18 @@ pub(crate) struct Shared {
     pub(crate) data: DataDir,
     pub(crate) users: Arc<UserDb>,
     pub(crate) config: ServerConfig,
-    /// Keys the made-up verifiers of unknown users (see `login`).
+    /// Keys the made-up verifiers of unknown users (see `login`); kept in
+    /// the user database so an unknown user's salt survives restarts too.
     pub(crate) decoy_key: [u8; 32],
 }
 
 impl Shared {
-    pub(crate) fn new(data: DataDir, users: UserDb, config: ServerConfig) -> Shared {
-        let mut decoy_key = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut decoy_key);
+    pub(crate) fn new(
+        data: DataDir,
+        users: UserDb,
+        config: ServerConfig,
+        decoy_key: [u8; 32],
+    ) -> Shared {
         Shared {
             data,
             users: Arc::new(users),

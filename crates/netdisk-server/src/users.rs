@@ -76,6 +76,10 @@ impl UserDb {
                 quota INTEGER,
                 created INTEGER NOT NULL
             ) STRICT;
+            CREATE TABLE IF NOT EXISTS secrets (
+                name TEXT PRIMARY KEY NOT NULL,
+                value BLOB NOT NULL
+            ) STRICT;
             PRAGMA user_version = 1;",
         )?;
         Ok(UserDb {
@@ -183,6 +187,26 @@ impl UserDb {
         Ok(count == 0)
     }
 
+    /// A 32-byte server secret, created at random on first use and kept.
+    pub fn secret(&self, name: &str) -> Result<[u8; 32], UserDbError> {
+        let mut fresh = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut fresh);
+        let conn = self.conn();
+        // INSERT OR IGNORE keeps the first value when two processes race.
+        conn.execute(
+            "INSERT OR IGNORE INTO secrets (name, value) VALUES (?1, ?2)",
+            params![name, &fresh[..]],
+        )?;
+        let value: Vec<u8> = conn.query_row(
+            "SELECT value FROM secrets WHERE name = ?1",
+            params![name],
+            |row| row.get(0),
+        )?;
+        value
+            .try_into()
+            .map_err(|_| UserDbError::Sqlite(rusqlite::Error::InvalidQuery))
+    }
+
     /// The stored SCRAM verifier and quota, or `None` for an unknown user.
     pub fn credentials(&self, name: &str) -> Result<Option<(Verifier, Option<u64>)>, UserDbError> {
         let row = self
@@ -276,6 +300,17 @@ mod tests {
             db.set_password("bob", "x"),
             Err(UserDbError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn secrets_are_created_once_and_kept() {
+        let (dir, db) = db();
+        let first = db.secret("decoy").unwrap();
+        assert_eq!(db.secret("decoy").unwrap(), first);
+        assert_ne!(db.secret("other").unwrap(), first);
+        drop(db);
+        let reopened = UserDb::open(&dir.path().join("users.db")).unwrap();
+        assert_eq!(reopened.secret("decoy").unwrap(), first);
     }
 
     #[test]
