@@ -29,7 +29,10 @@ fn hello(protocol: u32) -> Message {
 }
 
 async fn recv(server: &mut Server) -> Message {
-    match tokio::time::timeout(LIMIT, server.next()).await.expect("in time") {
+    match tokio::time::timeout(LIMIT, server.next())
+        .await
+        .expect("in time")
+    {
         Some(Ok(Frame::Message(m))) => m,
         other => panic!("fake server expected a message, got {other:?}"),
     }
@@ -37,15 +40,22 @@ async fn recv(server: &mut Server) -> Message {
 
 /// Plays the server side of a login; `forge` replaces the server signature.
 async fn serve_login(server: &mut Server, password: &str, forge: bool) {
-    let Message::Login(login) = recv(server).await else { panic!("expected login") };
+    let Message::Login(login) = recv(server).await else {
+        panic!("expected login")
+    };
     let hello = ClientHello::parse(&login.data).expect("client first");
     let verifier = Verifier::from_password(password, b"0123456789abcdef", 4096).expect("verifier");
     let (state, data) = ServerFirst::new(&hello, verifier, "servernonce").expect("server first");
     server
-        .send(Message::LoginChallenge(LoginChallenge { id: login.id, data }))
+        .send(Message::LoginChallenge(LoginChallenge {
+            id: login.id,
+            data,
+        }))
         .await
         .expect("send");
-    let Message::LoginProof(proof) = recv(server).await else { panic!("expected proof") };
+    let Message::LoginProof(proof) = recv(server).await else {
+        panic!("expected proof")
+    };
     let mut data = state.handle_client_final(&proof.data).expect("valid proof");
     if forge {
         data = format!("v={}", B64.encode([0u8; 32]));
@@ -72,18 +82,34 @@ async fn a_forged_server_signature_fails_the_login() {
         serve_login(&mut server, "pw", true).await;
     });
     let mut client = Client::handshake(stream).await.expect("handshake");
-    let err = client.login("alice", "pw").await.expect_err("forged signature accepted");
-    assert!(matches!(err, ClientError::Auth(ScramError::InvalidServerSignature)), "{err}");
+    let err = client
+        .login("alice", "pw")
+        .await
+        .expect_err("forged signature accepted");
+    assert!(
+        matches!(err, ClientError::Auth(ScramError::InvalidServerSignature)),
+        "{err}"
+    );
     fake.await.expect("fake server");
 }
 
 #[tokio::test]
 async fn another_protocol_version_is_refused() {
     let (stream, mut server) = pair();
-    server.send(hello(PROTOCOL_VERSION + 1)).await.expect("hello");
-    let err = Client::handshake(stream).await.err().expect("handshake should fail");
+    server
+        .send(hello(PROTOCOL_VERSION + 1))
+        .await
+        .expect("hello");
+    let err = Client::handshake(stream)
+        .await
+        .err()
+        .expect("handshake should fail");
     assert_eq!(err.code(), Some(ErrorCode::UnsupportedVersion));
-    assert!(err.to_string().contains(&format!("protocol {}", PROTOCOL_VERSION + 1)), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("protocol {}", PROTOCOL_VERSION + 1)),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -95,7 +121,9 @@ async fn a_corrupted_download_leaves_the_old_file_and_no_temp_file() {
     let fake = tokio::spawn(async move {
         server.send(hello(PROTOCOL_VERSION)).await.expect("hello");
         serve_login(&mut server, "pw", false).await;
-        let Message::Get(get) = recv(&mut server).await else { panic!("expected get") };
+        let Message::Get(get) = recv(&mut server).await else {
+            panic!("expected get")
+        };
         let body = b"tampered bytes".to_vec();
         server
             .send(Message::GetData(GetData {
@@ -105,9 +133,14 @@ async fn a_corrupted_download_leaves_the_old_file_and_no_temp_file() {
             .await
             .expect("send");
         server.send(bytes::Bytes::from(body)).await.expect("body");
-        let wrong = blake3::hash(b"what the server thinks it sent").to_hex().to_string();
+        let wrong = blake3::hash(b"what the server thinks it sent")
+            .to_hex()
+            .to_string();
         server
-            .send(Message::GetEnd(GetEnd { id: get.id, blake3: wrong }))
+            .send(Message::GetEnd(GetEnd {
+                id: get.id,
+                blake3: wrong,
+            }))
             .await
             .expect("send");
         // Keep the stream open until the client is done.
@@ -115,9 +148,15 @@ async fn a_corrupted_download_leaves_the_old_file_and_no_temp_file() {
     });
     let mut client = Client::handshake(stream).await.expect("handshake");
     client.login("alice", "pw").await.expect("login");
-    let err = client.get_file("report.txt", &target, None).await.expect_err("corruption accepted");
+    let err = client
+        .get_file("report.txt", &target, None)
+        .await
+        .expect_err("corruption accepted");
     assert_eq!(err.code(), Some(ErrorCode::Integrity), "{err}");
-    assert_eq!(std::fs::read(&target).expect("old file"), b"the old, good version");
+    assert_eq!(
+        std::fs::read(&target).expect("old file"),
+        b"the old, good version"
+    );
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .expect("read_dir")
         .map(|e| e.expect("entry").file_name())

@@ -1,0 +1,475 @@
+//! Hostile paths and malformed input on a raw socket: refused with the
+//! right code, nothing outside the home read or written, and the server
+//! keeps serving.
+
+mod common;
+
+use common::{files_under, RawClient, TestServer};
+use netdisk_proto::request::*;
+use netdisk_proto::{ErrorCode, Frame, Message};
+use std::os::unix::fs::symlink;
+
+/// Sends one request and returns the error code, or None on success.
+async fn code_of(client: &mut RawClient, request: Message) -> Option<ErrorCode> {
+    client.send(request).await;
+    match client.recv().await {
+        Message::Error(e) => Some(e.code),
+        Message::PutReady(ready) => {
+            // A put that was accepted: finish it cleanly with an empty body
+            // and a wrong hash, so nothing is stored.
+            client
+                .send(Message::PutData(PutData {
+                    id: ready.id,
+                    size: 0,
+                }))
+                .await;
+            client
+                .send(Message::PutEnd(PutEnd {
+                    id: ready.id,
+                    blake3: "0".repeat(64),
+                }))
+                .await;
+            match client.recv().await {
+                Message::Error(e) => assert_eq!(e.code, ErrorCode::Integrity),
+                other => panic!("hostile put stored something: {other:?}"),
+            }
+            None
+        }
+        Message::GetData(data) => {
+            panic!("hostile get returned {} bytes", data.size);
+        }
+        _ => None,
+    }
+}
+
+async fn assert_still_home(client: &mut RawClient) {
+    let id = client.id();
+    client.send(Message::Pwd(Pwd { id })).await;
+    match client.recv().await {
+        Message::Cwd(cwd) => assert_eq!(cwd.path, "~"),
+        other => panic!("session broken: {other:?}"),
+    }
+}
+
+/// Every request kind that takes a path, aimed at `path`.
+fn requests(client: &mut RawClient, path: &str) -> Vec<Message> {
+    let p = path.to_owned();
+    vec![
+        Message::Stat(Stat {
+            id: client.id(),
+            path: p.clone(),
+        }),
+        Message::Ls(Ls {
+            id: client.id(),
+            path: Some(p.clone()),
+        }),
+        Message::Cd(Cd {
+            id: client.id(),
+            path: p.clone(),
+        }),
+        Message::Get(Get {
+            id: client.id(),
+            path: p.clone(),
+        }),
+        Message::Rm(Rm {
+            id: client.id(),
+            path: p.clone(),
+        }),
+        Message::Rmdir(Rmdir {
+            id: client.id(),
+            path: p.clone(),
+        }),
+        Message::Mkdir(Mkdir {
+            id: client.id(),
+            path: p.clone(),
+            parents: true,
+        }),
+        Message::Put(Put {
+            id: client.id(),
+            path: p.clone(),
+            size: 0,
+        }),
+        Message::Mv(Mv {
+            id: client.id(),
+            from: p.clone(),
+            to: "moved".into(),
+        }),
+        Message::Mv(Mv {
+            id: client.id(),
+            from: "bait.txt".into(),
+            to: p,
+        }),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_paths_are_refused_and_nothing_outside_the_home_changes() {
+    let server = TestServer::start().await;
+    server.add_user("alice", "pw");
+    server.add_user("bob", "pw");
+    let outside = tempfile::tempdir().expect("outside dir");
+    let secret = outside.path().join("secret.txt");
+    std::fs::write(&secret, b"outside secret").expect("outside file");
+    std::fs::write(server.home("bob").join("bob.txt"), b"bob's file").expect("bob file");
+    let home = server.home("alice");
+    std::fs::write(home.join("bait.txt"), b"bait").expect("bait");
+    // Symlink escapes planted by an operator.
+    symlink("/etc", home.join("etc-link")).expect("symlink");
+    symlink(outside.path(), home.join("outside-link")).expect("symlink");
+    symlink(&secret, home.join("secret-link")).expect("symlink");
+    symlink("../../..", home.join("up-link")).expect("symlink");
+    symlink(server.home("bob"), home.join("bob-link")).expect("symlink");
+    symlink("secret-link", home.join("chain-link")).expect("symlink");
+    let before_outside = files_under(outside.path());
+    let before_root: Vec<_> = files_under(&server.root)
+        .into_iter()
+        .filter(|f| !f.starts_with("homes/alice"))
+        .collect();
+
+    let mut client = RawClient::login(server.addr, "alice", "pw").await;
+    let long_name = "n".repeat(256);
+    let long_path = "d/".repeat(2049);
+    let refused: Vec<(&str, ErrorCode)> = vec![
+        ("..", ErrorCode::PermissionDenied),
+        ("../..", ErrorCode::PermissionDenied),
+        ("../../../../etc/passwd", ErrorCode::PermissionDenied),
+        ("../bob/bob.txt", ErrorCode::PermissionDenied),
+        ("a/../../bob", ErrorCode::PermissionDenied),
+        ("./../x", ErrorCode::PermissionDenied),
+        ("~/..", ErrorCode::PermissionDenied),
+        ("~/../bob/bob.txt", ErrorCode::PermissionDenied),
+        ("/", ErrorCode::PermissionDenied),
+        ("/etc/passwd", ErrorCode::PermissionDenied),
+        ("//etc", ErrorCode::PermissionDenied),
+        ("/home/../etc", ErrorCode::PermissionDenied),
+        ("", ErrorCode::BadRequest),
+        ("bait.txt\0.jpg", ErrorCode::BadRequest),
+        ("\0", ErrorCode::BadRequest),
+        ("..\\..\\etc\\passwd", ErrorCode::BadRequest),
+        ("C:\\Windows", ErrorCode::BadRequest),
+        ("a//b", ErrorCode::BadRequest),
+        ("a/./b//", ErrorCode::BadRequest),
+        ("line\nbreak", ErrorCode::BadRequest),
+        ("esc\u{1b}[2J", ErrorCode::BadRequest),
+        ("del\u{7f}", ErrorCode::BadRequest),
+        ("c1\u{85}", ErrorCode::BadRequest),
+        (&long_name, ErrorCode::TooLarge),
+        (&long_path, ErrorCode::TooLarge),
+    ];
+    for (path, want) in &refused {
+        for request in requests(&mut client, path) {
+            let kind = request.type_name();
+            assert_eq!(
+                code_of(&mut client, request).await,
+                Some(*want),
+                "{kind} {path:?}"
+            );
+        }
+        assert_still_home(&mut client).await;
+    }
+
+    // Through symlinks that lead outside: never followed.
+    for link in [
+        "etc-link/passwd",
+        "outside-link/secret.txt",
+        "secret-link",
+        "up-link/etc/passwd",
+        "bob-link/bob.txt",
+        "chain-link",
+    ] {
+        for request in [
+            Message::Get(Get {
+                id: client.id(),
+                path: link.into(),
+            }),
+            Message::Ls(Ls {
+                id: client.id(),
+                path: Some(link.into()),
+            }),
+            Message::Cd(Cd {
+                id: client.id(),
+                path: link.into(),
+            }),
+        ] {
+            let kind = request.type_name();
+            let code = code_of(&mut client, request).await;
+            assert!(
+                matches!(
+                    code,
+                    Some(
+                        ErrorCode::PermissionDenied
+                            | ErrorCode::NotFound
+                            | ErrorCode::NotADirectory
+                    )
+                ),
+                "{kind} {link}: {code:?}"
+            );
+        }
+        // Writing through a link never writes outside.
+        let put = Message::Put(Put {
+            id: client.id(),
+            path: format!("{}/new.txt", link.trim_end_matches("/passwd")),
+            size: 0,
+        });
+        assert!(
+            code_of(&mut client, put).await.is_some(),
+            "put through {link} accepted"
+        );
+        let mkdir = Message::Mkdir(Mkdir {
+            id: client.id(),
+            path: format!("{link}/newdir"),
+            parents: true,
+        });
+        assert!(
+            code_of(&mut client, mkdir).await.is_some(),
+            "mkdir through {link} succeeded"
+        );
+    }
+    // Legal but odd names stay inside the home.
+    for name in [
+        "%2e%2e",
+        "\u{2025}",
+        "\u{ff0e}\u{ff0e}",
+        "a\u{2215}b",
+        "~bob",
+        "...",
+    ] {
+        let mkdir = Message::Mkdir(Mkdir {
+            id: client.id(),
+            path: name.into(),
+            parents: false,
+        });
+        assert_eq!(code_of(&mut client, mkdir).await, None, "{name:?}");
+        assert!(home.join(name).is_dir(), "{name:?} created inside the home");
+    }
+    // ls shows planted links as links, without following them.
+    let id = client.id();
+    client.send(Message::Ls(Ls { id, path: None })).await;
+    let Message::Listing(listing) = client.recv().await else {
+        panic!("no listing")
+    };
+    let etc = listing
+        .entries
+        .iter()
+        .find(|e| e.name == "etc-link")
+        .expect("etc-link listed");
+    assert_eq!(etc.kind, netdisk_proto::EntryKind::Symlink);
+
+    assert_eq!(std::fs::read(&secret).expect("secret"), b"outside secret");
+    assert_eq!(
+        files_under(outside.path()),
+        before_outside,
+        "nothing written outside"
+    );
+    let after_root: Vec<_> = files_under(&server.root)
+        .into_iter()
+        .filter(|f| !f.starts_with("homes/alice"))
+        .collect();
+    assert_eq!(
+        after_root, before_root,
+        "nothing written elsewhere in the data directory"
+    );
+    assert_eq!(
+        std::fs::read(server.home("bob").join("bob.txt")).expect("bob"),
+        b"bob's file"
+    );
+    assert!(
+        files_under(&server.staging("alice")).is_empty(),
+        "staging is clean"
+    );
+    server.shutdown().await;
+}
+
+/// A second client can still log in and work.
+async fn assert_server_serves(server: &TestServer) {
+    let mut other = RawClient::login(server.addr, "alice", "pw").await;
+    assert_still_home(&mut other).await;
+}
+
+fn frame(json: &[u8]) -> Vec<u8> {
+    let mut out = (json.len() as u32).to_le_bytes().to_vec();
+    out.extend_from_slice(json);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_frames_get_an_error_then_a_close() {
+    let server = TestServer::start().await;
+    server.add_user("alice", "pw");
+    let cases: Vec<(Vec<u8>, ErrorCode, Option<u64>)> = vec![
+        (u32::MAX.to_le_bytes().to_vec(), ErrorCode::TooLarge, None),
+        (frame(b"{not json"), ErrorCode::BadRequest, None),
+        (frame(b"\xff\xfe\xfd"), ErrorCode::BadRequest, None),
+        (
+            frame(br#"{"type":"frobnicate","id":41}"#),
+            ErrorCode::BadRequest,
+            Some(41),
+        ),
+        (
+            frame(br#"{"type":"mkdir","id":42}"#),
+            ErrorCode::BadRequest,
+            Some(42),
+        ),
+        (
+            frame(br#"{"type":"mkdir","id":"x","path":"a"}"#),
+            ErrorCode::BadRequest,
+            None,
+        ),
+        (frame(b"[1,2,3]"), ErrorCode::BadRequest, None),
+        (vec![0, 0, 0, 0], ErrorCode::BadRequest, None),
+        // A request where login is expected.
+        (
+            frame(br#"{"type":"pwd","id":43}"#),
+            ErrorCode::BadRequest,
+            Some(43),
+        ),
+    ];
+    for (bytes, code, id) in cases {
+        let (mut client, _) = RawClient::connect_hello(server.addr).await;
+        client.send_raw(&bytes).await;
+        match client.next_frame().await {
+            Some(Frame::Message(Message::Error(e))) => {
+                assert_eq!(
+                    (e.code, e.id),
+                    (code, id),
+                    "{:?}",
+                    String::from_utf8_lossy(&bytes)
+                );
+            }
+            other => panic!("expected an error for {bytes:?}, got {other:?}"),
+        }
+        client.expect_closed().await;
+    }
+    // The same after login.
+    let mut client = RawClient::login(server.addr, "alice", "pw").await;
+    client.send_raw(&frame(br#"{"type":"nope","id":9}"#)).await;
+    assert!(
+        matches!(client.recv().await, Message::Error(e) if e.code == ErrorCode::BadRequest && e.id == Some(9))
+    );
+    client.expect_closed().await;
+
+    let (mut old, _) = RawClient::connect_hello(server.addr).await;
+    old.send_raw(&frame(br#"{"type":"login","id":1,"protocol":99,"mechanism":"SCRAM-SHA-256","data":"n,,n=alice,r=abc"}"#))
+        .await;
+    assert!(
+        matches!(old.recv().await, Message::Error(e) if e.code == ErrorCode::UnsupportedVersion)
+    );
+    old.expect_closed().await;
+    assert_server_serves(&server).await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cut_upload_leaves_nothing_and_a_bad_hash_keeps_the_old_file() {
+    let server = TestServer::start().await;
+    server.add_user("alice", "pw");
+    let target = server.home("alice").join("doc.txt");
+    std::fs::write(&target, b"version one").expect("old file");
+
+    // Announce 1 MiB, send 100 KiB, drop the connection.
+    let mut client = RawClient::login(server.addr, "alice", "pw").await;
+    let id = client.id();
+    client
+        .send(Message::Put(Put {
+            id,
+            path: "doc.txt".into(),
+            size: 1 << 20,
+        }))
+        .await;
+    assert!(matches!(client.recv().await, Message::PutReady(_)));
+    client
+        .send(Message::PutData(PutData { id, size: 1 << 20 }))
+        .await;
+    client.send_raw(&vec![b'x'; 100 * 1024]).await;
+    drop(client);
+    // The server removes the staging file when it notices; poll the
+    // observable state, bounded.
+    let mut clean = false;
+    for _ in 0..400 {
+        if files_under(&server.staging("alice")).is_empty() {
+            clean = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(
+        clean,
+        "staging file left behind: {:?}",
+        files_under(&server.staging("alice"))
+    );
+    assert_eq!(std::fs::read(&target).expect("target"), b"version one");
+
+    // A wrong hash: integrity, old file intact, same connection still works.
+    let mut client = RawClient::login(server.addr, "alice", "pw").await;
+    let id = client.id();
+    client
+        .send(Message::Put(Put {
+            id,
+            path: "doc.txt".into(),
+            size: 11,
+        }))
+        .await;
+    assert!(matches!(client.recv().await, Message::PutReady(_)));
+    client
+        .send(Message::PutData(PutData { id, size: 11 }))
+        .await;
+    client.send_raw(b"version two").await;
+    client
+        .send(Message::PutEnd(PutEnd {
+            id,
+            blake3: blake3::hash(b"something else").to_hex().to_string(),
+        }))
+        .await;
+    assert!(
+        matches!(client.recv().await, Message::Error(e) if e.code == ErrorCode::Integrity && e.id == Some(id))
+    );
+    assert_eq!(std::fs::read(&target).expect("target"), b"version one");
+    assert_still_home(&mut client).await;
+
+    // The right hash replaces it.
+    let id = client.id();
+    client
+        .send(Message::Put(Put {
+            id,
+            path: "doc.txt".into(),
+            size: 11,
+        }))
+        .await;
+    assert!(matches!(client.recv().await, Message::PutReady(_)));
+    client
+        .send(Message::PutData(PutData { id, size: 11 }))
+        .await;
+    client.send_raw(b"version two").await;
+    let hash = blake3::hash(b"version two").to_hex().to_string();
+    client
+        .send(Message::PutEnd(PutEnd {
+            id,
+            blake3: hash.clone(),
+        }))
+        .await;
+    match client.recv().await {
+        Message::PutDone(done) => assert_eq!(
+            (done.path.as_str(), done.size, done.blake3),
+            ("~/doc.txt", 11, hash)
+        ),
+        other => panic!("got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&target).expect("target"), b"version two");
+
+    // put_data that disagrees with put: protocol error, closed, nothing left.
+    let id = client.id();
+    client
+        .send(Message::Put(Put {
+            id,
+            path: "other.txt".into(),
+            size: 10,
+        }))
+        .await;
+    assert!(matches!(client.recv().await, Message::PutReady(_)));
+    client.send(Message::PutData(PutData { id, size: 5 })).await;
+    assert!(matches!(client.recv().await, Message::Error(e) if e.code == ErrorCode::BadRequest));
+    client.expect_closed().await;
+    assert!(!server.home("alice").join("other.txt").exists());
+    assert_server_serves(&server).await;
+    server.shutdown().await;
+}
