@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""A netdisk client written from docs/PROTOCOL.md alone.
+
+It proves the document is enough to speak the protocol from another
+language: standard library plus the `blake3` package (pip install blake3).
+
+    python3 netdisk_client.py --addr 127.0.0.1:7420 --user alice --password pw --scenario
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import socket
+import struct
+import sys
+import tempfile
+
+import blake3
+
+PROTOCOL = 1
+MAX_HEADER = 64 * 1024
+CHUNK = 256 * 1024
+
+
+class ServerError(Exception):
+    """An `error` frame: code and message."""
+
+    def __init__(self, code, message):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class Client:
+    def __init__(self, addr, timeout=60):
+        host, port = addr.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=timeout)
+        self.next_id = 0
+        self.hello = self.recv()
+        if self.hello.get("type") == "error":
+            raise ServerError(self.hello["code"], self.hello["message"])
+        if self.hello["type"] != "hello" or self.hello["protocol"] != PROTOCOL:
+            raise RuntimeError(f"unexpected hello: {self.hello}")
+        if "SCRAM-SHA-256" not in self.hello["auth"]:
+            raise RuntimeError("server offers no SCRAM-SHA-256")
+
+    # ----- framing -----
+    def recv_exact(self, n):
+        data = bytearray()
+        while len(data) < n:
+            piece = self.sock.recv(min(n - len(data), CHUNK))
+            if not piece:
+                raise ConnectionError("server closed the connection")
+            data += piece
+        return bytes(data)
+
+    def recv(self):
+        (length,) = struct.unpack("<I", self.recv_exact(4))
+        if not 1 <= length <= MAX_HEADER:
+            raise RuntimeError(f"bad header length {length}")
+        return json.loads(self.recv_exact(length).decode("utf-8"))
+
+    def send(self, message):
+        header = json.dumps(message, separators=(",", ":")).encode("utf-8")
+        self.sock.sendall(struct.pack("<I", len(header)) + header)
+
+    def new_id(self):
+        self.next_id += 1
+        return self.next_id
+
+    def response(self, request_id):
+        reply = self.recv()
+        if reply["type"] == "error":
+            raise ServerError(reply["code"], reply["message"])
+        if reply.get("id") != request_id:
+            raise RuntimeError(f"reply to {reply.get('id')}, expected {request_id}")
+        return reply
+
+    def request(self, type_, **fields):
+        request_id = self.new_id()
+        self.send(dict(type=type_, id=request_id, **fields))
+        return self.response(request_id)
+
+    # ----- login (SCRAM-SHA-256, PROTOCOL.md section 4.2) -----
+    def login(self, user, password):
+        request_id = self.new_id()
+        nonce = base64.b64encode(os.urandom(18)).decode()
+        saslname = user.replace("=", "=3D").replace(",", "=2C")
+        client_first_bare = f"n={saslname},r={nonce}"
+        self.send({"type": "login", "id": request_id, "protocol": PROTOCOL,
+                   "mechanism": "SCRAM-SHA-256", "data": "n,," + client_first_bare})
+        server_first = self.response(request_id)["data"]
+        attrs = dict(part.split("=", 1) for part in server_first.split(","))
+        if not attrs["r"].startswith(nonce) or len(attrs["r"]) <= len(nonce):
+            raise RuntimeError("server nonce does not extend ours")
+        iterations = int(attrs["i"])
+        if not 4096 <= iterations <= 10_000_000:
+            raise RuntimeError(f"refusing iteration count {iterations}")
+        salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(attrs["s"]), iterations)
+        client_key = hmac.digest(salted, b"Client Key", "sha256")
+        stored_key = hashlib.sha256(client_key).digest()
+        without_proof = "c=biws,r=" + attrs["r"]
+        auth_message = ",".join([client_first_bare, server_first, without_proof]).encode()
+        signature = hmac.digest(stored_key, auth_message, "sha256")
+        proof = bytes(a ^ b for a, b in zip(client_key, signature))
+        self.send({"type": "login_proof", "id": request_id,
+                   "data": without_proof + ",p=" + base64.b64encode(proof).decode()})
+        ok = self.response(request_id)
+        server_key = hmac.digest(salted, b"Server Key", "sha256")
+        expected = "v=" + base64.b64encode(hmac.digest(server_key, auth_message, "sha256")).decode()
+        if not hmac.compare_digest(ok["data"], expected):
+            raise RuntimeError("the server did not prove it knows the password verifier")
+        return ok
+
+    # ----- requests (section 6) -----
+    def pwd(self):
+        return self.request("pwd")["path"]
+
+    def cd(self, path):
+        return self.request("cd", path=path)["path"]
+
+    def ls(self, path=None):
+        fields = {} if path is None else {"path": path}
+        return self.request("ls", **fields)["entries"]
+
+    def stat(self, path):
+        return self.request("stat", path=path)["entry"]
+
+    def mkdir(self, path, parents=False):
+        self.request("mkdir", path=path, parents=parents)
+
+    def rm(self, path):
+        self.request("rm", path=path)
+
+    def rmdir(self, path):
+        self.request("rmdir", path=path)
+
+    def mv(self, source, target):
+        self.request("mv", **{"from": source, "to": target})
+
+    def df(self):
+        return self.request("df")
+
+    def put(self, local_path, remote_path):
+        size = os.path.getsize(local_path)
+        request_id = self.new_id()
+        self.send({"type": "put", "id": request_id, "path": remote_path, "size": size})
+        ready = self.response(request_id)
+        if ready["type"] != "put_ready" or ready["offset"] != 0:
+            raise RuntimeError(f"unexpected {ready}")
+        self.send({"type": "put_data", "id": request_id, "size": size})
+        hasher = blake3.blake3()
+        with open(local_path, "rb") as source:
+            sent = 0
+            while sent < size:
+                chunk = source.read(min(CHUNK, size - sent))
+                if not chunk:
+                    raise RuntimeError("local file shrank")
+                hasher.update(chunk)
+                self.sock.sendall(chunk)
+                sent += len(chunk)
+        digest = hasher.hexdigest()
+        self.send({"type": "put_end", "id": request_id, "blake3": digest})
+        done = self.response(request_id)
+        if done["blake3"] != digest:
+            raise RuntimeError("server stored other bytes")
+        return done
+
+    def get(self, remote_path, local_path):
+        request_id = self.new_id()
+        self.send({"type": "get", "id": request_id, "path": remote_path})
+        data = self.response(request_id)
+        if data["type"] != "get_data":
+            raise RuntimeError(f"unexpected {data}")
+        hasher = blake3.blake3()
+        directory = os.path.dirname(os.path.abspath(local_path))
+        fd, part = tempfile.mkstemp(dir=directory, prefix=".netdisk-part-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                left = data["size"]
+                while left:
+                    chunk = self.sock.recv(min(CHUNK, left))
+                    if not chunk:
+                        raise ConnectionError("server closed mid-download")
+                    hasher.update(chunk)
+                    out.write(chunk)
+                    left -= len(chunk)
+                end = self.response(request_id)
+                if end["type"] != "get_end" or end["blake3"] != hasher.hexdigest():
+                    raise RuntimeError("integrity check failed")
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(part, local_path)
+        except BaseException:
+            if os.path.exists(part):
+                os.unlink(part)
+            raise
+        return end["blake3"]
+
+    def close(self):
+        self.sock.close()
+
+
+def scenario(addr, user, password):
+    """Exercises every request; returns a list of failed checks."""
+    failures = []
+
+    def check(condition, what):
+        if not condition:
+            failures.append(what)
+
+    def error_code(action):
+        try:
+            action()
+        except ServerError as e:
+            return e.code
+        return None
+
+    c = Client(addr)
+    check(c.hello["server"] == "netdisk", "hello names the server")
+    c.login(user, password)
+    check(c.pwd() == "~", "pwd is ~ after login")
+    c.mkdir("py")
+    check(error_code(lambda: c.mkdir("py")) == "exists", "duplicate mkdir is exists")
+    check(c.cd("py") == "~/py", "cd into py")
+    with tempfile.TemporaryDirectory() as scratch:
+        big = os.path.join(scratch, "big.bin")
+        content = os.urandom(3 * 1024 * 1024 + 17)
+        with open(big, "wb") as f:
+            f.write(content)
+        empty = os.path.join(scratch, "empty.bin")
+        open(empty, "wb").close()
+        done = c.put(big, "big.bin")
+        check(done["path"] == "~/py/big.bin" and done["size"] == len(content), "put_done describes the file")
+        check(done["blake3"] == blake3.blake3(content).hexdigest(), "put_done hash")
+        c.put(empty, "empty.bin")
+        names = [e["name"] for e in c.ls()]
+        check(names == ["big.bin", "empty.bin"], f"ls sorted: {names}")
+        entry = c.stat("big.bin")
+        check(entry["kind"] == "file" and entry["size"] == len(content), "stat of a file")
+        back = os.path.join(scratch, "back.bin")
+        c.get("~/py/big.bin", back)
+        with open(back, "rb") as f:
+            check(f.read() == content, "downloaded bytes equal")
+        c.get("empty.bin", os.path.join(scratch, "empty.back"))
+        check(os.path.getsize(os.path.join(scratch, "empty.back")) == 0, "empty download")
+        check(error_code(lambda: c.get("missing", os.path.join(scratch, "m"))) == "not_found", "get missing")
+        check(not os.path.exists(os.path.join(scratch, "m")), "failed get leaves nothing")
+    c.mv("big.bin", "renamed.bin")
+    check(error_code(lambda: c.stat("big.bin")) == "not_found", "mv moved it")
+    check(error_code(lambda: c.ls("../../x")) == "permission_denied", "ls above the home is permission_denied")
+    check(error_code(lambda: c.stat("/etc/passwd")) == "permission_denied", "absolute path refused")
+    check(error_code(lambda: c.rmdir("~/py")) == "permission_denied", "cannot rmdir the cwd")
+    c.cd("~")
+    check(error_code(lambda: c.rmdir("py")) == "not_empty", "rmdir non-empty")
+    c.rm("py/renamed.bin")
+    c.rm("py/empty.bin")
+    c.rmdir("py")
+    usage = c.df()
+    check(usage["used"] == 0 and "quota" not in usage, f"df after cleanup: {usage}")
+    c.close()
+
+    wrong = Client(addr)
+    check(error_code(lambda: wrong.login(user, password + "x")) == "auth_failed", "wrong password")
+    wrong.close()
+    return failures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--addr", required=True)
+    parser.add_argument("--user", required=True)
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--scenario", action="store_true", help="run every check and report")
+    args = parser.parse_args()
+    if not args.scenario:
+        client = Client(args.addr)
+        client.login(args.user, args.password)
+        for entry in client.ls():
+            print(entry["name"])
+        return 0
+    failures = scenario(args.addr, args.user, args.password)
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    print("python client: all checks passed" if not failures else f"python client: {len(failures)} checks failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
