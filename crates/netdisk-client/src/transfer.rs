@@ -1,20 +1,26 @@
-//! Verified transfers. Both directions hash the bytes with BLAKE3 as they
-//! pass and compare with the other side's hash at the end; a download only
-//! replaces its target once the hashes match and the bytes are on disk.
+//! Verified, resumable transfers. Both directions hash the bytes with
+//! BLAKE3 as they pass and compare with the other side's hash at the end.
+//!
+//! Resume: an interrupted upload's bytes wait on the server, an
+//! interrupted download's in `.NAME.netdisk-part.SIZE.MTIME` beside the
+//! target. Before continuing, the side holding the whole file checks a
+//! hash of the kept prefix; if it differs, or the source changed, the
+//! transfer starts over and the report says why.
 
 use crate::client::{unexpected, Client};
 use crate::error::ClientError;
 use netdisk_proto::request::{Get, Put, PutData, PutEnd};
 use netdisk_proto::{Frame, Message};
-use rand::RngCore;
+use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use std::time::{Duration, Instant, UNIX_EPOCH};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
 
 /// Bytes read from the local file per write to the socket.
 const CHUNK: usize = 256 * 1024;
 
-/// Called with the number of bytes transferred so far.
+/// Called with the number of bytes of the file transferred so far
+/// (including bytes kept from an earlier attempt).
 pub type Progress<'a> = Option<&'a mut (dyn FnMut(u64) + Send)>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +30,10 @@ pub struct PutReport {
     pub size: u64,
     pub blake3: String,
     pub elapsed: Duration,
+    /// Bytes the server had kept from an interrupted attempt and were reused.
+    pub resumed_from: u64,
+    /// Why kept bytes could not be reused, if there were some.
+    pub restarted: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,9 +42,35 @@ pub struct GetReport {
     pub size: u64,
     pub blake3: String,
     pub elapsed: Duration,
+    pub resumed_from: u64,
+    pub restarted: Option<String>,
 }
 
-/// A download's temporary file, removed unless the download completes.
+fn modified_secs(meta: &std::fs::Metadata) -> Option<i64> {
+    let modified = meta.modified().ok()?;
+    let secs = modified.duration_since(UNIX_EPOCH).ok()?.as_secs();
+    i64::try_from(secs).ok()
+}
+
+/// Hashes the first `len` bytes of `file`, leaving it positioned at `len`.
+async fn hash_prefix(file: &mut tokio::fs::File, len: u64) -> std::io::Result<blake3::Hasher> {
+    file.seek(SeekFrom::Start(0)).await?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buffer = vec![0u8; CHUNK];
+    let mut left = len;
+    while left > 0 {
+        let want = usize::try_from(left).unwrap_or(CHUNK).min(CHUNK);
+        let n = file.read(&mut buffer[..want]).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        hasher.update(&buffer[..n]);
+        left -= n as u64;
+    }
+    Ok(hasher)
+}
+
+/// A download's partial file, removed on drop unless it is kept.
 struct PartFile {
     path: PathBuf,
     keep: bool,
@@ -48,24 +84,77 @@ impl Drop for PartFile {
     }
 }
 
-/// ".NAME.netdisk-part-RANDOM" beside the target, so the rename is atomic.
-fn part_path(target: &Path) -> PathBuf {
-    let mut random = [0u8; 6];
-    rand::thread_rng().fill_bytes(&mut random);
-    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "download".into());
-    target.with_file_name(format!(".{name}.netdisk-part-{suffix}"))
+/// Partial downloads of `target`: `.NAME.netdisk-part.SIZE.MTIME` beside it.
+struct Partials {
+    dir: PathBuf,
+    prefix: String,
+}
+
+impl Partials {
+    fn of(target: &Path) -> Result<Partials, ClientError> {
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| ClientError::Local {
+                path: target.to_owned(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
+            })?;
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        Ok(Partials {
+            dir,
+            prefix: format!(".{name}.netdisk-part."),
+        })
+    }
+
+    fn path_for(&self, size: u64, modified: Option<i64>) -> PathBuf {
+        let modified = modified.map_or_else(|| "x".to_owned(), |m| m.to_string());
+        self.dir.join(format!("{}{size}.{modified}", self.prefix))
+    }
+
+    /// Existing partials, as (path, size, modified, bytes kept).
+    fn existing(&self) -> Vec<(PathBuf, u64, Option<i64>, u64)> {
+        let Ok(items) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        for item in items.flatten() {
+            let name = item.file_name().to_string_lossy().into_owned();
+            let Some(version) = name.strip_prefix(&self.prefix) else {
+                continue;
+            };
+            let Some((size, modified)) = version.split_once('.') else {
+                continue;
+            };
+            let Ok(size) = size.parse::<u64>() else {
+                continue;
+            };
+            let modified = modified.parse::<i64>().ok();
+            let kept = item.metadata().map(|m| m.len()).unwrap_or(0);
+            found.push((item.path(), size, modified, kept));
+        }
+        found
+    }
+
+    fn remove_all(&self) {
+        for (path, ..) in self.existing() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// Uploads a local file to `remote` (a file path, not a directory).
+    /// With `resume`, bytes the server kept from an interrupted upload of
+    /// this version of the file are verified and reused, and an upload cut
+    /// now can be continued later.
     pub async fn put_file(
         &mut self,
         local: &Path,
         remote: &str,
+        resume: bool,
         mut progress: Progress<'_>,
     ) -> Result<PutReport, ClientError> {
         let started = Instant::now();
@@ -85,22 +174,44 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             id,
             path: remote.into(),
             size,
+            modified: modified_secs(&meta),
+            resume,
         }))
         .await?;
-        match self.response(id).await? {
-            Message::PutReady(ready) if ready.offset == 0 => {}
-            Message::PutReady(ready) => {
-                return Err(ClientError::Protocol(format!(
-                    "server asked to resume at {}; this client does not resume yet",
-                    ready.offset
-                )))
-            }
+        let ready = match self.response(id).await? {
+            Message::PutReady(ready) => ready,
             other => return Err(unexpected("put_ready", &other)),
-        }
-        self.send(&Message::PutData(PutData { id, size })).await?;
+        };
+        let mut restarted = ready.restarted;
+        let mut start = 0;
         let mut hasher = blake3::Hasher::new();
+        if ready.offset > 0 && ready.offset <= size {
+            let kept = hash_prefix(&mut file, ready.offset)
+                .await
+                .map_err(ClientError::local(local))?;
+            if ready.prefix_blake3.as_deref() == Some(kept.clone().finalize().to_hex().as_str()) {
+                start = ready.offset;
+                hasher = kept;
+            } else {
+                restarted = Some("the bytes kept on the server differ from this file's".into());
+            }
+        } else if ready.offset > size {
+            restarted = Some("the server kept more bytes than this file has".into());
+        }
+        file.seek(SeekFrom::Start(start))
+            .await
+            .map_err(ClientError::local(local))?;
+        self.send(&Message::PutData(PutData {
+            id,
+            offset: start,
+            size: size - start,
+        }))
+        .await?;
         let mut buffer = vec![0u8; CHUNK];
-        let mut sent = 0u64;
+        let mut sent = start;
+        if let Some(report) = progress.as_mut() {
+            report(sent);
+        }
         while sent < size {
             let want = usize::try_from(size - sent).unwrap_or(CHUNK).min(CHUNK);
             let n = file
@@ -145,67 +256,123 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             size,
             blake3,
             elapsed: started.elapsed(),
+            resumed_from: start,
+            restarted,
         })
     }
 
-    /// Downloads `remote` to the local file path `local` (replaced only on success).
+    /// Downloads `remote` to the local file path `local`, which is replaced
+    /// only once the whole file is verified. With `resume`, a partial
+    /// download kept beside `local` is verified and continued, and one cut
+    /// now is kept for later.
     pub async fn get_file(
         &mut self,
         remote: &str,
         local: &Path,
+        resume: bool,
         mut progress: Progress<'_>,
     ) -> Result<GetReport, ClientError> {
         let started = Instant::now();
-        let id = self.next_id();
-        self.send(&Message::Get(Get {
-            id,
+        let partials = Partials::of(local)?;
+        if !resume {
+            partials.remove_all();
+        }
+        // Offer the partial with the most bytes; the others are stale.
+        let mut found = partials.existing();
+        found.sort_by_key(|(.., kept)| std::cmp::Reverse(*kept));
+        let offered = found.first().cloned();
+        let mut kept_file = None;
+        let mut request = Get {
+            id: self.next_id(),
             path: remote.into(),
-        }))
-        .await?;
-        let size = match self.response(id).await? {
-            Message::GetData(data) => data.size,
+            offset: 0,
+            prefix_blake3: None,
+            size: None,
+            modified: None,
+        };
+        if let Some((path, size, modified, kept)) = &offered {
+            if *kept > 0 && kept <= size {
+                let mut file = tokio::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(path)
+                    .await
+                    .map_err(ClientError::local(path))?;
+                let hasher = hash_prefix(&mut file, *kept)
+                    .await
+                    .map_err(ClientError::local(path))?;
+                request.offset = *kept;
+                request.prefix_blake3 = Some(hasher.clone().finalize().to_hex().to_string());
+                request.size = Some(*size);
+                request.modified = *modified;
+                kept_file = Some((file, hasher));
+            }
+        }
+        let id = request.id;
+        self.send(&Message::Get(request.clone())).await?;
+        let data = match self.response(id).await? {
+            Message::GetData(data) => data,
             other => return Err(unexpected("get_data", &other)),
         };
-        let mut part = PartFile {
-            path: part_path(local),
-            keep: false,
+        let total = data
+            .offset
+            .checked_add(data.size)
+            .ok_or_else(|| ClientError::Protocol("size overflows".into()))?;
+        let resumed = data.offset > 0 && data.offset == request.offset;
+        if data.offset > 0 && !resumed {
+            return Err(ClientError::Protocol(format!(
+                "server sent bytes from {} but {} were offered",
+                data.offset, request.offset
+            )));
+        }
+        let (mut out, mut hasher, mut part) = match (resumed, kept_file, &offered) {
+            (true, Some((file, hasher)), Some((path, ..))) => (
+                file,
+                hasher,
+                PartFile {
+                    path: path.clone(),
+                    keep: true,
+                },
+            ),
+            _ => {
+                partials.remove_all();
+                let path = partials.path_for(total, data.modified);
+                let file = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&path)
+                    .await
+                    .map_err(ClientError::local(&path))?;
+                (file, blake3::Hasher::new(), PartFile { path, keep: resume })
+            }
         };
+        let restarted = if request.offset > 0 && !resumed {
+            data.restarted.clone()
+        } else {
+            None
+        };
+
         // Even when the local file cannot be written, the body is read to
         // the end so the connection stays in step for the next request.
         let mut local_error: Option<ClientError> = None;
-        let mut out = match tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&part.path)
-            .await
-        {
-            Ok(file) => Some(file),
-            Err(source) => {
-                // Not created by us: never remove it.
-                part.keep = true;
-                local_error = Some(ClientError::Local {
-                    path: part.path.clone(),
-                    source,
-                });
-                None
-            }
-        };
-        let mut hasher = blake3::Hasher::new();
-        let mut received = 0u64;
-        while received < size {
+        let mut received = data.offset;
+        if let Some(report) = progress.as_mut() {
+            report(received);
+        }
+        while received < total {
             let chunk = match self.read().await? {
                 Frame::Body(chunk) => chunk,
                 Frame::Message(m) => return Err(unexpected("download bytes", &m)),
             };
             received += chunk.len() as u64;
             hasher.update(&chunk);
-            if let Some(writer) = out.as_mut() {
-                if let Err(e) = writer.write_all(&chunk).await {
+            if local_error.is_none() {
+                if let Err(source) = out.write_all(&chunk).await {
                     local_error = Some(ClientError::Local {
                         path: part.path.clone(),
-                        source: e,
+                        source,
                     });
-                    out = None;
                 }
             }
             if let Some(report) = progress.as_mut() {
@@ -216,6 +383,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             Message::GetEnd(end) => end,
             other => return Err(unexpected("get_end", &other)),
         };
+        // From here the partial is either the finished file or worthless.
+        part.keep = false;
         if let Some(err) = local_error {
             return Err(err);
         }
@@ -226,27 +395,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                 actual: blake3,
             });
         }
-        if let Some(writer) = out.take() {
-            writer
-                .sync_all()
-                .await
-                .map_err(ClientError::local(&part.path))?;
-        }
+        out.sync_all()
+            .await
+            .map_err(ClientError::local(&part.path))?;
+        drop(out);
         tokio::fs::rename(&part.path, local)
             .await
             .map_err(ClientError::local(local))?;
         part.keep = true;
         // Make the rename itself durable; a failure here loses nothing already verified.
-        if let Some(parent) = local.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if let Ok(dir) = tokio::fs::File::open(parent).await {
-                let _ = dir.sync_all().await;
-            }
+        if let Ok(dir) = tokio::fs::File::open(&partials.dir).await {
+            let _ = dir.sync_all().await;
         }
         Ok(GetReport {
             path: local.to_owned(),
-            size,
+            size: total,
             blake3,
             elapsed: started.elapsed(),
+            resumed_from: if resumed { data.offset } else { 0 },
+            restarted,
         })
     }
 }

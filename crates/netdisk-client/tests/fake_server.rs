@@ -128,7 +128,10 @@ async fn a_corrupted_download_leaves_the_old_file_and_no_temp_file() {
         server
             .send(Message::GetData(GetData {
                 id: get.id,
+                offset: 0,
                 size: body.len() as u64,
+                modified: None,
+                restarted: None,
             }))
             .await
             .expect("send");
@@ -149,7 +152,7 @@ async fn a_corrupted_download_leaves_the_old_file_and_no_temp_file() {
     let mut client = Client::handshake(stream).await.expect("handshake");
     client.login("alice", "pw").await.expect("login");
     let err = client
-        .get_file("report.txt", &target, None)
+        .get_file("report.txt", &target, false, None)
         .await
         .expect_err("corruption accepted");
     assert_eq!(err.code(), Some(ErrorCode::Integrity), "{err}");

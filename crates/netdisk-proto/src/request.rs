@@ -4,20 +4,20 @@
 use serde::{Deserialize, Serialize};
 
 /// Print the session's current directory.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pwd {
     pub id: u64,
 }
 
 /// Change the session's current directory.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cd {
     pub id: u64,
     pub path: String,
 }
 
 /// List a directory (the current one when `path` is absent), sorted by name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ls {
     pub id: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -25,14 +25,14 @@ pub struct Ls {
 }
 
 /// Describe one path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stat {
     pub id: u64,
     pub path: String,
 }
 
 /// Create a directory; with `parents`, also missing parents and no error if it exists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mkdir {
     pub id: u64,
     pub path: String,
@@ -41,14 +41,14 @@ pub struct Mkdir {
 }
 
 /// Remove a file (or a symlink). Directories are refused with `is_a_directory`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rm {
     pub id: u64,
     pub path: String,
 }
 
 /// Remove an empty directory (`not_empty` otherwise).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rmdir {
     pub id: u64,
     pub path: String,
@@ -56,7 +56,7 @@ pub struct Rmdir {
 
 /// Rename or move within the home. An existing file at `to` is replaced;
 /// when `to` is an existing directory the source moves inside it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mv {
     pub id: u64,
     pub from: String,
@@ -64,37 +64,64 @@ pub struct Mv {
 }
 
 /// Report disk usage of the home.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Df {
     pub id: u64,
 }
 
 /// Start an upload of `size` bytes to `path` (a file path, not a directory).
 /// The server answers `put_ready` or `error`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Put {
     pub id: u64,
     pub path: String,
     pub size: u64,
+    /// The source file's modification time (seconds since the epoch):
+    /// with `size`, identifies the version a kept partial upload belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<i64>,
+    /// Keep the bytes of an interrupted upload, and continue a kept one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resume: bool,
 }
 
-/// The upload's bytes: exactly `size` raw bytes follow this header.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The upload's bytes: exactly `size` raw bytes follow this header. They
+/// belong at `offset` in the file: either the `offset` of `put_ready`
+/// (continue) or 0 (start over); `offset + size` is the `put`'s size.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PutData {
     pub id: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub offset: u64,
     pub size: u64,
 }
 
+pub(crate) fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
 /// End of an upload: the BLAKE3 hash (64 lowercase hex digits) of the whole file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PutEnd {
     pub id: u64,
     pub blake3: String,
 }
 
 /// Download a file. The server answers `get_data` (with the bytes) then `get_end`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// To continue an interrupted download, the client sends how many bytes
+/// it kept (`offset`), their BLAKE3 (`prefix_blake3`), and the `size` and
+/// `modified` the file had when those bytes came (from the first `get_data`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Get {
     pub id: u64,
     pub path: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub offset: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_blake3: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<i64>,
 }

@@ -5,20 +5,20 @@ use crate::error::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 /// The request succeeded and has nothing to report (`mkdir`, `rm`, `rmdir`, `mv`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Done {
     pub id: u64,
 }
 
 /// The session's current directory, after `pwd` or `cd`: "~" or "~/a/b".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cwd {
     pub id: u64,
     pub path: String,
 }
 
 /// A directory's entries, sorted by name (byte order).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listing {
     pub id: u64,
     /// The directory listed, in "~/a/b" form.
@@ -36,26 +36,37 @@ pub struct Info {
 }
 
 /// The answer to `df`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     pub id: u64,
-    /// Bytes stored in the home.
+    /// Bytes stored: files in the home plus kept partial uploads.
     pub used: u64,
+    /// Bytes promised to uploads in progress (announced, not yet received).
+    #[serde(default)]
+    pub reserved: u64,
     /// The user's quota in bytes; absent means unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<u64>,
 }
 
 /// The server accepts an upload; send `put_data` with the bytes from `offset` on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PutReady {
     pub id: u64,
-    /// Bytes the server already holds; always 0 in protocol version 1.
+    /// Bytes the server kept from an earlier, interrupted upload of this
+    /// version of the file (0 when there are none, or `put.resume` was false).
     pub offset: u64,
+    /// BLAKE3 of those `offset` bytes, for the client to compare with its
+    /// own first `offset` bytes before continuing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_blake3: Option<String>,
+    /// Why kept bytes were discarded (the source changed), if they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarted: Option<String>,
 }
 
 /// The upload is verified, durable and visible under its name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PutDone {
     pub id: u64,
     /// Where the file now is, in "~/a/b" form.
@@ -64,15 +75,24 @@ pub struct PutDone {
     pub blake3: String,
 }
 
-/// A download's bytes: exactly `size` raw bytes follow this header.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A download's bytes: exactly `size` raw bytes follow this header,
+/// starting at `offset` in the file (the file is `offset + size` bytes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetData {
     pub id: u64,
+    #[serde(default, skip_serializing_if = "crate::request::is_zero")]
+    pub offset: u64,
     pub size: u64,
+    /// The file's modification time, to identify this version on resume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<i64>,
+    /// Why the client's kept bytes cannot be used, when it offered some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarted: Option<String>,
 }
 
 /// End of a download: the BLAKE3 hash of the bytes sent, for the client to check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetEnd {
     pub id: u64,
     pub blake3: String,

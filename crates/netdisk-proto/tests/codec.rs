@@ -89,22 +89,77 @@ fn message() -> impl Strategy<Value = Message> {
         (id, text()).prop_map(|(id, path)| Message::Rmdir(Rmdir { id, path })),
         (id, text(), text()).prop_map(|(id, from, to)| Message::Mv(Mv { id, from, to })),
         id.prop_map(|id| Message::Df(Df { id })),
-        (id, text(), any::<u64>()).prop_map(|(id, path, size)| Message::Put(Put {
+        (
             id,
-            path,
+            text(),
+            any::<u64>(),
+            proptest::option::of(any::<i64>()),
+            any::<bool>()
+        )
+            .prop_map(|(id, path, size, modified, resume)| Message::Put(Put {
+                id,
+                path,
+                size,
+                modified,
+                resume
+            })),
+        (id, any::<u64>(), 0u64..4096).prop_map(|(id, offset, size)| Message::PutData(PutData {
+            id,
+            offset,
             size
         })),
-        (id, 0u64..4096).prop_map(|(id, size)| Message::PutData(PutData { id, size })),
         (id, text()).prop_map(|(id, blake3)| Message::PutEnd(PutEnd { id, blake3 })),
-        (id, text()).prop_map(|(id, path)| Message::Get(Get { id, path })),
+        (
+            id,
+            text(),
+            any::<u64>(),
+            proptest::option::of(text()),
+            proptest::option::of(any::<u64>()),
+            proptest::option::of(any::<i64>())
+        )
+            .prop_map(
+                |(id, path, offset, prefix_blake3, size, modified)| Message::Get(Get {
+                    id,
+                    path,
+                    offset,
+                    prefix_blake3,
+                    size,
+                    modified
+                })
+            ),
         id.prop_map(|id| Message::Done(Done { id })),
         (id, text()).prop_map(|(id, path)| Message::Cwd(Cwd { id, path })),
         (id, text(), proptest::collection::vec(entry(), 0..5))
             .prop_map(|(id, path, entries)| Message::Listing(Listing { id, path, entries })),
         (id, text(), entry()).prop_map(|(id, path, entry)| Message::Info(Info { id, path, entry })),
-        (id, any::<u64>(), proptest::option::of(any::<u64>()))
-            .prop_map(|(id, used, quota)| Message::Usage(Usage { id, used, quota })),
-        (id, any::<u64>()).prop_map(|(id, offset)| Message::PutReady(PutReady { id, offset })),
+        (
+            id,
+            any::<u64>(),
+            any::<u64>(),
+            proptest::option::of(any::<u64>())
+        )
+            .prop_map(|(id, used, reserved, quota)| {
+                Message::Usage(Usage {
+                    id,
+                    used,
+                    reserved,
+                    quota,
+                })
+            }),
+        (
+            id,
+            any::<u64>(),
+            proptest::option::of(text()),
+            proptest::option::of(text())
+        )
+            .prop_map(|(id, offset, prefix_blake3, restarted)| Message::PutReady(
+                PutReady {
+                    id,
+                    offset,
+                    prefix_blake3,
+                    restarted
+                }
+            )),
         (id, text(), any::<u64>(), text()).prop_map(|(id, path, size, blake3)| Message::PutDone(
             PutDone {
                 id,
@@ -113,7 +168,22 @@ fn message() -> impl Strategy<Value = Message> {
                 blake3
             }
         )),
-        (id, 0u64..4096).prop_map(|(id, size)| Message::GetData(GetData { id, size })),
+        (
+            id,
+            any::<u64>(),
+            0u64..4096,
+            proptest::option::of(any::<i64>()),
+            proptest::option::of(text())
+        )
+            .prop_map(|(id, offset, size, modified, restarted)| Message::GetData(
+                GetData {
+                    id,
+                    offset,
+                    size,
+                    modified,
+                    restarted
+                }
+            )),
         (id, text()).prop_map(|(id, blake3)| Message::GetEnd(GetEnd { id, blake3 })),
         (proptest::option::of(id), code(), text())
             .prop_map(|(id, code, message)| Message::Error(Error { id, code, message })),
@@ -284,6 +354,7 @@ fn body_bytes_that_look_like_frames_stay_body() {
         .encode(
             &Message::PutData(PutData {
                 id: 2,
+                offset: 0,
                 size: inner.len() as u64,
             }),
             &mut wire,

@@ -19,6 +19,10 @@ pub struct ServerConfig {
     pub stall_timeout: Duration,
     /// How long running requests may take to finish after a shutdown signal.
     pub grace_period: Duration,
+    /// How long the bytes of an interrupted resumable upload are kept.
+    pub partial_ttl: Duration,
+    /// Quota for users without one of their own; `None` is unlimited.
+    pub default_quota: Option<u64>,
 }
 
 impl Default for ServerConfig {
@@ -31,6 +35,8 @@ impl Default for ServerConfig {
             idle_timeout: Duration::from_secs(600),
             stall_timeout: Duration::from_secs(60),
             grace_period: Duration::from_secs(30),
+            partial_ttl: Duration::from_secs(24 * 3600),
+            default_quota: None,
         }
     }
 }

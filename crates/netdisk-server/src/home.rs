@@ -7,17 +7,16 @@
 
 use crate::error::CommandError;
 use cap_std::ambient_authority;
-use cap_std::fs::{Dir, Metadata, OpenOptions};
+use cap_std::fs::{Dir, Metadata};
 use netdisk_proto::{Entry, EntryKind, ErrorCode, HomePath};
-use rand::RngCore;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
 #[derive(Clone)]
 pub(crate) struct Home {
-    dir: Arc<Dir>,
-    staging: Arc<Dir>,
+    pub(crate) dir: Arc<Dir>,
+    pub(crate) staging: Arc<Dir>,
 }
 
 fn entry_of(name: String, meta: &Metadata) -> Entry {
@@ -49,25 +48,8 @@ fn entry_of(name: String, meta: &Metadata) -> Entry {
     }
 }
 
-fn io_err(path: &HomePath) -> impl Fn(io::Error) -> CommandError + '_ {
+pub(crate) fn io_err(path: &HomePath) -> impl Fn(io::Error) -> CommandError + '_ {
     move |e| CommandError::from_io(&e, &path.to_string())
-}
-
-/// An upload in progress: removed on drop unless it was committed.
-pub(crate) struct Staged {
-    staging: Arc<Dir>,
-    name: String,
-    committed: bool,
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.committed {
-            if let Err(e) = self.staging.remove_file(&self.name) {
-                tracing::warn!(file = %self.name, error = %e, "could not remove staging file");
-            }
-        }
-    }
 }
 
 impl Home {
@@ -157,7 +139,8 @@ impl Home {
         }
     }
 
-    pub(crate) fn remove_file(&self, path: &HomePath) -> Result<(), CommandError> {
+    /// Removes a file or symlink; returns the bytes it held.
+    pub(crate) fn remove_file(&self, path: &HomePath) -> Result<u64, CommandError> {
         let entry = self.entry(path)?;
         if entry.kind == EntryKind::Dir {
             return Err(CommandError::new(
@@ -165,7 +148,22 @@ impl Home {
                 format!("{path}: is a directory (use rmdir)"),
             ));
         }
-        self.dir.remove_file(path.relative()).map_err(io_err(path))
+        self.dir
+            .remove_file(path.relative())
+            .map_err(io_err(path))?;
+        Ok(if entry.kind == EntryKind::File {
+            entry.size
+        } else {
+            0
+        })
+    }
+
+    /// Size of the regular file at `path`, 0 if there is none.
+    pub(crate) fn file_size(&self, path: &HomePath) -> u64 {
+        match self.dir.symlink_metadata(path.relative()) {
+            Ok(meta) if meta.is_file() => meta.len(),
+            _ => 0,
+        }
     }
 
     pub(crate) fn remove_dir(&self, path: &HomePath) -> Result<(), CommandError> {
@@ -213,8 +211,12 @@ impl Home {
         Ok(total)
     }
 
-    /// Opens a regular file for reading; returns it with its size.
-    pub(crate) fn open_file(&self, path: &HomePath) -> Result<(std::fs::File, u64), CommandError> {
+    /// Opens a regular file for reading; returns it with its size and
+    /// modification time (seconds since the epoch).
+    pub(crate) fn open_file(
+        &self,
+        path: &HomePath,
+    ) -> Result<(std::fs::File, u64, Option<i64>), CommandError> {
         let file = self.dir.open(path.relative()).map_err(io_err(path))?;
         let meta = file.metadata().map_err(io_err(path))?;
         if meta.is_dir() {
@@ -229,68 +231,7 @@ impl Home {
                 format!("{path}: not a regular file"),
             ));
         }
-        Ok((file.into_std(), meta.len()))
-    }
-
-    /// Checks that `target` can receive an upload, then creates a staging file for it.
-    pub(crate) fn stage_upload(
-        &self,
-        target: &HomePath,
-    ) -> Result<(Staged, std::fs::File), CommandError> {
-        if target.is_home() {
-            return Err(CommandError::new(
-                ErrorCode::PermissionDenied,
-                "cannot replace the home directory",
-            ));
-        }
-        self.require_dir(&target.parent())?;
-        if self.is_dir(target) {
-            return Err(CommandError::new(
-                ErrorCode::IsADirectory,
-                format!("{target}: is a directory"),
-            ));
-        }
-        let mut random = [0u8; 12];
-        rand::thread_rng().fill_bytes(&mut random);
-        let name: String = random
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-            + ".part";
-        let file = self
-            .staging
-            .open_with(&name, OpenOptions::new().write(true).create_new(true))
-            .map_err(|e| CommandError::from_io(&e, "staging file"))?;
-        Ok((
-            Staged {
-                staging: self.staging.clone(),
-                name,
-                committed: false,
-            },
-            file.into_std(),
-        ))
-    }
-
-    /// Moves a complete, synced upload into place and makes the rename durable.
-    pub(crate) fn commit_upload(
-        &self,
-        mut staged: Staged,
-        target: &HomePath,
-    ) -> Result<(), CommandError> {
-        if self.is_dir(target) {
-            return Err(CommandError::new(
-                ErrorCode::IsADirectory,
-                format!("{target}: is a directory"),
-            ));
-        }
-        self.staging
-            .rename(&staged.name, &self.dir, target.relative())
-            .map_err(io_err(target))?;
-        staged.committed = true;
-        // fsync the directory so the rename survives a crash. A read-only
-        // handle: cap-std's open_dir gives an O_PATH one, which fsync refuses.
-        let parent = target.parent();
-        let dir = self.dir.open(parent.relative()).map_err(io_err(&parent))?;
-        dir.sync_all().map_err(io_err(&parent))
+        let modified = entry_of(String::new(), &meta).modified;
+        Ok((file.into_std(), meta.len(), modified))
     }
 }

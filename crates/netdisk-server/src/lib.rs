@@ -13,7 +13,9 @@ mod error;
 mod home;
 mod listener;
 mod login;
+mod quota;
 mod session;
+mod staging;
 mod user_name;
 mod users;
 

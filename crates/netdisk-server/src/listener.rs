@@ -7,6 +7,7 @@ use crate::connection::{refuse_busy, serve_connection};
 use crate::data_dir::DataDir;
 use crate::error::ServerError;
 use crate::session::Shared;
+use crate::staging::{self, ActivePartials};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,6 +34,13 @@ impl Server {
                     addr: config.listen.clone(),
                     source,
                 })?;
+        // Uploads cut by a crash: plain ones go now, resumable ones when they expire.
+        staging::sweep(
+            &data.root().join("staging"),
+            config.partial_ttl,
+            &ActivePartials::default(),
+            true,
+        );
         let decoy_key = users.secret("decoy-verifier")?;
         let shared = Arc::new(Shared::new(data, users, config.clone(), decoy_key));
         Ok(Server {
@@ -57,6 +65,7 @@ impl Server {
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
         let permits = Arc::new(Semaphore::new(self.config.max_connections));
+        tokio::spawn(sweep_partials(self.shared.clone(), cancel.clone()));
         tokio::pin!(shutdown);
         loop {
             let accepted = tokio::select! {
@@ -104,5 +113,34 @@ impl Server {
             );
         }
         Ok(())
+    }
+}
+
+/// Removes expired partial uploads now and then, until shutdown.
+async fn sweep_partials(shared: Arc<Shared>, cancel: CancellationToken) {
+    let ttl = shared.config.partial_ttl;
+    let period = (ttl / 4).clamp(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(600),
+    );
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(period) => {}
+        }
+        let worker = shared.clone();
+        let swept = tokio::task::spawn_blocking(move || {
+            staging::sweep(
+                &worker.data.root().join("staging"),
+                ttl,
+                &worker.active,
+                false,
+            )
+        })
+        .await;
+        for (user, bytes) in swept.unwrap_or_default() {
+            tracing::info!(%user, bytes, "expired partial uploads removed");
+            shared.quotas.freed(&user, bytes);
+        }
     }
 }

@@ -5,9 +5,13 @@ use crate::commands::dispatch;
 use crate::config::ServerConfig;
 use crate::connection::{Connection, Fatal};
 use crate::data_dir::DataDir;
+use crate::error::CommandError;
 use crate::home::Home;
 use crate::login::LoggedIn;
+use crate::quota::QuotaBook;
+use crate::staging::ActivePartials;
 use crate::users::UserDb;
+use netdisk_proto::ErrorCode;
 use netdisk_proto::HomePath;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -21,6 +25,8 @@ pub(crate) struct Shared {
     /// Keys the made-up verifiers of unknown users (see `login`); kept in
     /// the user database so an unknown user's salt survives restarts too.
     pub(crate) decoy_key: [u8; 32],
+    pub(crate) quotas: Arc<QuotaBook>,
+    pub(crate) active: Arc<ActivePartials>,
 }
 
 impl Shared {
@@ -35,7 +41,22 @@ impl Shared {
             users: Arc::new(users),
             config,
             decoy_key,
+            quotas: Arc::default(),
+            active: Arc::default(),
         }
+    }
+
+    /// The user's quota now (it may change while the server runs):
+    /// their own, else the server's default; `None` is unlimited.
+    pub(crate) async fn quota_of(&self, user: &str) -> Result<Option<u64>, CommandError> {
+        let users = self.users.clone();
+        let name = user.to_owned();
+        let own = tokio::task::spawn_blocking(move || users.credentials(&name))
+            .await
+            .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))?
+            .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))?
+            .and_then(|(_, quota)| quota);
+        Ok(own.or(self.config.default_quota))
     }
 }
 
@@ -55,6 +76,13 @@ pub(crate) async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
         &shared.data.home(&user.name),
         &shared.data.staging(&user.name),
     )?;
+    if !shared.quotas.is_loaded(&user.name) {
+        // Measured once per server run; every change after is tracked.
+        let used = home
+            .run(|home| Ok(home.usage()? + home.kept_partial_bytes()))
+            .await;
+        shared.quotas.load(&user.name, used.unwrap_or(0));
+    }
     let mut session = Session {
         user: user.name,
         home,
@@ -68,6 +96,6 @@ pub(crate) async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
             () = cancel.cancelled() => return Err(Fatal::ShuttingDown),
             message = conn.read_message(shared.config.idle_timeout, "idle session") => message?,
         };
-        dispatch(message, &mut session, conn, &shared.config).await?;
+        dispatch(message, &mut session, conn, shared).await?;
     }
 }

@@ -21,6 +21,7 @@ async fn code_of(client: &mut RawClient, request: Message) -> Option<ErrorCode> 
                 .send(Message::PutData(PutData {
                     id: ready.id,
                     size: 0,
+                    ..Default::default()
                 }))
                 .await;
             client
@@ -70,6 +71,7 @@ fn requests(client: &mut RawClient, path: &str) -> Vec<Message> {
         Message::Get(Get {
             id: client.id(),
             path: p.clone(),
+            ..Default::default()
         }),
         Message::Rm(Rm {
             id: client.id(),
@@ -88,6 +90,7 @@ fn requests(client: &mut RawClient, path: &str) -> Vec<Message> {
             id: client.id(),
             path: p.clone(),
             size: 0,
+            ..Default::default()
         }),
         Message::Mv(Mv {
             id: client.id(),
@@ -181,6 +184,7 @@ async fn hostile_paths_are_refused_and_nothing_outside_the_home_changes() {
             Message::Get(Get {
                 id: client.id(),
                 path: link.into(),
+                ..Default::default()
             }),
             Message::Ls(Ls {
                 id: client.id(),
@@ -209,7 +213,7 @@ async fn hostile_paths_are_refused_and_nothing_outside_the_home_changes() {
         let put = Message::Put(Put {
             id: client.id(),
             path: format!("{}/new.txt", link.trim_end_matches("/passwd")),
-            size: 0,
+            ..Default::default()
         });
         assert!(
             code_of(&mut client, put).await.is_some(),
@@ -374,11 +378,16 @@ async fn a_cut_upload_leaves_nothing_and_a_bad_hash_keeps_the_old_file() {
             id,
             path: "doc.txt".into(),
             size: 1 << 20,
+            ..Default::default()
         }))
         .await;
     assert!(matches!(client.recv().await, Message::PutReady(_)));
     client
-        .send(Message::PutData(PutData { id, size: 1 << 20 }))
+        .send(Message::PutData(PutData {
+            id,
+            size: 1 << 20,
+            ..Default::default()
+        }))
         .await;
     client.send_raw(&vec![b'x'; 100 * 1024]).await;
     drop(client);
@@ -407,11 +416,16 @@ async fn a_cut_upload_leaves_nothing_and_a_bad_hash_keeps_the_old_file() {
             id,
             path: "doc.txt".into(),
             size: 11,
+            ..Default::default()
         }))
         .await;
     assert!(matches!(client.recv().await, Message::PutReady(_)));
     client
-        .send(Message::PutData(PutData { id, size: 11 }))
+        .send(Message::PutData(PutData {
+            id,
+            size: 11,
+            ..Default::default()
+        }))
         .await;
     client.send_raw(b"version two").await;
     client
@@ -433,11 +447,16 @@ async fn a_cut_upload_leaves_nothing_and_a_bad_hash_keeps_the_old_file() {
             id,
             path: "doc.txt".into(),
             size: 11,
+            ..Default::default()
         }))
         .await;
     assert!(matches!(client.recv().await, Message::PutReady(_)));
     client
-        .send(Message::PutData(PutData { id, size: 11 }))
+        .send(Message::PutData(PutData {
+            id,
+            size: 11,
+            ..Default::default()
+        }))
         .await;
     client.send_raw(b"version two").await;
     let hash = blake3::hash(b"version two").to_hex().to_string();
@@ -463,10 +482,17 @@ async fn a_cut_upload_leaves_nothing_and_a_bad_hash_keeps_the_old_file() {
             id,
             path: "other.txt".into(),
             size: 10,
+            ..Default::default()
         }))
         .await;
     assert!(matches!(client.recv().await, Message::PutReady(_)));
-    client.send(Message::PutData(PutData { id, size: 5 })).await;
+    client
+        .send(Message::PutData(PutData {
+            id,
+            size: 5,
+            ..Default::default()
+        }))
+        .await;
     assert!(matches!(client.recv().await, Message::Error(e) if e.code == ErrorCode::BadRequest));
     client.expect_closed().await;
     assert!(!server.home("alice").join("other.txt").exists());

@@ -76,6 +76,7 @@ async fn a_slow_transfer_that_makes_progress_is_not_cut() {
             id,
             path: "slow.bin".into(),
             size: content.len() as u64,
+            ..Default::default()
         }))
         .await;
     assert!(matches!(client.recv().await, Message::PutReady(_)));
@@ -83,6 +84,7 @@ async fn a_slow_transfer_that_makes_progress_is_not_cut() {
         .send(Message::PutData(PutData {
             id,
             size: content.len() as u64,
+            ..Default::default()
         }))
         .await;
     // Pauses are the behaviour under test here: the whole upload takes
@@ -112,11 +114,16 @@ async fn a_stalled_upload_is_cut_and_leaves_nothing() {
             id,
             path: "stalled.bin".into(),
             size: 1000,
+            ..Default::default()
         }))
         .await;
     assert!(matches!(client.recv().await, Message::PutReady(_)));
     client
-        .send(Message::PutData(PutData { id, size: 1000 }))
+        .send(Message::PutData(PutData {
+            id,
+            size: 1000,
+            ..Default::default()
+        }))
         .await;
     client.send_raw(&[1u8; 500]).await;
     // The server gives up: it may still manage to say so before closing.
@@ -150,6 +157,7 @@ async fn shutdown_lets_a_running_upload_finish_and_sends_idle_clients_away() {
             id,
             path: "big.bin".into(),
             size: content.len() as u64,
+            ..Default::default()
         }))
         .await;
     assert!(matches!(uploader.recv().await, Message::PutReady(_)));
@@ -157,6 +165,7 @@ async fn shutdown_lets_a_running_upload_finish_and_sends_idle_clients_away() {
         .send(Message::PutData(PutData {
             id,
             size: content.len() as u64,
+            ..Default::default()
         }))
         .await;
     let (head, tail) = content.split_at(content.len() / 2);

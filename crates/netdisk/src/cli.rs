@@ -90,6 +90,12 @@ pub struct ServeArgs {
     /// Seconds running transfers get to finish after SIGINT/SIGTERM.
     #[arg(long, default_value_t = 30)]
     pub grace: u64,
+    /// Quota for users without one of their own (default: unlimited).
+    #[arg(long, value_parser = crate::size::parse_size_arg)]
+    pub default_quota: Option<u64>,
+    /// Hours the bytes of an interrupted upload are kept for a resume.
+    #[arg(long, default_value_t = 24)]
+    pub partial_ttl_hours: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +117,15 @@ pub enum UserCommand {
         name: String,
         #[arg(long)]
         password_stdin: bool,
+        #[command(flatten)]
+        root: RootArg,
+    },
+    /// Set a user's quota (SIZE, or "unlimited" for the server's default).
+    Quota {
+        name: String,
+        /// Bytes with an optional unit (500M, 2G, 1GiB), or "unlimited".
+        #[arg(value_parser = crate::size::parse_quota_arg)]
+        size: crate::size::Quota,
         #[command(flatten)]
         root: RootArg,
     },
@@ -169,4 +184,7 @@ pub struct TransferArgs {
     /// Sources, then optionally the destination (a directory when there are several sources).
     #[arg(required = true)]
     pub paths: Vec<String>,
+    /// Start over instead of continuing an interrupted transfer.
+    #[arg(long)]
+    pub no_resume: bool,
 }

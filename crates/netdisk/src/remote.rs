@@ -76,17 +76,30 @@ pub async fn run(remote: &Remote, command: Command) -> anyhow::Result<()> {
         Command::Mv(args) => client.mv(&args.from, &args.to).await.context("mv")?,
         Command::Df => {
             let usage = client.df().await.context("df")?;
-            println!("used:  {} ({} bytes)", human(usage.used), usage.used);
+            println!("used:     {} ({} bytes)", human(usage.used), usage.used);
+            println!(
+                "reserved: {} ({} bytes, uploads in progress)",
+                human(usage.reserved),
+                usage.reserved
+            );
             match usage.quota {
                 Some(quota) => {
-                    println!("quota: {} ({quota} bytes)", human(quota));
-                    println!("free:  {}", human(quota.saturating_sub(usage.used)));
+                    let free = quota.saturating_sub(usage.used.saturating_add(usage.reserved));
+                    println!("quota:    {} ({quota} bytes)", human(quota));
+                    println!("free:     {} ({free} bytes)", human(free));
                 }
-                None => println!("quota: unlimited"),
+                None => {
+                    println!("quota:    unlimited");
+                    println!("free:     unlimited");
+                }
             }
         }
-        Command::Put(args) => crate::transfer::put(&mut client, args.paths).await?,
-        Command::Get(args) => crate::transfer::get(&mut client, args.paths).await?,
+        Command::Put(args) => {
+            crate::transfer::put(&mut client, args.paths, !args.no_resume).await?
+        }
+        Command::Get(args) => {
+            crate::transfer::get(&mut client, args.paths, !args.no_resume).await?
+        }
         Command::Serve(_) | Command::User(_) => unreachable!("handled in main"),
     }
     Ok(())

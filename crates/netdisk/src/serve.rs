@@ -13,6 +13,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         idle_timeout: Duration::from_secs(args.idle_timeout),
         login_timeout: Duration::from_secs(args.login_timeout),
         grace_period: Duration::from_secs(args.grace),
+        partial_ttl: Duration::from_secs(args.partial_ttl_hours.saturating_mul(3600)),
+        default_quota: args.default_quota,
         ..ServerConfig::default()
     };
     let server = Server::bind(config).await?;

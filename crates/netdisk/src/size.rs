@@ -10,6 +10,21 @@ pub fn parse_size_arg(text: &str) -> Result<u64, String> {
         .map_err(|e| format!("{e} (examples: 1048576, 500M, 2G, 1GiB)"))
 }
 
+/// A quota on the command line: a size, or "unlimited".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quota {
+    Limit(u64),
+    Unlimited,
+}
+
+pub fn parse_quota_arg(text: &str) -> Result<Quota, String> {
+    if text.trim().eq_ignore_ascii_case("unlimited") {
+        Ok(Quota::Unlimited)
+    } else {
+        parse_size_arg(text).map(Quota::Limit)
+    }
+}
+
 /// "1.5 MiB" style, for `df` and progress output.
 pub fn human(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -43,6 +58,9 @@ mod tests {
         assert!(parse_size_arg("lots").is_err());
         assert!(parse_size_arg("").is_err());
         assert!(parse_size_arg("-5M").is_err());
+        assert_eq!(parse_quota_arg("unlimited"), Ok(Quota::Unlimited));
+        assert_eq!(parse_quota_arg("2G"), Ok(Quota::Limit(2_000_000_000)));
+        assert!(parse_quota_arg("lots").is_err());
     }
 
     #[test]

@@ -50,6 +50,16 @@ fn local_target(dest: &Path, dest_is_dir: bool, remote: &str) -> anyhow::Result<
     Ok(dest.join(name))
 }
 
+/// Says on stderr when a transfer continued, or why it could not.
+fn tell_resume(what: &str, resumed_from: u64, restarted: Option<&str>) {
+    if resumed_from > 0 {
+        eprintln!("{what}: resuming at {resumed_from} bytes");
+    }
+    if let Some(reason) = restarted {
+        eprintln!("{what}: restarting from zero: {reason}");
+    }
+}
+
 fn finish(failed: bool) -> anyhow::Result<()> {
     if failed {
         Err(AlreadyReported.into())
@@ -58,7 +68,7 @@ fn finish(failed: bool) -> anyhow::Result<()> {
     }
 }
 
-pub async fn put(client: &mut Session, paths: Vec<String>) -> anyhow::Result<()> {
+pub async fn put(client: &mut Session, paths: Vec<String>, resume: bool) -> anyhow::Result<()> {
     let (sources, dest) = split_sources(paths);
     let dest_is_dir = match dest.as_deref() {
         None => true,
@@ -94,11 +104,14 @@ pub async fn put(client: &mut Session, paths: Vec<String>) -> anyhow::Result<()>
             }
         };
         let target = remote_target(dest.as_deref(), dest_is_dir, &name);
-        match client.put_file(&local, &target, None).await {
-            Ok(done) => println!(
-                "uploaded {source} -> {} ({} bytes, blake3 {})",
-                done.path, done.size, done.blake3
-            ),
+        match client.put_file(&local, &target, resume, None).await {
+            Ok(done) => {
+                tell_resume(&source, done.resumed_from, done.restarted.as_deref());
+                println!(
+                    "uploaded {source} -> {} ({} bytes, blake3 {})",
+                    done.path, done.size, done.blake3
+                );
+            }
             Err(e) => {
                 report(&anyhow::Error::new(e).context(format!("put {source}")));
                 failed = true;
@@ -108,7 +121,7 @@ pub async fn put(client: &mut Session, paths: Vec<String>) -> anyhow::Result<()>
     finish(failed)
 }
 
-pub async fn get(client: &mut Session, paths: Vec<String>) -> anyhow::Result<()> {
+pub async fn get(client: &mut Session, paths: Vec<String>, resume: bool) -> anyhow::Result<()> {
     let (sources, dest) = split_sources(paths);
     let dest_path = PathBuf::from(dest.as_deref().unwrap_or("."));
     let dest_is_dir = dest_path.is_dir();
@@ -125,19 +138,22 @@ pub async fn get(client: &mut Session, paths: Vec<String>) -> anyhow::Result<()>
     for remote in sources {
         let outcome = match local_target(&dest_path, dest_is_dir, &remote) {
             Ok(local) => client
-                .get_file(&remote, &local, None)
+                .get_file(&remote, &local, resume, None)
                 .await
                 .map(|done| (local, done))
                 .map_err(anyhow::Error::new),
             Err(e) => Err(e),
         };
         match outcome {
-            Ok((local, done)) => println!(
-                "downloaded {remote} -> {} ({} bytes, blake3 {})",
-                local.display(),
-                done.size,
-                done.blake3
-            ),
+            Ok((local, done)) => {
+                tell_resume(&remote, done.resumed_from, done.restarted.as_deref());
+                println!(
+                    "downloaded {remote} -> {} ({} bytes, blake3 {})",
+                    local.display(),
+                    done.size,
+                    done.blake3
+                );
+            }
             Err(e) => {
                 report(&e.context(format!("get {remote}")));
                 failed = true;

@@ -3,7 +3,7 @@
 
 use crate::cli::UserCommand;
 use crate::password::new_password;
-use crate::size::human;
+use crate::size::{human, Quota};
 use anyhow::Context;
 use netdisk_server::DataDir;
 use std::path::Path;
@@ -47,6 +47,22 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
                 .set_password(&name, &password)
                 .with_context(|| format!("user passwd {name}"))?;
             println!("password changed for {name}");
+        }
+        UserCommand::Quota { name, size, root } => {
+            let (_, users) = open(&root.root)?;
+            let quota = match size {
+                Quota::Limit(bytes) => Some(bytes),
+                Quota::Unlimited => None,
+            };
+            users
+                .set_quota(&name, quota)
+                .with_context(|| format!("user quota {name}"))?;
+            match quota {
+                Some(bytes) => println!("quota of {name} set to {} ({bytes} bytes)", human(bytes)),
+                None => {
+                    println!("quota of {name} removed (unlimited, or the server's --default-quota)")
+                }
+            }
         }
         UserCommand::Del { name, purge, root } => {
             let (data, users) = open(&root.root)?;

@@ -25,7 +25,10 @@ async fn round_trip(
     let local = server.scratch("rt");
     let source = local.join(name);
     write_file(&source, content);
-    let put = client.put_file(&source, name, None).await.expect("put");
+    let put = client
+        .put_file(&source, name, false, None)
+        .await
+        .expect("put");
     let want = blake3::hash(content).to_hex().to_string();
     assert_eq!(put.size, content.len() as u64);
     assert_eq!(put.blake3, want);
@@ -33,7 +36,10 @@ async fn round_trip(
     assert!(stored == content, "stored bytes differ for {name}");
 
     let target = local.join(format!("{name}.back"));
-    let got = client.get_file(name, &target, None).await.expect("get");
+    let got = client
+        .get_file(name, &target, false, None)
+        .await
+        .expect("get");
     assert_eq!(got.blake3, want);
     assert_eq!(got.size, content.len() as u64);
     let back = std::fs::read(&target).expect("downloaded");
@@ -82,7 +88,7 @@ async fn users_cannot_reach_each_other() {
     let mut bob = login(&server, "bob", "pw-b").await;
     let local = server.scratch("bob");
     write_file(&local.join("secret.txt"), b"bob's secret");
-    bob.put_file(&local.join("secret.txt"), "secret.txt", None)
+    bob.put_file(&local.join("secret.txt"), "secret.txt", false, None)
         .await
         .expect("bob put");
 
@@ -106,7 +112,10 @@ async fn users_cannot_reach_each_other() {
             "{path}: {err}"
         );
         let target = server.scratch("alice").join("stolen");
-        assert!(alice.get_file(path, &target, None).await.is_err(), "{path}");
+        assert!(
+            alice.get_file(path, &target, false, None).await.is_err(),
+            "{path}"
+        );
         assert!(!target.exists());
         assert!(alice.rm(path).await.is_err(), "{path}");
     }
@@ -157,7 +166,7 @@ async fn error_codes() {
     );
     let target = server.scratch("x").join("missing");
     assert_eq!(
-        c.get_file("missing.bin", &target, None)
+        c.get_file("missing.bin", &target, false, None)
             .await
             .expect_err("missing")
             .code(),
@@ -189,11 +198,14 @@ async fn thirty_two_clients_at_once() {
             let name = format!("file{n}.bin");
             write_file(&dir.join(&name), &content);
             client
-                .put_file(&dir.join(&name), &name, None)
+                .put_file(&dir.join(&name), &name, false, None)
                 .await
                 .expect("put");
             let back = dir.join("back.bin");
-            client.get_file(&name, &back, None).await.expect("get");
+            client
+                .get_file(&name, &back, false, None)
+                .await
+                .expect("get");
             assert!(
                 std::fs::read(&back).expect("read back") == content,
                 "client {n}: content differs"

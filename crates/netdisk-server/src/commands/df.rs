@@ -1,15 +1,19 @@
 use crate::error::CommandError;
-use crate::session::Session;
+use crate::session::{Session, Shared};
 use netdisk_proto::request::Df;
 use netdisk_proto::response::Usage;
 use netdisk_proto::Message;
 
-pub(crate) async fn apply(req: Df, session: &mut Session) -> Result<Message, CommandError> {
-    let used = session.home.run(|home| home.usage()).await?;
-    // Quotas arrive with issue #3; until then every home is unlimited.
+pub(crate) async fn apply(
+    req: Df,
+    session: &mut Session,
+    shared: &Shared,
+) -> Result<Message, CommandError> {
+    let account = shared.quotas.account(&session.user);
     Ok(Message::Usage(Usage {
         id: req.id,
-        used,
-        quota: None,
+        used: account.used,
+        reserved: account.reserved,
+        quota: shared.quota_of(&session.user).await?,
     }))
 }

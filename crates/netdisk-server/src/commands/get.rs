@@ -1,15 +1,89 @@
 //! Download: `get` -> `get_data` + body -> `get_end` with the BLAKE3 of
-//! exactly the bytes sent.
+//! the whole file. A client that kept the first bytes of an interrupted
+//! download offers them (`offset`, their hash, and the file's size and
+//! modification time it saw); the server, which holds the whole file,
+//! checks them and sends only the rest, or everything with the reason.
 
 use super::resolve;
 use crate::connection::{Connection, Fatal};
+use crate::error::CommandError;
+use crate::home::Home;
 use crate::session::Session;
+use crate::staging::hash_prefix;
 use netdisk_proto::request::Get;
 use netdisk_proto::response::{GetData, GetEnd};
-use netdisk_proto::Message;
+use netdisk_proto::{HomePath, Message};
+use std::io::{Seek, SeekFrom};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 const CHUNK: usize = 256 * 1024;
+
+/// An opened file, positioned where the transfer starts.
+struct Source {
+    file: std::fs::File,
+    size: u64,
+    modified: Option<i64>,
+    offset: u64,
+    hasher: blake3::Hasher,
+    restarted: Option<String>,
+}
+
+type OpenWork = Box<dyn FnOnce(&Home) -> Result<Source, CommandError> + Send>;
+
+/// Resolves the path and returns the blocking work that opens the file
+/// and checks the bytes the client kept.
+fn open(session: &Session, req: &Get) -> Result<(HomePath, OpenWork), CommandError> {
+    let path = resolve(session, &req.path)?;
+    let open_path = path.clone();
+    let (offset, prefix, size_seen, modified_seen) = (
+        req.offset,
+        req.prefix_blake3.clone(),
+        req.size,
+        req.modified,
+    );
+    Ok((
+        path,
+        Box::new(move |home: &Home| {
+            let (file, size, modified) = home.open_file(&open_path)?;
+            let mut source = Source {
+                file,
+                size,
+                modified,
+                offset: 0,
+                hasher: blake3::Hasher::new(),
+                restarted: None,
+            };
+            if offset == 0 {
+                return Ok(source);
+            }
+            let reason = if size_seen != Some(size) || modified_seen != modified {
+                Some("the file changed on the server since the kept bytes were received")
+            } else if offset > size {
+                Some("more bytes were kept than the file has")
+            } else {
+                match hash_prefix(&mut source.file, offset) {
+                    Ok(hasher)
+                        if prefix.as_deref()
+                            == Some(hasher.clone().finalize().to_hex().as_str()) =>
+                    {
+                        source.offset = offset;
+                        source.hasher = hasher;
+                        None
+                    }
+                    _ => Some("the kept bytes differ from the server's"),
+                }
+            };
+            if let Some(reason) = reason {
+                source.restarted = Some(reason.into());
+                source
+                    .file
+                    .seek(SeekFrom::Start(0))
+                    .map_err(|e| CommandError::from_io(&e, "download"))?;
+            }
+            Ok(source)
+        }),
+    ))
+}
 
 pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
     req: Get,
@@ -17,27 +91,34 @@ pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut Connection<S>,
 ) -> Result<(), Fatal> {
     let id = req.id;
-    let opened = match resolve(session, &req.path) {
-        Ok(path) => {
-            let open = path.clone();
-            session
-                .home
-                .run(move |home| home.open_file(&open))
-                .await
-                .map(|(file, size)| (path, file, size))
-        }
+    let opened = match open(session, &req) {
+        Ok((path, work)) => session.home.run(work).await.map(|source| (path, source)),
         Err(e) => Err(e),
     };
-    let (path, file, size) = match opened {
+    let (path, source) = match opened {
         Ok(opened) => opened,
         Err(err) => return conn.send(&err.into_message(id)).await,
     };
-    conn.send(&Message::GetData(GetData { id, size })).await?;
+    let Source {
+        file,
+        size,
+        modified,
+        offset,
+        mut hasher,
+        restarted,
+    } = source;
+    conn.send(&Message::GetData(GetData {
+        id,
+        offset,
+        size: size - offset,
+        modified,
+        restarted,
+    }))
+    .await?;
 
     let mut file = tokio::fs::File::from_std(file);
-    let mut hasher = blake3::Hasher::new();
     let mut buffer = vec![0u8; CHUNK];
-    let mut sent = 0u64;
+    let mut sent = offset;
     while sent < size {
         let want = usize::try_from(size - sent).unwrap_or(CHUNK).min(CHUNK);
         let n = file.read(&mut buffer[..want]).await?;
@@ -56,6 +137,6 @@ pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
     }
     conn.flush().await?;
     let blake3 = hasher.finalize().to_hex().to_string();
-    tracing::info!(user = %session.user, path = %path, bytes = size, "download sent");
+    tracing::info!(user = %session.user, path = %path, bytes = size, resumed_from = offset, "download sent");
     conn.send(&Message::GetEnd(GetEnd { id, blake3 })).await
 }

@@ -13,10 +13,9 @@ mod rm;
 mod rmdir;
 mod stat;
 
-use crate::config::ServerConfig;
 use crate::connection::{Connection, Fatal};
 use crate::error::CommandError;
-use crate::session::Session;
+use crate::session::{Session, Shared};
 use netdisk_proto::Message;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -27,7 +26,7 @@ pub(crate) async fn dispatch<S: AsyncRead + AsyncWrite + Unpin>(
     message: Message,
     session: &mut Session,
     conn: &mut Connection<S>,
-    config: &ServerConfig,
+    shared: &Shared,
 ) -> Result<(), Fatal> {
     let id = message.id();
     let result = match message {
@@ -36,11 +35,11 @@ pub(crate) async fn dispatch<S: AsyncRead + AsyncWrite + Unpin>(
         Message::Ls(req) => ls::apply(req, session).await,
         Message::Stat(req) => stat::apply(req, session).await,
         Message::Mkdir(req) => mkdir::apply(req, session).await,
-        Message::Rm(req) => rm::apply(req, session).await,
+        Message::Rm(req) => rm::apply(req, session, shared).await,
         Message::Rmdir(req) => rmdir::apply(req, session).await,
-        Message::Mv(req) => mv::apply(req, session).await,
-        Message::Df(req) => df::apply(req, session).await,
-        Message::Put(req) => return put::apply(req, session, conn, config).await,
+        Message::Mv(req) => mv::apply(req, session, shared).await,
+        Message::Df(req) => df::apply(req, session, shared).await,
+        Message::Put(req) => return put::apply(req, session, conn, shared).await,
         Message::Get(req) => return get::apply(req, session, conn).await,
         other => {
             return Err(Fatal::protocol(

@@ -1,11 +1,15 @@
 use super::resolve;
 use crate::error::CommandError;
-use crate::session::Session;
+use crate::session::{Session, Shared};
 use netdisk_proto::request::Mv;
 use netdisk_proto::response::Done;
 use netdisk_proto::{ErrorCode, Message};
 
-pub(crate) async fn apply(req: Mv, session: &mut Session) -> Result<Message, CommandError> {
+pub(crate) async fn apply(
+    req: Mv,
+    session: &mut Session,
+    shared: &Shared,
+) -> Result<Message, CommandError> {
     let from = resolve(session, &req.from)?;
     let to = resolve(session, &req.to)?;
     let Some(name) = from.file_name().map(str::to_owned) else {
@@ -14,7 +18,7 @@ pub(crate) async fn apply(req: Mv, session: &mut Session) -> Result<Message, Com
             "cannot move the home directory",
         ));
     };
-    session
+    let replaced = session
         .home
         .run(move |home| {
             // Like mv(1): an existing directory as the target receives the source inside it.
@@ -24,7 +28,7 @@ pub(crate) async fn apply(req: Mv, session: &mut Session) -> Result<Message, Com
                 to
             };
             if target == from {
-                return Ok(());
+                return Ok(0);
             }
             if target.names().starts_with(from.names()) {
                 return Err(CommandError::new(
@@ -32,8 +36,12 @@ pub(crate) async fn apply(req: Mv, session: &mut Session) -> Result<Message, Com
                     format!("cannot move {from} into itself ({target})"),
                 ));
             }
-            home.rename(&from, &target)
+            // A file replaced by the move leaves the disk.
+            let replaced = home.file_size(&target);
+            home.rename(&from, &target)?;
+            Ok(replaced)
         })
         .await?;
+    shared.quotas.freed(&session.user, replaced);
     Ok(Message::Done(Done { id: req.id }))
 }

@@ -1,91 +1,105 @@
-//! Upload: `put` -> `put_ready`, then `put_data` + body, then `put_end`
-//! with the client's BLAKE3 -> `put_done` once the file is verified,
-//! synced and renamed into place.
+//! Upload: `put` -> `put_ready` (with the bytes kept from an interrupted
+//! attempt, if any), then `put_data` + body, then `put_end` with the
+//! client's BLAKE3 -> `put_done` once the file is verified, synced and
+//! renamed into place.
+//!
+//! Space: the upload reserves what it may still write before `put_ready`;
+//! when it ends, what it left on disk moves from reserved to used.
 
 use super::resolve;
-use crate::config::ServerConfig;
 use crate::connection::{Connection, Fatal};
 use crate::error::CommandError;
-use crate::session::Session;
-use netdisk_proto::request::Put;
+use crate::home::Home;
+use crate::quota::Reservation;
+use crate::session::{Session, Shared};
+use crate::staging::Prepared;
+use netdisk_proto::request::{Put, PutEnd};
 use netdisk_proto::response::{PutDone, PutReady};
-use netdisk_proto::{ErrorCode, Frame, Message};
+use netdisk_proto::{ErrorCode, Frame, HomePath, Message};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
     req: Put,
     session: &mut Session,
     conn: &mut Connection<S>,
-    config: &ServerConfig,
+    shared: &Shared,
 ) -> Result<(), Fatal> {
     let id = req.id;
-    let prepared = match resolve(session, &req.path) {
-        Ok(target) => {
-            let check = target.clone();
-            session
-                .home
-                .run(move |home| home.stage_upload(&check))
-                .await
-                .map(|(staged, file)| (target, staged, file))
-        }
-        Err(e) => Err(e),
-    };
-    let (target, staged, file) = match prepared {
-        Ok(prepared) => prepared,
+    let (target, mut prepared, reservation, quota) = match prepare(&req, session, shared).await {
+        Ok(ready) => ready,
         // Refused before put_ready: the client sends no body.
         Err(err) => return conn.send(&err.into_message(id)).await,
     };
-    conn.send(&Message::PutReady(PutReady { id, offset: 0 }))
-        .await?;
+    let offset = prepared.offset;
+    conn.send(&Message::PutReady(PutReady {
+        id,
+        offset,
+        prefix_blake3: (offset > 0)
+            .then(|| prepared.hasher.clone().finalize().to_hex().to_string()),
+        restarted: prepared.restarted.take(),
+    }))
+    .await?;
 
-    match conn.read_message(config.stall_timeout, "upload").await? {
-        Message::PutData(data) if data.id == id && data.size == req.size => {}
+    let start = match conn
+        .read_message(shared.config.stall_timeout, "upload")
+        .await?
+    {
+        Message::PutData(data)
+            if data.id == id
+                && (data.offset == offset || data.offset == 0)
+                && data.offset.checked_add(data.size) == Some(req.size) =>
+        {
+            data.offset
+        }
         other => {
             return Err(Fatal::protocol(
                 other.id(),
                 format!(
-                    "expected put_data with id {id} and size {}, got {}",
-                    req.size,
-                    other.type_name()
+                    "expected put_data with id {id}, offset {offset} or 0, and size {} from there",
+                    req.size
                 ),
             ))
         }
-    }
-
-    let mut file = tokio::fs::File::from_std(file);
-    let mut hasher = blake3::Hasher::new();
-    let mut received = 0u64;
-    // A write failure (disk full) is reported after the body is consumed,
-    // so the connection stays in step and usable.
-    let mut failure: Option<CommandError> = None;
-    while received < req.size {
-        let chunk = match conn.read(config.stall_timeout, "upload").await? {
-            Frame::Body(chunk) => chunk,
-            Frame::Message(m) => {
-                return Err(Fatal::protocol(m.id(), "header inside an upload body"))
-            }
-        };
-        received += chunk.len() as u64;
-        hasher.update(&chunk);
-        if failure.is_none() {
-            if let Err(e) = file.write_all(&chunk).await {
-                failure = Some(CommandError::from_io(&e, &target.to_string()));
-            }
+    };
+    let mut upload = Upload {
+        user: session.user.clone(),
+        reservation,
+        counted: offset,
+        failure: None,
+    };
+    let mut hasher = std::mem::take(&mut prepared.hasher);
+    if start == 0 && offset > 0 {
+        // The client's first bytes differ from the kept ones: start over.
+        Home::restart_upload(&mut prepared.file)
+            .map_err(|e| Fatal::Io(std::io::Error::other(e.message)))?;
+        shared.quotas.freed(&session.user, offset);
+        upload.counted = 0;
+        hasher = blake3::Hasher::new();
+        if let Err(err) = upload.reservation.grow(offset, quota) {
+            upload.failure = Some(err);
         }
     }
 
-    let end = match conn.read_message(config.stall_timeout, "upload").await? {
-        Message::PutEnd(end) if end.id == id => end,
-        other => {
-            return Err(Fatal::protocol(
-                other.id(),
-                format!("expected put_end with id {id}, got {}", other.type_name()),
-            ))
+    let received = receive(
+        id,
+        req.size - start,
+        &mut prepared,
+        &mut hasher,
+        &mut upload,
+        conn,
+        shared,
+    )
+    .await;
+    let end = match received {
+        Ok(end) => end,
+        Err(fatal) => {
+            upload.abandon(prepared);
+            return Err(fatal);
         }
     };
     let hash = hasher.finalize().to_hex().to_string();
-    if failure.is_none() && end.blake3 != hash {
-        failure = Some(CommandError::new(
+    if upload.failure.is_none() && end.blake3 != hash {
+        upload.failure = Some(CommandError::new(
             ErrorCode::Integrity,
             format!(
                 "{target}: BLAKE3 mismatch (client {}, server {hash}); nothing was stored",
@@ -93,25 +107,10 @@ pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
             ),
         ));
     }
-    if failure.is_none() {
-        if let Err(e) = file.sync_all().await {
-            failure = Some(CommandError::from_io(&e, &target.to_string()));
-        }
-    }
-    drop(file);
-    if let Some(err) = failure {
-        drop(staged);
-        return conn.send(&err.into_message(id)).await;
-    }
-
-    let commit_target = target.clone();
-    let committed = session
-        .home
-        .run(move |home| home.commit_upload(staged, &commit_target))
-        .await;
+    let committed = upload.complete(prepared, session, &target).await;
     let response = match committed {
         Ok(()) => {
-            tracing::info!(user = %session.user, path = %target, bytes = req.size, blake3 = %hash, "upload committed");
+            tracing::info!(user = %session.user, path = %target, bytes = req.size, resumed_from = start, blake3 = %hash, "upload committed");
             Message::PutDone(PutDone {
                 id,
                 path: target.to_string(),
@@ -122,4 +121,147 @@ pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
         Err(err) => err.into_message(id),
     };
     conn.send(&response).await
+}
+
+/// Checks the target, the quota and any kept partial; reserves the space.
+async fn prepare(
+    req: &Put,
+    session: &Session,
+    shared: &Shared,
+) -> Result<(HomePath, Prepared, Reservation, Option<u64>), CommandError> {
+    let target = resolve(session, &req.path)?;
+    let quota = shared.quota_of(&session.user).await?;
+    let (user, active, check) = (session.user.clone(), shared.active.clone(), target.clone());
+    let (size, modified, resume) = (req.size, req.modified, req.resume);
+    let mut prepared = session
+        .home
+        .run(move |home| home.prepare_upload(&user, &check, size, modified, resume, &active))
+        .await?;
+    if prepared.discarded > 0 {
+        shared.quotas.freed(&session.user, prepared.discarded);
+    }
+    match shared
+        .quotas
+        .reserve(&session.user, req.size - prepared.offset, quota)
+    {
+        Ok(reservation) => Ok((target, prepared, reservation, quota)),
+        Err(err) => {
+            // Kept bytes stay for a later attempt; a partial just created goes.
+            if prepared.offset == 0 {
+                prepared.staged.keep = false;
+            }
+            Err(err)
+        }
+    }
+}
+
+/// Reads the body into the staging file, hashing it, then `put_end`.
+async fn receive<S: AsyncRead + AsyncWrite + Unpin>(
+    id: u64,
+    mut remaining: u64,
+    prepared: &mut Prepared,
+    hasher: &mut blake3::Hasher,
+    upload: &mut Upload,
+    conn: &mut Connection<S>,
+    shared: &Shared,
+) -> Result<PutEnd, Fatal> {
+    let mut file = tokio::fs::File::from_std(prepared.file.try_clone()?);
+    while remaining > 0 {
+        let chunk = match conn.read(shared.config.stall_timeout, "upload").await? {
+            Frame::Body(chunk) => chunk,
+            Frame::Message(m) => {
+                return Err(Fatal::protocol(m.id(), "header inside an upload body"))
+            }
+        };
+        remaining -= chunk.len() as u64;
+        hasher.update(&chunk);
+        // A write failure (disk full) is reported after the body is
+        // consumed, so the connection stays in step and usable.
+        if upload.failure.is_none() {
+            if let Err(e) = file.write_all(&chunk).await {
+                upload.failure = Some(CommandError::from_io(&e, "upload"));
+            }
+        }
+    }
+    // Let the last writes land before anyone measures or syncs the file.
+    file.flush().await?;
+    match conn
+        .read_message(shared.config.stall_timeout, "upload")
+        .await?
+    {
+        Message::PutEnd(end) if end.id == id => Ok(end),
+        other => Err(Fatal::protocol(
+            other.id(),
+            format!("expected put_end with id {id}, got {}", other.type_name()),
+        )),
+    }
+}
+
+/// The accounting state of one upload.
+struct Upload {
+    user: String,
+    reservation: Reservation,
+    /// Bytes of the staging file counted in the user's usage before this upload wrote.
+    counted: u64,
+    failure: Option<CommandError>,
+}
+
+impl Upload {
+    /// The connection was cut: what reached the disk stays only if the
+    /// upload is resumable, and the space is settled accordingly.
+    fn abandon(self, prepared: Prepared) {
+        let stored = if prepared.staged.keep {
+            prepared.staged.len().saturating_sub(self.counted)
+        } else {
+            0
+        };
+        self.reservation.settle(stored, 0);
+    }
+
+    /// The body and `put_end` arrived: commits the file unless something
+    /// failed, and settles the space either way.
+    async fn complete(
+        self,
+        mut prepared: Prepared,
+        session: &Session,
+        target: &HomePath,
+    ) -> Result<(), CommandError> {
+        let Upload {
+            user,
+            reservation,
+            counted,
+            failure,
+        } = self;
+        // From here the staging file is either committed or worthless.
+        prepared.staged.keep = false;
+        let result = match failure {
+            Some(err) => Err(err),
+            None => {
+                let Prepared { file, staged, .. } = prepared;
+                let target = target.clone();
+                session
+                    .home
+                    .run(move |home| {
+                        let stored = staged.len().saturating_sub(counted);
+                        file.sync_all()
+                            .map_err(|e| CommandError::from_io(&e, "upload"))?;
+                        let replaced = home.commit_upload(staged, &target)?;
+                        Ok((stored, replaced))
+                    })
+                    .await
+            }
+        };
+        match result {
+            Ok((stored, replaced)) => {
+                reservation.settle(stored, replaced);
+                Ok(())
+            }
+            Err(err) => {
+                // A failed upload's bytes are not worth keeping.
+                tracing::info!(user = %user, error = %err.message, "upload failed");
+                reservation.settle(0, counted);
+                Err(err)
+            }
+        }
+    }
 }

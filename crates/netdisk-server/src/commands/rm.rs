@@ -1,11 +1,15 @@
 use super::resolve;
 use crate::error::CommandError;
-use crate::session::Session;
+use crate::session::{Session, Shared};
 use netdisk_proto::request::Rm;
 use netdisk_proto::response::Done;
 use netdisk_proto::{ErrorCode, Message};
 
-pub(crate) async fn apply(req: Rm, session: &mut Session) -> Result<Message, CommandError> {
+pub(crate) async fn apply(
+    req: Rm,
+    session: &mut Session,
+    shared: &Shared,
+) -> Result<Message, CommandError> {
     let path = resolve(session, &req.path)?;
     if path.is_home() {
         return Err(CommandError::new(
@@ -13,9 +17,10 @@ pub(crate) async fn apply(req: Rm, session: &mut Session) -> Result<Message, Com
             "cannot remove the home directory",
         ));
     }
-    session
+    let freed = session
         .home
         .run(move |home| home.remove_file(&path))
         .await?;
+    shared.quotas.freed(&session.user, freed);
     Ok(Message::Done(Done { id: req.id }))
 }

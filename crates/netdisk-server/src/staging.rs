@@ -1,0 +1,411 @@
+//! Uploads before they are verified: staging files outside the home.
+//!
+//! A plain upload writes to a random name and is removed if it does not
+//! complete. A resumable upload (`put.resume`) writes to a name derived
+//! from its target (`r-KEY.part`) beside a small JSON sidecar
+//! (`r-KEY.meta`: target, size, source modification time), and is kept
+//! when the connection is cut, so the same `put` can continue it later,
+//! even after a server restart. Kept partials count toward the quota and
+//! expire after a while (see `sweep`).
+
+use crate::error::CommandError;
+use crate::home::{io_err, Home};
+use cap_std::fs::{Dir, OpenOptions};
+use netdisk_proto::{ErrorCode, HomePath};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// Prefix of resumable staging files; anything else in staging is a plain upload.
+const RESUMABLE: &str = "r-";
+const PART: &str = ".part";
+const META: &str = ".meta";
+
+/// What a kept partial upload was for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct PartialMeta {
+    target: String,
+    size: u64,
+    modified: Option<i64>,
+}
+
+/// Resumable partials being written right now (across all sessions), so
+/// two sessions never write the same one and the sweeper leaves them alone.
+#[derive(Default)]
+pub(crate) struct ActivePartials {
+    names: Mutex<HashSet<String>>,
+}
+
+impl ActivePartials {
+    fn names(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.names
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn claim(self: &Arc<Self>, key: String) -> Option<ActiveClaim> {
+        if self.names().insert(key.clone()) {
+            Some(ActiveClaim {
+                active: self.clone(),
+                key,
+            })
+        } else {
+            None
+        }
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.names().contains(key)
+    }
+}
+
+pub(crate) struct ActiveClaim {
+    active: Arc<ActivePartials>,
+    key: String,
+}
+
+impl Drop for ActiveClaim {
+    fn drop(&mut self) {
+        self.active.names().remove(&self.key);
+    }
+}
+
+/// An upload's staging file. Dropped uncommitted, it is removed, unless it
+/// is a resumable partial whose bytes are worth keeping.
+pub(crate) struct Staged {
+    staging: Arc<Dir>,
+    name: String,
+    meta: Option<String>,
+    /// Keep the file for a later resume when dropped uncommitted.
+    pub(crate) keep: bool,
+    committed: bool,
+    _claim: Option<ActiveClaim>,
+}
+
+impl Staged {
+    /// Bytes in the staging file now.
+    pub(crate) fn len(&self) -> u64 {
+        self.staging
+            .metadata(&self.name)
+            .map(|m| m.len())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if self.committed || self.keep {
+            return;
+        }
+        for name in std::iter::once(&self.name).chain(self.meta.as_ref()) {
+            if let Err(e) = self.staging.remove_file(name) {
+                if e.kind() != io::ErrorKind::NotFound {
+                    tracing::warn!(file = %name, error = %e, "could not remove staging file");
+                }
+            }
+        }
+    }
+}
+
+/// A staging file ready to receive bytes from `offset` on.
+pub(crate) struct Prepared {
+    pub(crate) staged: Staged,
+    pub(crate) file: std::fs::File,
+    /// Bytes kept from an earlier attempt (counted in the user's usage).
+    pub(crate) offset: u64,
+    /// BLAKE3 state over those bytes.
+    pub(crate) hasher: blake3::Hasher,
+    /// Why an earlier attempt's bytes were discarded, if they were.
+    pub(crate) restarted: Option<String>,
+    /// Bytes of a discarded earlier attempt (they left the disk).
+    pub(crate) discarded: u64,
+}
+
+fn random_name() -> String {
+    let mut random = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut random);
+    random
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        + PART
+}
+
+fn staging_err(e: io::Error) -> CommandError {
+    CommandError::from_io(&e, "staging file")
+}
+
+/// Hashes the first `len` bytes of `file`, leaving it positioned at `len`.
+pub(crate) fn hash_prefix(file: &mut std::fs::File, len: u64) -> io::Result<blake3::Hasher> {
+    let mut hasher = blake3::Hasher::new();
+    file.seek(SeekFrom::Start(0))?;
+    let copied = io::copy(&mut file.take(len), &mut hasher)?;
+    if copied != len {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(hasher)
+}
+
+impl Home {
+    /// Checks that `target` can receive an upload and prepares its staging
+    /// file: a fresh one, or for `resume` the kept partial of this version
+    /// of the file, positioned after its bytes.
+    pub(crate) fn prepare_upload(
+        &self,
+        user: &str,
+        target: &HomePath,
+        size: u64,
+        modified: Option<i64>,
+        resume: bool,
+        active: &Arc<ActivePartials>,
+    ) -> Result<Prepared, CommandError> {
+        if target.is_home() {
+            return Err(CommandError::new(
+                ErrorCode::PermissionDenied,
+                "cannot replace the home directory",
+            ));
+        }
+        self.require_dir(&target.parent())?;
+        if self.is_dir(target) {
+            return Err(CommandError::new(
+                ErrorCode::IsADirectory,
+                format!("{target}: is a directory"),
+            ));
+        }
+        if !resume {
+            let name = random_name();
+            let file = self
+                .staging
+                .open_with(&name, OpenOptions::new().write(true).create_new(true))
+                .map_err(staging_err)?;
+            return Ok(Prepared {
+                staged: Staged {
+                    staging: self.staging.clone(),
+                    name,
+                    meta: None,
+                    keep: false,
+                    committed: false,
+                    _claim: None,
+                },
+                file: file.into_std(),
+                offset: 0,
+                hasher: blake3::Hasher::new(),
+                restarted: None,
+                discarded: 0,
+            });
+        }
+
+        let key = format!(
+            "{RESUMABLE}{}",
+            &blake3::hash(target.relative().as_bytes()).to_hex()[..32]
+        );
+        let claim = active.claim(format!("{user}/{key}")).ok_or_else(|| {
+            CommandError::new(
+                ErrorCode::Busy,
+                format!("{target}: another upload to it is in progress"),
+            )
+        })?;
+        let (part, meta_name) = (format!("{key}{PART}"), format!("{key}{META}"));
+        let wanted = PartialMeta {
+            target: target.to_string(),
+            size,
+            modified,
+        };
+        let kept: Option<PartialMeta> = self
+            .staging
+            .read_to_string(&meta_name)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok());
+        let existing_len = self.staging.metadata(&part).map(|m| m.len()).ok();
+        let mut file = self
+            .staging
+            .open_with(
+                &part,
+                OpenOptions::new().read(true).write(true).create(true),
+            )
+            .map_err(staging_err)?
+            .into_std();
+        let mut restarted = None;
+        let mut discarded = 0;
+        let mut offset = 0;
+        let mut hasher = blake3::Hasher::new();
+        match (kept, existing_len) {
+            (Some(meta), Some(len)) if meta == wanted && len <= size => {
+                hasher = hash_prefix(&mut file, len).map_err(staging_err)?;
+                offset = len;
+            }
+            (_, Some(len)) if len > 0 => {
+                restarted = Some(
+                    "the source changed (size or modification time) since the kept bytes were sent"
+                        .into(),
+                );
+                discarded = len;
+            }
+            _ => {}
+        }
+        if offset == 0 {
+            file.set_len(0).map_err(staging_err)?;
+            let json = serde_json::to_string(&wanted)
+                .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))?;
+            self.staging.write(&meta_name, json).map_err(staging_err)?;
+        }
+        file.seek(SeekFrom::Start(offset)).map_err(staging_err)?;
+        Ok(Prepared {
+            staged: Staged {
+                staging: self.staging.clone(),
+                name: part,
+                meta: Some(meta_name),
+                keep: true,
+                committed: false,
+                _claim: Some(claim),
+            },
+            file,
+            offset,
+            hasher,
+            restarted,
+            discarded,
+        })
+    }
+
+    /// Throws away the bytes of a resumable partial, keeping the file.
+    pub(crate) fn restart_upload(file: &mut std::fs::File) -> Result<(), CommandError> {
+        file.set_len(0).map_err(staging_err)?;
+        file.seek(SeekFrom::Start(0))
+            .map(|_| ())
+            .map_err(staging_err)
+    }
+
+    /// Moves a complete, synced upload into place and makes the rename
+    /// durable. Returns the size of the file it replaced (0 if none).
+    pub(crate) fn commit_upload(
+        &self,
+        mut staged: Staged,
+        target: &HomePath,
+    ) -> Result<u64, CommandError> {
+        if self.is_dir(target) {
+            return Err(CommandError::new(
+                ErrorCode::IsADirectory,
+                format!("{target}: is a directory"),
+            ));
+        }
+        let replaced = self.file_size(target);
+        self.staging
+            .rename(&staged.name, &self.dir, target.relative())
+            .map_err(io_err(target))?;
+        staged.committed = true;
+        if let Some(meta) = &staged.meta {
+            let _ = self.staging.remove_file(meta);
+        }
+        // fsync the directory so the rename survives a crash. A read-only
+        // handle: cap-std's open_dir gives an O_PATH one, which fsync refuses.
+        let parent = target.parent();
+        let dir = self.dir.open(parent.relative()).map_err(io_err(&parent))?;
+        dir.sync_all().map_err(io_err(&parent))?;
+        Ok(replaced)
+    }
+
+    /// Bytes held by kept partial uploads (they count toward the quota).
+    pub(crate) fn kept_partial_bytes(&self) -> u64 {
+        let Ok(items) = self.staging.entries() else {
+            return 0;
+        };
+        items
+            .flatten()
+            .filter(|item| {
+                let name = item.file_name().to_string_lossy().into_owned();
+                name.starts_with(RESUMABLE) && name.ends_with(PART)
+            })
+            .filter_map(|item| item.metadata().ok())
+            .map(|meta| meta.len())
+            .sum()
+    }
+}
+
+/// Removes staging files older than `max_age` that no upload is writing;
+/// with `max_age` zero (at start-up) every plain upload left by a crash
+/// goes too. Returns, per user, the bytes of kept partials removed.
+pub(crate) fn sweep(
+    staging_root: &std::path::Path,
+    max_age: Duration,
+    active: &ActivePartials,
+    at_startup: bool,
+) -> Vec<(String, u64)> {
+    let mut freed = Vec::new();
+    let Ok(users) = std::fs::read_dir(staging_root) else {
+        return freed;
+    };
+    let now = SystemTime::now();
+    for user in users.flatten() {
+        let user_name = user.file_name().to_string_lossy().into_owned();
+        let Ok(files) = std::fs::read_dir(user.path()) else {
+            continue;
+        };
+        let mut user_freed = 0;
+        for file in files.flatten() {
+            let name = file.file_name().to_string_lossy().into_owned();
+            let Ok(meta) = file.metadata() else { continue };
+            let age = meta
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .unwrap_or_default();
+            let resumable = name.starts_with(RESUMABLE);
+            let key = name
+                .trim_end_matches(PART)
+                .trim_end_matches(META)
+                .to_owned();
+            let expired = age > max_age || (at_startup && !resumable);
+            // Plain uploads in progress are never in `active`; their files
+            // are written continuously, so they never look old.
+            if !expired || (resumable && active.contains(&format!("{user_name}/{key}"))) {
+                continue;
+            }
+            if std::fs::remove_file(file.path()).is_ok() && resumable && name.ends_with(PART) {
+                user_freed += meta.len();
+            }
+        }
+        if user_freed > 0 {
+            freed.push((user_name, user_freed));
+        }
+    }
+    freed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweep_removes_crash_leftovers_and_expired_partials_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let user = dir.path().join("alice");
+        std::fs::create_dir_all(&user).expect("dir");
+        std::fs::write(user.join("abc.part"), b"plain leftover").expect("write");
+        std::fs::write(user.join("r-key1.part"), b"kept").expect("write");
+        std::fs::write(user.join("r-key1.meta"), b"{}").expect("write");
+        let active = ActivePartials::default();
+        let freed = sweep(dir.path(), Duration::from_secs(3600), &active, true);
+        assert!(freed.is_empty());
+        assert!(
+            !user.join("abc.part").exists(),
+            "crash leftover removed at start-up"
+        );
+        assert!(user.join("r-key1.part").exists(), "fresh partial kept");
+        let freed = sweep(dir.path(), Duration::ZERO, &active, false);
+        assert_eq!(freed, vec![("alice".to_string(), 4)]);
+        assert!(!user.join("r-key1.part").exists() && !user.join("r-key1.meta").exists());
+        // A partial being written is never swept, however old.
+        std::fs::write(user.join("r-key2.part"), b"busy").expect("write");
+        let active = Arc::new(active);
+        let _claim = active.claim("alice/r-key2".into()).expect("claim");
+        assert!(
+            active.claim("alice/r-key2".into()).is_none(),
+            "one writer at a time"
+        );
+        assert!(sweep(dir.path(), Duration::ZERO, &active, false).is_empty());
+        assert!(user.join("r-key2.part").exists());
+    }
+}
