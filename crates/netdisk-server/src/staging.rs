@@ -37,6 +37,7 @@ struct PartialMeta {
 #[derive(Default)]
 pub(crate) struct ActivePartials {
     names: Mutex<HashSet<String>>,
+    released: tokio::sync::Notify,
 }
 
 impl ActivePartials {
@@ -57,6 +58,34 @@ impl ActivePartials {
         }
     }
 
+    /// Claims `key`, waiting up to `patience` for its writer to finish:
+    /// a client that retries right after its connection was cut must not
+    /// lose to its own old session, which may not have noticed the cut yet.
+    pub(crate) async fn claim_within(
+        self: &Arc<Self>,
+        key: String,
+        patience: Duration,
+    ) -> Option<ActiveClaim> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            let released = self.released.notified();
+            tokio::pin!(released);
+            // Register for the wake-up before looking, so none is missed.
+            released.as_mut().enable();
+            if let Some(claim) = self.claim(key.clone()) {
+                return Some(claim);
+            }
+            if tokio::time::timeout_at(deadline, released).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    /// Resumable partials are named after their target.
+    pub(crate) fn key_for(user: &str, target: &HomePath) -> String {
+        format!("{user}/{}", partial_name(target))
+    }
+
     fn contains(&self, key: &str) -> bool {
         self.names().contains(key)
     }
@@ -70,7 +99,16 @@ pub(crate) struct ActiveClaim {
 impl Drop for ActiveClaim {
     fn drop(&mut self) {
         self.active.names().remove(&self.key);
+        self.active.released.notify_waiters();
     }
+}
+
+/// "r-KEY": the staging name of a resumable upload to `target`.
+fn partial_name(target: &HomePath) -> String {
+    format!(
+        "{RESUMABLE}{}",
+        &blake3::hash(target.relative().as_bytes()).to_hex()[..32]
+    )
 }
 
 /// An upload's staging file. Dropped uncommitted, it is removed, unless it
@@ -155,12 +193,10 @@ impl Home {
     /// of the file, positioned after its bytes.
     pub(crate) fn prepare_upload(
         &self,
-        user: &str,
         target: &HomePath,
         size: u64,
         modified: Option<i64>,
-        resume: bool,
-        active: &Arc<ActivePartials>,
+        claim: Option<ActiveClaim>,
     ) -> Result<Prepared, CommandError> {
         if target.is_home() {
             return Err(CommandError::new(
@@ -175,7 +211,7 @@ impl Home {
                 format!("{target}: is a directory"),
             ));
         }
-        if !resume {
+        let Some(claim) = claim else {
             let name = random_name();
             let file = self
                 .staging
@@ -196,18 +232,8 @@ impl Home {
                 restarted: None,
                 discarded: 0,
             });
-        }
-
-        let key = format!(
-            "{RESUMABLE}{}",
-            &blake3::hash(target.relative().as_bytes()).to_hex()[..32]
-        );
-        let claim = active.claim(format!("{user}/{key}")).ok_or_else(|| {
-            CommandError::new(
-                ErrorCode::Busy,
-                format!("{target}: another upload to it is in progress"),
-            )
-        })?;
+        };
+        let key = partial_name(target);
         let (part, meta_name) = (format!("{key}{PART}"), format!("{key}{META}"));
         let wanted = PartialMeta {
             target: target.to_string(),
@@ -407,5 +433,30 @@ mod tests {
         );
         assert!(sweep(dir.path(), Duration::ZERO, &active, false).is_empty());
         assert!(user.join("r-key2.part").exists());
+    }
+
+    #[tokio::test]
+    async fn a_claim_passes_to_the_next_writer_when_released() {
+        let active = Arc::new(ActivePartials::default());
+        let first = active.claim("u/r-k".into()).expect("free");
+        let waiter = {
+            let active = active.clone();
+            tokio::spawn(async move {
+                active
+                    .claim_within("u/r-k".into(), Duration::from_secs(30))
+                    .await
+                    .is_some()
+            })
+        };
+        drop(first);
+        assert!(
+            waiter.await.expect("task"),
+            "the waiting writer got the claim"
+        );
+        let _held = active.claim("u/r-k2".into()).expect("free");
+        assert!(active
+            .claim_within("u/r-k2".into(), Duration::from_millis(50))
+            .await
+            .is_none());
     }
 }

@@ -12,11 +12,15 @@ use crate::error::CommandError;
 use crate::home::Home;
 use crate::quota::Reservation;
 use crate::session::{Session, Shared};
-use crate::staging::Prepared;
+use crate::staging::{ActivePartials, Prepared};
 use netdisk_proto::request::{Put, PutEnd};
 use netdisk_proto::response::{PutDone, PutReady};
 use netdisk_proto::{ErrorCode, Frame, HomePath, Message};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+
+/// How long a resumable upload waits for an earlier writer of its partial
+/// (typically the same client's cut connection) to let go.
+const CLAIM_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
     req: Put,
@@ -131,11 +135,27 @@ async fn prepare(
 ) -> Result<(HomePath, Prepared, Reservation, Option<u64>), CommandError> {
     let target = resolve(session, &req.path)?;
     let quota = shared.quota_of(&session.user).await?;
-    let (user, active, check) = (session.user.clone(), shared.active.clone(), target.clone());
-    let (size, modified, resume) = (req.size, req.modified, req.resume);
+    let claim = if req.resume {
+        let key = ActivePartials::key_for(&session.user, &target);
+        let claim = shared
+            .active
+            .claim_within(key, CLAIM_PATIENCE)
+            .await
+            .ok_or_else(|| {
+                CommandError::new(
+                    ErrorCode::Busy,
+                    format!("{target}: another upload to it is in progress"),
+                )
+            })?;
+        Some(claim)
+    } else {
+        None
+    };
+    let check = target.clone();
+    let (size, modified) = (req.size, req.modified);
     let mut prepared = session
         .home
-        .run(move |home| home.prepare_upload(&user, &check, size, modified, resume, &active))
+        .run(move |home| home.prepare_upload(&check, size, modified, claim))
         .await?;
     if prepared.discarded > 0 {
         shared.quotas.freed(&session.user, prepared.discarded);

@@ -24,13 +24,19 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start() -> TestServer {
+        Self::start_with(|_| {})
+    }
+
+    /// Starts a server; `adjust` may change the config.
+    pub fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("data");
-        let config = ServerConfig {
+        let mut config = ServerConfig {
             root: root.clone(),
             listen: "127.0.0.1:0".into(),
             ..ServerConfig::default()
         };
+        adjust(&mut config);
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -60,13 +66,15 @@ impl TestServer {
 
     /// Adds a user with a cheap iteration count (tests log in many times).
     pub fn add_user(&self, name: &str, password: &str) {
+        add_user(&self.root, name, password, None);
+    }
+
+    pub fn set_quota(&self, name: &str, quota: Option<u64>) {
         let data = DataDir::open(&self.root).expect("data dir");
         data.users()
             .expect("users")
-            .with_iterations(MIN_ITERATIONS)
-            .add(name, password, None)
-            .expect("add user");
-        data.create_home(name).expect("home");
+            .set_quota(name, quota)
+            .expect("quota");
     }
 
     pub fn home(&self, user: &str) -> PathBuf {
@@ -200,4 +208,66 @@ pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
 
 pub fn write_file(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).expect("write local file");
+}
+
+/// Adds a user to the data directory at `root`.
+pub fn add_user(root: &Path, name: &str, password: &str, quota: Option<u64>) {
+    let data = DataDir::open(root).expect("data dir");
+    data.users()
+        .expect("users")
+        .with_iterations(MIN_ITERATIONS)
+        .add(name, password, quota)
+        .expect("add user");
+    data.create_home(name).expect("home");
+}
+
+/// A `netdisk serve` process, for tests that kill the server.
+pub struct ServerProcess {
+    pub child: Child,
+    pub addr: String,
+}
+
+impl ServerProcess {
+    pub fn start(root: &Path) -> ServerProcess {
+        let mut child = netdisk()
+            .args(["serve", "--listen", "127.0.0.1:0", "--root"])
+            .arg(root)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(LIMIT).expect("server printed its address");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        ServerProcess { child, addr }
+    }
+
+    /// SIGKILL: no chance to clean up, as in a crash.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = wait_bounded(&mut self.child);
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Sends SIGKILL to a process by id (usable from a progress callback).
+pub fn sigkill(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status();
 }
