@@ -19,9 +19,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt
 /// Bytes read from the local file per write to the socket.
 const CHUNK: usize = 256 * 1024;
 
-/// Called with the number of bytes of the file transferred so far
-/// (including bytes kept from an earlier attempt).
-pub type Progress<'a> = Option<&'a mut (dyn FnMut(u64) + Send)>;
+/// Called with the bytes of the file transferred so far (including bytes
+/// kept from an earlier attempt) and the file's size.
+pub type Progress<'a> = Option<&'a mut (dyn FnMut(u64, u64) + Send)>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PutReport {
@@ -210,7 +210,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         let mut buffer = vec![0u8; CHUNK];
         let mut sent = start;
         if let Some(report) = progress.as_mut() {
-            report(sent);
+            report(sent, size);
         }
         while sent < size {
             let want = usize::try_from(size - sent).unwrap_or(CHUNK).min(CHUNK);
@@ -232,7 +232,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             self.write_body(&buffer[..n]).await?;
             sent += n as u64;
             if let Some(report) = progress.as_mut() {
-                report(sent);
+                report(sent, size);
             }
         }
         let blake3 = hasher.finalize().to_hex().to_string();
@@ -358,7 +358,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         let mut local_error: Option<ClientError> = None;
         let mut received = data.offset;
         if let Some(report) = progress.as_mut() {
-            report(received);
+            report(received, total);
         }
         while received < total {
             let chunk = match self.read().await? {
@@ -376,7 +376,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                 }
             }
             if let Some(report) = progress.as_mut() {
-                report(received);
+                report(received, total);
             }
         }
         let end = match self.response(id).await? {

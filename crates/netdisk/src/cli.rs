@@ -12,6 +12,12 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(flatten)]
     pub remote: Remote,
+    /// Print results as JSON, one object per line (ls, stat, df, put, get).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No progress bars and no remarks; errors are still printed.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -2,6 +2,7 @@
 //! (`netdisk user ...`) and the client commands, in one binary.
 
 mod cli;
+mod output;
 mod password;
 mod remote;
 mod serve;
@@ -52,7 +53,11 @@ async fn main() -> ExitCode {
         Command::User(command) => users::run(command),
         command => {
             init_logging("warn");
-            remote::run(&cli.remote, command).await
+            let output = output::Output {
+                json: cli.json,
+                quiet: cli.quiet,
+            };
+            remote::run(&cli.remote, output, command).await
         }
     };
     match result {

@@ -1,6 +1,7 @@
 //! The client commands: connect, log in, run, print.
 
 use crate::cli::{Command, Remote};
+use crate::output::Output;
 use crate::password::login_password;
 use crate::size::human;
 use crate::{report, AlreadyReported};
@@ -29,7 +30,7 @@ pub async fn connect(remote: &Remote) -> anyhow::Result<Session> {
     Ok(client)
 }
 
-pub async fn run(remote: &Remote, command: Command) -> anyhow::Result<()> {
+pub async fn run(remote: &Remote, output: Output, command: Command) -> anyhow::Result<()> {
     let mut client = connect(remote).await?;
     match command {
         Command::Pwd => println!("{}", client.pwd().await.context("pwd")?),
@@ -37,22 +38,30 @@ pub async fn run(remote: &Remote, command: Command) -> anyhow::Result<()> {
         Command::Ls(args) => {
             let listing = client.ls(args.path.as_deref()).await.context("ls")?;
             for entry in &listing.entries {
-                if args.long {
-                    println!("{}", long_line(entry));
+                let text = if args.long {
+                    long_line(entry)
                 } else if entry.kind == EntryKind::Dir {
-                    println!("{}/", entry.name);
+                    format!("{}/", entry.name)
                 } else {
-                    println!("{}", entry.name);
-                }
+                    entry.name.clone()
+                };
+                output.data(text, entry_json(&listing.path, entry));
             }
         }
         Command::Stat(args) => {
             let info = client.stat(&args.path).await.context("stat")?;
             let entry = &info.entry;
-            println!("path:     {}", info.path);
-            println!("kind:     {}", kind_name(entry.kind));
-            println!("size:     {} ({})", entry.size, human(entry.size));
-            println!("modified: {}", modified(entry));
+            let text = format!(
+                "path:     {}\nkind:     {}\nsize:     {} ({})\nmodified: {}",
+                info.path,
+                kind_name(entry.kind),
+                entry.size,
+                human(entry.size),
+                modified(entry)
+            );
+            let mut json = entry_json(&info.path, entry);
+            json["path"] = info.path.clone().into();
+            output.data(text, json);
         }
         Command::Mkdir(args) => {
             let parents = args.parents;
@@ -76,33 +85,53 @@ pub async fn run(remote: &Remote, command: Command) -> anyhow::Result<()> {
         Command::Mv(args) => client.mv(&args.from, &args.to).await.context("mv")?,
         Command::Df => {
             let usage = client.df().await.context("df")?;
-            println!("used:     {} ({} bytes)", human(usage.used), usage.used);
-            println!(
-                "reserved: {} ({} bytes, uploads in progress)",
-                human(usage.reserved),
-                usage.reserved
+            let free = usage
+                .quota
+                .map(|q| q.saturating_sub(usage.used.saturating_add(usage.reserved)));
+            let show = |bytes: Option<u64>| match bytes {
+                Some(b) => format!("{} ({b} bytes)", human(b)),
+                None => "unlimited".to_owned(),
+            };
+            let text = format!(
+                "used:     {}\nreserved: {} (uploads in progress)\nquota:    {}\nfree:     {}",
+                show(Some(usage.used)),
+                show(Some(usage.reserved)),
+                show(usage.quota),
+                show(free)
             );
-            match usage.quota {
-                Some(quota) => {
-                    let free = quota.saturating_sub(usage.used.saturating_add(usage.reserved));
-                    println!("quota:    {} ({quota} bytes)", human(quota));
-                    println!("free:     {} ({free} bytes)", human(free));
-                }
-                None => {
-                    println!("quota:    unlimited");
-                    println!("free:     unlimited");
-                }
-            }
+            let json = serde_json::json!({
+                "used": usage.used,
+                "reserved": usage.reserved,
+                "quota": usage.quota,
+                "free": free,
+            });
+            output.data(text, json);
         }
         Command::Put(args) => {
-            crate::transfer::put(&mut client, args.paths, !args.no_resume).await?
+            crate::transfer::put(&mut client, output, args.paths, !args.no_resume).await?
         }
         Command::Get(args) => {
-            crate::transfer::get(&mut client, args.paths, !args.no_resume).await?
+            crate::transfer::get(&mut client, output, args.paths, !args.no_resume).await?
         }
         Command::Serve(_) | Command::User(_) => unreachable!("handled in main"),
     }
     Ok(())
+}
+
+/// An entry as a JSON object, with its full remote path.
+fn entry_json(dir: &str, entry: &Entry) -> serde_json::Value {
+    let path = if entry.kind == EntryKind::File && dir.ends_with(&format!("/{}", entry.name)) {
+        dir.to_owned()
+    } else {
+        format!("{dir}/{}", entry.name)
+    };
+    serde_json::json!({
+        "path": path,
+        "name": entry.name,
+        "kind": kind_name(entry.kind),
+        "size": entry.size,
+        "modified": entry.modified,
+    })
 }
 
 type Step<'a> = std::pin::Pin<

@@ -1,9 +1,11 @@
 //! `netdisk put` and `netdisk get`: which file goes where (cp/scp rules),
 //! then verified transfers through the client library.
 
+use crate::output::Output;
 use crate::remote::Session;
 use crate::{report, AlreadyReported};
 use anyhow::{anyhow, bail, Context};
+use netdisk_client::{GetReport, PutReport};
 use netdisk_proto::{EntryKind, ErrorCode};
 use std::path::{Path, PathBuf};
 
@@ -50,13 +52,51 @@ fn local_target(dest: &Path, dest_is_dir: bool, remote: &str) -> anyhow::Result<
     Ok(dest.join(name))
 }
 
+fn report_put(output: Output, source: &str, done: &PutReport) {
+    tell_resume(output, source, done.resumed_from, done.restarted.as_deref());
+    output.say(format_args!(
+        "uploaded {source} -> {} ({} bytes, blake3 {})",
+        done.path, done.size, done.blake3
+    ));
+    output.record(serde_json::json!({
+        "type": "put",
+        "local": source,
+        "remote": done.path,
+        "size": done.size,
+        "blake3": done.blake3,
+        "seconds": done.elapsed.as_secs_f64(),
+        "resumed_from": done.resumed_from,
+        "restarted": done.restarted,
+    }));
+}
+
+fn report_get(output: Output, remote: &str, local: &Path, done: &GetReport) {
+    tell_resume(output, remote, done.resumed_from, done.restarted.as_deref());
+    output.say(format_args!(
+        "downloaded {remote} -> {} ({} bytes, blake3 {})",
+        local.display(),
+        done.size,
+        done.blake3
+    ));
+    output.record(serde_json::json!({
+        "type": "get",
+        "remote": remote,
+        "local": local,
+        "size": done.size,
+        "blake3": done.blake3,
+        "seconds": done.elapsed.as_secs_f64(),
+        "resumed_from": done.resumed_from,
+        "restarted": done.restarted,
+    }));
+}
+
 /// Says on stderr when a transfer continued, or why it could not.
-fn tell_resume(what: &str, resumed_from: u64, restarted: Option<&str>) {
+fn tell_resume(output: Output, what: &str, resumed_from: u64, restarted: Option<&str>) {
     if resumed_from > 0 {
-        eprintln!("{what}: resuming at {resumed_from} bytes");
+        output.note(format_args!("{what}: resuming at {resumed_from} bytes"));
     }
     if let Some(reason) = restarted {
-        eprintln!("{what}: restarting from zero: {reason}");
+        output.note(format_args!("{what}: restarting from zero: {reason}"));
     }
 }
 
@@ -68,7 +108,12 @@ fn finish(failed: bool) -> anyhow::Result<()> {
     }
 }
 
-pub async fn put(client: &mut Session, paths: Vec<String>, resume: bool) -> anyhow::Result<()> {
+pub async fn put(
+    client: &mut Session,
+    output: Output,
+    paths: Vec<String>,
+    resume: bool,
+) -> anyhow::Result<()> {
     let (sources, dest) = split_sources(paths);
     let dest_is_dir = match dest.as_deref() {
         None => true,
@@ -85,6 +130,12 @@ pub async fn put(client: &mut Session, paths: Vec<String>, resume: bool) -> anyh
             dest.unwrap_or_default()
         );
     }
+    let total: u64 = sources
+        .iter()
+        .filter_map(|s| std::fs::metadata(s).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut bars = output.bars(sources.len(), Some(total));
     let mut failed = false;
     for source in sources {
         let local = PathBuf::from(&source);
@@ -104,24 +155,34 @@ pub async fn put(client: &mut Session, paths: Vec<String>, resume: bool) -> anyh
             }
         };
         let target = remote_target(dest.as_deref(), dest_is_dir, &name);
-        match client.put_file(&local, &target, resume, None).await {
+        let bar = bars.file(&name);
+        let mut progress = |done: u64, size: u64| bar.update(done, size);
+        let result = client
+            .put_file(&local, &target, resume, Some(&mut progress))
+            .await;
+        bar.done();
+        match result {
             Ok(done) => {
-                tell_resume(&source, done.resumed_from, done.restarted.as_deref());
-                println!(
-                    "uploaded {source} -> {} ({} bytes, blake3 {})",
-                    done.path, done.size, done.blake3
-                );
+                bars.finished(done.size);
+                bars.print(|| report_put(output, &source, &done));
             }
             Err(e) => {
-                report(&anyhow::Error::new(e).context(format!("put {source}")));
+                bars.finished(std::fs::metadata(&local).map(|m| m.len()).unwrap_or(0));
+                bars.print(|| report(&anyhow::Error::new(e).context(format!("put {source}"))));
                 failed = true;
             }
         }
     }
+    bars.clear();
     finish(failed)
 }
 
-pub async fn get(client: &mut Session, paths: Vec<String>, resume: bool) -> anyhow::Result<()> {
+pub async fn get(
+    client: &mut Session,
+    output: Output,
+    paths: Vec<String>,
+    resume: bool,
+) -> anyhow::Result<()> {
     let (sources, dest) = split_sources(paths);
     let dest_path = PathBuf::from(dest.as_deref().unwrap_or("."));
     let dest_is_dir = dest_path.is_dir();
@@ -134,32 +195,31 @@ pub async fn get(client: &mut Session, paths: Vec<String>, resume: bool) -> anyh
             dest_path.display()
         );
     }
+    let mut bars = output.bars(sources.len(), None);
     let mut failed = false;
     for remote in sources {
         let outcome = match local_target(&dest_path, dest_is_dir, &remote) {
-            Ok(local) => client
-                .get_file(&remote, &local, resume, None)
-                .await
-                .map(|done| (local, done))
-                .map_err(anyhow::Error::new),
+            Ok(local) => {
+                let bar = bars.file(remote_base_name(&remote).unwrap_or(&remote));
+                let mut progress = |done: u64, size: u64| bar.update(done, size);
+                let result = client
+                    .get_file(&remote, &local, resume, Some(&mut progress))
+                    .await;
+                bar.done();
+                result.map(|done| (local, done)).map_err(anyhow::Error::new)
+            }
             Err(e) => Err(e),
         };
+        bars.finished(0);
         match outcome {
-            Ok((local, done)) => {
-                tell_resume(&remote, done.resumed_from, done.restarted.as_deref());
-                println!(
-                    "downloaded {remote} -> {} ({} bytes, blake3 {})",
-                    local.display(),
-                    done.size,
-                    done.blake3
-                );
-            }
+            Ok((local, done)) => bars.print(|| report_get(output, &remote, &local, &done)),
             Err(e) => {
-                report(&e.context(format!("get {remote}")));
+                bars.print(|| report(&e.context(format!("get {remote}"))));
                 failed = true;
             }
         }
     }
+    bars.clear();
     finish(failed)
 }
 

@@ -258,3 +258,73 @@ fn transfers_and_errors_through_the_cli() {
         unreachable.stderr
     );
 }
+
+#[test]
+fn json_output_and_no_progress_without_a_terminal() {
+    let server = TestServer::start();
+    server.add_user("alice", "pw");
+    let local = server.scratch("json");
+    let file = local.join("data.bin");
+    write_file(&file, &pattern(3_000_000, 2));
+    let cli = || netdisk_as(&server, "alice", "pw");
+
+    // Not a terminal: no progress bars, no escape codes, only the result.
+    let put = run(cli().arg("put").arg(&file), "");
+    put.ok();
+    assert!(put.stderr.is_empty(), "stderr not empty: {:?}", put.stderr);
+    assert!(!put.stdout.contains('\u{1b}'));
+
+    let put = run(
+        cli().arg("--json").arg("put").arg(&file).arg("copy.bin"),
+        "",
+    );
+    let record: serde_json::Value =
+        serde_json::from_str(put.ok().stdout.trim()).expect("one JSON line");
+    assert_eq!(record["type"], "put");
+    assert_eq!(record["remote"], "~/copy.bin");
+    assert_eq!(record["size"], 3_000_000);
+    assert_eq!(record["resumed_from"], 0);
+    assert_eq!(
+        record["blake3"],
+        blake3::hash(&pattern(3_000_000, 2)).to_hex().to_string()
+    );
+
+    let ls = run(cli().args(["--json", "ls"]), "");
+    let entries: Vec<serde_json::Value> = ls
+        .ok()
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let names: Vec<_> = entries
+        .iter()
+        .map(|e| e["name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(names, vec!["copy.bin", "data.bin"]);
+    assert_eq!(entries[0]["path"], "~/copy.bin");
+    assert_eq!(entries[0]["kind"], "file");
+
+    let stat = run(cli().args(["--json", "stat", "copy.bin"]), "");
+    let stat: serde_json::Value = serde_json::from_str(stat.ok().stdout.trim()).expect("JSON");
+    assert_eq!(
+        (stat["path"].as_str(), stat["size"].as_u64()),
+        (Some("~/copy.bin"), Some(3_000_000))
+    );
+
+    let df = run(cli().args(["--json", "df"]), "");
+    let df: serde_json::Value = serde_json::from_str(df.ok().stdout.trim()).expect("JSON");
+    assert_eq!(df["used"], 6_000_000);
+    assert!(df["quota"].is_null() && df["free"].is_null());
+
+    let back = local.join("back.bin");
+    let get = run(cli().args(["--json", "get", "copy.bin"]).arg(&back), "");
+    let record: serde_json::Value = serde_json::from_str(get.ok().stdout.trim()).expect("JSON");
+    assert_eq!(
+        (record["type"].as_str(), record["size"].as_u64()),
+        (Some("get"), Some(3_000_000))
+    );
+
+    // --quiet: nothing on success.
+    let quiet = run(cli().arg("-q").arg("put").arg(&file).arg("q.bin"), "");
+    assert!(quiet.ok().stdout.is_empty() && quiet.stderr.is_empty());
+}

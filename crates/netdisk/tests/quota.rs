@@ -158,7 +158,7 @@ async fn kept_partials_count_and_expire() {
         let mut client = Client::connect(&addr).await.expect("connect");
         client.login("alice", "pw").await.expect("login");
         let mut tx = Some(tx);
-        let mut cut = |sent: u64| {
+        let mut cut = |sent: u64, _total: u64| {
             if sent >= 2 * MIB {
                 if let Some(tx) = tx.take() {
                     let _ = tx.send(());

@@ -25,7 +25,7 @@ async fn cut_upload(addr: &str, local: &Path, remote: &str, cut_at: u64) {
     let task = tokio::spawn(async move {
         let mut client = login(&addr, "alice").await;
         let mut tx = Some(tx);
-        let mut cut = |sent: u64| {
+        let mut cut = |sent: u64, _total: u64| {
             if sent >= cut_at {
                 if let Some(tx) = tx.take() {
                     let _ = tx.send(());
@@ -173,7 +173,7 @@ async fn a_changed_source_or_different_prefix_restarts_from_zero() {
     let task = tokio::spawn(async move {
         let mut client = login(&a, "alice").await;
         let mut tx = Some(tx);
-        let mut cut = |sent: u64| {
+        let mut cut = |sent: u64, _total: u64| {
             if sent >= MIB {
                 if let Some(tx) = tx.take() {
                     let _ = tx.send(());
@@ -290,7 +290,7 @@ async fn a_server_killed_mid_upload_resumes_after_restart_and_usage_matches_disk
     let pid = server.child.id();
     let mut client = login(&server.addr, "alice").await;
     let mut killed = false;
-    let mut kill_at_half = |sent: u64| {
+    let mut kill_at_half = |sent: u64, _total: u64| {
         if !killed && sent >= 16 * MIB {
             sigkill(pid);
             killed = true;
@@ -353,7 +353,7 @@ async fn a_download_cut_by_a_killed_server_resumes_after_restart() {
     let pid = server.child.id();
     let mut client = login(&server.addr, "alice").await;
     let mut killed = false;
-    let mut kill_at_half = |got: u64| {
+    let mut kill_at_half = |got: u64, _total: u64| {
         if !killed && got >= 16 * MIB {
             sigkill(pid);
             killed = true;

@@ -1,0 +1,167 @@
+//! How the client commands talk to people and to scripts: plain lines,
+//! JSON lines (`--json`), progress bars on a terminal (never with
+//! `--quiet`, `--json`, or when stderr is not a terminal).
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::Value;
+use std::io::IsTerminal;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub json: bool,
+    pub quiet: bool,
+}
+
+impl Output {
+    /// A result line for people (suppressed by --json and --quiet).
+    pub fn say(&self, text: impl std::fmt::Display) {
+        if !self.json && !self.quiet {
+            println!("{text}");
+        }
+    }
+
+    /// Data a command was asked for: printed as text or as one JSON line.
+    pub fn data(&self, text: impl std::fmt::Display, json: Value) {
+        if self.json {
+            println!("{json}");
+        } else {
+            println!("{text}");
+        }
+    }
+
+    /// One JSON line, only with --json.
+    pub fn record(&self, json: Value) {
+        if self.json {
+            println!("{json}");
+        }
+    }
+
+    /// A remark on stderr ("resuming at N bytes"), silenced by --quiet.
+    pub fn note(&self, text: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    /// Progress bars for a batch of transfers, or none.
+    pub fn bars(&self, files: usize, total_bytes: Option<u64>) -> Bars {
+        if self.json || self.quiet || !std::io::stderr().is_terminal() {
+            return Bars::none();
+        }
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let overall = (files > 1).then(|| {
+            let bar = match total_bytes {
+                Some(total) => ProgressBar::new(total).with_style(byte_style("total")),
+                None => ProgressBar::new(files as u64).with_style(count_style()),
+            };
+            multi.add(bar)
+        });
+        Bars {
+            multi: Some(multi),
+            overall,
+            counts_bytes: total_bytes.is_some(),
+            done_bytes: 0,
+        }
+    }
+}
+
+fn byte_style(label: &str) -> ProgressStyle {
+    let template = format!(
+        "{label:>5} {{msg:<24!}} [{{bar:30}}] {{bytes:>10}}/{{total_bytes:<10}} {{bytes_per_sec:>12}} ETA {{eta}}"
+    );
+    ProgressStyle::with_template(&template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+fn count_style() -> ProgressStyle {
+    ProgressStyle::with_template("files [{bar:30}] {pos}/{len} {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+/// Per-file bars under an optional overall bar.
+pub struct Bars {
+    multi: Option<MultiProgress>,
+    overall: Option<ProgressBar>,
+    counts_bytes: bool,
+    done_bytes: u64,
+}
+
+impl Bars {
+    fn none() -> Bars {
+        Bars {
+            multi: None,
+            overall: None,
+            counts_bytes: false,
+            done_bytes: 0,
+        }
+    }
+
+    /// A bar for one file; returns the callback the client library calls.
+    pub fn file(&self, name: &str) -> FileBar {
+        let bar = self.multi.as_ref().map(|multi| {
+            let bar = multi.add(ProgressBar::new(0).with_style(byte_style("file")));
+            bar.set_message(name.to_owned());
+            bar
+        });
+        FileBar {
+            bar,
+            overall: self.overall.clone().filter(|_| self.counts_bytes),
+            base: self.done_bytes,
+        }
+    }
+
+    /// One file finished (or failed) with `bytes` of its size.
+    pub fn finished(&mut self, bytes: u64) {
+        self.done_bytes += bytes;
+        if let Some(overall) = &self.overall {
+            if self.counts_bytes {
+                overall.set_position(self.done_bytes);
+            } else {
+                overall.inc(1);
+            }
+        }
+    }
+
+    /// Runs `print` with the bars lifted, so lines never tear through them.
+    pub fn print(&self, print: impl FnOnce()) {
+        match &self.multi {
+            Some(multi) => multi.suspend(print),
+            None => print(),
+        }
+    }
+
+    pub fn clear(self) {
+        if let Some(overall) = self.overall {
+            overall.finish_and_clear();
+        }
+        if let Some(multi) = self.multi {
+            let _ = multi.clear();
+        }
+    }
+}
+
+pub struct FileBar {
+    bar: Option<ProgressBar>,
+    overall: Option<ProgressBar>,
+    base: u64,
+}
+
+impl FileBar {
+    pub fn update(&self, done: u64, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+        if let Some(overall) = &self.overall {
+            overall.set_position(self.base + done);
+        }
+    }
+
+    pub fn done(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
