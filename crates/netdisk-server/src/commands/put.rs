@@ -186,25 +186,11 @@ async fn receive<S: AsyncRead + AsyncWrite + Unpin>(
     shared: &Shared,
 ) -> Result<PutEnd, Fatal> {
     let mut file = tokio::fs::File::from_std(prepared.file.try_clone()?);
-    while remaining > 0 {
-        let chunk = match conn.read(shared.config.stall_timeout, "upload").await? {
-            Frame::Body(chunk) => chunk,
-            Frame::Message(m) => {
-                return Err(Fatal::protocol(m.id(), "header inside an upload body"))
-            }
-        };
-        remaining -= chunk.len() as u64;
-        hasher.update(&chunk);
-        // A write failure (disk full) is reported after the body is
-        // consumed, so the connection stays in step and usable.
-        if upload.failure.is_none() {
-            if let Err(e) = file.write_all(&chunk).await {
-                upload.failure = Some(CommandError::from_io(&e, "upload"));
-            }
-        }
-    }
-    // Let the last writes land before anyone measures or syncs the file.
+    let body = receive_body(&mut remaining, &mut file, hasher, upload, conn, shared).await;
+    // Let every write land, even when the connection was cut, before
+    // anyone measures, keeps or syncs the file.
     file.flush().await?;
+    body?;
     match conn
         .read_message(shared.config.stall_timeout, "upload")
         .await?
@@ -215,6 +201,35 @@ async fn receive<S: AsyncRead + AsyncWrite + Unpin>(
             format!("expected put_end with id {id}, got {}", other.type_name()),
         )),
     }
+}
+
+/// Copies `remaining` body bytes into `file`, hashing them.
+async fn receive_body<S: AsyncRead + AsyncWrite + Unpin>(
+    remaining: &mut u64,
+    file: &mut tokio::fs::File,
+    hasher: &mut blake3::Hasher,
+    upload: &mut Upload,
+    conn: &mut Connection<S>,
+    shared: &Shared,
+) -> Result<(), Fatal> {
+    while *remaining > 0 {
+        let chunk = match conn.read(shared.config.stall_timeout, "upload").await? {
+            Frame::Body(chunk) => chunk,
+            Frame::Message(m) => {
+                return Err(Fatal::protocol(m.id(), "header inside an upload body"))
+            }
+        };
+        *remaining -= chunk.len() as u64;
+        hasher.update(&chunk);
+        // A write failure (disk full) is reported after the body is
+        // consumed, so the connection stays in step and usable.
+        if upload.failure.is_none() {
+            if let Err(e) = file.write_all(&chunk).await {
+                upload.failure = Some(CommandError::from_io(&e, "upload"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The accounting state of one upload.
