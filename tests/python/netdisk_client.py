@@ -124,7 +124,15 @@ class Client:
 
     def ls(self, path=None):
         fields = {} if path is None else {"path": path}
-        return self.request("ls", **fields)["entries"]
+        request_id = self.new_id()
+        self.send(dict(type="ls", id=request_id, **fields))
+        listing = self.response(request_id)
+        entries = list(listing["entries"])
+        # A large directory arrives as several listing frames.
+        while listing.get("more"):
+            listing = self.response(request_id)
+            entries.extend(listing["entries"])
+        return entries
 
     def stat(self, path):
         return self.request("stat", path=path)["entry"]
@@ -249,6 +257,11 @@ def scenario(addr, user, password):
         check(os.path.getsize(os.path.join(scratch, "empty.back")) == 0, "empty download")
         check(error_code(lambda: c.get("missing", os.path.join(scratch, "m"))) == "not_found", "get missing")
         check(not os.path.exists(os.path.join(scratch, "m")), "failed get leaves nothing")
+    c.mkdir("crowd")
+    for n in range(1200):
+        c.mkdir(f"crowd/{'d' * 60}{n:04}")
+    crowd = c.ls("crowd")
+    check(len(crowd) == 1200 and crowd[0]["name"].endswith("0000"), f"paged ls: {len(crowd)} entries")
     c.mv("big.bin", "renamed.bin")
     check(error_code(lambda: c.stat("big.bin")) == "not_found", "mv moved it")
     check(error_code(lambda: c.ls("../../x")) == "permission_denied", "ls above the home is permission_denied")
@@ -256,6 +269,9 @@ def scenario(addr, user, password):
     check(error_code(lambda: c.rmdir("~/py")) == "permission_denied", "cannot rmdir the cwd")
     c.cd("~")
     check(error_code(lambda: c.rmdir("py")) == "not_empty", "rmdir non-empty")
+    for n in range(1200):
+        c.rmdir(f"py/crowd/{'d' * 60}{n:04}")
+    c.rmdir("py/crowd")
     c.rm("py/renamed.bin")
     c.rm("py/empty.bin")
     c.rmdir("py")

@@ -29,9 +29,9 @@ pub struct Client<S> {
 impl Client<TcpStream> {
     /// Connects over TCP ("host:port") and reads the server's hello.
     pub async fn connect(addr: &str) -> Result<Self, ClientError> {
-        let connect_error = |source| ClientError::Connect {
+        let connect_error = |error| ClientError::Connect {
             addr: addr.to_owned(),
-            source,
+            error,
         };
         let stream = tokio::time::timeout(DEFAULT_TIMEOUT, TcpStream::connect(addr))
             .await
@@ -202,14 +202,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         }
     }
 
-    /// Lists a directory (the current one for `None`), sorted by name.
+    /// Lists a directory (the current one for `None`), sorted by name,
+    /// gathering all the `listing` frames of a large directory.
     pub async fn ls(&mut self, path: Option<&str>) -> Result<Listing, ClientError> {
         let id = self.next_id();
         let path = path.map(str::to_owned);
-        match self.request(Message::Ls(Ls { id, path })).await? {
-            Message::Listing(listing) => Ok(listing),
-            other => Err(unexpected("listing", &other)),
+        let mut listing = match self.request(Message::Ls(Ls { id, path })).await? {
+            Message::Listing(listing) => listing,
+            other => return Err(unexpected("listing", &other)),
+        };
+        while listing.more {
+            match self.response(id).await? {
+                Message::Listing(page) => {
+                    listing.entries.extend(page.entries);
+                    listing.more = page.more;
+                }
+                other => return Err(unexpected("listing", &other)),
+            }
         }
+        Ok(listing)
     }
 
     pub async fn stat(&mut self, path: &str) -> Result<Info, ClientError> {
@@ -236,11 +247,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         self.expect_done(request).await
     }
 
+    /// Removes a file or symlink (not a directory).
     pub async fn rm(&mut self, path: &str) -> Result<(), ClientError> {
         let id = self.next_id();
         self.expect_done(Message::Rm(Rm {
             id,
             path: path.into(),
+            recursive: false,
+        }))
+        .await
+    }
+
+    /// Removes a file, or a directory and everything in it.
+    pub async fn rm_tree(&mut self, path: &str) -> Result<(), ClientError> {
+        let id = self.next_id();
+        self.expect_done(Message::Rm(Rm {
+            id,
+            path: path.into(),
+            recursive: true,
         }))
         .await
     }

@@ -7,29 +7,53 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot connect to {addr}: {source}")]
-    Connect { addr: String, source: io::Error },
+    #[error("cannot connect to {addr}: {error}")]
+    Connect { addr: String, error: io::Error },
     /// The server refused the request; `message` names the path and reason.
     #[error("{message}")]
     Remote { code: ErrorCode, message: String },
     #[error("server speaks protocol {0}; this client speaks protocol {PROTOCOL_VERSION}")]
     UnsupportedVersion(u32),
     #[error("login: {0}")]
-    Auth(#[from] ScramError),
+    Auth(ScramError),
     #[error("integrity check failed: the server's BLAKE3 is {expected}, the bytes here hash to {actual}")]
     Integrity { expected: String, actual: String },
-    #[error("{path}: {source}")]
-    Local { path: PathBuf, source: io::Error },
+    #[error("{path}: {error}")]
+    Local { path: PathBuf, error: io::Error },
     #[error("protocol error: {0}")]
     Protocol(String),
     #[error("malformed data from the server: {0}")]
-    Codec(#[from] CodecError),
+    Codec(CodecError),
     #[error("the server closed the connection")]
     Closed,
     #[error("no answer from the server within {0} s")]
     Timeout(u64),
     #[error("connection: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
+}
+
+// The causes are part of each message above, so these conversions do not
+// mark them as `source` (which would print them twice in an error chain).
+impl From<io::Error> for ClientError {
+    fn from(e: io::Error) -> Self {
+        ClientError::Io(e)
+    }
+}
+
+impl From<ScramError> for ClientError {
+    fn from(e: ScramError) -> Self {
+        ClientError::Auth(e)
+    }
+}
+
+impl From<CodecError> for ClientError {
+    fn from(e: CodecError) -> Self {
+        match e {
+            // A failed read or write is the connection, not the data.
+            CodecError::Io(e) => ClientError::Io(e),
+            e => ClientError::Codec(e),
+        }
+    }
 }
 
 impl ClientError {
@@ -46,6 +70,6 @@ impl ClientError {
 
     pub(crate) fn local(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> ClientError {
         let path = path.into();
-        move |source| ClientError::Local { path, source }
+        move |error| ClientError::Local { path, error }
     }
 }

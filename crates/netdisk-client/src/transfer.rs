@@ -97,7 +97,7 @@ impl Partials {
             .map(|n| n.to_string_lossy().into_owned())
             .ok_or_else(|| ClientError::Local {
                 path: target.to_owned(),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
+                error: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
             })?;
         let dir = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
@@ -165,7 +165,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         if meta.is_dir() {
             return Err(ClientError::Local {
                 path: local.to_owned(),
-                source: std::io::ErrorKind::IsADirectory.into(),
+                error: std::io::ErrorKind::IsADirectory.into(),
             });
         }
         let size = meta.len();
@@ -222,7 +222,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                 // The body was announced with the old size; the stream cannot be repaired.
                 return Err(ClientError::Local {
                     path: local.to_owned(),
-                    source: std::io::Error::new(
+                    error: std::io::Error::new(
                         std::io::ErrorKind::UnexpectedEof,
                         format!("file shrank while uploading ({sent} of {size} bytes); connection abandoned"),
                     ),
@@ -368,10 +368,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             received += chunk.len() as u64;
             hasher.update(&chunk);
             if local_error.is_none() {
-                if let Err(source) = out.write_all(&chunk).await {
+                if let Err(error) = out.write_all(&chunk).await {
                     local_error = Some(ClientError::Local {
                         path: part.path.clone(),
-                        source,
+                        error,
                     });
                 }
             }

@@ -40,11 +40,15 @@ pub struct Mkdir {
     pub parents: bool,
 }
 
-/// Remove a file (or a symlink). Directories are refused with `is_a_directory`.
+/// Remove a file (or a symlink). Directories are refused with
+/// `is_a_directory`, unless `recursive`: then the directory and everything
+/// in it go (symlinks inside are removed, never followed).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rm {
     pub id: u64,
     pub path: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recursive: bool,
 }
 
 /// Remove an empty directory (`not_empty` otherwise).

@@ -17,13 +17,18 @@ pub struct Cwd {
     pub path: String,
 }
 
-/// A directory's entries, sorted by name (byte order).
+/// A directory's entries, sorted by name (byte order). A large directory
+/// comes as several `listing` frames for the same request, each within
+/// the header limit; all but the last have `more` set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listing {
     pub id: u64,
     /// The directory listed, in "~/a/b" form.
     pub path: String,
     pub entries: Vec<Entry>,
+    /// More `listing` frames for this request follow.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more: bool,
 }
 
 /// The answer to `stat`.

@@ -85,7 +85,11 @@ fn message() -> impl Strategy<Value = Message> {
             path,
             parents
         })),
-        (id, text()).prop_map(|(id, path)| Message::Rm(Rm { id, path })),
+        (id, text(), any::<bool>()).prop_map(|(id, path, recursive)| Message::Rm(Rm {
+            id,
+            path,
+            recursive
+        })),
         (id, text()).prop_map(|(id, path)| Message::Rmdir(Rmdir { id, path })),
         (id, text(), text()).prop_map(|(id, from, to)| Message::Mv(Mv { id, from, to })),
         id.prop_map(|id| Message::Df(Df { id })),
@@ -129,8 +133,15 @@ fn message() -> impl Strategy<Value = Message> {
             ),
         id.prop_map(|id| Message::Done(Done { id })),
         (id, text()).prop_map(|(id, path)| Message::Cwd(Cwd { id, path })),
-        (id, text(), proptest::collection::vec(entry(), 0..5))
-            .prop_map(|(id, path, entries)| Message::Listing(Listing { id, path, entries })),
+        (id, text(), proptest::collection::vec(entry(), 0..5)).prop_map(|(id, path, entries)| {
+            let more = entries.len() % 2 == 1;
+            Message::Listing(Listing {
+                id,
+                path,
+                entries,
+                more,
+            })
+        }),
         (id, text(), entry()).prop_map(|(id, path, entry)| Message::Info(Info { id, path, entry })),
         (
             id,
@@ -341,7 +352,8 @@ fn unknown_fields_are_ignored_for_forward_compatibility() {
         frames,
         vec![Frame::Message(Message::Rm(Rm {
             id: 9,
-            path: "a".into()
+            path: "a".into(),
+            recursive: false,
         }))]
     );
 }

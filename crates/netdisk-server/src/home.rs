@@ -191,8 +191,26 @@ impl Home {
 
     /// Bytes in regular files under the home. Symlinks are not followed.
     pub(crate) fn usage(&self) -> Result<u64, CommandError> {
+        self.bytes_under(&HomePath::home())
+    }
+
+    /// Removes a directory and everything in it (symlinks inside are
+    /// removed, never followed); returns the bytes its files held.
+    pub(crate) fn remove_tree(&self, path: &HomePath) -> Result<u64, CommandError> {
+        if self.entry(path)?.kind != EntryKind::Dir {
+            return self.remove_file(path);
+        }
+        let bytes = self.bytes_under(path)?;
+        self.dir
+            .remove_dir_all(path.relative())
+            .map_err(io_err(path))?;
+        Ok(bytes)
+    }
+
+    /// Bytes in regular files under `root`. Symlinks are not followed.
+    fn bytes_under(&self, root: &HomePath) -> Result<u64, CommandError> {
         let mut total = 0u64;
-        let mut pending = vec![HomePath::home()];
+        let mut pending = vec![root.clone()];
         while let Some(dir) = pending.pop() {
             let Ok(items) = self.dir.read_dir(dir.relative()) else {
                 continue;

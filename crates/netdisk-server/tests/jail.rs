@@ -76,6 +76,7 @@ fn requests(client: &mut RawClient, path: &str) -> Vec<Message> {
         Message::Rm(Rm {
             id: client.id(),
             path: p.clone(),
+            recursive: true,
         }),
         Message::Rmdir(Rmdir {
             id: client.id(),

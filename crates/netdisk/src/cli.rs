@@ -63,8 +63,8 @@ pub enum Command {
     Stat(PathArg),
     /// Create remote directories.
     Mkdir(MkdirArgs),
-    /// Remove remote files.
-    Rm(PathsArg),
+    /// Remove remote files (with -r, directories too).
+    Rm(RmArgs),
     /// Remove empty remote directories.
     Rmdir(PathsArg),
     /// Rename or move a remote file or directory.
@@ -193,4 +193,19 @@ pub struct TransferArgs {
     /// Start over instead of continuing an interrupted transfer.
     #[arg(long)]
     pub no_resume: bool,
+    /// Copy directories and everything in them.
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+    /// With -r, copy what local symlinks point to (they are skipped otherwise).
+    #[arg(long)]
+    pub follow_links: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Remove directories and everything in them.
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+    #[arg(required = true)]
+    pub paths: Vec<String>,
 }

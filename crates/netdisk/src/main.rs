@@ -8,6 +8,7 @@ mod remote;
 mod serve;
 mod size;
 mod transfer;
+mod tree;
 mod users;
 
 use clap::Parser;

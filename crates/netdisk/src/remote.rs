@@ -71,10 +71,17 @@ pub async fn run(remote: &Remote, output: Output, command: Command) -> anyhow::R
             .await?;
         }
         Command::Rm(args) => {
-            each(&mut client, "rm", args.paths, |c, p| {
-                Box::pin(async move { c.rm(&p).await })
-            })
-            .await?;
+            if args.recursive {
+                each(&mut client, "rm", args.paths, |c, p| {
+                    Box::pin(async move { c.rm_tree(&p).await })
+                })
+                .await?;
+            } else {
+                each(&mut client, "rm", args.paths, |c, p| {
+                    Box::pin(async move { c.rm(&p).await })
+                })
+                .await?;
+            }
         }
         Command::Rmdir(args) => {
             each(&mut client, "rmdir", args.paths, |c, p| {
@@ -108,14 +115,23 @@ pub async fn run(remote: &Remote, output: Output, command: Command) -> anyhow::R
             output.data(text, json);
         }
         Command::Put(args) => {
-            crate::transfer::put(&mut client, output, args.paths, !args.no_resume).await?
+            crate::transfer::put(&mut client, output, transfer_request(args)).await?
         }
         Command::Get(args) => {
-            crate::transfer::get(&mut client, output, args.paths, !args.no_resume).await?
+            crate::transfer::get(&mut client, output, transfer_request(args)).await?
         }
         Command::Serve(_) | Command::User(_) => unreachable!("handled in main"),
     }
     Ok(())
+}
+
+fn transfer_request(args: crate::cli::TransferArgs) -> crate::transfer::TransferRequest {
+    crate::transfer::TransferRequest {
+        paths: args.paths,
+        resume: !args.no_resume,
+        recursive: args.recursive,
+        follow_links: args.follow_links,
+    }
 }
 
 /// An entry as a JSON object, with its full remote path.

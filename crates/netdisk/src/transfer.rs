@@ -3,6 +3,7 @@
 
 use crate::output::Output;
 use crate::remote::Session;
+use crate::tree::{plan_download, plan_upload, FileJob, Plan};
 use crate::{report, AlreadyReported};
 use anyhow::{anyhow, bail, Context};
 use netdisk_client::{GetReport, PutReport};
@@ -108,13 +109,29 @@ fn finish(failed: bool) -> anyhow::Result<()> {
     }
 }
 
+/// What `put` and `get` were asked to do.
+pub struct TransferRequest {
+    pub paths: Vec<String>,
+    pub resume: bool,
+    pub recursive: bool,
+    pub follow_links: bool,
+}
+
+/// The last name of a local path, also for "." and "..".
+fn local_name(path: &Path) -> Option<String> {
+    let name = match path.file_name() {
+        Some(name) => name.to_owned(),
+        None => std::fs::canonicalize(path).ok()?.file_name()?.to_owned(),
+    };
+    name.into_string().ok()
+}
+
 pub async fn put(
     client: &mut Session,
     output: Output,
-    paths: Vec<String>,
-    resume: bool,
+    request: TransferRequest,
 ) -> anyhow::Result<()> {
-    let (sources, dest) = split_sources(paths);
+    let (sources, dest) = split_sources(request.paths);
     let dest_is_dir = match dest.as_deref() {
         None => true,
         Some(d) if names_remote_dir(d) => true,
@@ -126,48 +143,62 @@ pub async fn put(
     };
     if sources.len() > 1 && !dest_is_dir {
         bail!(
-            "put: {} is not a directory, and there are several files to upload",
+            "put: {} is not a directory, and there are several sources",
             dest.unwrap_or_default()
         );
     }
-    let total: u64 = sources
-        .iter()
-        .filter_map(|s| std::fs::metadata(s).ok())
-        .map(|m| m.len())
-        .sum();
-    let mut bars = output.bars(sources.len(), Some(total));
+    let mut plan = Plan::default();
     let mut failed = false;
     for source in sources {
         let local = PathBuf::from(&source);
-        let name = match local.file_name().and_then(|n| n.to_str()) {
-            Some(name) if !local.is_dir() => name.to_owned(),
-            Some(_) => {
-                report(&anyhow!(
-                    "put: {source}: is a directory (copying directories is not supported yet)"
-                ));
-                failed = true;
-                continue;
-            }
-            None => {
-                report(&anyhow!("put: {source}: not a file name"));
-                failed = true;
-                continue;
-            }
+        let Some(name) = local_name(&local) else {
+            report(&anyhow!("put: {source}: not a file name"));
+            failed = true;
+            continue;
         };
         let target = remote_target(dest.as_deref(), dest_is_dir, &name);
-        let bar = bars.file(&name);
+        let planned = match std::fs::metadata(&local) {
+            Ok(meta) if meta.is_dir() && !request.recursive => {
+                Err(anyhow!("{source}: is a directory (use -r to copy it)"))
+            }
+            Ok(meta) if meta.is_dir() => {
+                plan_upload(&local, &target, request.follow_links, output, &mut plan)
+            }
+            Ok(meta) => {
+                plan.files.push(FileJob {
+                    local,
+                    remote: target,
+                    size: meta.len(),
+                });
+                Ok(())
+            }
+            Err(e) => Err(anyhow::Error::new(e).context(source.clone())),
+        };
+        if let Err(e) = planned {
+            report(&e.context("put"));
+            failed = true;
+        }
+    }
+    for dir in &plan.remote_dirs {
+        if let Err(e) = client.mkdir(dir, true).await {
+            report(&anyhow::Error::new(e).context(format!("put: mkdir {dir}")));
+            failed = true;
+        }
+    }
+    let total = plan.files.iter().map(|f| f.size).sum();
+    let mut bars = output.bars(plan.files.len(), Some(total));
+    for job in plan.files {
+        let source = job.local.display().to_string();
+        let bar = bars.file(&local_name(&job.local).unwrap_or_default());
         let mut progress = |done: u64, size: u64| bar.update(done, size);
         let result = client
-            .put_file(&local, &target, resume, Some(&mut progress))
+            .put_file(&job.local, &job.remote, request.resume, Some(&mut progress))
             .await;
         bar.done();
+        bars.finished(job.size);
         match result {
-            Ok(done) => {
-                bars.finished(done.size);
-                bars.print(|| report_put(output, &source, &done));
-            }
+            Ok(done) => bars.print(|| report_put(output, &source, &done)),
             Err(e) => {
-                bars.finished(std::fs::metadata(&local).map(|m| m.len()).unwrap_or(0));
                 bars.print(|| report(&anyhow::Error::new(e).context(format!("put {source}"))));
                 failed = true;
             }
@@ -180,10 +211,9 @@ pub async fn put(
 pub async fn get(
     client: &mut Session,
     output: Output,
-    paths: Vec<String>,
-    resume: bool,
+    request: TransferRequest,
 ) -> anyhow::Result<()> {
-    let (sources, dest) = split_sources(paths);
+    let (sources, dest) = split_sources(request.paths);
     let dest_path = PathBuf::from(dest.as_deref().unwrap_or("."));
     let dest_is_dir = dest_path.is_dir();
     if dest.as_deref().is_some_and(|d| d.ends_with('/')) && !dest_is_dir {
@@ -191,30 +221,75 @@ pub async fn get(
     }
     if sources.len() > 1 && !dest_is_dir {
         bail!(
-            "get: {} is not a directory, and there are several files to download",
+            "get: {} is not a directory, and there are several sources",
             dest_path.display()
         );
     }
-    let mut bars = output.bars(sources.len(), None);
+    let mut plan = Plan::default();
     let mut failed = false;
     for remote in sources {
-        let outcome = match local_target(&dest_path, dest_is_dir, &remote) {
-            Ok(local) => {
-                let bar = bars.file(remote_base_name(&remote).unwrap_or(&remote));
-                let mut progress = |done: u64, size: u64| bar.update(done, size);
-                let result = client
-                    .get_file(&remote, &local, resume, Some(&mut progress))
-                    .await;
-                bar.done();
-                result.map(|done| (local, done)).map_err(anyhow::Error::new)
+        let planned = match client.stat(&remote).await {
+            Ok(info) if info.entry.kind == EntryKind::Dir => {
+                if !request.recursive {
+                    Err(anyhow!("{remote}: is a directory (use -r to copy it)"))
+                } else {
+                    match remote_base_name(&info.path) {
+                        _ if !dest_is_dir => {
+                            plan_download(client, &remote, &dest_path, output, &mut plan).await
+                        }
+                        Some(name) => {
+                            plan_download(client, &remote, &dest_path.join(name), output, &mut plan)
+                                .await
+                        }
+                        None => {
+                            plan_download(
+                                client,
+                                &remote,
+                                &dest_path.join("home"),
+                                output,
+                                &mut plan,
+                            )
+                            .await
+                        }
+                    }
+                }
             }
-            Err(e) => Err(e),
+            Ok(info) => local_target(&dest_path, dest_is_dir, &remote).map(|local| {
+                plan.files.push(FileJob {
+                    local,
+                    remote: remote.clone(),
+                    size: info.entry.size,
+                })
+            }),
+            Err(e) => Err(anyhow::Error::new(e)),
         };
-        bars.finished(0);
-        match outcome {
-            Ok((local, done)) => bars.print(|| report_get(output, &remote, &local, &done)),
+        if let Err(e) = planned {
+            report(&e.context(format!("get {remote}")));
+            failed = true;
+        }
+    }
+    for dir in &plan.local_dirs {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            report(&anyhow::Error::new(e).context(format!("get: mkdir {}", dir.display())));
+            failed = true;
+        }
+    }
+    let total = plan.files.iter().map(|f| f.size).sum();
+    let mut bars = output.bars(plan.files.len(), Some(total));
+    for job in plan.files {
+        let bar = bars.file(remote_base_name(&job.remote).unwrap_or(&job.remote));
+        let mut progress = |done: u64, size: u64| bar.update(done, size);
+        let result = client
+            .get_file(&job.remote, &job.local, request.resume, Some(&mut progress))
+            .await;
+        bar.done();
+        bars.finished(job.size);
+        match result {
+            Ok(done) => bars.print(|| report_get(output, &job.remote, &job.local, &done)),
             Err(e) => {
-                bars.print(|| report(&e.context(format!("get {remote}"))));
+                bars.print(|| {
+                    report(&anyhow::Error::new(e).context(format!("get {}", job.remote)))
+                });
                 failed = true;
             }
         }

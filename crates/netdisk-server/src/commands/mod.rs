@@ -32,7 +32,7 @@ pub(crate) async fn dispatch<S: AsyncRead + AsyncWrite + Unpin>(
     let result = match message {
         Message::Pwd(req) => pwd::apply(req, session),
         Message::Cd(req) => cd::apply(req, session).await,
-        Message::Ls(req) => ls::apply(req, session).await,
+        Message::Ls(req) => return ls::apply(req, session, conn).await,
         Message::Stat(req) => stat::apply(req, session).await,
         Message::Mkdir(req) => mkdir::apply(req, session).await,
         Message::Rm(req) => rm::apply(req, session, shared).await,

@@ -17,9 +17,23 @@ pub(crate) async fn apply(
             "cannot remove the home directory",
         ));
     }
+    // As for rmdir: the session must not be left inside a removed directory.
+    if req.recursive && session.cwd.names().starts_with(path.names()) {
+        return Err(CommandError::new(
+            ErrorCode::PermissionDenied,
+            format!("{path}: is the current directory or contains it"),
+        ));
+    }
+    let recursive = req.recursive;
     let freed = session
         .home
-        .run(move |home| home.remove_file(&path))
+        .run(move |home| {
+            if recursive {
+                home.remove_tree(&path)
+            } else {
+                home.remove_file(&path)
+            }
+        })
         .await?;
     shared.quotas.freed(&session.user, freed);
     Ok(Message::Done(Done { id: req.id }))

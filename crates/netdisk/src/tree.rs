@@ -1,0 +1,205 @@
+//! Planning whole-directory copies: which directories to create and which
+//! files go where, walked before anything moves (so progress knows the
+//! total, and a tree is created top-down).
+
+use crate::output::Output;
+use crate::remote::Session;
+use anyhow::{anyhow, Context};
+use netdisk_proto::EntryKind;
+use std::collections::HashSet;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// One file to copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileJob {
+    pub local: PathBuf,
+    pub remote: String,
+    pub size: u64,
+}
+
+/// Directories to create (parents first), then files to copy.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub remote_dirs: Vec<String>,
+    pub local_dirs: Vec<PathBuf>,
+    pub files: Vec<FileJob>,
+}
+
+/// "a" + "b" -> "a/b", keeping "~" and "." readable.
+pub fn join_remote(dir: &str, name: &str) -> String {
+    match dir {
+        "" | "." => name.to_owned(),
+        _ => format!("{}/{name}", dir.trim_end_matches('/')),
+    }
+}
+
+/// Walks a local directory into `plan`, mapping it to `remote_root`.
+/// Symlinks are skipped with a warning unless `follow_links`; a link
+/// cycle is never entered twice.
+pub fn plan_upload(
+    local_root: &Path,
+    remote_root: &str,
+    follow_links: bool,
+    output: Output,
+    plan: &mut Plan,
+) -> anyhow::Result<()> {
+    let mut seen = HashSet::new();
+    let mut pending = vec![(local_root.to_path_buf(), remote_root.to_owned())];
+    while let Some((local, remote)) = pending.pop() {
+        let meta = std::fs::metadata(&local).with_context(|| local.display().to_string())?;
+        if !seen.insert((meta.dev(), meta.ino())) {
+            output.note(format_args!(
+                "netdisk: skipping {}: directory already copied (link cycle)",
+                local.display()
+            ));
+            continue;
+        }
+        plan.remote_dirs.push(remote.clone());
+        let mut entries: Vec<_> = std::fs::read_dir(&local)
+            .with_context(|| local.display().to_string())?
+            .collect::<Result<_, _>>()
+            .with_context(|| local.display().to_string())?;
+        entries.sort_by_key(|e| e.file_name());
+        let mut subdirs = Vec::new();
+        for entry in entries {
+            let path = entry.path();
+            let name = entry
+                .file_name()
+                .into_string()
+                .map_err(|n| anyhow!("{}: file name is not UTF-8 ({n:?})", local.display()))?;
+            let kind = entry
+                .file_type()
+                .with_context(|| path.display().to_string())?;
+            let meta = if kind.is_symlink() {
+                if !follow_links {
+                    output.note(format_args!(
+                        "netdisk: skipping symlink {} (use --follow-links to copy what it points to)",
+                        path.display()
+                    ));
+                    continue;
+                }
+                match std::fs::metadata(&path) {
+                    Ok(meta) => meta,
+                    Err(e) => {
+                        output.note(format_args!(
+                            "netdisk: skipping broken symlink {}: {e}",
+                            path.display()
+                        ));
+                        continue;
+                    }
+                }
+            } else {
+                entry
+                    .metadata()
+                    .with_context(|| path.display().to_string())?
+            };
+            let target = join_remote(&remote, &name);
+            if meta.is_dir() {
+                subdirs.push((path, target));
+            } else if meta.is_file() {
+                plan.files.push(FileJob {
+                    local: path,
+                    remote: target,
+                    size: meta.len(),
+                });
+            } else {
+                output.note(format_args!(
+                    "netdisk: skipping {}: not a regular file",
+                    path.display()
+                ));
+            }
+        }
+        // Reverse so the stack visits them in name order.
+        pending.extend(subdirs.into_iter().rev());
+    }
+    Ok(())
+}
+
+/// Walks a remote directory into `plan`, mapping it to `local_root`.
+pub async fn plan_download(
+    client: &mut Session,
+    remote_root: &str,
+    local_root: &Path,
+    output: Output,
+    plan: &mut Plan,
+) -> anyhow::Result<()> {
+    let mut pending = vec![(remote_root.to_owned(), local_root.to_path_buf())];
+    while let Some((remote, local)) = pending.pop() {
+        let listing = client
+            .ls(Some(&remote))
+            .await
+            .with_context(|| format!("ls {remote}"))?;
+        plan.local_dirs.push(local.clone());
+        let mut subdirs = Vec::new();
+        for entry in listing.entries {
+            let source = join_remote(&remote, &entry.name);
+            match entry.kind {
+                EntryKind::Dir => subdirs.push((source, local.join(&entry.name))),
+                EntryKind::File => plan.files.push(FileJob {
+                    local: local.join(&entry.name),
+                    remote: source,
+                    size: entry.size,
+                }),
+                EntryKind::Symlink | EntryKind::Other => {
+                    output.note(format_args!(
+                        "netdisk: skipping {source}: not a regular file or directory"
+                    ));
+                }
+            }
+        }
+        pending.extend(subdirs.into_iter().rev());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_a_local_tree_parents_first_and_skips_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("src");
+        std::fs::create_dir_all(root.join("b/deep")).expect("dirs");
+        std::fs::create_dir_all(root.join("empty")).expect("dirs");
+        std::fs::write(root.join("a.txt"), b"aa").expect("file");
+        std::fs::write(root.join("b/deep/c.txt"), b"ccc").expect("file");
+        std::os::unix::fs::symlink(root.join("a.txt"), root.join("link.txt")).expect("link");
+        std::os::unix::fs::symlink(&root, root.join("b/loop")).expect("loop");
+        let quiet = Output {
+            json: false,
+            quiet: true,
+        };
+
+        let mut plan = Plan::default();
+        plan_upload(&root, "dst", false, quiet, &mut plan).expect("plan");
+        assert_eq!(
+            plan.remote_dirs,
+            vec!["dst", "dst/b", "dst/b/deep", "dst/empty"]
+        );
+        let files: Vec<_> = plan
+            .files
+            .iter()
+            .map(|f| (f.remote.as_str(), f.size))
+            .collect();
+        assert_eq!(files, vec![("dst/a.txt", 2), ("dst/b/deep/c.txt", 3)]);
+
+        let mut followed = Plan::default();
+        plan_upload(&root, "dst", true, quiet, &mut followed).expect("plan");
+        let files: Vec<_> = followed.files.iter().map(|f| f.remote.as_str()).collect();
+        assert_eq!(files, vec!["dst/a.txt", "dst/link.txt", "dst/b/deep/c.txt"]);
+        assert!(
+            !followed.remote_dirs.iter().any(|d| d.contains("loop/b")),
+            "cycle entered: {:?}",
+            followed.remote_dirs
+        );
+    }
+
+    #[test]
+    fn joins_remote_paths() {
+        assert_eq!(join_remote(".", "a"), "a");
+        assert_eq!(join_remote("~", "a"), "~/a");
+        assert_eq!(join_remote("x/", "a"), "x/a");
+    }
+}
