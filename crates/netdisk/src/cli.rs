@@ -75,6 +75,9 @@ pub enum Command {
     Get(TransferArgs),
     /// Show disk usage of your home.
     Df,
+    /// An interactive session like sftp: one login, then commands at a
+    /// prompt (or, from a pipe, one per line, stopping at the first failure).
+    Shell,
 }
 
 #[derive(Debug, Args)]
@@ -208,4 +211,15 @@ pub struct RmArgs {
     pub recursive: bool,
     #[arg(required = true)]
     pub paths: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
 }

@@ -6,6 +6,7 @@ mod output;
 mod password;
 mod remote;
 mod serve;
+mod shell;
 mod size;
 mod transfer;
 mod tree;
@@ -52,6 +53,14 @@ async fn main() -> ExitCode {
             serve::run(args).await
         }
         Command::User(command) => users::run(command),
+        Command::Shell => {
+            init_logging("warn");
+            let output = output::Output {
+                json: cli.json,
+                quiet: cli.quiet,
+            };
+            shell::run(&cli.remote, output).await
+        }
         command => {
             init_logging("warn");
             let output = output::Output {

@@ -32,6 +32,11 @@ pub async fn connect(remote: &Remote) -> anyhow::Result<Session> {
 
 pub async fn run(remote: &Remote, output: Output, command: Command) -> anyhow::Result<()> {
     let mut client = connect(remote).await?;
+    execute(&mut client, output, command).await
+}
+
+/// Runs one client command on a logged-in session.
+pub async fn execute(client: &mut Session, output: Output, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Pwd => println!("{}", client.pwd().await.context("pwd")?),
         Command::Cd(args) => println!("{}", client.cd(&args.path).await.context("cd")?),
@@ -65,26 +70,26 @@ pub async fn run(remote: &Remote, output: Output, command: Command) -> anyhow::R
         }
         Command::Mkdir(args) => {
             let parents = args.parents;
-            each(&mut client, "mkdir", args.paths, |c, p| {
+            each(client, "mkdir", args.paths, |c, p| {
                 Box::pin(async move { c.mkdir(&p, parents).await })
             })
             .await?;
         }
         Command::Rm(args) => {
             if args.recursive {
-                each(&mut client, "rm", args.paths, |c, p| {
+                each(client, "rm", args.paths, |c, p| {
                     Box::pin(async move { c.rm_tree(&p).await })
                 })
                 .await?;
             } else {
-                each(&mut client, "rm", args.paths, |c, p| {
+                each(client, "rm", args.paths, |c, p| {
                     Box::pin(async move { c.rm(&p).await })
                 })
                 .await?;
             }
         }
         Command::Rmdir(args) => {
-            each(&mut client, "rmdir", args.paths, |c, p| {
+            each(client, "rmdir", args.paths, |c, p| {
                 Box::pin(async move { c.rmdir(&p).await })
             })
             .await?;
@@ -114,13 +119,11 @@ pub async fn run(remote: &Remote, output: Output, command: Command) -> anyhow::R
             });
             output.data(text, json);
         }
-        Command::Put(args) => {
-            crate::transfer::put(&mut client, output, transfer_request(args)).await?
+        Command::Put(args) => crate::transfer::put(client, output, transfer_request(args)).await?,
+        Command::Get(args) => crate::transfer::get(client, output, transfer_request(args)).await?,
+        Command::Serve(_) | Command::User(_) | Command::Shell => {
+            anyhow::bail!("not a command for a remote session")
         }
-        Command::Get(args) => {
-            crate::transfer::get(&mut client, output, transfer_request(args)).await?
-        }
-        Command::Serve(_) | Command::User(_) => unreachable!("handled in main"),
     }
     Ok(())
 }
