@@ -5,6 +5,7 @@
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
@@ -60,7 +61,6 @@ impl Output {
             multi: Some(multi),
             overall,
             counts_bytes: total_bytes.is_some(),
-            done_bytes: 0,
         }
     }
 }
@@ -80,12 +80,12 @@ fn count_style() -> ProgressStyle {
         .progress_chars("=> ")
 }
 
-/// Per-file bars under an optional overall bar.
+/// Per-file bars under an optional overall bar. Shared by transfers
+/// running at the same time, so everything takes `&self`.
 pub struct Bars {
     multi: Option<MultiProgress>,
     overall: Option<ProgressBar>,
     counts_bytes: bool,
-    done_bytes: u64,
 }
 
 impl Bars {
@@ -94,11 +94,10 @@ impl Bars {
             multi: None,
             overall: None,
             counts_bytes: false,
-            done_bytes: 0,
         }
     }
 
-    /// A bar for one file; returns the callback the client library calls.
+    /// A bar for one file; its `update` is what the client library calls.
     pub fn file(&self, name: &str) -> FileBar {
         let bar = self.multi.as_ref().map(|multi| {
             let bar = multi.add(ProgressBar::new(0).with_style(byte_style("file")));
@@ -108,19 +107,14 @@ impl Bars {
         FileBar {
             bar,
             overall: self.overall.clone().filter(|_| self.counts_bytes),
-            base: self.done_bytes,
+            reported: AtomicU64::new(0),
         }
     }
 
-    /// One file finished (or failed) with `bytes` of its size.
-    pub fn finished(&mut self, bytes: u64) {
-        self.done_bytes += bytes;
-        if let Some(overall) = &self.overall {
-            if self.counts_bytes {
-                overall.set_position(self.done_bytes);
-            } else {
-                overall.inc(1);
-            }
+    /// One file finished (or failed).
+    pub fn finished(&self) {
+        if let Some(overall) = self.overall.as_ref().filter(|_| !self.counts_bytes) {
+            overall.inc(1);
         }
     }
 
@@ -145,7 +139,8 @@ impl Bars {
 pub struct FileBar {
     bar: Option<ProgressBar>,
     overall: Option<ProgressBar>,
-    base: u64,
+    /// Bytes of this file already added to the overall bar.
+    reported: AtomicU64,
 }
 
 impl FileBar {
@@ -155,7 +150,8 @@ impl FileBar {
             bar.set_position(done);
         }
         if let Some(overall) = &self.overall {
-            overall.set_position(self.base + done);
+            let before = self.reported.swap(done, Ordering::Relaxed);
+            overall.inc(done.saturating_sub(before));
         }
     }
 

@@ -12,31 +12,60 @@ use tokio::net::TcpStream;
 
 pub type Session = Client<TcpStream>;
 
+/// Who logs in where; kept so a command can open more sessions (parallel
+/// transfers) without asking for the password again.
+#[derive(Clone)]
+pub struct Login {
+    pub server: String,
+    pub user: String,
+    password: String,
+}
+
 /// Connects and logs in: the one place that decides how a client reaches
 /// the server (TLS will slot in here).
-pub async fn connect(remote: &Remote) -> anyhow::Result<Session> {
+pub async fn connect(remote: &Remote) -> anyhow::Result<(Session, Login)> {
     let user = match &remote.user {
         Some(user) => user.clone(),
         None => std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
             .map_err(|_| anyhow!("no user name: use --user NAME or set NETDISK_USER"))?,
     };
+    // Connect first, so an unreachable server is reported before any prompt.
     let mut client = Client::connect(&remote.server).await?;
-    let password = login_password(&user, &remote.server)?;
+    let login = Login {
+        password: login_password(&user, &remote.server)?,
+        server: remote.server.clone(),
+        user,
+    };
     client
-        .login(&user, &password)
+        .login(&login.user, &login.password)
         .await
-        .with_context(|| format!("login to {}", remote.server))?;
+        .with_context(|| format!("login to {}", login.server))?;
+    Ok((client, login))
+}
+
+/// Another session with the same credentials.
+pub async fn connect_as(login: &Login) -> anyhow::Result<Session> {
+    let mut client = Client::connect(&login.server).await?;
+    client
+        .login(&login.user, &login.password)
+        .await
+        .with_context(|| format!("login to {}", login.server))?;
     Ok(client)
 }
 
 pub async fn run(remote: &Remote, output: Output, command: Command) -> anyhow::Result<()> {
-    let mut client = connect(remote).await?;
-    execute(&mut client, output, command).await
+    let (mut client, login) = connect(remote).await?;
+    execute(&mut client, &login, output, command).await
 }
 
 /// Runs one client command on a logged-in session.
-pub async fn execute(client: &mut Session, output: Output, command: Command) -> anyhow::Result<()> {
+pub async fn execute(
+    client: &mut Session,
+    login: &Login,
+    output: Output,
+    command: Command,
+) -> anyhow::Result<()> {
     match command {
         Command::Pwd => println!("{}", client.pwd().await.context("pwd")?),
         Command::Cd(args) => println!("{}", client.cd(&args.path).await.context("cd")?),
@@ -119,8 +148,12 @@ pub async fn execute(client: &mut Session, output: Output, command: Command) -> 
             });
             output.data(text, json);
         }
-        Command::Put(args) => crate::transfer::put(client, output, transfer_request(args)).await?,
-        Command::Get(args) => crate::transfer::get(client, output, transfer_request(args)).await?,
+        Command::Put(args) => {
+            crate::transfer::put(client, output, transfer_request(args, login)).await?
+        }
+        Command::Get(args) => {
+            crate::transfer::get(client, output, transfer_request(args, login)).await?
+        }
         Command::Serve(_) | Command::User(_) | Command::Shell => {
             anyhow::bail!("not a command for a remote session")
         }
@@ -128,8 +161,12 @@ pub async fn execute(client: &mut Session, output: Output, command: Command) -> 
     Ok(())
 }
 
-fn transfer_request(args: crate::cli::TransferArgs) -> crate::transfer::TransferRequest {
+fn transfer_request(
+    args: crate::cli::TransferArgs,
+    login: &Login,
+) -> crate::transfer::TransferRequest {
     crate::transfer::TransferRequest {
+        login: login.clone(),
         paths: args.paths,
         resume: !args.no_resume,
         recursive: args.recursive,

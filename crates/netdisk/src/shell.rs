@@ -10,7 +10,7 @@ use crate::cli::{
     Command, LsArgs, MkdirArgs, MvArgs, PathArg, PathsArg, Remote, RmArgs, TransferArgs,
 };
 use crate::output::Output;
-use crate::remote::{connect, execute, Session};
+use crate::remote::{connect, execute, Login, Session};
 use crate::{report, AlreadyReported};
 use clap::{Parser, Subcommand};
 use netdisk_proto::EntryKind;
@@ -83,7 +83,12 @@ enum Next {
     Exit,
 }
 
-async fn run_line(client: &mut Session, output: Output, text: &str) -> anyhow::Result<Next> {
+async fn run_line(
+    client: &mut Session,
+    login: &Login,
+    output: Output,
+    text: &str,
+) -> anyhow::Result<Next> {
     let words = shell_words::split(text).map_err(|e| anyhow::anyhow!("{e}"))?;
     if words.is_empty() {
         return Ok(Next::Continue);
@@ -165,28 +170,28 @@ async fn run_line(client: &mut Session, output: Output, text: &str) -> anyhow::R
             .map_err(|e| anyhow::anyhow!("cd: {e}"))?;
         return Ok(Next::Continue);
     }
-    execute(client, output, remote).await?;
+    execute(client, login, output, remote).await?;
     Ok(Next::Continue)
 }
 
 pub async fn run(remote: &Remote, output: Output) -> anyhow::Result<()> {
-    let mut client = connect(remote).await?;
+    let (mut client, login) = connect(remote).await?;
     if std::io::stdin().is_terminal() {
-        interactive(&mut client, output, remote).await
+        interactive(&mut client, &login, output).await
     } else {
-        batch(&mut client, output).await
+        batch(&mut client, &login, output).await
     }
 }
 
 /// Commands from a pipe: no prompt; the first failure ends the run.
-async fn batch(client: &mut Session, output: Output) -> anyhow::Result<()> {
+async fn batch(client: &mut Session, login: &Login, output: Output) -> anyhow::Result<()> {
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     while let Some(line) = lines.next_line().await? {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        match run_line(client, output, line).await {
+        match run_line(client, login, output, line).await {
             Ok(Next::Continue) => {}
             Ok(Next::Exit) => return Ok(()),
             Err(e) => {
@@ -208,11 +213,11 @@ enum Event {
     Complete(String, std::sync::mpsc::Sender<Vec<(String, bool)>>),
 }
 
-async fn interactive(client: &mut Session, output: Output, remote: &Remote) -> anyhow::Result<()> {
+async fn interactive(client: &mut Session, login: &Login, output: Output) -> anyhow::Result<()> {
     let (events_tx, mut events) = mpsc::channel::<Event>(4);
     let (prompts_tx, prompts) = std::sync::mpsc::channel::<String>();
     let editor_thread = std::thread::spawn(move || line_editor(prompts, events_tx));
-    let who = format!("{}@{}", client.user().unwrap_or("?"), remote.server);
+    let who = format!("{}@{}", login.user, login.server);
     let mut cwd = client.pwd().await?;
     let _ = prompts_tx.send(format!("{who}:{cwd}> "));
     while let Some(event) = events.recv().await {
@@ -232,7 +237,7 @@ async fn interactive(client: &mut Session, output: Output, remote: &Remote) -> a
             }
             Event::End => break,
             Event::Line(line) => {
-                match run_line(client, output, &line).await {
+                match run_line(client, login, output, &line).await {
                     Ok(Next::Exit) => break,
                     Ok(Next::Continue) => {}
                     Err(e) => {

@@ -1,14 +1,18 @@
 //! `netdisk put` and `netdisk get`: which file goes where (cp/scp rules),
 //! then verified transfers through the client library.
 
-use crate::output::Output;
+use crate::output::{Bars, Output};
 use crate::remote::Session;
+use crate::remote::{connect_as, Login};
 use crate::tree::{plan_download, plan_upload, FileJob, Plan};
 use crate::{report, AlreadyReported};
 use anyhow::{anyhow, bail, Context};
 use netdisk_client::{GetReport, PutReport};
 use netdisk_proto::{EntryKind, ErrorCode};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 /// "SRC... [DST]": with one argument there is no destination.
 fn split_sources(mut paths: Vec<String>) -> (Vec<String>, Option<String>) {
@@ -109,8 +113,131 @@ fn finish(failed: bool) -> anyhow::Result<()> {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Up,
+    Down,
+}
+
+/// Files per session before another session is worth its login.
+const FILES_PER_SESSION: usize = 16;
+/// Most sessions one command uses at once.
+const MAX_SESSIONS: usize = 4;
+
+/// Copies every file, over several sessions at once when there are many
+/// (so small files do not each wait for the previous one's round trips);
+/// returns true if any failed.
+async fn run_jobs(
+    first: &mut Session,
+    request: &TransferRequest,
+    output: Output,
+    jobs: Vec<FileJob>,
+    direction: Direction,
+) -> bool {
+    let total = jobs.iter().map(|f| f.size).sum();
+    let bars = output.bars(jobs.len(), Some(total));
+    let wanted = (jobs.len() / FILES_PER_SESSION).clamp(1, MAX_SESSIONS);
+    let mut extra = Vec::new();
+    for _ in 1..wanted {
+        match connect_as(&request.login).await {
+            Ok(session) => extra.push(session),
+            Err(e) => {
+                bars.print(|| {
+                    output.note(format_args!(
+                        "netdisk: continuing with fewer connections: {e:#}"
+                    ))
+                });
+                break;
+            }
+        }
+    }
+    let queue = Mutex::new(VecDeque::from(jobs));
+    let failed = AtomicBool::new(false);
+    let shared = Shared {
+        queue: &queue,
+        bars: &bars,
+        failed: &failed,
+        output,
+        resume: request.resume,
+        direction,
+    };
+    let workers = std::iter::once(first)
+        .chain(extra.iter_mut())
+        .map(|session| worker(session, &shared));
+    futures_util::future::join_all(workers).await;
+    bars.clear();
+    failed.load(Ordering::Relaxed)
+}
+
+struct Shared<'a> {
+    queue: &'a Mutex<VecDeque<FileJob>>,
+    bars: &'a Bars,
+    failed: &'a AtomicBool,
+    output: Output,
+    resume: bool,
+    direction: Direction,
+}
+
+/// Takes files from the queue until it is empty.
+async fn worker(session: &mut Session, shared: &Shared<'_>) {
+    loop {
+        let next = shared
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front();
+        let Some(job) = next else { return };
+        let name = match shared.direction {
+            Direction::Up => local_name(&job.local).unwrap_or_default(),
+            Direction::Down => remote_base_name(&job.remote)
+                .unwrap_or(&job.remote)
+                .to_owned(),
+        };
+        let bar = shared.bars.file(&name);
+        let mut progress = |done: u64, size: u64| bar.update(done, size);
+        let output = shared.output;
+        match shared.direction {
+            Direction::Up => {
+                let source = job.local.display().to_string();
+                let result = session
+                    .put_file(&job.local, &job.remote, shared.resume, Some(&mut progress))
+                    .await;
+                bar.done();
+                match result {
+                    Ok(done) => shared.bars.print(|| report_put(output, &source, &done)),
+                    Err(e) => {
+                        shared.failed.store(true, Ordering::Relaxed);
+                        shared.bars.print(|| {
+                            report(&anyhow::Error::new(e).context(format!("put {source}")))
+                        });
+                    }
+                }
+            }
+            Direction::Down => {
+                let result = session
+                    .get_file(&job.remote, &job.local, shared.resume, Some(&mut progress))
+                    .await;
+                bar.done();
+                match result {
+                    Ok(done) => shared
+                        .bars
+                        .print(|| report_get(output, &job.remote, &job.local, &done)),
+                    Err(e) => {
+                        shared.failed.store(true, Ordering::Relaxed);
+                        shared.bars.print(|| {
+                            report(&anyhow::Error::new(e).context(format!("get {}", job.remote)))
+                        });
+                    }
+                }
+            }
+        }
+        shared.bars.finished();
+    }
+}
+
 /// What `put` and `get` were asked to do.
 pub struct TransferRequest {
+    pub login: Login,
     pub paths: Vec<String>,
     pub resume: bool,
     pub recursive: bool,
@@ -129,9 +256,9 @@ fn local_name(path: &Path) -> Option<String> {
 pub async fn put(
     client: &mut Session,
     output: Output,
-    request: TransferRequest,
+    mut request: TransferRequest,
 ) -> anyhow::Result<()> {
-    let (sources, dest) = split_sources(request.paths);
+    let (sources, dest) = split_sources(std::mem::take(&mut request.paths));
     let dest_is_dir = match dest.as_deref() {
         None => true,
         Some(d) if names_remote_dir(d) => true,
@@ -185,35 +312,16 @@ pub async fn put(
             failed = true;
         }
     }
-    let total = plan.files.iter().map(|f| f.size).sum();
-    let mut bars = output.bars(plan.files.len(), Some(total));
-    for job in plan.files {
-        let source = job.local.display().to_string();
-        let bar = bars.file(&local_name(&job.local).unwrap_or_default());
-        let mut progress = |done: u64, size: u64| bar.update(done, size);
-        let result = client
-            .put_file(&job.local, &job.remote, request.resume, Some(&mut progress))
-            .await;
-        bar.done();
-        bars.finished(job.size);
-        match result {
-            Ok(done) => bars.print(|| report_put(output, &source, &done)),
-            Err(e) => {
-                bars.print(|| report(&anyhow::Error::new(e).context(format!("put {source}"))));
-                failed = true;
-            }
-        }
-    }
-    bars.clear();
+    failed |= run_jobs(client, &request, output, plan.files, Direction::Up).await;
     finish(failed)
 }
 
 pub async fn get(
     client: &mut Session,
     output: Output,
-    request: TransferRequest,
+    mut request: TransferRequest,
 ) -> anyhow::Result<()> {
-    let (sources, dest) = split_sources(request.paths);
+    let (sources, dest) = split_sources(std::mem::take(&mut request.paths));
     let dest_path = PathBuf::from(dest.as_deref().unwrap_or("."));
     let dest_is_dir = dest_path.is_dir();
     if dest.as_deref().is_some_and(|d| d.ends_with('/')) && !dest_is_dir {
@@ -274,27 +382,7 @@ pub async fn get(
             failed = true;
         }
     }
-    let total = plan.files.iter().map(|f| f.size).sum();
-    let mut bars = output.bars(plan.files.len(), Some(total));
-    for job in plan.files {
-        let bar = bars.file(remote_base_name(&job.remote).unwrap_or(&job.remote));
-        let mut progress = |done: u64, size: u64| bar.update(done, size);
-        let result = client
-            .get_file(&job.remote, &job.local, request.resume, Some(&mut progress))
-            .await;
-        bar.done();
-        bars.finished(job.size);
-        match result {
-            Ok(done) => bars.print(|| report_get(output, &job.remote, &job.local, &done)),
-            Err(e) => {
-                bars.print(|| {
-                    report(&anyhow::Error::new(e).context(format!("get {}", job.remote)))
-                });
-                failed = true;
-            }
-        }
-    }
-    bars.clear();
+    failed |= run_jobs(client, &request, output, plan.files, Direction::Down).await;
     finish(failed)
 }
 
