@@ -152,26 +152,7 @@ async fn kept_partials_count_and_expire() {
     server.add_user("alice", "pw");
     let local = server.scratch("p").join("part.bin");
     write_file(&local, &pattern(4 * MIB as usize, 3));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let addr = server.addr.to_string();
-    let task = tokio::spawn(async move {
-        let mut client = Client::connect(&addr).await.expect("connect");
-        client.login("alice", "pw").await.expect("login");
-        let mut tx = Some(tx);
-        let mut cut = |sent: u64, _total: u64| {
-            if sent >= 2 * MIB {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(());
-                }
-            }
-        };
-        client
-            .put_file(&local, "part.bin", true, Some(&mut cut))
-            .await
-    });
-    let _ = tokio::time::timeout(LIMIT, rx).await.expect("cut");
-    task.abort();
-    let _ = task.await;
+    cut_upload(&server.addr.to_string(), &local, "part.bin", true, 2 * MIB).await;
 
     let mut client = login(&server, "alice").await;
     // The kept bytes count as used until the sweeper expires them (it

@@ -6,7 +6,6 @@ mod common;
 
 use common::*;
 use netdisk_client::Client;
-use std::path::Path;
 use std::time::{Duration, SystemTime};
 use tokio::net::TcpStream;
 
@@ -16,30 +15,6 @@ async fn login(addr: &str, user: &str) -> Client<TcpStream> {
     let mut client = Client::connect(addr).await.expect("connect");
     client.login(user, "pw").await.expect("login");
     client
-}
-
-/// Starts an upload and cuts the connection once `cut_at` bytes are sent.
-async fn cut_upload(addr: &str, local: &Path, remote: &str, cut_at: u64) {
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let (addr, local, remote) = (addr.to_owned(), local.to_owned(), remote.to_owned());
-    let task = tokio::spawn(async move {
-        let mut client = login(&addr, "alice").await;
-        let mut tx = Some(tx);
-        let mut cut = |sent: u64, _total: u64| {
-            if sent >= cut_at {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(());
-                }
-            }
-        };
-        client.put_file(&local, &remote, true, Some(&mut cut)).await
-    });
-    let _ = tokio::time::timeout(LIMIT, rx)
-        .await
-        .expect("upload reached the cut");
-    // Dropping the task drops the client: the connection closes mid-body.
-    task.abort();
-    let _ = task.await;
 }
 
 /// Waits (bounded) until the server has written `min` kept bytes for alice.
@@ -70,7 +45,7 @@ async fn cut_uploads_resume_at_several_offsets() {
     let addr = server.addr.to_string();
     for (round, cut_at) in [MIB, 3 * MIB, 6 * MIB].into_iter().enumerate() {
         let remote = format!("data{round}.bin");
-        cut_upload(&addr, &local, &remote, cut_at).await;
+        cut_upload(&addr, &local, &remote, true, cut_at).await;
         let kept = kept_bytes(&server, 1).await;
         assert!(
             !server.home("alice").join(&remote).exists(),
@@ -128,7 +103,7 @@ async fn a_changed_source_or_different_prefix_restarts_from_zero() {
         .expect("mtime");
 
     // Same size and time, different bytes: the client sees the prefix differ.
-    cut_upload(&addr, &local, "doc.bin", 2 * MIB).await;
+    cut_upload(&addr, &local, "doc.bin", true, 2 * MIB).await;
     kept_bytes(&server, 1).await;
     let second = pattern(4 * MIB as usize, 2);
     write_file(&local, &second);
@@ -151,7 +126,7 @@ async fn a_changed_source_or_different_prefix_restarts_from_zero() {
     assert!(std::fs::read(server.home("alice").join("doc.bin")).expect("stored") == second);
 
     // A new modification time: the server discards the kept bytes itself.
-    cut_upload(&addr, &local, "doc2.bin", 2 * MIB).await;
+    cut_upload(&addr, &local, "doc2.bin", true, 2 * MIB).await;
     kept_bytes(&server, 1).await;
     std::fs::File::options()
         .write(true)
@@ -171,25 +146,7 @@ async fn a_changed_source_or_different_prefix_restarts_from_zero() {
     assert!(std::fs::read(server.home("alice").join("doc2.bin")).expect("stored") == second);
 
     // Without resume a cut upload leaves nothing behind.
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let (a, l) = (addr.clone(), local.clone());
-    let task = tokio::spawn(async move {
-        let mut client = login(&a, "alice").await;
-        let mut tx = Some(tx);
-        let mut cut = |sent: u64, _total: u64| {
-            if sent >= MIB {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(());
-                }
-            }
-        };
-        client
-            .put_file(&l, "plain.bin", false, Some(&mut cut))
-            .await
-    });
-    let _ = tokio::time::timeout(LIMIT, rx).await.expect("cut");
-    task.abort();
-    let _ = task.await;
+    cut_upload(&addr, &local, "plain.bin", false, MIB).await;
     let mut empty = false;
     for _ in 0..400 {
         if std::fs::read_dir(server.root.join("staging/alice"))

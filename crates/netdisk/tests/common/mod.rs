@@ -271,3 +271,34 @@ pub fn sigkill(pid: u32) {
         .args(["-KILL", &pid.to_string()])
         .status();
 }
+
+/// Uploads `local` as alice (password "pw") and cuts the connection once
+/// `cut_at` bytes are sent: the progress callback unwinds the upload
+/// task, which drops the client mid-body, exactly there.
+pub async fn cut_upload(addr: &str, local: &Path, remote: &str, resume: bool, cut_at: u64) {
+    let (addr, local, remote) = (addr.to_owned(), local.to_owned(), remote.to_owned());
+    let task = tokio::spawn(async move {
+        let mut client = netdisk_client::Client::connect(&addr)
+            .await
+            .expect("connect");
+        client.login("alice", "pw").await.expect("login");
+        let mut cut = |sent: u64, _total: u64| {
+            if sent >= cut_at {
+                // Not a failure: unwinding is how the test pulls the plug.
+                std::panic::resume_unwind(Box::new("cutting the connection"));
+            }
+        };
+        let _ = client
+            .put_file(&local, &remote, resume, Some(&mut cut))
+            .await;
+        panic!("the upload finished before the cut at {cut_at} bytes");
+    });
+    let outcome = tokio::time::timeout(LIMIT, task)
+        .await
+        .expect("upload reached the cut");
+    let payload = outcome.expect_err("the upload was cut").into_panic();
+    assert_eq!(
+        payload.downcast_ref::<&str>(),
+        Some(&"cutting the connection")
+    );
+}
