@@ -373,23 +373,7 @@ async fn a_cut_upload_leaves_nothing_and_a_bad_hash_keeps_the_old_file() {
 
     // Announce 1 MiB, send 100 KiB, drop the connection.
     let mut client = RawClient::login(server.addr, "alice", "pw").await;
-    let id = client.id();
-    client
-        .send(Message::Put(Put {
-            id,
-            path: "doc.txt".into(),
-            size: 1 << 20,
-            ..Default::default()
-        }))
-        .await;
-    assert!(matches!(client.recv().await, Message::PutReady(_)));
-    client
-        .send(Message::PutData(PutData {
-            id,
-            size: 1 << 20,
-            ..Default::default()
-        }))
-        .await;
+    client.start_upload("doc.txt", 1 << 20).await;
     client.send_raw(&vec![b'x'; 100 * 1024]).await;
     drop(client);
     // The server removes the staging file when it notices; poll the
@@ -411,63 +395,22 @@ async fn a_cut_upload_leaves_nothing_and_a_bad_hash_keeps_the_old_file() {
 
     // A wrong hash: integrity, old file intact, same connection still works.
     let mut client = RawClient::login(server.addr, "alice", "pw").await;
-    let id = client.id();
-    client
-        .send(Message::Put(Put {
-            id,
-            path: "doc.txt".into(),
-            size: 11,
-            ..Default::default()
-        }))
-        .await;
-    assert!(matches!(client.recv().await, Message::PutReady(_)));
-    client
-        .send(Message::PutData(PutData {
-            id,
-            size: 11,
-            ..Default::default()
-        }))
-        .await;
+    let id = client.start_upload("doc.txt", 11).await;
     client.send_raw(b"version two").await;
-    client
-        .send(Message::PutEnd(PutEnd {
-            id,
-            blake3: blake3::hash(b"something else").to_hex().to_string(),
-        }))
-        .await;
+    let wrong = blake3::hash(b"something else").to_hex().to_string();
+    let reply = client.end_upload(id, wrong).await;
     assert!(
-        matches!(client.recv().await, Message::Error(e) if e.code == ErrorCode::Integrity && e.id == Some(id))
+        matches!(&reply, Message::Error(e) if e.code == ErrorCode::Integrity && e.id == Some(id)),
+        "{reply:?}"
     );
     assert_eq!(std::fs::read(&target).expect("target"), b"version one");
     assert_still_home(&mut client).await;
 
     // The right hash replaces it.
-    let id = client.id();
-    client
-        .send(Message::Put(Put {
-            id,
-            path: "doc.txt".into(),
-            size: 11,
-            ..Default::default()
-        }))
-        .await;
-    assert!(matches!(client.recv().await, Message::PutReady(_)));
-    client
-        .send(Message::PutData(PutData {
-            id,
-            size: 11,
-            ..Default::default()
-        }))
-        .await;
+    let id = client.start_upload("doc.txt", 11).await;
     client.send_raw(b"version two").await;
     let hash = blake3::hash(b"version two").to_hex().to_string();
-    client
-        .send(Message::PutEnd(PutEnd {
-            id,
-            blake3: hash.clone(),
-        }))
-        .await;
-    match client.recv().await {
+    match client.end_upload(id, hash.clone()).await {
         Message::PutDone(done) => assert_eq!(
             (done.path.as_str(), done.size, done.blake3),
             ("~/doc.txt", 11, hash)

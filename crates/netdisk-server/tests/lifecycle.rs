@@ -4,7 +4,7 @@
 mod common;
 
 use common::{files_under, RawClient, TestServer, LIMIT};
-use netdisk_proto::request::{Put, PutData, PutEnd, Pwd};
+use netdisk_proto::request::Pwd;
 use netdisk_proto::{ErrorCode, Frame, Message};
 use std::time::Duration;
 
@@ -70,23 +70,7 @@ async fn a_slow_transfer_that_makes_progress_is_not_cut() {
     server.add_user("alice", "pw");
     let mut client = RawClient::login(server.addr, "alice", "pw").await;
     let content = vec![7u8; 10 * 64 * 1024];
-    let id = client.id();
-    client
-        .send(Message::Put(Put {
-            id,
-            path: "slow.bin".into(),
-            size: content.len() as u64,
-            ..Default::default()
-        }))
-        .await;
-    assert!(matches!(client.recv().await, Message::PutReady(_)));
-    client
-        .send(Message::PutData(PutData {
-            id,
-            size: content.len() as u64,
-            ..Default::default()
-        }))
-        .await;
+    let id = client.start_upload("slow.bin", content.len() as u64).await;
     // Pauses are the behaviour under test here: the whole upload takes
     // about 1 s, five times the idle timeout, but bytes keep coming.
     for piece in content.chunks(64 * 1024) {
@@ -94,8 +78,10 @@ async fn a_slow_transfer_that_makes_progress_is_not_cut() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let blake3 = blake3::hash(&content).to_hex().to_string();
-    client.send(Message::PutEnd(PutEnd { id, blake3 })).await;
-    assert!(matches!(client.recv().await, Message::PutDone(_)));
+    assert!(matches!(
+        client.end_upload(id, blake3).await,
+        Message::PutDone(_)
+    ));
     assert_eq!(
         std::fs::read(server.home("alice").join("slow.bin")).expect("stored"),
         content
@@ -108,23 +94,7 @@ async fn a_stalled_upload_is_cut_and_leaves_nothing() {
     let server = TestServer::start_with(|c| c.stall_timeout = Duration::from_millis(300)).await;
     server.add_user("alice", "pw");
     let mut client = RawClient::login(server.addr, "alice", "pw").await;
-    let id = client.id();
-    client
-        .send(Message::Put(Put {
-            id,
-            path: "stalled.bin".into(),
-            size: 1000,
-            ..Default::default()
-        }))
-        .await;
-    assert!(matches!(client.recv().await, Message::PutReady(_)));
-    client
-        .send(Message::PutData(PutData {
-            id,
-            size: 1000,
-            ..Default::default()
-        }))
-        .await;
+    client.start_upload("stalled.bin", 1000).await;
     client.send_raw(&[1u8; 500]).await;
     // The server gives up: it may still manage to say so before closing.
     match client.next_frame().await {
@@ -151,23 +121,7 @@ async fn shutdown_lets_a_running_upload_finish_and_sends_idle_clients_away() {
     let mut uploader = RawClient::login(server.addr, "alice", "pw").await;
     let mut idle = RawClient::login(server.addr, "alice", "pw").await;
     let content = vec![3u8; 2 << 20];
-    let id = uploader.id();
-    uploader
-        .send(Message::Put(Put {
-            id,
-            path: "big.bin".into(),
-            size: content.len() as u64,
-            ..Default::default()
-        }))
-        .await;
-    assert!(matches!(uploader.recv().await, Message::PutReady(_)));
-    uploader
-        .send(Message::PutData(PutData {
-            id,
-            size: content.len() as u64,
-            ..Default::default()
-        }))
-        .await;
+    let id = uploader.start_upload("big.bin", content.len() as u64).await;
     let (head, tail) = content.split_at(content.len() / 2);
     uploader.send_raw(head).await;
 
@@ -191,8 +145,10 @@ async fn shutdown_lets_a_running_upload_finish_and_sends_idle_clients_away() {
 
     uploader.send_raw(tail).await;
     let blake3 = blake3::hash(&content).to_hex().to_string();
-    uploader.send(Message::PutEnd(PutEnd { id, blake3 })).await;
-    assert!(matches!(uploader.recv().await, Message::PutDone(_)));
+    assert!(matches!(
+        uploader.end_upload(id, blake3).await,
+        Message::PutDone(_)
+    ));
     drop(uploader);
     tokio::time::timeout(LIMIT, stopped)
         .await

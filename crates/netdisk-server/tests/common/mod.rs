@@ -6,6 +6,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
 use netdisk_proto::handshake::{Login, LoginProof};
+use netdisk_proto::request::{Put, PutData, PutEnd};
 use netdisk_proto::scram::{ClientFirst, MIN_ITERATIONS};
 use netdisk_proto::{Frame, Message, NetdiskCodec, PROTOCOL_VERSION};
 use netdisk_server::{DataDir, Server, ServerConfig};
@@ -178,6 +179,38 @@ impl RawClient {
             .await
             .expect("send in time")
             .expect("send");
+    }
+
+    /// Starts an upload of `size` bytes to `path`: `put`, which must be
+    /// answered `put_ready`, then the `put_data` header. Returns the id;
+    /// the body goes with `send_raw`, then `end_upload`.
+    pub async fn start_upload(&mut self, path: &str, size: u64) -> u64 {
+        let id = self.id();
+        self.send(Message::Put(Put {
+            id,
+            path: path.into(),
+            size,
+            ..Default::default()
+        }))
+        .await;
+        let ready = self.recv().await;
+        assert!(
+            matches!(ready, Message::PutReady(_)),
+            "expected put_ready, got {ready:?}"
+        );
+        self.send(Message::PutData(PutData {
+            id,
+            size,
+            ..Default::default()
+        }))
+        .await;
+        id
+    }
+
+    /// Ends an upload with `put_end` and returns the server's answer.
+    pub async fn end_upload(&mut self, id: u64, blake3: String) -> Message {
+        self.send(Message::PutEnd(PutEnd { id, blake3 })).await;
+        self.recv().await
     }
 
     /// Writes raw bytes (anything at all) to the socket.
