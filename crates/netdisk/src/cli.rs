@@ -53,9 +53,20 @@ pub enum Command {
     /// Manage user accounts (works directly on the data directory).
     #[command(subcommand)]
     User(UserCommand),
-    /// Print the remote current directory (always ~ for a new connection).
+    /// An interactive session like sftp: one login, then commands at a
+    /// prompt (or, from a pipe, one per line, stopping at the first failure).
+    Shell,
+    #[command(flatten)]
+    Remote(RemoteCommand),
+}
+
+/// The commands that run on a logged-in session: one-shot from the
+/// command line, or typed in `netdisk shell`.
+#[derive(Debug, Subcommand)]
+pub enum RemoteCommand {
+    /// Print the remote current directory.
     Pwd,
-    /// Check that a remote directory exists and print it.
+    /// Change the remote directory (never outside your home).
     Cd(PathArg),
     /// List a remote directory.
     Ls(LsArgs),
@@ -69,15 +80,12 @@ pub enum Command {
     Rmdir(PathsArg),
     /// Rename or move a remote file or directory.
     Mv(MvArgs),
-    /// Upload files: put LOCAL... [REMOTE]
+    /// Upload: put [-r] LOCAL... [REMOTE]
     Put(TransferArgs),
-    /// Download files: get REMOTE... [LOCAL]
+    /// Download: get [-r] REMOTE... [LOCAL]
     Get(TransferArgs),
     /// Show disk usage of your home.
     Df,
-    /// An interactive session like sftp: one login, then commands at a
-    /// prompt (or, from a pipe, one per line, stopping at the first failure).
-    Shell,
 }
 
 #[derive(Debug, Args)]

@@ -61,7 +61,7 @@ async fn main() -> ExitCode {
             };
             shell::run(&cli.remote, output).await
         }
-        command => {
+        Command::Remote(command) => {
             init_logging("warn");
             let output = output::Output {
                 json: cli.json,

@@ -1,6 +1,6 @@
 //! The client commands: connect, log in, run, print.
 
-use crate::cli::{Command, Remote};
+use crate::cli::{Remote, RemoteCommand as Command};
 use crate::output::Output;
 use crate::password::login_password;
 use crate::size::human;
@@ -153,9 +153,6 @@ pub async fn execute(
         }
         Command::Get(args) => {
             crate::transfer::get(client, output, transfer_request(args, login)).await?
-        }
-        Command::Serve(_) | Command::User(_) | Command::Shell => {
-            anyhow::bail!("not a command for a remote session")
         }
     }
     Ok(())

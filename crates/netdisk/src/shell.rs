@@ -6,9 +6,7 @@
 //! one command per line, no prompt, stopping at the first failure with a
 //! non-zero exit status, like `sftp -b`.
 
-use crate::cli::{
-    Command, LsArgs, MkdirArgs, MvArgs, PathArg, PathsArg, Remote, RmArgs, TransferArgs,
-};
+use crate::cli::{Remote, RemoteCommand};
 use crate::output::Output;
 use crate::remote::{connect, execute, Login, Session};
 use crate::{report, AlreadyReported};
@@ -42,28 +40,8 @@ struct Line {
 
 #[derive(Debug, Subcommand)]
 enum ShellCommand {
-    /// Change the remote directory (never outside your home).
-    Cd(PathArg),
-    /// Print the remote directory.
-    Pwd,
-    /// List a remote directory.
-    Ls(LsArgs),
-    /// Describe a remote file or directory.
-    Stat(PathArg),
-    /// Create remote directories.
-    Mkdir(MkdirArgs),
-    /// Remove remote files (with -r, directories too).
-    Rm(RmArgs),
-    /// Remove empty remote directories.
-    Rmdir(PathsArg),
-    /// Rename or move a remote file or directory.
-    Mv(MvArgs),
-    /// Upload: put [-r] LOCAL... [REMOTE]
-    Put(TransferArgs),
-    /// Download: get [-r] REMOTE... [LOCAL]
-    Get(TransferArgs),
-    /// Show disk usage.
-    Df,
+    #[command(flatten)]
+    Remote(RemoteCommand),
     /// Change the local directory.
     Lcd { path: Option<PathBuf> },
     /// Print the local directory.
@@ -150,20 +128,10 @@ async fn run_line(
             }
             return Ok(Next::Continue);
         }
-        ShellCommand::Cd(args) => Command::Cd(args),
-        ShellCommand::Pwd => Command::Pwd,
-        ShellCommand::Ls(args) => Command::Ls(args),
-        ShellCommand::Stat(args) => Command::Stat(args),
-        ShellCommand::Mkdir(args) => Command::Mkdir(args),
-        ShellCommand::Rm(args) => Command::Rm(args),
-        ShellCommand::Rmdir(args) => Command::Rmdir(args),
-        ShellCommand::Mv(args) => Command::Mv(args),
-        ShellCommand::Put(args) => Command::Put(args),
-        ShellCommand::Get(args) => Command::Get(args),
-        ShellCommand::Df => Command::Df,
+        ShellCommand::Remote(command) => command,
     };
     // `cd` prints its new directory in one-shot use; the prompt shows it here.
-    if let Command::Cd(args) = &remote {
+    if let RemoteCommand::Cd(args) = &remote {
         client
             .cd(&args.path)
             .await
@@ -395,7 +363,7 @@ mod tests {
         Line::command().debug_assert();
         let parsed = Line::try_parse_from(["put", "-r", "dir", "remote/"]).expect("parse");
         assert!(
-            matches!(parsed.command, ShellCommand::Put(args) if args.recursive && args.paths == ["dir", "remote/"])
+            matches!(parsed.command, ShellCommand::Remote(RemoteCommand::Put(args)) if args.recursive && args.paths == ["dir", "remote/"])
         );
         assert!(matches!(
             Line::try_parse_from(["quit"]).expect("alias").command,
