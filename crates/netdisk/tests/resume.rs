@@ -17,6 +17,16 @@ async fn login(addr: &str, user: &str) -> Client<TcpStream> {
     client
 }
 
+/// Sets a file's modification time (part of a source's identity on resume).
+fn set_mtime(path: &std::path::Path, time: SystemTime) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .expect("open")
+        .set_modified(time)
+        .expect("mtime");
+}
+
 /// Waits (bounded) until the server has written `min` kept bytes for alice.
 async fn kept_bytes(server: &TestServer, min: u64) -> u64 {
     for _ in 0..400 {
@@ -95,24 +105,14 @@ async fn a_changed_source_or_different_prefix_restarts_from_zero() {
     let first = pattern(4 * MIB as usize, 1);
     write_file(&local, &first);
     let stamp = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    std::fs::File::options()
-        .write(true)
-        .open(&local)
-        .expect("open")
-        .set_modified(stamp)
-        .expect("mtime");
+    set_mtime(&local, stamp);
 
     // Same size and time, different bytes: the client sees the prefix differ.
     cut_upload(&addr, &local, "doc.bin", true, 2 * MIB).await;
     kept_bytes(&server, 1).await;
     let second = pattern(4 * MIB as usize, 2);
     write_file(&local, &second);
-    std::fs::File::options()
-        .write(true)
-        .open(&local)
-        .expect("open")
-        .set_modified(stamp)
-        .expect("mtime");
+    set_mtime(&local, stamp);
     let mut client = login(&addr, "alice").await;
     let done = client
         .put_file(&local, "doc.bin", true, None)
@@ -128,12 +128,7 @@ async fn a_changed_source_or_different_prefix_restarts_from_zero() {
     // A new modification time: the server discards the kept bytes itself.
     cut_upload(&addr, &local, "doc2.bin", true, 2 * MIB).await;
     kept_bytes(&server, 1).await;
-    std::fs::File::options()
-        .write(true)
-        .open(&local)
-        .expect("open")
-        .set_modified(stamp + Duration::from_secs(60))
-        .expect("mtime");
+    set_mtime(&local, stamp + Duration::from_secs(60));
     let done = client
         .put_file(&local, "doc2.bin", true, None)
         .await
