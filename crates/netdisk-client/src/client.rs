@@ -1,15 +1,19 @@
 //! A connection to a server: handshake, login, and one method per request.
 
 use crate::error::ClientError;
+use crate::stream::NetStream;
+use crate::tls::{self, ServerTrust, Transport};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
-use netdisk_proto::handshake::{Hello, Login, LoginProof};
+use netdisk_proto::handshake::{Hello, Login, LoginProof, SiteProof};
 use netdisk_proto::request::{Cd, Df, Ls, Mkdir, Mv, Pwd, Rm, Rmdir, Stat};
 use netdisk_proto::response::{Info, Listing, Usage};
 use netdisk_proto::scram::{ClientFirst, MECHANISM};
-use netdisk_proto::{Frame, Message, NetdiskCodec, PROTOCOL_VERSION};
+use netdisk_proto::{Fingerprint, Frame, Message, NetdiskCodec, SiteKey, PROTOCOL_VERSION};
 use rand::RngCore;
+use rustls::pki_types::ServerName;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -24,22 +28,77 @@ pub struct Client<S> {
     next_id: u64,
     timeout: Duration,
     user: Option<String>,
+    server_fingerprint: Option<Fingerprint>,
 }
 
-impl Client<TcpStream> {
-    /// Connects over TCP ("host:port") and reads the server's hello.
-    pub async fn connect(addr: &str) -> Result<Self, ClientError> {
+impl Client<NetStream> {
+    /// Connects to "host:port", sets up TLS (unless `transport` is
+    /// plaintext) and reads the server's hello.
+    ///
+    /// With [`ServerTrust::FirstUse`] the caller must check
+    /// [`Client::server_fingerprint`] before it logs in.
+    pub async fn connect(addr: &str, transport: &Transport) -> Result<Self, ClientError> {
         let connect_error = |error| ClientError::Connect {
             addr: addr.to_owned(),
             error,
         };
-        let stream = tokio::time::timeout(DEFAULT_TIMEOUT, TcpStream::connect(addr))
+        let tcp = tokio::time::timeout(DEFAULT_TIMEOUT, TcpStream::connect(addr))
             .await
             .map_err(|_| connect_error(std::io::ErrorKind::TimedOut.into()))?
             .map_err(connect_error)?;
         // Requests are small frames; they must not wait for Nagle.
-        stream.set_nodelay(true)?;
-        Client::handshake(stream).await
+        tcp.set_nodelay(true)?;
+        let trust = match transport {
+            Transport::Plaintext => {
+                return Client::handshake(NetStream::Plain(tcp))
+                    .await
+                    .map_err(|e| match e {
+                        // A TLS server waits for a TLS hello, then gives up.
+                        ClientError::Closed | ClientError::Timeout(_) => ClientError::Protocol(
+                            "the server closed the connection without a hello: it probably requires TLS (leave out --plaintext)".into(),
+                        ),
+                        other => other,
+                    });
+            }
+            Transport::Tls(trust) => trust,
+        };
+        let config = tls::client_config(trust).map_err(|e| ClientError::Tls(e.to_string()))?;
+        let name = ServerName::try_from(tls::host_of(addr).to_owned())
+            .map_err(|_| ClientError::Tls(format!("{addr}: not a valid host name for TLS")))?;
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let stream = tokio::time::timeout(DEFAULT_TIMEOUT, connector.connect(name, tcp))
+            .await
+            .map_err(|_| ClientError::Timeout(DEFAULT_TIMEOUT.as_secs()))?
+            .map_err(|e| ClientError::Tls(tls_failure(&e)))?;
+        let fingerprint = stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .map(|leaf| Fingerprint::of_certificate(leaf))
+            .ok_or_else(|| ClientError::Tls("the server presented no certificate".into()))?;
+        if let ServerTrust::Fingerprint(expected) = trust {
+            if *expected != fingerprint {
+                return Err(ClientError::FingerprintMismatch {
+                    expected: *expected,
+                    actual: fingerprint,
+                });
+            }
+        }
+        let mut client = Client::handshake(NetStream::Tls(Box::new(stream))).await?;
+        client.server_fingerprint = Some(fingerprint);
+        Ok(client)
+    }
+}
+
+/// Words for a failed TLS handshake, with the likely cause.
+fn tls_failure(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    // A plaintext server's first bytes are a netdisk frame, not a TLS record.
+    if text.contains("corrupt message") || text.contains("InvalidContentType") {
+        format!("{text}: the server does not speak TLS (if it runs with --plaintext, use --plaintext too)")
+    } else {
+        text
     }
 }
 
@@ -77,7 +136,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             next_id: 0,
             timeout: DEFAULT_TIMEOUT,
             user: None,
+            server_fingerprint: None,
         })
+    }
+
+    /// The fingerprint of the server's TLS certificate (`None` in plaintext).
+    pub fn server_fingerprint(&self) -> Option<Fingerprint> {
+        self.server_fingerprint
+    }
+
+    /// True when the server admits only clients holding its site key.
+    pub fn requires_site_key(&self) -> bool {
+        self.hello.site_key
+    }
+
+    /// Proves this client holds the site key; must come before `login`
+    /// when [`Client::requires_site_key`]. A wrong key surfaces as a
+    /// `site_key_refused` error on the next request (the login).
+    pub async fn prove_site_key(&mut self, key: &SiteKey) -> Result<(), ClientError> {
+        let mac = key
+            .prove(&self.hello.challenge)
+            .ok_or_else(|| ClientError::Protocol("the server's challenge is not base64".into()))?;
+        self.send(&Message::SiteProof(SiteProof { mac })).await
     }
 
     /// What the server said about itself when the connection opened.

@@ -1,7 +1,7 @@
 //! Why a client operation failed, in words a person can act on.
 
 use netdisk_proto::scram::ScramError;
-use netdisk_proto::{CodecError, ErrorCode, PROTOCOL_VERSION};
+use netdisk_proto::{CodecError, ErrorCode, Fingerprint, PROTOCOL_VERSION};
 use std::io;
 use std::path::PathBuf;
 
@@ -30,6 +30,13 @@ pub enum ClientError {
     Timeout(u64),
     #[error("connection: {0}")]
     Io(io::Error),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("the server's certificate has fingerprint {actual}, not the expected {expected}: someone may be intercepting the connection, or the server's certificate changed")]
+    FingerprintMismatch {
+        expected: Fingerprint,
+        actual: Fingerprint,
+    },
 }
 
 // The causes are part of each message above, so these conversions do not

@@ -2,13 +2,19 @@
 //! (checking the server's proof too), run requests, and move files with
 //! end-to-end BLAKE3 verification.
 //!
-//! `Client` is generic over the byte stream, so TLS can wrap the TCP stream
-//! without changing any request code.
+//! `Client` is generic over the byte stream; `Client::connect` gives one
+//! over TLS 1.3 (trusting the server by pinned fingerprint or by CA) or,
+//! when both sides agree, plain TCP.
 
 mod client;
 mod error;
+mod stream;
+mod tls;
 mod transfer;
 
 pub use client::Client;
 pub use error::ClientError;
+pub use rustls::RootCertStore;
+pub use stream::NetStream;
+pub use tls::{ServerTrust, Transport};
 pub use transfer::{GetReport, Progress, PutReport};

@@ -25,6 +25,7 @@ fn hello(protocol: u32) -> Message {
         version: "0".into(),
         auth: vec!["SCRAM-SHA-256".into()],
         challenge: B64.encode([7u8; 32]),
+        site_key: false,
     })
 }
 

@@ -31,11 +31,16 @@ pub enum ErrorCode {
     Timeout,
     /// Something went wrong on the server; the message says what.
     Internal,
+    /// The server requires proof of the site key and got none, or a wrong one.
+    SiteKeyRefused,
+    /// Too many failed logins from this address or for this user; the
+    /// message says when to try again.
+    Throttled,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::BadRequest,
         ErrorCode::AuthFailed,
         ErrorCode::UnsupportedVersion,
@@ -51,6 +56,8 @@ impl ErrorCode {
         ErrorCode::Busy,
         ErrorCode::Timeout,
         ErrorCode::Internal,
+        ErrorCode::SiteKeyRefused,
+        ErrorCode::Throttled,
     ];
 
     /// The code as it appears on the wire.
@@ -71,6 +78,8 @@ impl ErrorCode {
             ErrorCode::Busy => "busy",
             ErrorCode::Timeout => "timeout",
             ErrorCode::Internal => "internal",
+            ErrorCode::SiteKeyRefused => "site_key_refused",
+            ErrorCode::Throttled => "throttled",
         }
     }
 
@@ -92,6 +101,8 @@ impl ErrorCode {
             ErrorCode::Busy => "server busy",
             ErrorCode::Timeout => "timed out",
             ErrorCode::Internal => "internal server error",
+            ErrorCode::SiteKeyRefused => "site key refused",
+            ErrorCode::Throttled => "too many failed logins",
         }
     }
 }

@@ -14,8 +14,21 @@ pub struct Hello {
     /// Login mechanisms the server accepts, e.g. ["SCRAM-SHA-256"].
     pub auth: Vec<String>,
     /// 32 fresh random bytes, base64 (standard alphabet, padded). Unique per
-    /// connection; reserved for the site-key HMAC check.
+    /// connection; the site-key proof is an HMAC over these bytes.
     pub challenge: String,
+    /// True when the server holds a site key: the client's first message
+    /// must then be a `site_proof`, or the connection is closed.
+    #[serde(default)]
+    pub site_key: bool,
+}
+
+/// Proof that the client holds the server's site key: sent first, before
+/// `login`, when `hello.site_key` is true. No answer follows a right proof;
+/// a wrong one gets `error` `site_key_refused` and the connection closes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteProof {
+    /// base64 of HMAC-SHA256(site key, the 32 decoded challenge bytes).
+    pub mac: String,
 }
 
 /// Client's first login message: SCRAM client-first-message.

@@ -8,18 +8,22 @@
 pub mod codec;
 pub mod entry;
 pub mod error;
+pub mod fingerprint;
 pub mod handshake;
 pub mod message;
 pub mod path;
 pub mod request;
 pub mod response;
 pub mod scram;
+pub mod site_key;
 
 pub use codec::{CodecError, Frame, NetdiskCodec};
 pub use entry::{Entry, EntryKind};
 pub use error::ErrorCode;
+pub use fingerprint::{Fingerprint, FingerprintError};
 pub use message::Message;
 pub use path::{HomePath, PathError};
+pub use site_key::{SiteKey, SiteKeyError};
 
 /// The protocol version this crate speaks. A peer with another version is refused.
 pub const PROTOCOL_VERSION: u32 = 1;

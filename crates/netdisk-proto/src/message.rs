@@ -1,6 +1,6 @@
 //! Every message of the protocol, as one enum tagged by its `type` field.
 
-use crate::handshake::{Hello, Login, LoginChallenge, LoginOk, LoginProof};
+use crate::handshake::{Hello, Login, LoginChallenge, LoginOk, LoginProof, SiteProof};
 use crate::request::{Cd, Df, Get, Ls, Mkdir, Mv, Put, PutData, PutEnd, Pwd, Rm, Rmdir, Stat};
 use crate::response::{Cwd, Done, Error, GetData, GetEnd, Info, Listing, PutDone, PutReady, Usage};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub enum Message {
     // Handshake and login.
     Hello(Hello),
+    SiteProof(SiteProof),
     Login(Login),
     LoginChallenge(LoginChallenge),
     LoginProof(LoginProof),
@@ -58,7 +59,7 @@ impl Message {
     /// The request id this message carries or answers, if any.
     pub fn id(&self) -> Option<u64> {
         match self {
-            Message::Hello(_) => None,
+            Message::Hello(_) | Message::SiteProof(_) => None,
             Message::Login(m) => Some(m.id),
             Message::LoginChallenge(m) => Some(m.id),
             Message::LoginProof(m) => Some(m.id),
@@ -93,6 +94,7 @@ impl Message {
     pub fn type_name(&self) -> &'static str {
         match self {
             Message::Hello(_) => "hello",
+            Message::SiteProof(_) => "site_proof",
             Message::Login(_) => "login",
             Message::LoginChallenge(_) => "login_challenge",
             Message::LoginProof(_) => "login_proof",

@@ -49,17 +49,20 @@ fn message() -> impl Strategy<Value = Message> {
             text(),
             text(),
             proptest::collection::vec(text(), 0..3),
-            text()
+            text(),
+            any::<bool>()
         )
-            .prop_map(
-                |(protocol, server, version, auth, challenge)| Message::Hello(Hello {
+            .prop_map(|(protocol, server, version, auth, challenge, site_key)| {
+                Message::Hello(Hello {
                     protocol,
                     server,
                     version,
                     auth,
-                    challenge
+                    challenge,
+                    site_key,
                 })
-            ),
+            }),
+        text().prop_map(|mac| Message::SiteProof(SiteProof { mac })),
         (id, any::<u32>(), text(), text()).prop_map(|(id, protocol, mechanism, data)| {
             Message::Login(Login {
                 id,

@@ -1,7 +1,8 @@
 //! One client connection: frames in and out over any byte stream, with a
 //! time limit on every read, and the task that serves it from hello to close.
 
-use crate::login::login;
+use crate::audit::Event;
+use crate::login::{login, LoggedIn};
 use crate::session::{serve_requests, Shared};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -22,6 +23,12 @@ use tracing::Instrument;
 /// grows it while a body streams; `release_buffers` shrinks it again.
 const IDLE_BUFFER: usize = 8 * 1024;
 
+/// How long a last word to a closing peer may take.
+const FAREWELL_LIMIT: Duration = Duration::from_secs(5);
+
+/// What timed out when a peer stops reading.
+const SENDING: &str = "sending to the client";
+
 /// Why a connection ends. Each carries what (if anything) to tell the peer.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Fatal {
@@ -39,6 +46,10 @@ pub(crate) enum Fatal {
     AuthFailed { id: u64 },
     #[error("server is shutting down")]
     ShuttingDown,
+    #[error("site key refused: {0}")]
+    SiteKey(&'static str),
+    #[error("login throttled for {seconds} s")]
+    Throttled { id: u64, seconds: u64 },
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -69,19 +80,70 @@ impl Fatal {
                 "login failed: unknown user or wrong password",
             )),
             Fatal::ShuttingDown => Some(Message::error(None, ErrorCode::Busy, "server is shutting down")),
+            Fatal::SiteKey(reason) => Some(Message::error(
+                None,
+                ErrorCode::SiteKeyRefused,
+                format!("this server admits only clients holding its site key: {reason}"),
+            )),
+            Fatal::Throttled { id, seconds } => Some(Message::error(
+                Some(*id),
+                ErrorCode::Throttled,
+                format!("too many failed logins from your address or for this user; try again in {seconds} s"),
+            )),
         }
     }
 }
 
 pub(crate) struct Connection<S> {
     framed: Framed<S, NetdiskCodec>,
+    /// How long a write may wait for a peer that does not read.
+    write_limit: Duration,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
-    pub(crate) fn new(stream: S) -> Self {
+    pub(crate) fn new(stream: S, write_limit: Duration) -> Self {
         Connection {
             framed: Framed::with_capacity(stream, NetdiskCodec::new(), IDLE_BUFFER),
+            write_limit,
         }
+    }
+
+    /// The next request of a logged-in session. It may be `idle` in coming,
+    /// but once its first bytes are here, the rest of the header must follow
+    /// within `header` (a client trickling a header is cut, not waited on).
+    pub(crate) async fn next_request(
+        &mut self,
+        idle: Duration,
+        header: Duration,
+    ) -> Result<Message, Fatal> {
+        let idle_until = tokio::time::Instant::now() + idle;
+        // Each round waits at most `header`; a partial header survives one
+        // round boundary, so it gets between one and two `header` periods.
+        let rounds = idle.as_nanos() / header.as_nanos().max(1) + 2;
+        for _ in 0..rounds {
+            let partial_before = !self.framed.read_buffer().is_empty();
+            let until = idle_until.min(tokio::time::Instant::now() + header);
+            // `next()` keeps what it has read in the buffer when dropped.
+            match tokio::time::timeout_at(until, self.framed.next()).await {
+                Ok(None) => return Err(Fatal::Closed),
+                Ok(Some(Err(e))) => return Err(Fatal::Codec(e)),
+                Ok(Some(Ok(Frame::Message(m)))) => return Ok(m),
+                Ok(Some(Ok(Frame::Body(_)))) => {
+                    return Err(Fatal::protocol(
+                        None,
+                        "body bytes where a header was expected",
+                    ))
+                }
+                Err(_) if partial_before && !self.framed.read_buffer().is_empty() => {
+                    return Err(Fatal::Timeout("request header"))
+                }
+                Err(_) if tokio::time::Instant::now() >= idle_until => {
+                    return Err(Fatal::Timeout("idle session"))
+                }
+                Err(_) => {}
+            }
+        }
+        Err(Fatal::Timeout("idle session"))
     }
 
     /// The next frame, or an error if none arrives within `limit`.
@@ -113,22 +175,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
+    // Every write is bounded: a peer that stops reading is cut after
+    // `write_limit` instead of holding its task and slots forever.
+
     pub(crate) async fn send(&mut self, message: &Message) -> Result<(), Fatal> {
-        self.framed.send(message).await?;
+        tokio::time::timeout(self.write_limit, self.framed.send(message))
+            .await
+            .map_err(|_| Fatal::Timeout(SENDING))??;
         Ok(())
     }
 
     /// Writes raw body bytes straight to the stream, after any queued header.
     pub(crate) async fn write_body(&mut self, bytes: &[u8]) -> Result<(), Fatal> {
-        SinkExt::<bytes::Bytes>::flush(&mut self.framed).await?;
-        self.framed.get_mut().write_all(bytes).await?;
-        Ok(())
+        let write = async {
+            SinkExt::<bytes::Bytes>::flush(&mut self.framed).await?;
+            self.framed.get_mut().write_all(bytes).await?;
+            Ok::<(), Fatal>(())
+        };
+        tokio::time::timeout(self.write_limit, write)
+            .await
+            .map_err(|_| Fatal::Timeout(SENDING))?
     }
 
     pub(crate) async fn flush(&mut self) -> Result<(), Fatal> {
-        SinkExt::<bytes::Bytes>::flush(&mut self.framed).await?;
-        self.framed.get_mut().flush().await?;
-        Ok(())
+        let flush = async {
+            SinkExt::<bytes::Bytes>::flush(&mut self.framed).await?;
+            self.framed.get_mut().flush().await?;
+            Ok::<(), Fatal>(())
+        };
+        tokio::time::timeout(self.write_limit, flush)
+            .await
+            .map_err(|_| Fatal::Timeout(SENDING))?
     }
 
     /// Gives back large buffers left over from a transfer, so an idle
@@ -149,48 +226,67 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     }
 }
 
-fn hello() -> Message {
-    let mut challenge = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut challenge);
+fn hello(challenge: &[u8; 32], site_key: bool) -> Message {
     Message::Hello(Hello {
         protocol: PROTOCOL_VERSION,
         server: "netdisk".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         auth: vec![netdisk_proto::scram::MECHANISM.into()],
         challenge: B64.encode(challenge),
+        site_key,
     })
 }
 
+/// TLS handshakes get at most this long (less if the login timeout is shorter).
+const TLS_HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
+
+/// Serves one accepted TCP connection: the TLS handshake unless the server
+/// is in plaintext mode, then the session.
 pub(crate) async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
     cancel: CancellationToken,
 ) {
-    serve_stream(stream, peer, shared, cancel)
-        .instrument(tracing::info_span!("conn", %peer))
-        .await
+    async {
+        match &shared.tls {
+            None => serve_stream(stream, peer, &shared, cancel).await,
+            Some(tls) => {
+                let limit = shared.config.login_timeout.min(TLS_HANDSHAKE_LIMIT);
+                match tls.accept(stream, limit).await {
+                    Ok(stream) => serve_stream(stream, peer, &shared, cancel).await,
+                    // Scanners and plaintext clients end here; nothing to answer.
+                    Err(error) => tracing::info!(%error, "TLS handshake failed"),
+                }
+            }
+        }
+    }
+    .instrument(tracing::info_span!("conn", %peer))
+    .await
 }
 
-/// Serves one client over any byte stream (TCP today, TLS later).
+/// Serves one client over an established byte stream.
 async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     peer: SocketAddr,
-    shared: Arc<Shared>,
+    shared: &Shared,
     cancel: CancellationToken,
 ) {
-    let mut conn = Connection::new(stream);
+    let mut conn = Connection::new(stream, shared.config.stall_timeout);
     let outcome = async {
-        conn.send(&hello()).await?;
+        let mut challenge = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut challenge);
+        conn.send(&hello(&challenge, shared.config.site_key.is_some()))
+            .await?;
         let deadline = tokio::time::Instant::now() + shared.config.login_timeout;
         let user = tokio::select! {
-            result = tokio::time::timeout_at(deadline, login(&mut conn, &shared)) => {
+            result = tokio::time::timeout_at(deadline, admit(&mut conn, shared, peer, &challenge)) => {
                 result.map_err(|_| Fatal::Timeout("login"))??
             }
             () = cancel.cancelled() => return Err(Fatal::ShuttingDown),
         };
         tracing::info!(user = %user.name, %peer, "logged in");
-        serve_requests(&mut conn, &shared, user, &cancel).await
+        serve_requests(&mut conn, shared, user, &cancel).await
     }
     .await;
     match outcome {
@@ -198,21 +294,57 @@ async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
         Err(fatal) => {
             tracing::info!(reason = %fatal, "closing connection");
             if let Some(message) = fatal.farewell() {
-                let _ = tokio::time::timeout(Duration::from_secs(5), conn.send(&message)).await;
+                let _ = tokio::time::timeout(FAREWELL_LIMIT, conn.send(&message)).await;
             }
         }
     }
     conn.close().await;
 }
 
-/// Tells a client over the connection limit to come back later.
-pub(crate) async fn refuse_busy(stream: TcpStream) {
-    let mut conn = Connection::new(stream);
-    let message = Message::error(
-        None,
-        ErrorCode::Busy,
-        "server is at its connection limit; try again later",
-    );
-    let _ = tokio::time::timeout(Duration::from_secs(5), conn.send(&message)).await;
+/// The site-key check, when the server has a key, then the login.
+async fn admit<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut Connection<S>,
+    shared: &Shared,
+    peer: SocketAddr,
+    challenge: &[u8; 32],
+) -> Result<LoggedIn, Fatal> {
+    if let Some(key) = &shared.config.site_key {
+        let refused = |reason: &'static str| {
+            tracing::warn!(%peer, reason, "site key refused");
+            shared.audit.record(Event::SiteKeyRefused { peer, reason });
+            Fatal::SiteKey(reason)
+        };
+        match conn
+            .read_message(shared.config.login_timeout, "site key proof")
+            .await
+        {
+            Ok(Message::SiteProof(proof)) if key.verify(challenge, &proof.mac) => {}
+            Ok(Message::SiteProof(_)) => return Err(refused("wrong site key proof")),
+            Ok(_) => return Err(refused("no site key proof before login")),
+            Err(e) => return Err(e),
+        }
+    }
+    login(conn, shared, peer).await
+}
+
+/// Tells a client why it is not served (connection caps, shutdown), over
+/// TLS when the server speaks TLS, then closes.
+pub(crate) async fn refuse(stream: TcpStream, shared: Arc<Shared>, why: &'static str) {
+    let message = Message::error(None, ErrorCode::Busy, why);
+    match &shared.tls {
+        None => say_and_close(Connection::new(stream, FAREWELL_LIMIT), &message).await,
+        Some(tls) => {
+            if let Ok(stream) = tls.accept(stream, FAREWELL_LIMIT).await {
+                say_and_close(Connection::new(stream, FAREWELL_LIMIT), &message).await;
+            }
+        }
+    }
+}
+
+async fn say_and_close<S: AsyncRead + AsyncWrite + Unpin>(
+    mut conn: Connection<S>,
+    message: &Message,
+) {
+    let _ = conn.send(message).await;
     conn.close().await;
 }

@@ -13,6 +13,8 @@ pub enum ServerError {
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: io::Error },
     #[error(transparent)]
+    Tls(#[from] crate::TlsError),
+    #[error(transparent)]
     Io(#[from] io::Error),
 }
 

@@ -3,8 +3,9 @@
 //! database, and the file commands, each jailed to the user's home.
 //!
 //! The connection code is generic over the byte stream (`AsyncRead +
-//! AsyncWrite`), so TLS can wrap the TCP stream without touching commands.
+//! AsyncWrite`): TLS 1.3 (the default) and plaintext TCP share all of it.
 
+mod audit;
 mod commands;
 mod config;
 mod connection;
@@ -15,13 +16,17 @@ mod listener;
 mod login;
 mod quota;
 mod session;
+mod source;
 mod staging;
+mod throttle;
+mod tls;
 mod user_name;
 mod users;
 
-pub use config::ServerConfig;
+pub use config::{AuditDestination, ServerConfig, Transport};
 pub use data_dir::{DataDir, DataDirError, DEFAULT_ROOT};
 pub use error::ServerError;
 pub use listener::Server;
+pub use tls::TlsError;
 pub use user_name::{validate_user_name, UserNameError, MAX_USER_NAME_LEN};
 pub use users::{UserDb, UserDbError, UserInfo};

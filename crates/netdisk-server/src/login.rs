@@ -4,6 +4,7 @@
 //! it is the same on every attempt, and random keys), so the exchange runs
 //! the same steps and fails at the same place as a wrong password.
 
+use crate::audit::Event;
 use crate::connection::{Connection, Fatal};
 use crate::session::Shared;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -14,11 +15,13 @@ use netdisk_proto::scram::{ClientHello, ServerFirst, Verifier, DEFAULT_ITERATION
 use netdisk_proto::{Message, PROTOCOL_VERSION};
 use rand::RngCore;
 use sha2::Sha256;
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub(crate) struct LoggedIn {
     pub(crate) name: String,
+    pub(crate) peer: SocketAddr,
 }
 
 /// Each step may take at most this long; the whole login is also bounded
@@ -50,6 +53,7 @@ fn nonce() -> String {
 pub(crate) async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut Connection<S>,
     shared: &Shared,
+    peer: SocketAddr,
 ) -> Result<LoggedIn, Fatal> {
     let request = match conn.read_message(STEP, "login").await? {
         Message::Login(request) => request,
@@ -78,6 +82,24 @@ pub(crate) async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let hello =
         ClientHello::parse(&request.data).map_err(|e| Fatal::protocol(Some(id), e.to_string()))?;
+    let audit = |result| {
+        shared.audit.record(Event::Login {
+            peer,
+            user: &hello.user,
+            result,
+        })
+    };
+    if let Err(wait) = shared
+        .throttle
+        .check(peer.ip(), &hello.user, Instant::now())
+    {
+        tracing::warn!(user = %hello.user, %peer, "login refused: locked out after failed logins");
+        audit("throttled");
+        return Err(Fatal::Throttled {
+            id,
+            seconds: wait.as_secs().max(1),
+        });
+    }
     let lookup = shared.users.clone();
     let name = hello.user.clone();
     let found = tokio::task::spawn_blocking(move || lookup.credentials(&name))
@@ -124,10 +146,21 @@ pub(crate) async fn login<S: AsyncRead + AsyncWrite + Unpin>(
                 cwd: "~".into(),
             }))
             .await?;
-            Ok(LoggedIn { name: hello.user })
+            shared.throttle.succeeded(peer.ip(), &hello.user);
+            audit("ok");
+            Ok(LoggedIn {
+                name: hello.user,
+                peer,
+            })
         }
         _ => {
-            tracing::warn!(user = %hello.user, "login failed");
+            tracing::warn!(user = %hello.user, %peer, "login failed");
+            audit("failed");
+            let delay = shared
+                .throttle
+                .failed(peer.ip(), &hello.user, Instant::now());
+            // The answer waits; the task sleeps, no CPU is spent.
+            tokio::time::sleep(delay).await;
             Err(Fatal::AuthFailed { id })
         }
     }

@@ -1,6 +1,7 @@
 //! A logged-in session: who the user is, their jailed home, the current
 //! directory, and the loop that reads requests and runs them in order.
 
+use crate::audit::AuditLog;
 use crate::commands::dispatch;
 use crate::config::ServerConfig;
 use crate::connection::{Connection, Fatal};
@@ -10,6 +11,8 @@ use crate::home::Home;
 use crate::login::LoggedIn;
 use crate::quota::QuotaBook;
 use crate::staging::ActivePartials;
+use crate::throttle::LoginThrottle;
+use crate::tls::ServerTls;
 use crate::users::UserDb;
 use netdisk_proto::ErrorCode;
 use netdisk_proto::HomePath;
@@ -27,6 +30,10 @@ pub(crate) struct Shared {
     pub(crate) decoy_key: [u8; 32],
     pub(crate) quotas: Arc<QuotaBook>,
     pub(crate) active: Arc<ActivePartials>,
+    /// `None` in plaintext mode.
+    pub(crate) tls: Option<ServerTls>,
+    pub(crate) audit: AuditLog,
+    pub(crate) throttle: LoginThrottle,
 }
 
 impl Shared {
@@ -35,14 +42,19 @@ impl Shared {
         users: UserDb,
         config: ServerConfig,
         decoy_key: [u8; 32],
+        tls: Option<ServerTls>,
+        audit: AuditLog,
     ) -> Shared {
         Shared {
             data,
             users: Arc::new(users),
+            throttle: LoginThrottle::new(config.max_login_failures, config.lockout),
             config,
             decoy_key,
             quotas: Arc::default(),
             active: Arc::default(),
+            tls,
+            audit,
         }
     }
 
@@ -62,6 +74,7 @@ impl Shared {
 
 pub(crate) struct Session {
     pub(crate) user: String,
+    pub(crate) peer: std::net::SocketAddr,
     pub(crate) home: Home,
     pub(crate) cwd: HomePath,
 }
@@ -85,6 +98,7 @@ pub(crate) async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let mut session = Session {
         user: user.name,
+        peer: user.peer,
         home,
         cwd: HomePath::home(),
     };
@@ -94,7 +108,7 @@ pub(crate) async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
         let message = tokio::select! {
             biased;
             () = cancel.cancelled() => return Err(Fatal::ShuttingDown),
-            message = conn.read_message(shared.config.idle_timeout, "idle session") => message?,
+            message = conn.next_request(shared.config.idle_timeout, shared.config.header_timeout) => message?,
         };
         dispatch(message, &mut session, conn, shared).await?;
     }

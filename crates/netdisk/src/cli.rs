@@ -12,6 +12,10 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(flatten)]
     pub remote: Remote,
+    #[command(flatten)]
+    pub security: Security,
+    #[command(flatten)]
+    pub trust: Trust,
     /// Print results as JSON, one object per line (ls, stat, df, put, get).
     #[arg(long, global = true)]
     pub json: bool,
@@ -39,6 +43,46 @@ pub struct Remote {
     pub user: Option<String>,
 }
 
+/// Settings both sides share: they must agree.
+#[derive(Debug, Clone, Args)]
+pub struct Security {
+    /// No TLS: plain TCP. Both the server and the client must say so; only
+    /// for loopback or a network that is already private.
+    #[arg(long, global = true)]
+    pub plaintext: bool,
+    /// The site key (made by `netdisk keygen`): a server with one admits
+    /// only clients that prove they hold it, before any login.
+    #[arg(
+        long,
+        global = true,
+        env = "NETDISK_SITE_KEY_FILE",
+        value_name = "FILE"
+    )]
+    pub site_key_file: Option<PathBuf>,
+}
+
+/// How a client decides to trust the server's TLS certificate. By default
+/// it is pinned on first use in ~/.config/netdisk/known_hosts, like ssh.
+#[derive(Debug, Clone, Args)]
+pub struct Trust {
+    /// Trust a server not seen before without asking, and remember it.
+    #[arg(long, global = true)]
+    pub accept_new_host: bool,
+    /// Trust only a certificate with this fingerprint (as `netdisk serve` prints it).
+    #[arg(
+        long,
+        global = true,
+        env = "NETDISK_FINGERPRINT",
+        value_name = "SHA256:...",
+        conflicts_with = "ca"
+    )]
+    pub fingerprint: Option<String>,
+    /// Trust certificates signed by the CA certificates in FILE (PEM),
+    /// checking the name in --server, instead of pinning.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct RootArg {
     /// The server's data directory.
@@ -49,13 +93,20 @@ pub struct RootArg {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage user accounts (works directly on the data directory).
     #[command(subcommand)]
     User(UserCommand),
     /// An interactive session like sftp: one login, then commands at a
     /// prompt (or, from a pipe, one per line, stopping at the first failure).
     Shell,
+    /// Write a new random site key to FILE (readable by its owner only).
+    Keygen {
+        file: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     #[command(flatten)]
     Remote(RemoteCommand),
 }
@@ -88,31 +139,60 @@ pub enum RemoteCommand {
     Df,
 }
 
+/// Server settings. Each one given here wins over the config file, which
+/// wins over the built-in default (shown in brackets).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub root: RootArg,
-    /// Address to listen on; port 0 picks a free port (printed on start).
-    #[arg(long, default_value_t = format!("0.0.0.0:{}", netdisk_proto::DEFAULT_PORT))]
-    pub listen: String,
-    /// Connections served at once; more are told the server is busy.
-    #[arg(long, default_value_t = 1024)]
-    pub max_connections: usize,
-    /// Seconds a logged-in session may be idle between requests.
-    #[arg(long, default_value_t = 600)]
-    pub idle_timeout: u64,
-    /// Seconds from connecting to a completed login.
-    #[arg(long, default_value_t = 30)]
-    pub login_timeout: u64,
-    /// Seconds running transfers get to finish after SIGINT/SIGTERM.
-    #[arg(long, default_value_t = 30)]
-    pub grace: u64,
-    /// Quota for users without one of their own (default: unlimited).
+    /// The config file (TOML) [ROOT/netdisk.toml, if it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port (printed on start) [0.0.0.0:7420].
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// TLS certificate chain (PEM) instead of the generated one; needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Connections served at once; more are told the server is busy [1024].
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Connections served at once from one address (IPv6: one /64) [64].
+    #[arg(long)]
+    pub max_connections_per_ip: Option<usize>,
+    /// Seconds a logged-in session may be idle between requests [600].
+    #[arg(long, value_name = "SECONDS")]
+    pub idle_timeout: Option<u64>,
+    /// Seconds from connecting to a completed login [30].
+    #[arg(long, value_name = "SECONDS")]
+    pub login_timeout: Option<u64>,
+    /// Seconds a request header may take once it has started arriving [10].
+    #[arg(long, value_name = "SECONDS")]
+    pub header_timeout: Option<u64>,
+    /// Seconds a transfer may go without progress in either direction [60].
+    #[arg(long, value_name = "SECONDS")]
+    pub stall_timeout: Option<u64>,
+    /// Seconds running transfers get to finish after SIGINT/SIGTERM [30].
+    #[arg(long, value_name = "SECONDS")]
+    pub grace: Option<u64>,
+    /// Quota for users without one of their own [unlimited].
     #[arg(long, value_parser = crate::size::parse_size_arg)]
     pub default_quota: Option<u64>,
-    /// Hours the bytes of an interrupted upload are kept for a resume.
-    #[arg(long, default_value_t = 24)]
-    pub partial_ttl_hours: u64,
+    /// Hours the bytes of an interrupted upload are kept for a resume [24].
+    #[arg(long, value_name = "HOURS")]
+    pub partial_ttl_hours: Option<u64>,
+    /// Failed logins from one address, or for one user name, before a lockout [10].
+    #[arg(long)]
+    pub max_login_failures: Option<u32>,
+    /// Seconds a lockout lasts [900].
+    #[arg(long, value_name = "SECONDS")]
+    pub lockout: Option<u64>,
+    /// Audit log: a file (relative: in ROOT), "stderr" or "off" [audit.log].
+    #[arg(long, value_name = "FILE|stderr|off")]
+    pub audit_log: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,9 @@
 //! (`netdisk user ...`) and the client commands, in one binary.
 
 mod cli;
+mod config_file;
+mod keygen;
+mod known_hosts;
 mod output;
 mod password;
 mod remote;
@@ -34,41 +37,55 @@ pub fn report(error: &anyhow::Error) {
     eprintln!("netdisk: {text}");
 }
 
-fn init_logging(default: &str) {
+/// Diagnostics go to stderr, or (for the server, when configured) a file.
+pub fn init_logging(default: &str, file: Option<&str>) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match file {
+        None | Some("stderr") => builder
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        Some(path) => {
+            let log = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+                .map_err(|e| anyhow::anyhow!("server log {path}: {e}"))?;
+            builder
+                .with_writer(std::sync::Mutex::new(log))
+                .with_ansi(false)
+                .init()
+        }
+    }
+    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let target = remote::Target {
+        remote: &cli.remote,
+        security: &cli.security,
+        trust: &cli.trust,
+    };
+    let output = output::Output {
+        json: cli.json,
+        quiet: cli.quiet,
+    };
     let result = match cli.command {
-        Command::Serve(args) => {
-            init_logging("info");
-            serve::run(args).await
-        }
+        Command::Serve(args) => serve::run(*args, &cli.security).await,
         Command::User(command) => users::run(command),
-        Command::Shell => {
-            init_logging("warn");
-            let output = output::Output {
-                json: cli.json,
-                quiet: cli.quiet,
-            };
-            shell::run(&cli.remote, output).await
-        }
-        Command::Remote(command) => {
-            init_logging("warn");
-            let output = output::Output {
-                json: cli.json,
-                quiet: cli.quiet,
-            };
-            remote::run(&cli.remote, output, command).await
-        }
+        Command::Keygen { file, force } => keygen::run(&file, force),
+        Command::Shell => match init_logging("warn", None) {
+            Ok(()) => shell::run(target, output).await,
+            Err(e) => Err(e),
+        },
+        Command::Remote(command) => match init_logging("warn", None) {
+            Ok(()) => remote::run(target, output, command).await,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,61 +1,180 @@
 //! The client commands: connect, log in, run, print.
 
-use crate::cli::{Remote, RemoteCommand as Command};
+use crate::cli::{Remote, RemoteCommand as Command, Security, Trust};
+use crate::known_hosts::{Known, KnownHosts};
 use crate::output::Output;
 use crate::password::login_password;
 use crate::size::human;
 use crate::{report, AlreadyReported};
-use anyhow::{anyhow, Context};
-use netdisk_client::Client;
-use netdisk_proto::{Entry, EntryKind};
-use tokio::net::TcpStream;
+use anyhow::{anyhow, bail, Context};
+use netdisk_client::{Client, NetStream, ServerTrust, Transport};
+use netdisk_proto::{Entry, EntryKind, Fingerprint, SiteKey};
+use std::io::{BufRead, IsTerminal, Write};
 
-pub type Session = Client<TcpStream>;
+pub type Session = Client<NetStream>;
 
-/// Who logs in where; kept so a command can open more sessions (parallel
-/// transfers) without asking for the password again.
+/// Where and how a client connects: the global options.
+#[derive(Clone, Copy)]
+pub struct Target<'a> {
+    pub remote: &'a Remote,
+    pub security: &'a Security,
+    pub trust: &'a Trust,
+}
+
+/// Who logs in where, and how the server was trusted; kept so a command
+/// can open more sessions (parallel transfers) without asking again.
 #[derive(Clone)]
 pub struct Login {
     pub server: String,
     pub user: String,
     password: String,
+    /// After the first connection: pinned to the fingerprint accepted then.
+    transport: Transport,
+    site_key: Option<SiteKey>,
 }
 
 /// Connects and logs in: the one place that decides how a client reaches
-/// the server (TLS will slot in here).
-pub async fn connect(remote: &Remote) -> anyhow::Result<(Session, Login)> {
-    let user = match &remote.user {
+/// the server and whether to trust it.
+pub async fn connect(target: Target<'_>) -> anyhow::Result<(Session, Login)> {
+    let server = target.remote.server.clone();
+    let user = match &target.remote.user {
         Some(user) => user.clone(),
         None => std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
             .map_err(|_| anyhow!("no user name: use --user NAME or set NETDISK_USER"))?,
     };
+    let site_key = target
+        .security
+        .site_key_file
+        .as_deref()
+        .map(crate::serve::read_site_key)
+        .transpose()?;
+    let transport = transport_for(target)?;
     // Connect first, so an unreachable server is reported before any prompt.
-    let mut client = Client::connect(&remote.server).await?;
-    let login = Login {
-        password: login_password(&user, &remote.server)?,
-        server: remote.server.clone(),
-        user,
+    let mut client = Client::connect(&server, &transport).await?;
+    let transport = match (&transport, client.server_fingerprint()) {
+        (Transport::Tls(ServerTrust::FirstUse), Some(fingerprint)) => {
+            trust_on_first_use(&server, fingerprint, target.trust.accept_new_host)?;
+            Transport::Tls(ServerTrust::Fingerprint(fingerprint))
+        }
+        _ => transport,
     };
-    client
-        .login(&login.user, &login.password)
-        .await
-        .with_context(|| format!("login to {}", login.server))?;
+    let login = Login {
+        password: login_password(&user, &server)?,
+        server,
+        user,
+        transport,
+        site_key,
+    };
+    log_in(&mut client, &login).await?;
     Ok((client, login))
 }
 
-/// Another session with the same credentials.
+/// Another session with the same credentials and the same trusted server.
 pub async fn connect_as(login: &Login) -> anyhow::Result<Session> {
-    let mut client = Client::connect(&login.server).await?;
-    client
-        .login(&login.user, &login.password)
-        .await
-        .with_context(|| format!("login to {}", login.server))?;
+    let mut client = Client::connect(&login.server, &login.transport).await?;
+    log_in(&mut client, login).await?;
     Ok(client)
 }
 
-pub async fn run(remote: &Remote, output: Output, command: Command) -> anyhow::Result<()> {
-    let (mut client, login) = connect(remote).await?;
+async fn log_in(client: &mut Session, login: &Login) -> anyhow::Result<()> {
+    if client.requires_site_key() {
+        let Some(key) = &login.site_key else {
+            bail!(
+                "{} admits only clients holding its site key: pass --site-key-file FILE (or set NETDISK_SITE_KEY_FILE)",
+                login.server
+            );
+        };
+        client.prove_site_key(key).await?;
+    }
+    client
+        .login(&login.user, &login.password)
+        .await
+        .with_context(|| format!("login to {}", login.server))
+}
+
+fn transport_for(target: Target<'_>) -> anyhow::Result<Transport> {
+    if target.security.plaintext {
+        let host = target
+            .remote
+            .server
+            .rsplit_once(':')
+            .map_or(target.remote.server.as_str(), |(h, _)| h);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if !loopback {
+            eprintln!(
+                "netdisk: warning: --plaintext to {}: files travel unencrypted",
+                target.remote.server
+            );
+        }
+        return Ok(Transport::Plaintext);
+    }
+    if let Some(text) = &target.trust.fingerprint {
+        let fingerprint: Fingerprint = text.parse()?;
+        return Ok(Transport::Tls(ServerTrust::Fingerprint(fingerprint)));
+    }
+    if let Some(ca) = &target.trust.ca {
+        return Ok(Transport::Tls(ServerTrust::ca_from_pem_file(ca)?));
+    }
+    Ok(Transport::Tls(ServerTrust::FirstUse))
+}
+
+/// Checks a server's fingerprint against known_hosts; a new server is
+/// remembered if the user says so (a prompt, or --accept-new-host).
+fn trust_on_first_use(
+    server: &str,
+    fingerprint: Fingerprint,
+    accept_new: bool,
+) -> anyhow::Result<()> {
+    let hosts = KnownHosts::default_location()?;
+    match hosts.check(server, fingerprint)? {
+        Known::Match => Ok(()),
+        Known::Mismatch { line, pinned } => bail!(
+            "WARNING: THE CERTIFICATE OF {server} HAS CHANGED!\n\
+             It presents {fingerprint}, but {} line {line} pins {pinned}.\n\
+             Someone may be intercepting the connection, or the server's certificate was replaced.\n\
+             If you know it was replaced on purpose, remove line {line} of {} and connect again.",
+            hosts.path().display(),
+            hosts.path().display()
+        ),
+        Known::Unknown => {
+            if !accept_new {
+                if !std::io::stdin().is_terminal() {
+                    bail!(
+                        "{server} is not a known server (certificate fingerprint {fingerprint}). \
+                         Check the fingerprint with its operator ('netdisk serve' prints it), then \
+                         run again with --accept-new-host, or with --fingerprint {fingerprint}"
+                    );
+                }
+                eprint!(
+                    "The authenticity of netdisk server {server} can't be established.\n\
+                     Its certificate fingerprint is {fingerprint}.\n\
+                     Trust it and remember it in {}? (yes/no) ",
+                    hosts.path().display()
+                );
+                std::io::stderr().flush()?;
+                let mut answer = String::new();
+                std::io::stdin().lock().read_line(&mut answer)?;
+                if !answer.trim().eq_ignore_ascii_case("yes") {
+                    bail!("{server} not trusted: nothing was sent to it");
+                }
+            }
+            hosts.add(server, fingerprint)?;
+            eprintln!(
+                "netdisk: added {server} ({fingerprint}) to {}",
+                hosts.path().display()
+            );
+            Ok(())
+        }
+    }
+}
+
+pub async fn run(target: Target<'_>, output: Output, command: Command) -> anyhow::Result<()> {
+    let (mut client, login) = connect(target).await?;
     execute(&mut client, &login, output, command).await
 }
 

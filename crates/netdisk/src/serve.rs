@@ -1,27 +1,37 @@
 //! `netdisk serve`: run the server until SIGINT or SIGTERM.
 
-use crate::cli::ServeArgs;
-use netdisk_server::{Server, ServerConfig};
+use crate::cli::{Security, ServeArgs};
+use crate::config_file::ConfigFile;
+use anyhow::{bail, Context};
+use netdisk_proto::SiteKey;
+use netdisk_server::{AuditDestination, Server, ServerConfig, Transport};
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let config = ServerConfig {
-        root: args.root.root.clone(),
-        listen: args.listen,
-        max_connections: args.max_connections,
-        idle_timeout: Duration::from_secs(args.idle_timeout),
-        login_timeout: Duration::from_secs(args.login_timeout),
-        grace_period: Duration::from_secs(args.grace),
-        partial_ttl: Duration::from_secs(args.partial_ttl_hours.saturating_mul(3600)),
-        default_quota: args.default_quota,
-        ..ServerConfig::default()
-    };
+pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
+    let file = ConfigFile::load(args.config.as_deref(), &args.root.root)?;
+    crate::init_logging(
+        file.log.level.as_deref().unwrap_or("info"),
+        file.log.server.as_deref(),
+    )?;
+    let config = server_config(&args, security, file)?;
+    if config.transport == Transport::Plaintext && !is_loopback_listen(&config.listen) {
+        tracing::warn!(listen = %config.listen, "PLAINTEXT on a non-loopback address: passwords are safe (SCRAM), but files and names cross the network unencrypted");
+        eprintln!(
+            "netdisk: warning: --plaintext on {}: files travel unencrypted",
+            config.listen
+        );
+    }
     let server = Server::bind(config).await?;
     let addr = server.local_addr()?;
-    // Scripts and tests read this line to learn the real port.
+    // Scripts and tests read these lines to learn the real port and the certificate.
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on {addr}")?;
+    match server.fingerprint() {
+        Some(fingerprint) => writeln!(stdout, "TLS certificate fingerprint {fingerprint}")?,
+        None => writeln!(stdout, "plaintext: connections are not encrypted")?,
+    }
     stdout.flush()?;
     drop(stdout);
     tracing::info!(%addr, root = %args.root.root.display(), "netdisk server started");
@@ -34,6 +44,126 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     server.run(shutdown_signal()).await?;
     tracing::info!("netdisk server stopped");
     Ok(())
+}
+
+/// Flags, then the config file, then the defaults.
+fn server_config(
+    args: &ServeArgs,
+    security: &Security,
+    file: ConfigFile,
+) -> anyhow::Result<ServerConfig> {
+    let defaults = ServerConfig::default();
+    let seconds = |flag: Option<u64>| flag.map(Duration::from_secs);
+    let duration = |flag: Option<Duration>,
+                    file: Option<crate::config_file::DurationText>,
+                    default| { flag.or(file.map(|d| d.0)).unwrap_or(default) };
+    let plaintext = security.plaintext || file.tls.plaintext.unwrap_or(false);
+    let cert = args.tls_cert.clone().or(file.tls.cert);
+    let key = args.tls_key.clone().or(file.tls.key);
+    let transport = match (plaintext, cert, key) {
+        (true, None, None) => Transport::Plaintext,
+        (true, _, _) => bail!("--plaintext and a TLS certificate contradict each other"),
+        (false, Some(cert), Some(key)) => Transport::TlsWith { cert, key },
+        (false, None, None) => Transport::Tls,
+        (false, _, _) => bail!("a TLS certificate needs both its cert and its key"),
+    };
+    let site_key_file = security
+        .site_key_file
+        .clone()
+        .or(file.tls.site_key_file.map(|path| args.root.root.join(path)));
+    let site_key = site_key_file.as_deref().map(read_site_key).transpose()?;
+    let audit = match args.audit_log.as_deref().or(file.log.audit.as_deref()) {
+        None => defaults.audit.clone(),
+        Some("off") => AuditDestination::Off,
+        Some("stderr") => AuditDestination::Stderr,
+        Some(path) => AuditDestination::File(PathBuf::from(path)),
+    };
+    Ok(ServerConfig {
+        root: args.root.root.clone(),
+        listen: args
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or(defaults.listen),
+        transport,
+        site_key,
+        max_connections: args
+            .max_connections
+            .or(file.max_connections)
+            .unwrap_or(defaults.max_connections),
+        max_connections_per_ip: args
+            .max_connections_per_ip
+            .or(file.max_connections_per_ip)
+            .unwrap_or(defaults.max_connections_per_ip),
+        login_timeout: duration(
+            seconds(args.login_timeout),
+            file.login_timeout,
+            defaults.login_timeout,
+        ),
+        idle_timeout: duration(
+            seconds(args.idle_timeout),
+            file.idle_timeout,
+            defaults.idle_timeout,
+        ),
+        header_timeout: duration(
+            seconds(args.header_timeout),
+            file.header_timeout,
+            defaults.header_timeout,
+        ),
+        stall_timeout: duration(
+            seconds(args.stall_timeout),
+            file.stall_timeout,
+            defaults.stall_timeout,
+        ),
+        grace_period: duration(
+            seconds(args.grace),
+            file.grace_period,
+            defaults.grace_period,
+        ),
+        partial_ttl: duration(
+            args.partial_ttl_hours
+                .map(|h| Duration::from_secs(h.saturating_mul(3600))),
+            file.partial_ttl,
+            defaults.partial_ttl,
+        ),
+        default_quota: args
+            .default_quota
+            .or(file.default_quota.map(|q| q.0))
+            .or(defaults.default_quota),
+        max_login_failures: args
+            .max_login_failures
+            .or(file.max_login_failures)
+            .unwrap_or(defaults.max_login_failures),
+        lockout: duration(seconds(args.lockout), file.lockout, defaults.lockout),
+        audit,
+    })
+}
+
+/// Reads a site key file; it must not be readable by others.
+pub fn read_site_key(path: &Path) -> anyhow::Result<SiteKey> {
+    use std::os::unix::fs::PermissionsExt;
+    let what = || format!("site key file {}", path.display());
+    let metadata = std::fs::metadata(path).with_context(what)?;
+    if metadata.permissions().mode() & 0o077 != 0 {
+        bail!(
+            "{}: readable by others; run 'chmod 600 {}'",
+            what(),
+            path.display()
+        );
+    }
+    let text = std::fs::read_to_string(path).with_context(what)?;
+    SiteKey::parse(&text).with_context(what)
+}
+
+fn is_loopback_listen(listen: &str) -> bool {
+    let host = match listen.rsplit_once(':') {
+        Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']'),
+        None => listen,
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
@@ -52,4 +182,29 @@ async fn shutdown_signal() {
         }
     }
     tracing::info!("shutdown signal received");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_listen;
+
+    #[test]
+    fn loopback_listen_addresses_are_recognised() {
+        for addr in [
+            "127.0.0.1:7420",
+            "127.1.2.3:0",
+            "[::1]:7420",
+            "localhost:7420",
+        ] {
+            assert!(is_loopback_listen(addr), "{addr}");
+        }
+        for addr in [
+            "0.0.0.0:7420",
+            "[::]:7420",
+            "192.0.2.1:7420",
+            "example.org:1",
+        ] {
+            assert!(!is_loopback_listen(addr), "{addr}");
+        }
+    }
 }

@@ -6,9 +6,9 @@
 //! one command per line, no prompt, stopping at the first failure with a
 //! non-zero exit status, like `sftp -b`.
 
-use crate::cli::{Remote, RemoteCommand};
+use crate::cli::RemoteCommand;
 use crate::output::Output;
-use crate::remote::{connect, execute, Login, Session};
+use crate::remote::{connect, execute, Login, Session, Target};
 use crate::{report, AlreadyReported};
 use clap::{Parser, Subcommand};
 use netdisk_proto::EntryKind;
@@ -142,8 +142,8 @@ async fn run_line(
     Ok(Next::Continue)
 }
 
-pub async fn run(remote: &Remote, output: Output) -> anyhow::Result<()> {
-    let (mut client, login) = connect(remote).await?;
+pub async fn run(target: Target<'_>, output: Output) -> anyhow::Result<()> {
+    let (mut client, login) = connect(target).await?;
     if std::io::stdin().is_terminal() {
         interactive(&mut client, &login, output).await
     } else {

@@ -26,6 +26,13 @@ fn serve_prints_its_port_hints_at_users_and_stops_on_sigterm() {
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
+    line.clear();
+    stdout.read_line(&mut line).expect("read fingerprint line");
+    let fingerprint = line
+        .trim()
+        .strip_prefix("TLS certificate fingerprint ")
+        .unwrap_or_else(|| panic!("unexpected second line {line:?}"))
+        .to_owned();
     let port: u16 = addr
         .rsplit(':')
         .next()
@@ -47,7 +54,7 @@ fn serve_prints_its_port_hints_at_users_and_stops_on_sigterm() {
     .ok();
     let out = run(
         netdisk()
-            .args(["pwd"])
+            .args(["pwd", "--fingerprint", &fingerprint])
             .env("NETDISK_SERVER", &addr)
             .env("NETDISK_USER", "carol")
             .env("NETDISK_PASSWORD", "pw"),

@@ -4,12 +4,12 @@
 mod common;
 
 use common::*;
-use netdisk_client::Client;
+use netdisk_client::{Client, NetStream};
 use netdisk_proto::ErrorCode;
 use std::path::Path;
 
-async fn login(server: &TestServer, user: &str, password: &str) -> Client<tokio::net::TcpStream> {
-    let mut client = Client::connect(&server.addr.to_string())
+async fn login(server: &TestServer, user: &str, password: &str) -> Client<NetStream> {
+    let mut client = Client::connect(&server.addr.to_string(), &server.transport())
         .await
         .expect("connect");
     client.login(user, password).await.expect("login");
@@ -17,7 +17,7 @@ async fn login(server: &TestServer, user: &str, password: &str) -> Client<tokio:
 }
 
 async fn round_trip(
-    client: &mut Client<tokio::net::TcpStream>,
+    client: &mut Client<NetStream>,
     server: &TestServer,
     name: &str,
     content: &[u8],
@@ -130,7 +130,7 @@ async fn error_codes() {
     let server = TestServer::start();
     server.add_user("alice", "pw");
     let wrong = async {
-        let mut client = Client::connect(&server.addr.to_string())
+        let mut client = Client::connect(&server.addr.to_string(), &server.transport())
             .await
             .expect("connect");
         client
@@ -141,7 +141,7 @@ async fn error_codes() {
     .await;
     assert_eq!(wrong.code(), Some(ErrorCode::AuthFailed));
     let unknown = async {
-        let mut client = Client::connect(&server.addr.to_string())
+        let mut client = Client::connect(&server.addr.to_string(), &server.transport())
             .await
             .expect("connect");
         client
@@ -188,11 +188,12 @@ async fn thirty_two_clients_at_once() {
     let mut tasks = Vec::new();
     for n in 0..32u8 {
         let addr = server.addr.to_string();
+        let transport = server.transport();
         let dir = local.join(format!("c{n}"));
         std::fs::create_dir_all(&dir).expect("dir");
         tasks.push(tokio::spawn(async move {
             let user = format!("user{}", n % 4);
-            let mut client = Client::connect(&addr).await.expect("connect");
+            let mut client = Client::connect(&addr, &transport).await.expect("connect");
             client.login(&user, "pw").await.expect("login");
             let content = pattern(64 * 1024 + usize::from(n), n);
             let name = format!("file{n}.bin");

@@ -4,14 +4,14 @@
 mod common;
 
 use common::*;
-use netdisk_client::Client;
+use netdisk_client::{Client, NetStream};
 use netdisk_proto::ErrorCode;
 use std::time::Duration;
 
 const MIB: u64 = 1024 * 1024;
 
-async fn login(server: &TestServer, user: &str) -> Client<tokio::net::TcpStream> {
-    let mut client = Client::connect(&server.addr.to_string())
+async fn login(server: &TestServer, user: &str) -> Client<NetStream> {
+    let mut client = Client::connect(&server.addr.to_string(), &server.transport())
         .await
         .expect("connect");
     client.login(user, "pw").await.expect("login");
@@ -44,9 +44,10 @@ async fn sixteen_racing_uploads_never_pass_the_quota() {
     let mut tasks = Vec::new();
     for n in 0..16 {
         let addr = server.addr.to_string();
+        let transport = server.transport();
         let local = local.clone();
         tasks.push(tokio::spawn(async move {
-            let mut client = Client::connect(&addr).await.expect("connect");
+            let mut client = Client::connect(&addr, &transport).await.expect("connect");
             client.login("alice", "pw").await.expect("login");
             client
                 .put_file(&local, &format!("f{n}.bin"), true, None)
@@ -152,7 +153,15 @@ async fn kept_partials_count_and_expire() {
     server.add_user("alice", "pw");
     let local = server.scratch("p").join("part.bin");
     write_file(&local, &pattern(4 * MIB as usize, 3));
-    cut_upload(&server.addr.to_string(), &local, "part.bin", true, 2 * MIB).await;
+    cut_upload(
+        &server.addr.to_string(),
+        &server.transport(),
+        &local,
+        "part.bin",
+        true,
+        2 * MIB,
+    )
+    .await;
 
     let mut client = login(&server, "alice").await;
     // The kept bytes count as used until the sweeper expires them (it

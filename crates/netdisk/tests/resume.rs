@@ -5,14 +5,13 @@
 mod common;
 
 use common::*;
-use netdisk_client::Client;
+use netdisk_client::{Client, NetStream, Transport};
 use std::time::{Duration, SystemTime};
-use tokio::net::TcpStream;
 
 const MIB: u64 = 1024 * 1024;
 
-async fn login(addr: &str, user: &str) -> Client<TcpStream> {
-    let mut client = Client::connect(addr).await.expect("connect");
+async fn login(addr: &str, transport: &Transport, user: &str) -> Client<NetStream> {
+    let mut client = Client::connect(addr, transport).await.expect("connect");
     client.login(user, "pw").await.expect("login");
     client
 }
@@ -55,14 +54,14 @@ async fn cut_uploads_resume_at_several_offsets() {
     let addr = server.addr.to_string();
     for (round, cut_at) in [MIB, 3 * MIB, 6 * MIB].into_iter().enumerate() {
         let remote = format!("data{round}.bin");
-        cut_upload(&addr, &local, &remote, true, cut_at).await;
+        cut_upload(&addr, &server.transport(), &local, &remote, true, cut_at).await;
         let kept = kept_bytes(&server, 1).await;
         assert!(
             !server.home("alice").join(&remote).exists(),
             "nothing under the name before it completes"
         );
         // Partial uploads are invisible to ls but count as used space.
-        let mut client = login(&addr, "alice").await;
+        let mut client = login(&addr, &server.transport(), "alice").await;
         let listing = client.ls(None).await.expect("ls");
         assert!(
             listing.entries.iter().all(|e| e.name != remote),
@@ -108,12 +107,12 @@ async fn a_changed_source_or_different_prefix_restarts_from_zero() {
     set_mtime(&local, stamp);
 
     // Same size and time, different bytes: the client sees the prefix differ.
-    cut_upload(&addr, &local, "doc.bin", true, 2 * MIB).await;
+    cut_upload(&addr, &server.transport(), &local, "doc.bin", true, 2 * MIB).await;
     kept_bytes(&server, 1).await;
     let second = pattern(4 * MIB as usize, 2);
     write_file(&local, &second);
     set_mtime(&local, stamp);
-    let mut client = login(&addr, "alice").await;
+    let mut client = login(&addr, &server.transport(), "alice").await;
     let done = client
         .put_file(&local, "doc.bin", true, None)
         .await
@@ -126,7 +125,15 @@ async fn a_changed_source_or_different_prefix_restarts_from_zero() {
     assert!(std::fs::read(server.home("alice").join("doc.bin")).expect("stored") == second);
 
     // A new modification time: the server discards the kept bytes itself.
-    cut_upload(&addr, &local, "doc2.bin", true, 2 * MIB).await;
+    cut_upload(
+        &addr,
+        &server.transport(),
+        &local,
+        "doc2.bin",
+        true,
+        2 * MIB,
+    )
+    .await;
     kept_bytes(&server, 1).await;
     set_mtime(&local, stamp + Duration::from_secs(60));
     let done = client
@@ -141,7 +148,7 @@ async fn a_changed_source_or_different_prefix_restarts_from_zero() {
     assert!(std::fs::read(server.home("alice").join("doc2.bin")).expect("stored") == second);
 
     // Without resume a cut upload leaves nothing behind.
-    cut_upload(&addr, &local, "plain.bin", false, MIB).await;
+    cut_upload(&addr, &server.transport(), &local, "plain.bin", false, MIB).await;
     let mut empty = false;
     for _ in 0..400 {
         if std::fs::read_dir(server.root.join("staging/alice"))
@@ -176,7 +183,7 @@ async fn downloads_resume_from_a_verified_prefix() {
         ".movie.bin.netdisk-part.{}.{modified}",
         content.len()
     ));
-    let mut client = login(&server.addr.to_string(), "alice").await;
+    let mut client = login(&server.addr.to_string(), &server.transport(), "alice").await;
 
     // A kept prefix that matches: only the rest is sent.
     write_file(&part, &content[..2 * MIB as usize]);
@@ -243,7 +250,12 @@ async fn a_server_killed_mid_upload_resumes_after_restart_and_usage_matches_disk
 
     let server = ServerProcess::start(&root);
     let pid = server.child.id();
-    let mut client = login(&server.addr, "alice").await;
+    let mut client = login(
+        &server.addr,
+        &transport_for(Some(server.fingerprint)),
+        "alice",
+    )
+    .await;
     let mut killed = false;
     let mut kill_at_half = |sent: u64, _total: u64| {
         if !killed && sent >= 16 * MIB {
@@ -264,6 +276,7 @@ async fn a_server_killed_mid_upload_resumes_after_restart_and_usage_matches_disk
             .arg("put")
             .arg(&local)
             .env("NETDISK_SERVER", &server.addr)
+            .env("NETDISK_FINGERPRINT", server.fingerprint.to_string())
             .env("NETDISK_USER", "alice")
             .env("NETDISK_PASSWORD", "pw"),
         "",
@@ -283,6 +296,7 @@ async fn a_server_killed_mid_upload_resumes_after_restart_and_usage_matches_disk
         netdisk()
             .arg("df")
             .env("NETDISK_SERVER", &server.addr)
+            .env("NETDISK_FINGERPRINT", server.fingerprint.to_string())
             .env("NETDISK_USER", "alice")
             .env("NETDISK_PASSWORD", "pw"),
         "",
@@ -306,7 +320,12 @@ async fn a_download_cut_by_a_killed_server_resumes_after_restart() {
 
     let server = ServerProcess::start(&root);
     let pid = server.child.id();
-    let mut client = login(&server.addr, "alice").await;
+    let mut client = login(
+        &server.addr,
+        &transport_for(Some(server.fingerprint)),
+        "alice",
+    )
+    .await;
     let mut killed = false;
     let mut kill_at_half = |got: u64, _total: u64| {
         if !killed && got >= 16 * MIB {
@@ -331,6 +350,7 @@ async fn a_download_cut_by_a_killed_server_resumes_after_restart() {
             .arg("film.bin")
             .arg(&target)
             .env("NETDISK_SERVER", &server.addr)
+            .env("NETDISK_FINGERPRINT", server.fingerprint.to_string())
             .env("NETDISK_USER", "alice")
             .env("NETDISK_PASSWORD", "pw"),
         "",

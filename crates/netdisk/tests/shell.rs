@@ -138,7 +138,7 @@ fn interactive_prompt_history_and_completion() {
     let home = server.scratch("home");
     let session = format!("netdisk-test-{}", std::process::id());
     let command = format!(
-        "HOME={} NETDISK_PASSWORD=pw {} --server {} --user alice shell; echo SHELL-EXIT=$?; sleep 60",
+        "env -u XDG_CONFIG_HOME -u XDG_STATE_HOME -u NETDISK_FINGERPRINT HOME={} NETDISK_PASSWORD=pw {} --server {} --user alice shell; echo SHELL-EXIT=$?; sleep 60",
         home.display(),
         netdisk_bin(),
         server.addr
@@ -165,8 +165,16 @@ fn interactive_prompt_history_and_completion() {
         }
     }
     let _kill = Kill(session.clone());
+    // A server never seen before: the terminal asks, and "yes" pins it.
+    let fingerprint = server.fingerprint.expect("TLS").to_string();
+    let question = screen_shows(&session, "(yes/no)");
+    assert!(question.contains(&fingerprint), "{question}");
+    tmux(&["send-keys", "-t", &session, "yes", "Enter"]);
     let prompt = format!("alice@{}:~>", server.addr);
     screen_shows(&session, &prompt);
+    let known = std::fs::read_to_string(home.join(".config/netdisk/known_hosts"))
+        .expect("known_hosts written");
+    assert_eq!(known.trim(), format!("{} {fingerprint}", server.addr));
 
     // Tab completes a remote directory name.
     tmux(&["send-keys", "-t", &session, "cd doc", "Tab"]);

@@ -4,11 +4,12 @@
 //! modification time it saw); the server, which holds the whole file,
 //! checks them and sends only the rest, or everything with the reason.
 
-use super::resolve;
+use super::{resolve, shown};
+use crate::audit::TransferRecord;
 use crate::connection::{Connection, Fatal};
 use crate::error::CommandError;
 use crate::home::Home;
-use crate::session::Session;
+use crate::session::{Session, Shared};
 use crate::staging::hash_prefix;
 use netdisk_proto::request::Get;
 use netdisk_proto::response::{GetData, GetEnd};
@@ -89,6 +90,19 @@ pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
     req: Get,
     session: &mut Session,
     conn: &mut Connection<S>,
+    shared: &Shared,
+) -> Result<(), Fatal> {
+    let mut record = TransferRecord::start("download", shown(session, &req.path));
+    let outcome = download(req, session, conn, &mut record).await;
+    record.write(&shared.audit, session.peer, &session.user);
+    outcome
+}
+
+async fn download<S: AsyncRead + AsyncWrite + Unpin>(
+    req: Get,
+    session: &mut Session,
+    conn: &mut Connection<S>,
+    record: &mut TransferRecord,
 ) -> Result<(), Fatal> {
     let id = req.id;
     let opened = match open(session, &req) {
@@ -97,7 +111,10 @@ pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
     };
     let (path, source) = match opened {
         Ok(opened) => opened,
-        Err(err) => return conn.send(&err.into_message(id)).await,
+        Err(err) => {
+            record.result = err.code.as_str();
+            return conn.send(&err.into_message(id)).await;
+        }
     };
     let Source {
         file,
@@ -134,9 +151,13 @@ pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
         hasher.update(&buffer[..n]);
         conn.write_body(&buffer[..n]).await?;
         sent += n as u64;
+        record.bytes = sent - offset;
     }
     conn.flush().await?;
     let blake3 = hasher.finalize().to_hex().to_string();
+    record.blake3 = Some(blake3.clone());
     tracing::info!(user = %session.user, path = %path, bytes = size, resumed_from = offset, "download sent");
-    conn.send(&Message::GetEnd(GetEnd { id, blake3 })).await
+    conn.send(&Message::GetEnd(GetEnd { id, blake3 })).await?;
+    record.result = "ok";
+    Ok(())
 }

@@ -13,6 +13,7 @@ mod rm;
 mod rmdir;
 mod stat;
 
+use crate::audit::Event;
 use crate::connection::{Connection, Fatal};
 use crate::error::CommandError;
 use crate::session::{Session, Shared};
@@ -35,12 +36,44 @@ pub(crate) async fn dispatch<S: AsyncRead + AsyncWrite + Unpin>(
         Message::Ls(req) => return ls::apply(req, session, conn).await,
         Message::Stat(req) => stat::apply(req, session).await,
         Message::Mkdir(req) => mkdir::apply(req, session).await,
-        Message::Rm(req) => rm::apply(req, session, shared).await,
-        Message::Rmdir(req) => rmdir::apply(req, session).await,
-        Message::Mv(req) => mv::apply(req, session, shared).await,
+        Message::Rm(req) => {
+            let (path, recursive) = (shown(session, &req.path), req.recursive);
+            let result = rm::apply(req, session, shared).await;
+            shared.audit.record(Event::Remove {
+                peer: session.peer,
+                user: &session.user,
+                path: &path,
+                recursive,
+                result: outcome(&result),
+            });
+            result
+        }
+        Message::Rmdir(req) => {
+            let path = shown(session, &req.path);
+            let result = rmdir::apply(req, session).await;
+            shared.audit.record(Event::Rmdir {
+                peer: session.peer,
+                user: &session.user,
+                path: &path,
+                result: outcome(&result),
+            });
+            result
+        }
+        Message::Mv(req) => {
+            let (from, to) = (shown(session, &req.from), shown(session, &req.to));
+            let result = mv::apply(req, session, shared).await;
+            shared.audit.record(Event::Rename {
+                peer: session.peer,
+                user: &session.user,
+                from: &from,
+                to: &to,
+                result: outcome(&result),
+            });
+            result
+        }
         Message::Df(req) => df::apply(req, session, shared).await,
         Message::Put(req) => return put::apply(req, session, conn, shared).await,
-        Message::Get(req) => return get::apply(req, session, conn).await,
+        Message::Get(req) => return get::apply(req, session, conn, shared).await,
         other => {
             return Err(Fatal::protocol(
                 id,
@@ -56,6 +89,23 @@ pub(crate) async fn dispatch<S: AsyncRead + AsyncWrite + Unpin>(
         Err(err) => err.into_message(id.unwrap_or_default()),
     };
     conn.send(&response).await
+}
+
+/// A client path as the audit log shows it: resolved ("~/a/b") when it
+/// can be, else as sent, escaped.
+pub(crate) fn shown(session: &Session, path: &str) -> String {
+    match session.cwd.resolve(path) {
+        Ok(resolved) => resolved.to_string(),
+        Err(_) => path.escape_debug().to_string(),
+    }
+}
+
+/// A request's result as the audit log shows it: "ok" or the error code.
+pub(crate) fn outcome<T>(result: &Result<T, CommandError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(err) => err.code.as_str(),
+    }
 }
 
 /// Resolves a client path against the session's directory; a refusal names the path.

@@ -6,7 +6,8 @@
 //! Space: the upload reserves what it may still write before `put_ready`;
 //! when it ends, what it left on disk moves from reserved to used.
 
-use super::resolve;
+use super::{resolve, shown};
+use crate::audit::TransferRecord;
 use crate::connection::{Connection, Fatal};
 use crate::error::CommandError;
 use crate::home::Home;
@@ -28,11 +29,27 @@ pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut Connection<S>,
     shared: &Shared,
 ) -> Result<(), Fatal> {
+    let mut record = TransferRecord::start("upload", shown(session, &req.path));
+    let outcome = upload(req, session, conn, shared, &mut record).await;
+    record.write(&shared.audit, session.peer, &session.user);
+    outcome
+}
+
+async fn upload<S: AsyncRead + AsyncWrite + Unpin>(
+    req: Put,
+    session: &mut Session,
+    conn: &mut Connection<S>,
+    shared: &Shared,
+    record: &mut TransferRecord,
+) -> Result<(), Fatal> {
     let id = req.id;
     let (target, mut prepared, reservation, quota) = match prepare(&req, session, shared).await {
         Ok(ready) => ready,
         // Refused before put_ready: the client sends no body.
-        Err(err) => return conn.send(&err.into_message(id)).await,
+        Err(err) => {
+            record.result = err.code.as_str();
+            return conn.send(&err.into_message(id)).await;
+        }
     };
     let offset = prepared.offset;
     conn.send(&Message::PutReady(PutReady {
@@ -94,6 +111,7 @@ pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
         shared,
     )
     .await;
+    record.bytes = hasher.count().saturating_sub(start);
     let end = match received {
         Ok(end) => end,
         Err(fatal) => {
@@ -102,6 +120,7 @@ pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
         }
     };
     let hash = hasher.finalize().to_hex().to_string();
+    record.blake3 = Some(hash.clone());
     if upload.failure.is_none() && end.blake3 != hash {
         upload.failure = Some(CommandError::new(
             ErrorCode::Integrity,
@@ -112,6 +131,7 @@ pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
         ));
     }
     let committed = upload.complete(prepared, session, &target).await;
+    record.result = super::outcome(&committed);
     let response = match committed {
         Ok(()) => {
             tracing::info!(user = %session.user, path = %target, bytes = req.size, resumed_from = start, blake3 = %hash, "upload committed");

@@ -9,7 +9,7 @@ use netdisk_proto::handshake::{Login, LoginProof};
 use netdisk_proto::request::{Put, PutData, PutEnd};
 use netdisk_proto::scram::{ClientFirst, MIN_ITERATIONS};
 use netdisk_proto::{Frame, Message, NetdiskCodec, PROTOCOL_VERSION};
-use netdisk_server::{DataDir, Server, ServerConfig};
+use netdisk_server::{DataDir, Server, ServerConfig, Transport};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -38,9 +38,11 @@ impl TestServer {
     pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("data");
+        // Raw frames are written by hand here: plaintext unless a test asks for TLS.
         let mut config = ServerConfig {
             root: root.clone(),
             listen: "127.0.0.1:0".into(),
+            transport: Transport::Plaintext,
             ..ServerConfig::default()
         };
         adjust(&mut config);

@@ -3,7 +3,9 @@
 //! built `netdisk` binary.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+use netdisk_client::{ServerTrust, Transport};
 use netdisk_proto::scram::MIN_ITERATIONS;
+use netdisk_proto::Fingerprint;
 use netdisk_server::{DataDir, Server, ServerConfig};
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -16,6 +18,8 @@ pub const LIMIT: Duration = Duration::from_secs(120);
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// `None` when the test asked for plaintext.
+    pub fingerprint: Option<Fingerprint>,
     pub root: PathBuf,
     pub dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -44,7 +48,7 @@ impl TestServer {
             runtime.block_on(async move {
                 let server = Server::bind(config).await.expect("bind");
                 addr_tx
-                    .send(server.local_addr().expect("addr"))
+                    .send((server.local_addr().expect("addr"), server.fingerprint()))
                     .expect("send addr");
                 server
                     .run(async {
@@ -54,14 +58,21 @@ impl TestServer {
                     .expect("server run");
             });
         });
-        let addr = addr_rx.recv_timeout(LIMIT).expect("server started");
+        let (addr, fingerprint) = addr_rx.recv_timeout(LIMIT).expect("server started");
         TestServer {
             addr,
+            fingerprint,
             root,
             dir,
             stop: Some(stop),
             thread: Some(thread),
         }
+    }
+
+    /// How a library client reaches this server: TLS pinned to its
+    /// certificate, or plaintext if the test asked for that.
+    pub fn transport(&self) -> Transport {
+        transport_for(self.fingerprint)
     }
 
     /// Adds a user with a cheap iteration count (tests log in many times).
@@ -111,6 +122,8 @@ pub fn netdisk() -> Command {
         "NETDISK_SERVER",
         "NETDISK_USER",
         "NETDISK_PASSWORD",
+        "NETDISK_FINGERPRINT",
+        "NETDISK_SITE_KEY_FILE",
         "RUST_LOG",
     ] {
         cmd.env_remove(var);
@@ -124,7 +137,18 @@ pub fn netdisk_as(server: &TestServer, user: &str, password: &str) -> Command {
     cmd.env("NETDISK_SERVER", server.addr.to_string())
         .env("NETDISK_USER", user)
         .env("NETDISK_PASSWORD", password);
+    match server.fingerprint {
+        Some(fingerprint) => cmd.env("NETDISK_FINGERPRINT", fingerprint.to_string()),
+        None => cmd.arg("--plaintext"),
+    };
     cmd
+}
+
+pub fn transport_for(fingerprint: Option<Fingerprint>) -> Transport {
+    match fingerprint {
+        Some(fingerprint) => Transport::Tls(ServerTrust::Fingerprint(fingerprint)),
+        None => Transport::Plaintext,
+    }
 }
 
 pub struct Output {
@@ -225,6 +249,7 @@ pub fn add_user(root: &Path, name: &str, password: &str, quota: Option<u64>) {
 pub struct ServerProcess {
     pub child: Child,
     pub addr: String,
+    pub fingerprint: Fingerprint,
 }
 
 impl ServerProcess {
@@ -239,17 +264,30 @@ impl ServerProcess {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
-            let _ = tx.send(line);
+            let mut stdout = std::io::BufReader::new(stdout);
+            let mut lines = [String::new(), String::new()];
+            for line in &mut lines {
+                let _ = std::io::BufRead::read_line(&mut stdout, line);
+            }
+            let _ = tx.send(lines);
         });
-        let line = rx.recv_timeout(LIMIT).expect("server printed its address");
-        let addr = line
+        let [first, second] = rx.recv_timeout(LIMIT).expect("server printed its address");
+        let addr = first
             .trim()
             .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
             .to_owned();
-        ServerProcess { child, addr }
+        let fingerprint = second
+            .trim()
+            .strip_prefix("TLS certificate fingerprint ")
+            .unwrap_or_else(|| panic!("unexpected second line {second:?}"))
+            .parse()
+            .expect("fingerprint");
+        ServerProcess {
+            child,
+            addr,
+            fingerprint,
+        }
     }
 
     /// SIGKILL: no chance to clean up, as in a crash.
@@ -275,10 +313,18 @@ pub fn sigkill(pid: u32) {
 /// Uploads `local` as alice (password "pw") and cuts the connection once
 /// `cut_at` bytes are sent: the progress callback unwinds the upload
 /// task, which drops the client mid-body, exactly there.
-pub async fn cut_upload(addr: &str, local: &Path, remote: &str, resume: bool, cut_at: u64) {
+pub async fn cut_upload(
+    addr: &str,
+    transport: &Transport,
+    local: &Path,
+    remote: &str,
+    resume: bool,
+    cut_at: u64,
+) {
     let (addr, local, remote) = (addr.to_owned(), local.to_owned(), remote.to_owned());
+    let transport = transport.clone();
     let task = tokio::spawn(async move {
-        let mut client = netdisk_client::Client::connect(&addr)
+        let mut client = netdisk_client::Client::connect(&addr, &transport)
             .await
             .expect("connect");
         client.login("alice", "pw").await.expect("login");

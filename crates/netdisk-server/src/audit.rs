@@ -1,0 +1,158 @@
+//! The audit log: one JSON line per security-relevant event (logins,
+//! site-key checks, transfers, deletions, renames), for operators and
+//! their log tools. Separate from the diagnostic log (`tracing`), which
+//! may be filtered or reformatted; this one is a stable record.
+
+use crate::config::AuditDestination;
+use serde::Serialize;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// What happened. Field names are part of the documented log format.
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub(crate) enum Event<'a> {
+    /// A client's answer to the site-key challenge was missing or wrong.
+    SiteKeyRefused { peer: SocketAddr, reason: &'a str },
+    Login {
+        peer: SocketAddr,
+        user: &'a str,
+        /// "ok", "failed" or "throttled".
+        result: &'a str,
+    },
+    Transfer {
+        peer: SocketAddr,
+        user: &'a str,
+        path: &'a str,
+        /// "upload" or "download".
+        direction: &'a str,
+        /// Bytes moved over this connection (a resume moves only the rest).
+        bytes: u64,
+        /// BLAKE3 of the whole file, when the transfer got that far.
+        blake3: Option<&'a str>,
+        duration_ms: u64,
+        /// "ok", an error code such as "integrity", or "interrupted".
+        result: &'a str,
+    },
+    Remove {
+        peer: SocketAddr,
+        user: &'a str,
+        path: &'a str,
+        recursive: bool,
+        result: &'a str,
+    },
+    Rmdir {
+        peer: SocketAddr,
+        user: &'a str,
+        path: &'a str,
+        result: &'a str,
+    },
+    Rename {
+        peer: SocketAddr,
+        user: &'a str,
+        from: &'a str,
+        to: &'a str,
+        result: &'a str,
+    },
+}
+
+#[derive(Serialize)]
+struct Line<'a> {
+    time: String,
+    #[serde(flatten)]
+    event: &'a Event<'a>,
+}
+
+pub(crate) struct AuditLog {
+    sink: Option<Mutex<Box<dyn Write + Send>>>,
+}
+
+impl AuditLog {
+    pub(crate) fn open(destination: &AuditDestination, root: &Path) -> std::io::Result<AuditLog> {
+        let sink: Option<Box<dyn Write + Send>> = match destination {
+            AuditDestination::Off => None,
+            AuditDestination::Stderr => Some(Box::new(std::io::stderr())),
+            AuditDestination::File(path) => {
+                use std::os::unix::fs::OpenOptionsExt;
+                let path = root.join(path);
+                let file = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .map_err(|e| {
+                        std::io::Error::new(e.kind(), format!("audit log {}: {e}", path.display()))
+                    })?;
+                Some(Box::new(file))
+            }
+        };
+        Ok(AuditLog {
+            sink: sink.map(Mutex::new),
+        })
+    }
+
+    /// Appends one line. Each line is one `write` on an append-only file,
+    /// so lines from concurrent connections never interleave.
+    pub(crate) fn record(&self, event: Event<'_>) {
+        let Some(sink) = &self.sink else {
+            return;
+        };
+        let line = Line {
+            time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            event: &event,
+        };
+        let mut text = match serde_json::to_string(&line) {
+            Ok(text) => text,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot format an audit line");
+                return;
+            }
+        };
+        text.push('\n');
+        let mut sink = sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Err(e) = sink.write_all(text.as_bytes()) {
+            tracing::error!(error = %e, "cannot write the audit log");
+        }
+    }
+}
+
+/// A transfer's audit line, filled in as the transfer goes and written
+/// when it ends, however it ends.
+pub(crate) struct TransferRecord {
+    direction: &'static str,
+    started: std::time::Instant,
+    pub(crate) path: String,
+    pub(crate) bytes: u64,
+    pub(crate) blake3: Option<String>,
+    pub(crate) result: &'static str,
+}
+
+impl TransferRecord {
+    /// A transfer that has not got anywhere yet ("interrupted" until told otherwise).
+    pub(crate) fn start(direction: &'static str, path: String) -> TransferRecord {
+        TransferRecord {
+            direction,
+            started: std::time::Instant::now(),
+            path,
+            bytes: 0,
+            blake3: None,
+            result: "interrupted",
+        }
+    }
+
+    pub(crate) fn write(&self, audit: &AuditLog, peer: SocketAddr, user: &str) {
+        let elapsed = self.started.elapsed().as_millis();
+        audit.record(Event::Transfer {
+            peer,
+            user,
+            path: &self.path,
+            direction: self.direction,
+            bytes: self.bytes,
+            blake3: self.blake3.as_deref(),
+            duration_ms: u64::try_from(elapsed).unwrap_or(u64::MAX),
+            result: self.result,
+        });
+    }
+}
