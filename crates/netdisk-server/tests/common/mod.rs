@@ -81,6 +81,15 @@ impl TestServer {
         self.root.join("homes").join(user)
     }
 
+    /// The audit log's lines, parsed.
+    pub fn audit_lines(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.root.join("audit.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("audit line is JSON"))
+            .collect()
+    }
+
     pub fn staging(&self, user: &str) -> PathBuf {
         self.root.join("staging").join(user)
     }
@@ -116,6 +125,22 @@ pub struct RawClient {
 impl RawClient {
     pub async fn connect(addr: SocketAddr) -> RawClient {
         let stream = tokio::time::timeout(LIMIT, TcpStream::connect(addr))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        RawClient {
+            framed: Framed::new(stream, NetdiskCodec::new()),
+            next_id: 1,
+        }
+    }
+
+    /// Connects from a chosen loopback source address (127.0.0.0/8).
+    pub async fn connect_from(addr: SocketAddr, source: std::net::IpAddr) -> RawClient {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(SocketAddr::new(source, 0))
+            .expect("bind source");
+        let stream = tokio::time::timeout(LIMIT, socket.connect(addr))
             .await
             .expect("connect in time")
             .expect("connect");
