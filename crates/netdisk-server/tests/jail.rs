@@ -37,7 +37,20 @@ async fn code_of(client: &mut RawClient, request: Message) -> Option<ErrorCode> 
             None
         }
         Message::GetData(data) => {
-            panic!("hostile get returned {} bytes", data.size);
+            // Only a file inside the home may come back; never one from outside.
+            let mut body = Vec::new();
+            while (body.len() as u64) < data.size {
+                match client.next_frame().await {
+                    Some(Frame::Body(bytes)) => body.extend_from_slice(&bytes),
+                    other => panic!("download cut short: {other:?}"),
+                }
+            }
+            assert!(matches!(client.recv().await, Message::GetEnd(_)));
+            assert_eq!(
+                body, b"bait",
+                "a get returned something other than the home's bait"
+            );
+            None
         }
         _ => None,
     }
@@ -282,6 +295,194 @@ async fn hostile_paths_are_refused_and_nothing_outside_the_home_changes() {
         files_under(&server.staging("alice")).is_empty(),
         "staging is clean"
     );
+    server.shutdown().await;
+}
+
+/// One form of the hostile-path corpus (`tests/data/hostile_paths.json`).
+#[derive(serde::Deserialize)]
+struct Form {
+    path: String,
+    /// An error code it must be refused with, or "contained" (may work,
+    /// but only inside the home), or "not_followed" (a planted symlink that
+    /// leads outside: reads and writes through it fail).
+    expect: String,
+    why: String,
+}
+
+/// Names and contents of every file under `dir`, except those `skip` names.
+fn snapshot(dir: &std::path::Path, skip: impl Fn(&str) -> bool) -> Vec<(String, Vec<u8>)> {
+    files_under(dir)
+        .into_iter()
+        .filter(|f| !skip(f))
+        .map(|f| {
+            let bytes = std::fs::read(dir.join(&f)).unwrap_or_default();
+            (f, bytes)
+        })
+        .collect()
+}
+
+async fn back_home(client: &mut RawClient) {
+    let id = client.id();
+    client
+        .send(Message::Cd(Cd {
+            id,
+            path: "~".into(),
+        }))
+        .await;
+    assert!(matches!(client.recv().await, Message::Cwd(_)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hostile_path_corpus_is_refused_or_contained() {
+    let corpus: Vec<Form> =
+        serde_json::from_str(include_str!("data/hostile_paths.json")).expect("corpus");
+    assert!(corpus.len() >= 100, "only {} forms", corpus.len());
+    let server = TestServer::start().await;
+    server.add_user("alice", "pw");
+    server.add_user("bob", "pw");
+    let outside = tempfile::tempdir().expect("outside dir");
+    let secret = outside.path().join("secret.txt");
+    std::fs::write(&secret, b"outside secret").expect("outside file");
+    std::fs::write(server.home("bob").join("bob.txt"), b"bob's file").expect("bob file");
+    let home = server.home("alice");
+    std::fs::write(home.join("bait.txt"), b"bait").expect("bait");
+    std::fs::create_dir(home.join("dir")).expect("dir");
+    // Symlinks an operator (or a restored backup) left in the home.
+    for (target, link) in [
+        (std::path::PathBuf::from("/etc"), "etc-link"),
+        (outside.path().to_owned(), "outside-link"),
+        (secret.clone(), "secret-link"),
+        ("../../..".into(), "up-link"),
+        (server.home("bob"), "bob-link"),
+        ("secret-link".into(), "chain-link"),
+        ("/".into(), "root-link"),
+        (secret.clone(), "abs-secret-link"),
+        ("loop-link".into(), "loop-link"),
+        ("../../../..".into(), "dir/inner-up-link"),
+        (server.staging("alice"), "staging-link"),
+    ] {
+        symlink(target, home.join(link)).expect("symlink");
+    }
+    let outside_before = snapshot(outside.path(), |_| false);
+    // The database and the audit log change with every login and request.
+    let elsewhere =
+        |f: &str| f.starts_with("homes/alice") || f.starts_with("users.db") || f == "audit.log";
+    let root_before = snapshot(&server.root, elsewhere);
+    let passwd_before = std::fs::read("/etc/passwd").unwrap_or_default();
+
+    let mut client = RawClient::login(server.addr, "alice", "pw").await;
+    for form in &corpus {
+        let path = form.path.as_str();
+        let what = format!("{path:?} ({})", form.why);
+        match form.expect.as_str() {
+            "contained" => {
+                for request in requests(&mut client, path) {
+                    code_of(&mut client, request).await;
+                }
+            }
+            "not_followed" => {
+                let mut reads = vec![
+                    Message::Get(Get {
+                        id: client.id(),
+                        path: path.into(),
+                        ..Default::default()
+                    }),
+                    Message::Ls(Ls {
+                        id: client.id(),
+                        path: Some(path.into()),
+                    }),
+                    Message::Cd(Cd {
+                        id: client.id(),
+                        path: path.into(),
+                    }),
+                ];
+                for request in reads.drain(..) {
+                    let kind = request.type_name();
+                    let code = code_of(&mut client, request).await;
+                    assert!(
+                        matches!(
+                            code,
+                            Some(
+                                ErrorCode::PermissionDenied
+                                    | ErrorCode::NotFound
+                                    | ErrorCode::NotADirectory
+                            )
+                        ),
+                        "{kind} {what}: {code:?}"
+                    );
+                }
+                let writes = vec![
+                    Message::Put(Put {
+                        id: client.id(),
+                        path: format!("{path}/new.txt"),
+                        ..Default::default()
+                    }),
+                    Message::Mkdir(Mkdir {
+                        id: client.id(),
+                        path: format!("{path}/newdir"),
+                        parents: true,
+                    }),
+                    Message::Mv(Mv {
+                        id: client.id(),
+                        from: "bait.txt".into(),
+                        to: format!("{path}/bait.txt"),
+                    }),
+                ];
+                for request in writes {
+                    let kind = request.type_name();
+                    assert!(
+                        code_of(&mut client, request).await.is_some(),
+                        "{kind} through {what} accepted"
+                    );
+                }
+                // Destructive requests only through links into scratch space.
+                if path.contains('/')
+                    && !["etc", "root", "up-link"].iter().any(|w| path.contains(w))
+                {
+                    let rm = Message::Rm(Rm {
+                        id: client.id(),
+                        path: path.into(),
+                        recursive: true,
+                    });
+                    assert!(code_of(&mut client, rm).await.is_some(), "rm {what}");
+                }
+            }
+            code => {
+                let want: ErrorCode =
+                    serde_json::from_value(serde_json::Value::String(code.into())).expect("code");
+                for request in requests(&mut client, path) {
+                    let kind = request.type_name();
+                    assert_eq!(
+                        code_of(&mut client, request).await,
+                        Some(want),
+                        "{kind} {what}"
+                    );
+                }
+            }
+        }
+        back_home(&mut client).await;
+        assert_still_home(&mut client).await;
+    }
+
+    assert_eq!(std::fs::read(&secret).expect("secret"), b"outside secret");
+    assert!(
+        outside_before == snapshot(outside.path(), |_| false),
+        "something outside changed"
+    );
+    assert!(
+        root_before == snapshot(&server.root, elsewhere),
+        "something elsewhere in the data directory changed"
+    );
+    assert_eq!(
+        std::fs::read("/etc/passwd").unwrap_or_default(),
+        passwd_before
+    );
+    for link in ["etc-link", "secret-link", "up-link", "staging-link"] {
+        assert!(
+            home.join(link).symlink_metadata().is_ok(),
+            "{link} is still a link"
+        );
+    }
     server.shutdown().await;
 }
 
