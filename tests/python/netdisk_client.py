@@ -4,7 +4,10 @@
 It proves the document is enough to speak the protocol from another
 language: standard library plus the `blake3` package (pip install blake3).
 
-    python3 netdisk_client.py --addr 127.0.0.1:7420 --user alice --password pw --scenario
+    python3 netdisk_client.py --addr 127.0.0.1:7420 --fingerprint SHA256:... \
+        [--site-key FILE] --user alice --password pw --scenario
+
+Without --fingerprint it speaks plaintext (the server must run with --plaintext).
 """
 
 import argparse
@@ -14,6 +17,7 @@ import hmac
 import json
 import os
 import socket
+import ssl
 import struct
 import sys
 import tempfile
@@ -34,10 +38,28 @@ class ServerError(Exception):
         self.message = message
 
 
+def fingerprint_bytes(text):
+    """`SHA256:` + unpadded base64 of the certificate's SHA-256 (PROTOCOL.md section 1)."""
+    b64 = text.removeprefix("SHA256:")
+    return base64.b64decode(b64 + "=" * (-len(b64) % 4))
+
+
 class Client:
-    def __init__(self, addr, timeout=60):
+    def __init__(self, addr, fingerprint=None, site_key=None, timeout=60):
         host, port = addr.rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)), timeout=timeout)
+        sock = socket.create_connection((host, int(port)), timeout=timeout)
+        if fingerprint is not None:
+            # TLS 1.3, trusting the certificate by its pinned fingerprint only.
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.minimum_version = ssl.TLSVersion.TLSv1_3
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            sock = context.wrap_socket(sock, server_hostname=host)
+            seen = hashlib.sha256(sock.getpeercert(binary_form=True)).digest()
+            if not hmac.compare_digest(seen, fingerprint_bytes(fingerprint)):
+                sock.close()
+                raise RuntimeError("the server's certificate does not have the pinned fingerprint")
+        self.sock = sock
         self.next_id = 0
         self.hello = self.recv()
         if self.hello.get("type") == "error":
@@ -46,6 +68,12 @@ class Client:
             raise RuntimeError(f"unexpected hello: {self.hello}")
         if "SCRAM-SHA-256" not in self.hello["auth"]:
             raise RuntimeError("server offers no SCRAM-SHA-256")
+        if self.hello.get("site_key", False):
+            if site_key is None:
+                raise RuntimeError("the server requires a site key")
+            challenge = base64.b64decode(self.hello["challenge"])
+            mac = hmac.new(site_key, challenge, "sha256").digest()
+            self.send({"type": "site_proof", "mac": base64.b64encode(mac).decode("ascii")})
 
     # ----- framing -----
     def recv_exact(self, n):
@@ -212,7 +240,7 @@ class Client:
         self.sock.close()
 
 
-def scenario(addr, user, password):
+def scenario(addr, user, password, fingerprint=None, site_key=None):
     """Exercises every request; returns a list of failed checks."""
     failures = []
 
@@ -227,7 +255,7 @@ def scenario(addr, user, password):
             return e.code
         return None
 
-    c = Client(addr)
+    c = Client(addr, fingerprint, site_key)
     check(c.hello["server"] == "netdisk", "hello names the server")
     c.login(user, password)
     check(c.pwd() == "~", "pwd is ~ after login")
@@ -279,9 +307,19 @@ def scenario(addr, user, password):
     check(usage["used"] == 0 and "quota" not in usage, f"df after cleanup: {usage}")
     c.close()
 
-    wrong = Client(addr)
+    wrong = Client(addr, fingerprint, site_key)
     check(error_code(lambda: wrong.login(user, password + "x")) == "auth_failed", "wrong password")
     wrong.close()
+    if site_key is not None:
+        stranger = Client(addr, fingerprint, site_key=b"x" * 32)
+        check(error_code(lambda: stranger.login(user, password)) == "site_key_refused", "wrong site key")
+        stranger.close()
+    if fingerprint is not None:
+        try:
+            Client(addr, "SHA256:" + base64.b64encode(b"\0" * 32).decode().rstrip("="), site_key)
+            check(False, "a wrong fingerprint is refused")
+        except RuntimeError:
+            pass
     return failures
 
 
@@ -290,15 +328,21 @@ def main():
     parser.add_argument("--addr", required=True)
     parser.add_argument("--user", required=True)
     parser.add_argument("--password", required=True)
+    parser.add_argument("--fingerprint", help="TLS, pinned to this certificate fingerprint")
+    parser.add_argument("--site-key", help="file holding the server's site key")
     parser.add_argument("--scenario", action="store_true", help="run every check and report")
     args = parser.parse_args()
+    site_key = None
+    if args.site_key:
+        with open(args.site_key) as f:
+            site_key = base64.b64decode(f.readline().strip())
     if not args.scenario:
-        client = Client(args.addr)
+        client = Client(args.addr, args.fingerprint, site_key)
         client.login(args.user, args.password)
         for entry in client.ls():
             print(entry["name"])
         return 0
-    failures = scenario(args.addr, args.user, args.password)
+    failures = scenario(args.addr, args.user, args.password, args.fingerprint, site_key)
     for failure in failures:
         print(f"FAILED: {failure}")
     print("python client: all checks passed" if not failures else f"python client: {len(failures)} checks failed")

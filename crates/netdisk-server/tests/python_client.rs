@@ -4,6 +4,8 @@
 mod common;
 
 use common::{TestServer, LIMIT};
+use netdisk_proto::SiteKey;
+use netdisk_server::Transport;
 use std::process::Stdio;
 
 const SCRIPT: &str = concat!(
@@ -31,11 +33,25 @@ async fn a_client_written_from_the_protocol_document_works() {
         eprintln!("skipped: python3 with the blake3 package is not installed (pip install blake3)");
         return;
     }
-    let server = TestServer::start().await;
+    // Over TLS with a site key: the whole of PROTOCOL.md's connection sequence.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = SiteKey::from_bytes((0..32).collect()).expect("key");
+    let key_file = dir.path().join("site.key");
+    std::fs::write(&key_file, key.to_file_text()).expect("key file");
+    let server = TestServer::start_with(|c| {
+        c.transport = Transport::Tls;
+        c.site_key = Some(key);
+    })
+    .await;
     server.add_user("pyuser", "py-pass");
+    let fingerprint = server.fingerprint.expect("TLS").to_string();
     let child = tokio::process::Command::new("python3")
         .arg(SCRIPT)
+        .arg("--site-key")
+        .arg(&key_file)
         .args([
+            "--fingerprint",
+            &fingerprint,
             "--addr",
             &server.addr.to_string(),
             "--user",

@@ -95,17 +95,7 @@ async fn log_in(client: &mut Session, login: &Login) -> anyhow::Result<()> {
 
 fn transport_for(target: Target<'_>) -> anyhow::Result<Transport> {
     if target.security.plaintext {
-        let host = target
-            .remote
-            .server
-            .rsplit_once(':')
-            .map_or(target.remote.server.as_str(), |(h, _)| h);
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let loopback = host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        if !loopback {
+        if !crate::serve::is_loopback(&target.remote.server) {
             eprintln!(
                 "netdisk: warning: --plaintext to {}: files travel unencrypted",
                 target.remote.server

@@ -16,7 +16,7 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
         file.log.server.as_deref(),
     )?;
     let config = server_config(&args, security, file)?;
-    if config.transport == Transport::Plaintext && !is_loopback_listen(&config.listen) {
+    if config.transport == Transport::Plaintext && !is_loopback(&config.listen) {
         tracing::warn!(listen = %config.listen, "PLAINTEXT on a non-loopback address: passwords are safe (SCRAM), but files and names cross the network unencrypted");
         eprintln!(
             "netdisk: warning: --plaintext on {}: files travel unencrypted",
@@ -155,10 +155,12 @@ pub fn read_site_key(path: &Path) -> anyhow::Result<SiteKey> {
     SiteKey::parse(&text).with_context(what)
 }
 
-fn is_loopback_listen(listen: &str) -> bool {
-    let host = match listen.rsplit_once(':') {
+/// True for "HOST:PORT" addresses that stay on this machine (loopback IPs
+/// and "localhost"): the ones where plaintext needs no warning.
+pub fn is_loopback(addr: &str) -> bool {
+    let host = match addr.rsplit_once(':') {
         Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']'),
-        None => listen,
+        None => addr,
     };
     host == "localhost"
         || host
@@ -186,17 +188,17 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use super::is_loopback_listen;
+    use super::is_loopback;
 
     #[test]
-    fn loopback_listen_addresses_are_recognised() {
+    fn loopback_addresses_are_recognised() {
         for addr in [
             "127.0.0.1:7420",
             "127.1.2.3:0",
             "[::1]:7420",
             "localhost:7420",
         ] {
-            assert!(is_loopback_listen(addr), "{addr}");
+            assert!(is_loopback(addr), "{addr}");
         }
         for addr in [
             "0.0.0.0:7420",
@@ -204,7 +206,7 @@ mod tests {
             "192.0.2.1:7420",
             "example.org:1",
         ] {
-            assert!(!is_loopback_listen(addr), "{addr}");
+            assert!(!is_loopback(addr), "{addr}");
         }
     }
 }

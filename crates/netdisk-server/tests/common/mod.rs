@@ -23,6 +23,8 @@ pub const LIMIT: Duration = Duration::from_secs(30);
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The TLS certificate's, when a test asked for TLS.
+    pub fingerprint: Option<netdisk_proto::Fingerprint>,
     pub root: PathBuf,
     _dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
@@ -48,6 +50,7 @@ impl TestServer {
         adjust(&mut config);
         let server = Server::bind(config).await.expect("bind");
         let addr = server.local_addr().expect("addr");
+        let fingerprint = server.fingerprint();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             server
@@ -59,6 +62,7 @@ impl TestServer {
         });
         TestServer {
             addr,
+            fingerprint,
             root,
             _dir: dir,
             stop: Some(stop),
