@@ -45,7 +45,8 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Connections served at once from one IP address.
     pub max_connections_per_ip: usize,
-    /// Time from connect to a completed login (the TLS handshake included).
+    /// Time from hello to a completed login. (The TLS handshake before it
+    /// gets at most this too, and never more than 10 s.)
     pub login_timeout: Duration,
     /// Time a logged-in session may sit between requests.
     pub idle_timeout: Duration,
