@@ -1,18 +1,35 @@
 //! Framing: a 4-byte little-endian length, a JSON header, then the raw body
 //! the header announces. Built on tokio-util's `Decoder`/`Encoder`, so the
 //! same state machine serves the server, the client and the fuzzer.
+//!
+//! The codec is generic over the header type: netdisk's is [`Message`]
+//! ([`NetdiskCodec`]); the examples frame their own messages with it.
 
 use crate::error::ErrorCode;
 use crate::message::Message;
 use crate::MAX_HEADER_LEN;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::marker::PhantomData;
 use tokio_util::codec::{Decoder, Encoder};
 
+/// A frame header: JSON, and how many raw body bytes follow it.
+pub trait Header: Serialize + DeserializeOwned {
+    fn body_len(&self) -> u64;
+}
+
+impl Header for Message {
+    fn body_len(&self) -> u64 {
+        Message::body_len(self)
+    }
+}
+
 /// What the decoder yields: a header, or a piece of the body it announced.
-/// Body pieces arrive in order and add up to exactly `Message::body_len()`.
+/// Body pieces arrive in order and add up to exactly the header's `body_len()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Frame {
-    Message(Message),
+pub enum Frame<H = Message> {
+    Message(H),
     Body(Bytes),
 }
 
@@ -63,29 +80,35 @@ enum ReadState {
     Body { remaining: u64 },
 }
 
-/// The netdisk frame codec. Decoding never allocates more than the header
-/// limit on the strength of a peer's length prefix.
+/// The frame codec for headers of type `H`. Decoding never allocates more
+/// than the header limit on the strength of a peer's length prefix.
 #[derive(Debug)]
-pub struct NetdiskCodec {
+pub struct FrameCodec<H> {
     state: ReadState,
     max_header: usize,
+    // fn() -> H: the codec holds no H, so it is Send and Sync whatever H is.
+    header: PhantomData<fn() -> H>,
 }
 
-impl Default for NetdiskCodec {
+/// The netdisk protocol's codec.
+pub type NetdiskCodec = FrameCodec<Message>;
+
+impl<H> Default for FrameCodec<H> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl NetdiskCodec {
+impl<H> FrameCodec<H> {
     pub fn new() -> Self {
         Self::with_max_header(MAX_HEADER_LEN)
     }
 
     pub fn with_max_header(max_header: usize) -> Self {
-        NetdiskCodec {
+        FrameCodec {
             state: ReadState::Header,
             max_header,
+            header: PhantomData,
         }
     }
 
@@ -96,7 +119,7 @@ impl NetdiskCodec {
 }
 
 /// Parses one header: UTF-8, then JSON, then a known message.
-pub fn parse_header(bytes: &[u8]) -> Result<Message, CodecError> {
+pub fn parse_header<H: DeserializeOwned>(bytes: &[u8]) -> Result<H, CodecError> {
     let text = std::str::from_utf8(bytes).map_err(|e| CodecError::BadJson(e.to_string()))?;
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| CodecError::BadJson(e.to_string()))?;
@@ -107,11 +130,11 @@ pub fn parse_header(bytes: &[u8]) -> Result<Message, CodecError> {
     })
 }
 
-impl Decoder for NetdiskCodec {
-    type Item = Frame;
+impl<H: Header> Decoder for FrameCodec<H> {
+    type Item = Frame<H>;
     type Error = CodecError;
 
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, CodecError> {
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame<H>>, CodecError> {
         match self.state {
             ReadState::Body { remaining } => {
                 if src.is_empty() {
@@ -156,7 +179,7 @@ impl Decoder for NetdiskCodec {
                 }
                 src.advance(4);
                 let header = src.split_to(len);
-                let message = parse_header(&header)?;
+                let message: H = parse_header(&header)?;
                 let body = message.body_len();
                 if body > 0 {
                     self.state = ReadState::Body { remaining: body };
@@ -166,7 +189,7 @@ impl Decoder for NetdiskCodec {
         }
     }
 
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, CodecError> {
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Frame<H>>, CodecError> {
         match self.decode(src)? {
             Some(frame) => Ok(Some(frame)),
             None if src.is_empty() && self.state == ReadState::Header => Ok(None),
@@ -176,8 +199,8 @@ impl Decoder for NetdiskCodec {
 }
 
 /// Serialises a message as a frame: length prefix, then JSON.
-pub fn encode_message(
-    message: &Message,
+pub fn encode_message<H: Serialize>(
+    message: &H,
     max_header: usize,
     dst: &mut BytesMut,
 ) -> Result<(), CodecError> {
@@ -195,24 +218,24 @@ pub fn encode_message(
     Ok(())
 }
 
-impl Encoder<&Message> for NetdiskCodec {
+impl<H: Header> Encoder<&H> for FrameCodec<H> {
     type Error = CodecError;
 
-    fn encode(&mut self, message: &Message, dst: &mut BytesMut) -> Result<(), CodecError> {
+    fn encode(&mut self, message: &H, dst: &mut BytesMut) -> Result<(), CodecError> {
         encode_message(message, self.max_header, dst)
     }
 }
 
-impl Encoder<Message> for NetdiskCodec {
+impl<H: Header> Encoder<H> for FrameCodec<H> {
     type Error = CodecError;
 
-    fn encode(&mut self, message: Message, dst: &mut BytesMut) -> Result<(), CodecError> {
+    fn encode(&mut self, message: H, dst: &mut BytesMut) -> Result<(), CodecError> {
         encode_message(&message, self.max_header, dst)
     }
 }
 
 /// Body bytes go out as they are; the header before them announced their length.
-impl Encoder<Bytes> for NetdiskCodec {
+impl<H> Encoder<Bytes> for FrameCodec<H> {
     type Error = CodecError;
 
     fn encode(&mut self, body: Bytes, dst: &mut BytesMut) -> Result<(), CodecError> {

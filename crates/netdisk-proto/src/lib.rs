@@ -17,7 +17,7 @@ pub mod response;
 pub mod scram;
 pub mod site_key;
 
-pub use codec::{CodecError, Frame, NetdiskCodec};
+pub use codec::{CodecError, Frame, FrameCodec, Header, NetdiskCodec};
 pub use entry::{Entry, EntryKind};
 pub use error::ErrorCode;
 pub use fingerprint::{Fingerprint, FingerprintError};

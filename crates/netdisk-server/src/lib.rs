@@ -5,6 +5,7 @@
 //! The connection code is generic over the byte stream (`AsyncRead +
 //! AsyncWrite`): TLS 1.3 (the default) and plaintext TCP share all of it.
 
+mod accept;
 mod audit;
 mod commands;
 mod config;
@@ -23,6 +24,7 @@ mod tls;
 mod user_name;
 mod users;
 
+pub use accept::{serve_connections, ConnectionLimits};
 pub use config::{AuditDestination, ServerConfig, Transport};
 pub use data_dir::{DataDir, DataDirError, DEFAULT_ROOT};
 pub use error::ServerError;

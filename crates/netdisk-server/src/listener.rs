@@ -1,14 +1,14 @@
-//! Accepts connections, caps how many run at once, and shuts down
-//! gracefully: stop accepting, let running requests finish within the grace
-//! period, then return.
+//! The netdisk server: opens the data directory, binds, and serves
+//! connections through the shared accept loop until shutdown; meanwhile it
+//! sweeps expired partial uploads.
 
+use crate::accept::{serve_connections, ConnectionLimits};
 use crate::audit::AuditLog;
 use crate::config::{ServerConfig, Transport};
 use crate::connection::{refuse, serve_connection};
 use crate::data_dir::DataDir;
 use crate::error::ServerError;
 use crate::session::Shared;
-use crate::source::SourceLimit;
 use crate::staging::{self, ActivePartials};
 use crate::tls::ServerTls;
 use netdisk_proto::Fingerprint;
@@ -16,12 +16,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-
-/// Refused connections told why at once; more are closed without a word.
-const MAX_REFUSALS_AT_ONCE: usize = 64;
 
 pub struct Server {
     listener: TcpListener,
@@ -89,76 +84,23 @@ impl Server {
 
     /// Serves until `shutdown` completes, then drains within the grace period.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
-        let cancel = CancellationToken::new();
-        let tracker = TaskTracker::new();
-        let permits = Arc::new(Semaphore::new(self.config.max_connections));
-        let per_source = SourceLimit::new(self.config.max_connections_per_ip);
-        // Telling refused clients why costs a task (and a TLS handshake)
-        // each; under a flood, the ones beyond these are just closed.
-        let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_AT_ONCE));
-        tokio::spawn(sweep_partials(self.shared.clone(), cancel.clone()));
-        tokio::pin!(shutdown);
-        loop {
-            let accepted = tokio::select! {
-                accepted = self.listener.accept() => accepted,
-                () = &mut shutdown => break,
-            };
-            let (stream, peer) = match accepted {
-                Ok(pair) => pair,
-                Err(err) => {
-                    // Out of file descriptors and similar: keep serving the
-                    // clients we have, and try again shortly.
-                    tracing::warn!(error = %err, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            // Small control frames must not wait for Nagle; data is written in large pieces.
-            let _ = stream.set_nodelay(true);
-            let shared = self.shared.clone();
-            let refusal = if let Ok(permit) = permits.clone().try_acquire_owned() {
-                match per_source.try_acquire(peer.ip()) {
-                    Some(slot) => Ok((permit, slot)),
-                    None => {
-                        tracing::warn!(%peer, limit = self.config.max_connections_per_ip, "per-address connection limit reached");
-                        Err("too many connections from your address; try again later")
-                    }
-                }
-            } else {
-                tracing::warn!(%peer, limit = self.config.max_connections, "connection limit reached");
-                Err("server is at its connection limit; try again later")
-            };
-            let (permit, slot) = match refusal {
-                Ok(slots) => slots,
-                Err(why) => {
-                    if let Ok(refusing) = refusals.clone().try_acquire_owned() {
-                        tracker.spawn(async move {
-                            refuse(stream, shared, why).await;
-                            drop(refusing);
-                        });
-                    }
-                    continue;
-                }
-            };
-            let cancel = cancel.clone();
-            tracker.spawn(async move {
-                serve_connection(stream, peer, shared, cancel).await;
-                drop((permit, slot));
-            });
-        }
-        drop(self.listener);
-        tracing::info!("shutting down: no new connections; waiting for running requests");
-        cancel.cancel();
-        tracker.close();
-        if tokio::time::timeout(self.config.grace_period, tracker.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                remaining = tracker.len(),
-                "grace period over; closing the remaining connections"
-            );
-        }
+        let stop_sweeping = CancellationToken::new();
+        tokio::spawn(sweep_partials(self.shared.clone(), stop_sweeping.clone()));
+        let limits = ConnectionLimits {
+            total: self.config.max_connections,
+            per_address: self.config.max_connections_per_ip,
+            grace_period: self.config.grace_period,
+        };
+        let shared = &self.shared;
+        serve_connections(
+            self.listener,
+            limits,
+            shutdown,
+            |stream, peer, cancel| serve_connection(stream, peer, shared.clone(), cancel),
+            |stream, _peer, why| refuse(stream, shared.clone(), why),
+        )
+        .await;
+        stop_sweeping.cancel();
         Ok(())
     }
 }
