@@ -11,7 +11,7 @@ use cap_std::fs::{Dir, Metadata};
 use netdisk_proto::{Entry, EntryKind, ErrorCode, HomePath};
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 #[derive(Clone)]
 pub(crate) struct Home {
@@ -52,12 +52,63 @@ pub(crate) fn io_err(path: &HomePath) -> impl Fn(io::Error) -> CommandError + '_
     move |e| CommandError::from_io(&e, &path.to_string())
 }
 
+/// The open homes, so that all sessions of one user share two directory
+/// handles instead of holding two each (file descriptors run out first
+/// with many idle connections). Weak: a home closes with its last session.
+#[derive(Default)]
+pub(crate) struct OpenHomes {
+    homes: std::sync::Mutex<std::collections::HashMap<String, WeakHome>>,
+}
+
+/// A home's two handles, held only while some session holds them.
+type WeakHome = (Weak<Dir>, Weak<Dir>);
+
+impl OpenHomes {
+    /// The user's home, shared with their other sessions when it is still
+    /// the directory at `home` (not one deleted and made again meanwhile).
+    pub(crate) fn open(&self, user: &str, home: &Path, staging: &Path) -> io::Result<Home> {
+        let mut homes = self.homes.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((dir, staged)) = homes.get(user) {
+            if let (Some(dir), Some(staging_dir)) = (dir.upgrade(), staged.upgrade()) {
+                let open = Home {
+                    dir,
+                    staging: staging_dir,
+                };
+                if open.is_at(home, staging)? {
+                    return Ok(open);
+                }
+            }
+        }
+        let opened = Home::open(home, staging)?;
+        if homes.len() >= 1024 {
+            homes.retain(|_, (dir, _)| dir.strong_count() > 0);
+        }
+        homes.insert(
+            user.to_owned(),
+            (Arc::downgrade(&opened.dir), Arc::downgrade(&opened.staging)),
+        );
+        Ok(opened)
+    }
+}
+
+fn same_directory(dir: &Dir, path: &Path) -> io::Result<bool> {
+    use cap_std::fs::MetadataExt as _;
+    use std::os::unix::fs::MetadataExt;
+    let open = dir.dir_metadata()?;
+    let now = std::fs::metadata(path)?;
+    Ok(open.dev() == now.dev() && open.ino() == now.ino())
+}
+
 impl Home {
     pub(crate) fn open(home: &Path, staging: &Path) -> io::Result<Home> {
         Ok(Home {
             dir: Arc::new(Dir::open_ambient_dir(home, ambient_authority())?),
             staging: Arc::new(Dir::open_ambient_dir(staging, ambient_authority())?),
         })
+    }
+
+    fn is_at(&self, home: &Path, staging: &Path) -> io::Result<bool> {
+        Ok(same_directory(&self.dir, home)? && same_directory(&self.staging, staging)?)
     }
 
     /// Runs blocking file-system work off the async threads.

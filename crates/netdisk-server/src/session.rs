@@ -7,7 +7,7 @@ use crate::config::ServerConfig;
 use crate::connection::{Connection, Fatal};
 use crate::data_dir::DataDir;
 use crate::error::CommandError;
-use crate::home::Home;
+use crate::home::{Home, OpenHomes};
 use crate::login::LoggedIn;
 use crate::quota::QuotaBook;
 use crate::staging::ActivePartials;
@@ -34,6 +34,7 @@ pub(crate) struct Shared {
     pub(crate) tls: Option<ServerTls>,
     pub(crate) audit: AuditLog,
     pub(crate) throttle: LoginThrottle,
+    pub(crate) homes: OpenHomes,
 }
 
 impl Shared {
@@ -55,6 +56,7 @@ impl Shared {
             active: Arc::default(),
             tls,
             audit,
+            homes: OpenHomes::default(),
         }
     }
 
@@ -85,7 +87,8 @@ pub(crate) async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
     user: LoggedIn,
     cancel: &CancellationToken,
 ) -> Result<(), Fatal> {
-    let home = Home::open(
+    let home = shared.homes.open(
+        &user.name,
         &shared.data.home(&user.name),
         &shared.data.staging(&user.name),
     )?;

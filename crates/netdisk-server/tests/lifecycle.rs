@@ -159,3 +159,47 @@ async fn shutdown_lets_a_running_upload_finish_and_sends_idle_clients_away() {
         content
     );
 }
+
+fn open_descriptors() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_of_one_user_share_their_home_handles_until_the_home_is_replaced() {
+    let server = TestServer::start().await;
+    server.add_user("alice", "pw");
+    let mut first = RawClient::login(server.addr, "alice", "pw").await;
+    let before = open_descriptors();
+    let mut sessions = Vec::new();
+    for _ in 0..20 {
+        sessions.push(RawClient::login(server.addr, "alice", "pw").await);
+    }
+    // Each session: its socket on both ends. Without sharing, two more
+    // directory handles each (60 in all).
+    let grown = open_descriptors().saturating_sub(before);
+    assert!(grown <= 44, "20 sessions took {grown} descriptors");
+
+    // The home is deleted and made again (user del --purge, user add) while
+    // a session still holds the old one: a new session must get the new one.
+    let data = netdisk_server::DataDir::open(&server.root).expect("data dir");
+    data.remove_home("alice").expect("purge");
+    data.create_home("alice").expect("recreate");
+    let mut fresh = RawClient::login(server.addr, "alice", "pw").await;
+    let body = b"into the new home";
+    let id = fresh.start_upload("new.txt", body.len() as u64).await;
+    fresh.send_raw(body).await;
+    let hash = blake3::hash(body).to_hex().to_string();
+    assert!(matches!(
+        fresh.end_upload(id, hash).await,
+        Message::PutDone(_)
+    ));
+    assert_eq!(
+        std::fs::read(server.home("alice").join("new.txt")).expect("in the new home"),
+        body
+    );
+    let id = first.id();
+    first.send(Message::Pwd(Pwd { id })).await;
+    assert!(matches!(first.recv().await, Message::Cwd(_)));
+    drop(sessions);
+    server.shutdown().await;
+}

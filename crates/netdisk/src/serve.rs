@@ -23,6 +23,7 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
             config.listen
         );
     }
+    raise_descriptor_limit(config.max_connections);
     let server = Server::bind(config).await?;
     let addr = server.local_addr()?;
     // Scripts and tests read these lines to learn the real port and the certificate.
@@ -137,6 +138,26 @@ fn server_config(
         lockout: duration(seconds(args.lockout), file.lockout, defaults.lockout),
         audit,
     })
+}
+
+/// Each connection holds a socket (and each logged-in user two directory
+/// handles): raise the soft limit on open files to the hard one, as servers
+/// do, and say so if even that is short of the connection limit.
+fn raise_descriptor_limit(max_connections: usize) {
+    let wanted = u64::try_from(max_connections)
+        .unwrap_or(u64::MAX)
+        .saturating_add(64);
+    match rlimit::Resource::NOFILE.get() {
+        Ok((soft, hard)) => {
+            if soft < hard && rlimit::Resource::NOFILE.set(hard, hard).is_err() {
+                tracing::warn!(soft, hard, "cannot raise the open-file limit");
+            }
+            if hard < wanted {
+                tracing::warn!(hard, max_connections, "the open-file limit is below the connection limit; raise it (ulimit -n) or lower --max-connections");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the open-file limit"),
+    }
 }
 
 /// Reads a site key file; it must not be readable by others.
