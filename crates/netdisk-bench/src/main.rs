@@ -1,0 +1,174 @@
+//! `cargo run --release -p netdisk-bench`: starts a real netdisk server on
+//! loopback (a child process), runs every scenario in plaintext and TLS,
+//! and prints each figure beside the raw-TCP baseline measured in the same
+//! run, as a table and as JSON. `--quick` runs small sizes in about a minute.
+
+mod baseline;
+mod report;
+mod scenarios;
+mod server;
+
+use clap::{Parser, Subcommand};
+use report::Figure;
+use scenarios::Sizes;
+use server::ServerProcess;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(about = "netdisk benchmarks against the raw-TCP limit")]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Small sizes: the whole run in about a minute.
+    #[arg(long)]
+    quick: bool,
+    /// Scenarios to run, by number (1-6); all by default.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<u8>,
+    /// Modes to run: plaintext, tls.
+    #[arg(long, value_delimiter = ',', default_values = ["plaintext", "tls"])]
+    modes: Vec<String>,
+    /// Where to write the figures as JSON.
+    #[arg(long, default_value = "target/bench/results.json")]
+    json: PathBuf,
+    /// Directory for the data and scratch files (default: the system's temp dir).
+    #[arg(long)]
+    scratch: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// (internal) Run the server under test.
+    Serve {
+        #[arg(long)]
+        root: PathBuf,
+        #[arg(long)]
+        plaintext: bool,
+    },
+}
+
+fn sizes(quick: bool) -> Sizes {
+    if quick {
+        Sizes {
+            big_file: 256 << 20,
+            small_files: 500,
+            concurrent_clients: 16,
+            concurrent_size: 8 << 20,
+            ls_clients: 100,
+            ls_requests: 20,
+            idle_connections: 1000,
+            login_seconds: 1.0,
+        }
+    } else {
+        Sizes {
+            big_file: 1 << 30,
+            small_files: 2000,
+            concurrent_clients: 16,
+            concurrent_size: 64 << 20,
+            ls_clients: 100,
+            ls_requests: 100,
+            idle_connections: 10_000,
+            login_seconds: 3.0,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if let Some(Command::Serve { root, plaintext }) = args.command {
+        return server::serve(&root, plaintext).await;
+    }
+    server::raise_fd_limit();
+    let sizes = sizes(args.quick);
+    let wanted = |n: u8| args.only.is_empty() || args.only.contains(&n);
+    let scratch = match &args.scratch {
+        Some(dir) => tempfile::tempdir_in(dir)?,
+        None => tempfile::tempdir()?,
+    };
+    let mut figures: Vec<Figure> = Vec::new();
+
+    let source = scratch.path().join("big.bin");
+    scenarios::make_file(&source, sizes.big_file)?;
+    let elapsed = baseline::file_to_file(&source, &scratch.path().join("raw.copy"))?;
+    std::fs::remove_file(scratch.path().join("raw.copy"))?;
+    let raw = sizes.big_file as f64 / elapsed.as_secs_f64() / 1e6;
+    figures.push(Figure::new(
+        "0 raw TCP file->file + fsync",
+        "raw",
+        raw,
+        "MB/s",
+    ));
+    eprintln!("baseline: {raw:.0} MB/s");
+
+    for mode in &args.modes {
+        let plaintext = match mode.as_str() {
+            "plaintext" => true,
+            "tls" => false,
+            other => anyhow::bail!("unknown mode {other:?} (plaintext, tls)"),
+        };
+        let root = scratch.path().join(format!("data-{mode}"));
+        let server = ServerProcess::start(&root, plaintext)?;
+        let mut single_stream = None;
+        if wanted(1) {
+            let got =
+                scenarios::big_file(&server, mode, &source, sizes.big_file, raw, scratch.path())
+                    .await?;
+            single_stream = Some(got[0].value);
+            report(&mut figures, got);
+        }
+        if wanted(2) {
+            let got =
+                scenarios::small_files(&server, mode, sizes.small_files, scratch.path()).await?;
+            report(&mut figures, got);
+        }
+        if wanted(3) {
+            let got =
+                scenarios::concurrent_uploads(&server, mode, &sizes, scratch.path(), single_stream)
+                    .await?;
+            report(&mut figures, got);
+        }
+        if wanted(4) {
+            report(
+                &mut figures,
+                scenarios::ls_latency(&server, mode, &sizes).await?,
+            );
+        }
+        if wanted(5) {
+            report(
+                &mut figures,
+                scenarios::idle_memory(&server, mode, sizes.idle_connections).await?,
+            );
+        }
+        if wanted(6) {
+            report(
+                &mut figures,
+                scenarios::logins(&server, mode, sizes.login_seconds, scratch.path()).await?,
+            );
+        }
+    }
+    println!();
+    report::print_table(&figures);
+    if let Some(dir) = args.json.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let json = serde_json::json!({
+        "quick": args.quick,
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "figures": figures,
+    });
+    std::fs::write(&args.json, serde_json::to_string_pretty(&json)?)?;
+    println!("\nfigures saved to {}", args.json.display());
+    Ok(())
+}
+
+/// Keeps figures and shows each as it comes (a long run shows progress).
+fn report(figures: &mut Vec<Figure>, got: Vec<Figure>) {
+    for figure in &got {
+        eprintln!(
+            "{} [{}]: {:.2} {}",
+            figure.scenario, figure.mode, figure.value, figure.unit
+        );
+    }
+    figures.extend(got);
+}

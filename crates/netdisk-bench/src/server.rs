@@ -1,0 +1,141 @@
+//! The server under test runs in a child process (this binary, `serve`
+//! subcommand), so its memory can be read from /proc without the clients'.
+
+use netdisk_client::{ServerTrust, Transport};
+use netdisk_proto::Fingerprint;
+use netdisk_server::{AuditDestination, DataDir, Server, ServerConfig};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Logs in cheaply (4,096 iterations): for scenarios that log in a lot.
+pub const USER: &str = "bench";
+/// Logs in at the default cost (100,000 iterations), as real users do.
+pub const REALISTIC_USER: &str = "realistic";
+pub const PASSWORD: &str = "bench-password";
+
+/// The child side: serve `root` until stdin closes.
+pub async fn serve(root: &Path, plaintext: bool) -> anyhow::Result<()> {
+    raise_fd_limit();
+    let config = ServerConfig {
+        root: root.to_owned(),
+        listen: "127.0.0.1:0".into(),
+        transport: if plaintext {
+            netdisk_server::Transport::Plaintext
+        } else {
+            netdisk_server::Transport::Tls
+        },
+        max_connections: 50_000,
+        max_connections_per_ip: 50_000,
+        // The audit log is part of the server's work; keep it on, in the data directory.
+        audit: AuditDestination::default(),
+        ..ServerConfig::default()
+    };
+    let server = Server::bind(config).await?;
+    let fingerprint = server
+        .fingerprint()
+        .map(|f| f.to_string())
+        .unwrap_or_else(|| "-".into());
+    println!("{} {fingerprint}", server.local_addr()?);
+    server
+        .run(async {
+            // The parent closes our stdin to stop us.
+            let _ = tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                let _ = std::io::stdin().read_line(&mut line);
+            })
+            .await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// The parent side: a running server process and how to reach it.
+pub struct ServerProcess {
+    child: Child,
+    pub addr: String,
+    pub transport: Transport,
+}
+
+impl ServerProcess {
+    /// Creates the data directory with the two bench users and starts the server.
+    pub fn start(root: &Path, plaintext: bool) -> anyhow::Result<ServerProcess> {
+        let data = DataDir::open(root)?;
+        for (user, iterations) in [
+            (USER, netdisk_proto::scram::MIN_ITERATIONS),
+            (REALISTIC_USER, netdisk_proto::scram::DEFAULT_ITERATIONS),
+        ] {
+            let users = data.users()?.with_iterations(iterations);
+            if users.credentials(user)?.is_none() {
+                users.add(user, PASSWORD, None)?;
+            }
+            data.create_home(user)?;
+        }
+        let mut command = Command::new(std::env::current_exe()?);
+        command.arg("serve").arg("--root").arg(root);
+        if plaintext {
+            command.arg("--plaintext");
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let mut fields = line.split_whitespace();
+        let addr = fields
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("the server printed no address"))?
+            .to_owned();
+        let transport = match fields.next() {
+            Some("-") | None => Transport::Plaintext,
+            Some(fingerprint) => {
+                let fingerprint: Fingerprint = fingerprint.parse()?;
+                Transport::Tls(ServerTrust::Fingerprint(fingerprint))
+            }
+        };
+        Ok(ServerProcess {
+            child,
+            addr,
+            transport,
+        })
+    }
+
+    /// Resident memory of the server process, in bytes.
+    pub fn rss(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("no VmRSS in /proc/PID/status"))?;
+        Ok(kib * 1024)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        // Closing stdin asks for a graceful stop; kill if it takes too long.
+        drop(self.child.stdin.take());
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Thousands of connections need more descriptors than the usual soft limit.
+pub fn raise_fd_limit() {
+    if let Ok((_, hard)) = rlimit::Resource::NOFILE.get() {
+        let _ = rlimit::Resource::NOFILE.set(hard, hard);
+    }
+}
