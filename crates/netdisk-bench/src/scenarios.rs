@@ -51,18 +51,18 @@ pub fn make_file(path: &Path, size: u64) -> anyhow::Result<()> {
         left -= n as u64;
     }
     file.flush()?;
+    // Written back now, so its writeback does not run during a measurement.
+    file.get_ref().sync_all()?;
     Ok(())
 }
 
-/// Scenario 1: one big file up and down.
+/// Scenario 1: one big file up and down; MB/s each way.
 pub async fn big_file(
     server: &ServerProcess,
-    mode: &str,
     source: &Path,
     size: u64,
-    baseline: f64,
     scratch: &Path,
-) -> anyhow::Result<Vec<Figure>> {
+) -> anyhow::Result<(f64, f64)> {
     let mut client = login(server).await?;
     let started = Instant::now();
     client.put_file(source, "big.bin", false, None).await?;
@@ -73,10 +73,38 @@ pub async fn big_file(
     let down = size as f64 / started.elapsed().as_secs_f64() / MB;
     std::fs::remove_file(&target)?;
     client.rm("big.bin").await?;
-    Ok(vec![
-        Figure::new("1 big file upload", mode, up, "MB/s").ratio_to(baseline),
-        Figure::new("1 big file download", mode, down, "MB/s").ratio_to(baseline),
-    ])
+    Ok((up, down))
+}
+
+/// The medians of scenario 1's rounds, given as (upload, download, baseline
+/// of the same round): each ratio is taken within its round, then the median.
+pub fn big_file_figures(mode: &str, runs: &[(f64, f64, f64)]) -> Vec<Figure> {
+    let note = format!(
+        "median of {} rounds, each against its own baseline",
+        runs.len()
+    );
+    let figure = |name: &str, pick: fn(&(f64, f64, f64)) -> f64| {
+        let values: Vec<f64> = runs.iter().map(pick).collect();
+        let ratios: Vec<f64> = runs.iter().map(|run| pick(run) / run.2).collect();
+        let mut figure = Figure::new(name, mode, median(&values), "MB/s").note(&note);
+        figure.ratio = Some(median(&ratios));
+        figure
+    };
+    vec![
+        figure("1 big file upload", |run| run.0),
+        figure("1 big file download", |run| run.1),
+    ]
+}
+
+/// The middle value (the mean of the two middle ones for an even count).
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
 }
 
 /// Runs `work` for every item on `sessions` connections sharing one queue,

@@ -9,12 +9,13 @@
 
 use crate::client::{unexpected, Client};
 use crate::error::ClientError;
+use netdisk_fileio::{FileSink, FileSource};
 use netdisk_proto::request::{Get, Put, PutData, PutEnd};
 use netdisk_proto::{Frame, Message};
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, UNIX_EPOCH};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite};
 
 /// Bytes read from the local file per write to the socket.
 const CHUNK: usize = 256 * 1024;
@@ -207,34 +208,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             size: size - start,
         }))
         .await?;
-        let mut buffer = vec![0u8; CHUNK];
         let mut sent = start;
         if let Some(report) = progress.as_mut() {
             report(sent, size);
         }
-        while sent < size {
-            let want = usize::try_from(size - sent).unwrap_or(CHUNK).min(CHUNK);
-            let n = file
-                .read(&mut buffer[..want])
-                .await
-                .map_err(ClientError::local(local))?;
-            if n == 0 {
-                // The body was announced with the old size; the stream cannot be repaired.
-                return Err(ClientError::Local {
-                    path: local.to_owned(),
-                    error: std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        format!("file shrank while uploading ({sent} of {size} bytes); connection abandoned"),
-                    ),
-                });
-            }
-            hasher.update(&buffer[..n]);
-            self.write_body(&buffer[..n]).await?;
-            sent += n as u64;
+        let mut reader = FileSource::start(file.into_std().await, hasher, size - start);
+        while let Some(chunk) = reader.next().await {
+            // A file that shrank was announced with its old size: the
+            // stream cannot be repaired, so the connection is abandoned.
+            let chunk = chunk.map_err(|error| ClientError::Local {
+                path: local.to_owned(),
+                error: std::io::Error::new(
+                    error.kind(),
+                    format!("{error} ({sent} of {size} bytes sent); connection abandoned"),
+                ),
+            })?;
+            self.write_body(&chunk).await?;
+            sent += chunk.len() as u64;
             if let Some(report) = progress.as_mut() {
                 report(sent, size);
             }
         }
+        let hasher = reader.finish().await.map_err(ClientError::local(local))?;
         let blake3 = hasher.finalize().to_hex().to_string();
         self.send(&Message::PutEnd(PutEnd {
             id,
@@ -325,7 +320,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                 data.offset, request.offset
             )));
         }
-        let (mut out, mut hasher, mut part) = match (resumed, kept_file, &offered) {
+        let (out, hasher, mut part) = match (resumed, kept_file, &offered) {
             (true, Some((file, hasher)), Some((path, ..))) => (
                 file,
                 hasher,
@@ -355,46 +350,49 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
 
         // Even when the local file cannot be written, the body is read to
         // the end so the connection stays in step for the next request.
-        let mut local_error: Option<ClientError> = None;
         let mut received = data.offset;
         if let Some(report) = progress.as_mut() {
             report(received, total);
         }
+        let mut writer = FileSink::start(out.into_std().await, hasher);
         while received < total {
             let chunk = match self.read().await? {
                 Frame::Body(chunk) => chunk,
                 Frame::Message(m) => return Err(unexpected("download bytes", &m)),
             };
             received += chunk.len() as u64;
-            hasher.update(&chunk);
-            if local_error.is_none() {
-                if let Err(error) = out.write_all(&chunk).await {
-                    local_error = Some(ClientError::Local {
-                        path: part.path.clone(),
-                        error,
-                    });
-                }
-            }
+            writer
+                .push(chunk)
+                .await
+                .map_err(ClientError::local(&part.path))?;
             if let Some(report) = progress.as_mut() {
                 report(received, total);
             }
         }
+        let written = writer
+            .finish()
+            .await
+            .map_err(ClientError::local(&part.path))?;
         let end = match self.response(id).await? {
             Message::GetEnd(end) => end,
             other => return Err(unexpected("get_end", &other)),
         };
         // From here the partial is either the finished file or worthless.
         part.keep = false;
-        if let Some(err) = local_error {
-            return Err(err);
+        if let Some(error) = written.error {
+            return Err(ClientError::Local {
+                path: part.path.clone(),
+                error,
+            });
         }
-        let blake3 = hasher.finalize().to_hex().to_string();
+        let blake3 = written.hasher.finalize().to_hex().to_string();
         if end.blake3 != blake3 {
             return Err(ClientError::Integrity {
                 expected: end.blake3,
                 actual: blake3,
             });
         }
+        let out = tokio::fs::File::from_std(written.file);
         out.sync_all()
             .await
             .map_err(ClientError::local(&part.path))?;

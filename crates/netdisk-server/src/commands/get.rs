@@ -11,13 +11,12 @@ use crate::error::CommandError;
 use crate::home::Home;
 use crate::session::{Session, Shared};
 use crate::staging::hash_prefix;
+use netdisk_fileio::FileSource;
 use netdisk_proto::request::Get;
 use netdisk_proto::response::{GetData, GetEnd};
 use netdisk_proto::{HomePath, Message};
 use std::io::{Seek, SeekFrom};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
-
-const CHUNK: usize = 256 * 1024;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// An opened file, positioned where the transfer starts.
 struct Source {
@@ -121,7 +120,7 @@ async fn download<S: AsyncRead + AsyncWrite + Unpin>(
         size,
         modified,
         offset,
-        mut hasher,
+        hasher,
         restarted,
     } = source;
     conn.send(&Message::GetData(GetData {
@@ -133,28 +132,20 @@ async fn download<S: AsyncRead + AsyncWrite + Unpin>(
     }))
     .await?;
 
-    let mut file = tokio::fs::File::from_std(file);
-    let mut buffer = vec![0u8; CHUNK];
-    let mut sent = offset;
-    while sent < size {
-        let want = usize::try_from(size - sent).unwrap_or(CHUNK).min(CHUNK);
-        let n = file.read(&mut buffer[..want]).await?;
-        if n == 0 {
-            // The file shrank after get_data announced its size: the promised
-            // bytes cannot be delivered, so the stream cannot stay in step.
-            tracing::warn!(path = %path, sent, size, "file shrank during download; closing");
-            return Err(Fatal::Io(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!("{path} shrank while being sent"),
-            )));
-        }
-        hasher.update(&buffer[..n]);
-        conn.write_body(&buffer[..n]).await?;
-        sent += n as u64;
-        record.bytes = sent - offset;
+    let mut reader = FileSource::start(file, hasher, size - offset);
+    while let Some(chunk) = reader.next().await {
+        // The file shrank (or could not be read) after get_data announced
+        // its size: the promised bytes cannot be delivered, so the stream
+        // cannot stay in step.
+        let chunk = chunk.map_err(|e| {
+            tracing::warn!(path = %path, error = %e, "download cut short; closing");
+            Fatal::Io(e)
+        })?;
+        conn.write_body(&chunk).await?;
+        record.bytes += chunk.len() as u64;
     }
     conn.flush().await?;
-    let blake3 = hasher.finalize().to_hex().to_string();
+    let blake3 = reader.finish().await?.finalize().to_hex().to_string();
     record.blake3 = Some(blake3.clone());
     tracing::info!(user = %session.user, path = %path, bytes = size, resumed_from = offset, "download sent");
     conn.send(&Message::GetEnd(GetEnd { id, blake3 })).await?;

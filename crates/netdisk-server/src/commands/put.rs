@@ -14,10 +14,11 @@ use crate::home::Home;
 use crate::quota::Reservation;
 use crate::session::{Session, Shared};
 use crate::staging::{ActivePartials, Prepared};
+use netdisk_fileio::FileSink;
 use netdisk_proto::request::{Put, PutEnd};
 use netdisk_proto::response::{PutDone, PutReady};
 use netdisk_proto::{ErrorCode, Frame, HomePath, Message};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// How long a resumable upload waits for an earlier writer of its partial
 /// (typically the same client's cut connection) to let go.
@@ -198,18 +199,31 @@ async fn prepare(
 /// Reads the body into the staging file, hashing it, then `put_end`.
 async fn receive<S: AsyncRead + AsyncWrite + Unpin>(
     id: u64,
-    mut remaining: u64,
+    remaining: u64,
     prepared: &mut Prepared,
     hasher: &mut blake3::Hasher,
     upload: &mut Upload,
     conn: &mut Connection<S>,
     shared: &Shared,
 ) -> Result<PutEnd, Fatal> {
-    let mut file = tokio::fs::File::from_std(prepared.file.try_clone()?);
-    let body = receive_body(&mut remaining, &mut file, hasher, upload, conn, shared).await;
+    let file = prepared.file.try_clone()?;
+    let prefix = std::mem::take(hasher);
+    // A body already refused (no room to restart) is still read and
+    // hashed, so the connection stays in step.
+    let mut sink = if upload.failure.is_some() {
+        FileSink::hash_only(file, prefix)
+    } else {
+        FileSink::start(file, prefix)
+    };
+    let body = receive_body(remaining, &mut sink, conn, shared).await;
     // Let every write land, even when the connection was cut, before
     // anyone measures, keeps or syncs the file.
-    file.flush().await?;
+    let written = sink.finish().await?;
+    *hasher = written.hasher;
+    if let (None, Some(e)) = (&upload.failure, written.error) {
+        // Disk full and the like: reported after the whole body was read.
+        upload.failure = Some(CommandError::from_io(&e, "upload"));
+    }
     body?;
     match conn
         .read_message(shared.config.stall_timeout, "upload")
@@ -223,31 +237,22 @@ async fn receive<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-/// Copies `remaining` body bytes into `file`, hashing them.
+/// Hands `remaining` body bytes to the file writer.
 async fn receive_body<S: AsyncRead + AsyncWrite + Unpin>(
-    remaining: &mut u64,
-    file: &mut tokio::fs::File,
-    hasher: &mut blake3::Hasher,
-    upload: &mut Upload,
+    mut remaining: u64,
+    sink: &mut FileSink,
     conn: &mut Connection<S>,
     shared: &Shared,
 ) -> Result<(), Fatal> {
-    while *remaining > 0 {
+    while remaining > 0 {
         let chunk = match conn.read(shared.config.stall_timeout, "upload").await? {
             Frame::Body(chunk) => chunk,
             Frame::Message(m) => {
                 return Err(Fatal::protocol(m.id(), "header inside an upload body"))
             }
         };
-        *remaining -= chunk.len() as u64;
-        hasher.update(&chunk);
-        // A write failure (disk full) is reported after the body is
-        // consumed, so the connection stays in step and usable.
-        if upload.failure.is_none() {
-            if let Err(e) = file.write_all(&chunk).await {
-                upload.failure = Some(CommandError::from_io(&e, "upload"));
-            }
-        }
+        remaining -= chunk.len() as u64;
+        sink.push(chunk).await?;
     }
     Ok(())
 }

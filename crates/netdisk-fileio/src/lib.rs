@@ -1,0 +1,21 @@
+//! The data path of a transfer, shared by server and client: a file is
+//! read or written on a blocking thread that also hashes the bytes with
+//! BLAKE3, while the async task moves them over the network. On two cores
+//! the hashing and the page-cache copy run beside the socket work instead
+//! of after it, and no chunk is copied between the socket buffer and the
+//! file (chunks travel as `Bytes`).
+
+mod reader;
+mod writeback;
+mod writer;
+
+pub use reader::FileSource;
+pub use writer::{FileSink, Written};
+
+/// Bytes per chunk read from a file.
+pub const CHUNK: usize = 256 * 1024;
+
+/// Chunks queued between the network task and the file thread: enough to
+/// ride out a slow write or a slow peer, bounded so a transfer holds at
+/// most `QUEUE * CHUNK` (2 MiB) in flight.
+const QUEUE: usize = 8;
