@@ -94,6 +94,7 @@ async fn main() -> anyhow::Result<()> {
 
     let source = scratch.path().join("big.bin");
     scenarios::make_file(&source, sizes.big_file)?;
+    scenarios::settle(&source)?;
     let rounds = args.rounds.max(1);
     let mut baselines = Vec::new();
     let mut raw_tcp = || -> anyhow::Result<f64> {

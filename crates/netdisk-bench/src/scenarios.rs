@@ -3,7 +3,7 @@
 
 use crate::report::Figure;
 use crate::server::{ServerProcess, PASSWORD, REALISTIC_USER, USER};
-use netdisk_client::{Client, NetStream};
+use netdisk_client::{Client, NetStream, SmallUpload};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -51,8 +51,13 @@ pub fn make_file(path: &Path, size: u64) -> anyhow::Result<()> {
         left -= n as u64;
     }
     file.flush()?;
-    // Written back now, so its writeback does not run during a measurement.
-    file.get_ref().sync_all()?;
+    Ok(())
+}
+
+/// Writes back everything the setup wrote, so its writeback does not run
+/// during a measurement.
+pub fn settle(path: &Path) -> anyhow::Result<()> {
+    netdisk_fileio::sync_filesystem(std::fs::File::open(path)?)?;
     Ok(())
 }
 
@@ -157,15 +162,31 @@ pub async fn small_files(
         make_file(&local.join(&name), 4096)?;
         names.push(name);
     }
+    settle(&local)?;
     login(server).await?.mkdir("small", false).await?;
-    let items: Vec<(PathBuf, String)> = names
+    // As `netdisk put -r` sends them: groups of 1,024 pipelined on a session.
+    let uploads: Vec<SmallUpload> = names
         .iter()
-        .map(|n| (local.join(n), format!("small/{n}")))
+        .map(|n| SmallUpload {
+            local: local.join(n),
+            remote: format!("small/{n}"),
+        })
         .collect();
+    let groups: Vec<Vec<SmallUpload>> = uploads.chunks(1024).map(<[_]>::to_vec).collect();
     let started = Instant::now();
-    on_sessions(server, 4, items, |mut client, (path, remote)| async move {
-        client.put_file(&path, &remote, false, None).await?;
-        Ok(client)
+    on_sessions(server, 4, groups, |mut client, group| async move {
+        let mut failure = None;
+        client
+            .put_small_files(&group, |_, result| {
+                if let Err(e) = result {
+                    failure.get_or_insert(e);
+                }
+            })
+            .await?;
+        match failure {
+            Some(e) => Err(e.into()),
+            None => Ok(client),
+        }
     })
     .await?;
     let up = count as f64 / started.elapsed().as_secs_f64();

@@ -215,6 +215,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         Ok(())
     }
 
+    /// Queues a frame without flushing (the codec writes out when its buffer fills).
+    pub(crate) async fn feed(&mut self, message: &Message) -> Result<(), ClientError> {
+        self.framed.feed(message).await?;
+        Ok(())
+    }
+
+    /// Queues raw body bytes after the queued frames, without flushing.
+    pub(crate) async fn feed_body(&mut self, bytes: bytes::Bytes) -> Result<(), ClientError> {
+        self.framed.feed(bytes).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn flush(&mut self) -> Result<(), ClientError> {
+        SinkExt::<bytes::Bytes>::flush(&mut self.framed).await?;
+        Ok(())
+    }
+
     /// Writes raw body bytes straight to the stream, after any queued frame.
     pub(crate) async fn write_body(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
         SinkExt::<bytes::Bytes>::flush(&mut self.framed).await?;

@@ -8,6 +8,7 @@
 
 mod client;
 mod error;
+mod small;
 mod stream;
 mod tls;
 mod transfer;
@@ -15,6 +16,7 @@ mod transfer;
 pub use client::Client;
 pub use error::ClientError;
 pub use rustls::RootCertStore;
+pub use small::SmallUpload;
 pub use stream::NetStream;
 pub use tls::{ServerTrust, Transport};
 pub use transfer::{GetReport, Progress, PutReport};

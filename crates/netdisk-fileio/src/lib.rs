@@ -5,10 +5,12 @@
 //! of after it, and no chunk is copied between the socket buffer and the
 //! file (chunks travel as `Bytes`).
 
+mod durable;
 mod reader;
 mod writeback;
 mod writer;
 
+pub use durable::{sync_filesystem, SYNCS_FILESYSTEMS};
 pub use reader::FileSource;
 pub use writer::{FileSink, Written};
 

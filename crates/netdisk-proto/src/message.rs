@@ -1,7 +1,9 @@
 //! Every message of the protocol, as one enum tagged by its `type` field.
 
 use crate::handshake::{Hello, Login, LoginChallenge, LoginOk, LoginProof, SiteProof};
-use crate::request::{Cd, Df, Get, Ls, Mkdir, Mv, Put, PutData, PutEnd, Pwd, Rm, Rmdir, Stat};
+use crate::request::{
+    Cd, Df, Get, Ls, Mkdir, Mv, Put, PutData, PutEnd, PutSmall, Pwd, Rm, Rmdir, Stat,
+};
 use crate::response::{Cwd, Done, Error, GetData, GetEnd, Info, Listing, PutDone, PutReady, Usage};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +33,7 @@ pub enum Message {
     Put(Put),
     PutData(PutData),
     PutEnd(PutEnd),
+    PutSmall(PutSmall),
     Get(Get),
     // Responses.
     #[serde(rename = "ok")]
@@ -51,6 +54,7 @@ impl Message {
     pub fn body_len(&self) -> u64 {
         match self {
             Message::PutData(m) => m.size,
+            Message::PutSmall(m) => m.size,
             Message::GetData(m) => m.size,
             _ => 0,
         }
@@ -76,6 +80,7 @@ impl Message {
             Message::Put(m) => Some(m.id),
             Message::PutData(m) => Some(m.id),
             Message::PutEnd(m) => Some(m.id),
+            Message::PutSmall(m) => Some(m.id),
             Message::Get(m) => Some(m.id),
             Message::Done(m) => Some(m.id),
             Message::Cwd(m) => Some(m.id),
@@ -109,6 +114,7 @@ impl Message {
             Message::Mv(_) => "mv",
             Message::Df(_) => "df",
             Message::Put(_) => "put",
+            Message::PutSmall(_) => "put_small",
             Message::PutData(_) => "put_data",
             Message::PutEnd(_) => "put_end",
             Message::Get(_) => "get",

@@ -111,6 +111,23 @@ pub struct PutEnd {
     pub blake3: String,
 }
 
+/// Upload a whole small file in one frame: exactly `size` raw bytes follow
+/// this header, and `blake3` is their hash. The server answers `put_done`
+/// or `error` (after reading the body either way). Not resumable; at most
+/// [`PUT_SMALL_MAX`] bytes. A client may send many of these without waiting
+/// for the answers: the server commits them in batches (one durability
+/// step for many files) and answers each, in order, once it is durable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PutSmall {
+    pub id: u64,
+    pub path: String,
+    pub size: u64,
+    pub blake3: String,
+}
+
+/// The largest body a `put_small` may carry (1 MiB); larger files use `put`.
+pub const PUT_SMALL_MAX: u64 = 1024 * 1024;
+
 /// Download a file. The server answers `get_data` (with the bytes) then `get_end`.
 ///
 /// To continue an interrupted download, the client sends how many bytes

@@ -116,6 +116,14 @@ fn message() -> impl Strategy<Value = Message> {
             size
         })),
         (id, text()).prop_map(|(id, blake3)| Message::PutEnd(PutEnd { id, blake3 })),
+        (id, text(), 0u64..4096, text()).prop_map(|(id, path, size, blake3)| Message::PutSmall(
+            PutSmall {
+                id,
+                path,
+                size,
+                blake3
+            }
+        )),
         (
             id,
             text(),

@@ -6,7 +6,7 @@ use crate::login::{login, LoggedIn};
 use crate::session::{serve_requests, Shared};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use netdisk_proto::handshake::Hello;
 use netdisk_proto::{CodecError, ErrorCode, Frame, Message, NetdiskCodec, PROTOCOL_VERSION};
 use rand::RngCore;
@@ -144,6 +144,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
         }
         Err(Fatal::Timeout("idle session"))
+    }
+
+    /// The next request if it is already here (read, or waiting in the
+    /// socket), without waiting for one. A partial header stays buffered.
+    pub(crate) fn request_ready(&mut self) -> Option<Result<Message, Fatal>> {
+        let frame = self.framed.next().now_or_never()?;
+        Some(match frame {
+            None => Err(Fatal::Closed),
+            Some(Err(e)) => Err(Fatal::Codec(e)),
+            Some(Ok(Frame::Message(m))) => Ok(m),
+            Some(Ok(Frame::Body(_))) => Err(Fatal::protocol(
+                None,
+                "body bytes where a header was expected",
+            )),
+        })
     }
 
     /// The next frame, or an error if none arrives within `limit`.

@@ -3,6 +3,7 @@
 
 use crate::audit::AuditLog;
 use crate::commands::dispatch;
+use crate::commands::put_small::{self, SmallBatch};
 use crate::config::ServerConfig;
 use crate::connection::{Connection, Fatal};
 use crate::data_dir::DataDir;
@@ -14,8 +15,8 @@ use crate::staging::ActivePartials;
 use crate::throttle::LoginThrottle;
 use crate::tls::ServerTls;
 use crate::users::UserDb;
-use netdisk_proto::ErrorCode;
 use netdisk_proto::HomePath;
+use netdisk_proto::{ErrorCode, Message};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
@@ -79,6 +80,8 @@ pub(crate) struct Session {
     pub(crate) peer: std::net::SocketAddr,
     pub(crate) home: Home,
     pub(crate) cwd: HomePath,
+    /// `put_small` uploads waiting for their batch's commit.
+    pub(crate) batch: SmallBatch,
 }
 
 pub(crate) async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
@@ -104,15 +107,54 @@ pub(crate) async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
         peer: user.peer,
         home,
         cwd: HomePath::home(),
+        batch: SmallBatch::default(),
     };
+    let ended = serve_session(&mut session, conn, shared, cancel).await;
+    if !session.batch.is_empty() {
+        put_small::abandon(&mut session, shared);
+    }
+    ended
+}
+
+/// Reads requests and runs them in order until the connection ends.
+async fn serve_session<S: AsyncRead + AsyncWrite + Unpin>(
+    session: &mut Session,
+    conn: &mut Connection<S>,
+    shared: &Shared,
+    cancel: &CancellationToken,
+) -> Result<(), Fatal> {
     loop {
-        conn.release_buffers();
-        // Shutdown is only checked between requests: a running transfer finishes.
-        let message = tokio::select! {
-            biased;
-            () = cancel.cancelled() => return Err(Fatal::ShuttingDown),
-            message = conn.next_request(shared.config.idle_timeout, shared.config.header_timeout) => message?,
+        let message = match conn.request_ready() {
+            // The client sent nothing more for now (or closed its side,
+            // perhaps still reading): commit what waits before waiting.
+            None | Some(Err(Fatal::Closed)) => {
+                if !session.batch.is_empty() {
+                    put_small::commit(session, conn, shared).await?;
+                }
+                conn.release_buffers();
+                // Shutdown is only checked between requests: a running transfer finishes.
+                tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => return Err(Fatal::ShuttingDown),
+                    message = conn.next_request(shared.config.idle_timeout, shared.config.header_timeout) => message?,
+                }
+            }
+            Some(message) => message?,
         };
-        dispatch(message, &mut session, conn, shared).await?;
+        match message {
+            Message::PutSmall(req) => {
+                put_small::stage(req, session, conn, shared).await?;
+                if session.batch.is_full() {
+                    put_small::commit(session, conn, shared).await?;
+                }
+            }
+            other => {
+                // Answers go out in request order, and what follows sees the files.
+                if !session.batch.is_empty() {
+                    put_small::commit(session, conn, shared).await?;
+                }
+                dispatch(other, session, conn, shared).await?;
+            }
+        }
     }
 }

@@ -148,6 +148,17 @@ impl Drop for Staged {
     }
 }
 
+/// Batches of at most this many files are synced file by file; larger
+/// ones with one `syncfs`.
+const FSYNC_EACH_MAX: usize = 2;
+
+/// A small upload, received and verified, to be committed with its batch.
+pub(crate) struct SmallFile {
+    pub(crate) target: HomePath,
+    pub(crate) size: u64,
+    pub(crate) body: Vec<u8>,
+}
+
 /// A staging file ready to receive bytes from `offset` on.
 pub(crate) struct Prepared {
     pub(crate) staged: Staged,
@@ -308,9 +319,17 @@ impl Home {
     /// durable. Returns the size of the file it replaced (0 if none).
     pub(crate) fn commit_upload(
         &self,
-        mut staged: Staged,
+        staged: Staged,
         target: &HomePath,
     ) -> Result<u64, CommandError> {
+        let replaced = self.place_upload(staged, target)?;
+        self.sync_dir(&target.parent())?;
+        Ok(replaced)
+    }
+
+    /// Renames a complete, synced upload over its target (not yet durable:
+    /// see `sync_dir`). Returns the size of the file it replaced (0 if none).
+    fn place_upload(&self, mut staged: Staged, target: &HomePath) -> Result<u64, CommandError> {
         if self.is_dir(target) {
             return Err(CommandError::new(
                 ErrorCode::IsADirectory,
@@ -325,12 +344,91 @@ impl Home {
         if let Some(meta) = &staged.meta {
             let _ = self.staging.remove_file(meta);
         }
-        // fsync the directory so the rename survives a crash. A read-only
-        // handle: cap-std's open_dir gives an O_PATH one, which fsync refuses.
-        let parent = target.parent();
-        let dir = self.dir.open(parent.relative()).map_err(io_err(&parent))?;
-        dir.sync_all().map_err(io_err(&parent))?;
         Ok(replaced)
+    }
+
+    /// fsyncs a directory so the renames into it survive a crash. A
+    /// read-only handle: cap-std's open_dir gives an O_PATH one, which
+    /// fsync refuses.
+    fn sync_dir(&self, dir: &HomePath) -> Result<(), CommandError> {
+        let handle = self.dir.open(dir.relative()).map_err(io_err(dir))?;
+        handle.sync_all().map_err(io_err(dir))
+    }
+
+    /// Commits a batch of small uploads with one durability step: each is
+    /// written to its own staging file, then the bytes of all are made
+    /// durable at once (`syncfs`; an fsync each for one or two files, or
+    /// where syncfs is missing), then each is renamed into place, then
+    /// each directory that received one is fsync'd once. Returns, in
+    /// order, the size each replaced or why it failed; one failure does
+    /// not stop the others.
+    pub(crate) fn commit_small_batch(
+        &self,
+        files: Vec<SmallFile>,
+    ) -> Vec<Result<u64, CommandError>> {
+        let fsync_each = files.len() <= FSYNC_EACH_MAX || !netdisk_fileio::SYNCS_FILESYSTEMS;
+        let mut written = Vec::with_capacity(files.len());
+        for file in files {
+            let staged = self.write_small(&file).map(|(staged, handle)| {
+                // Handles are kept only to fsync them; a batch synced with
+                // syncfs holds no descriptor per file.
+                (staged, handle.filter(|_| fsync_each))
+            });
+            written.push((file.target, staged));
+        }
+        let synced = if fsync_each {
+            written
+                .iter()
+                .filter_map(|(_, staged)| staged.as_ref().ok())
+                .filter_map(|(_, handle)| handle.as_ref())
+                .try_for_each(|handle| handle.sync_all())
+        } else {
+            // A readable handle: syncfs refuses cap-std's O_PATH one.
+            self.staging
+                .open(".")
+                .and_then(|staging| netdisk_fileio::sync_filesystem(&staging))
+        };
+        let mut dirs = HashSet::new();
+        let placed: Vec<_> = written
+            .into_iter()
+            .map(|(target, staged)| {
+                let (staged, _handle) = staged?;
+                if let Err(e) = &synced {
+                    return Err(CommandError::from_io(e, "upload"));
+                }
+                let replaced = self.place_upload(staged, &target)?;
+                dirs.insert(target.parent());
+                Ok((target, replaced))
+            })
+            .collect();
+        let dir_errors: Vec<_> = dirs
+            .into_iter()
+            .filter_map(|dir| self.sync_dir(&dir).err().map(|e| (dir, e)))
+            .collect();
+        placed
+            .into_iter()
+            .map(|result| {
+                let (target, replaced) = result?;
+                match dir_errors.iter().find(|(dir, _)| *dir == target.parent()) {
+                    Some((_, err)) => Err(err.clone()),
+                    None => Ok(replaced),
+                }
+            })
+            .collect()
+    }
+
+    /// Writes one small upload to a fresh staging file.
+    fn write_small(
+        &self,
+        file: &SmallFile,
+    ) -> Result<(Staged, Option<std::fs::File>), CommandError> {
+        use std::io::Write;
+        let mut prepared = self.prepare_upload(&file.target, file.size, None, None)?;
+        prepared
+            .file
+            .write_all(&file.body)
+            .map_err(|e| CommandError::from_io(&e, "upload"))?;
+        Ok((prepared.staged, Some(prepared.file)))
     }
 
     /// Bytes held by kept partial uploads (they count toward the quota).

@@ -111,6 +111,13 @@ impl Bars {
         }
     }
 
+    /// Bytes of a file sent without a bar of its own (a small file in a batch).
+    pub fn add_bytes(&self, bytes: u64) {
+        if let Some(overall) = self.overall.as_ref().filter(|_| self.counts_bytes) {
+            overall.inc(bytes);
+        }
+    }
+
     /// One file finished (or failed).
     pub fn finished(&self) {
         if let Some(overall) = self.overall.as_ref().filter(|_| !self.counts_bytes) {

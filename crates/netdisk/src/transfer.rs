@@ -7,7 +7,8 @@ use crate::remote::{connect_as, Login};
 use crate::tree::{plan_download, plan_upload, FileJob, Plan};
 use crate::{report, AlreadyReported};
 use anyhow::{anyhow, bail, Context};
-use netdisk_client::{GetReport, PutReport};
+use netdisk_client::{ClientError, GetReport, PutReport, SmallUpload};
+use netdisk_proto::request::PUT_SMALL_MAX;
 use netdisk_proto::{EntryKind, ErrorCode};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -187,6 +188,11 @@ async fn worker(session: &mut Session, shared: &Shared<'_>) {
             .unwrap_or_else(|p| p.into_inner())
             .pop_front();
         let Some(job) = next else { return };
+        if shared.direction == Direction::Up && job.size <= PUT_SMALL_MAX {
+            let group = take_small_group(job, shared.queue);
+            put_small_group(session, group, shared).await;
+            continue;
+        }
         let name = match shared.direction {
             Direction::Up => local_name(&job.local).unwrap_or_default(),
             Direction::Down => remote_base_name(&job.remote)
@@ -198,20 +204,11 @@ async fn worker(session: &mut Session, shared: &Shared<'_>) {
         let output = shared.output;
         match shared.direction {
             Direction::Up => {
-                let source = job.local.display().to_string();
                 let result = session
                     .put_file(&job.local, &job.remote, shared.resume, Some(&mut progress))
                     .await;
                 bar.done();
-                match result {
-                    Ok(done) => shared.bars.print(|| report_put(output, &source, &done)),
-                    Err(e) => {
-                        shared.failed.store(true, Ordering::Relaxed);
-                        shared.bars.print(|| {
-                            report(&anyhow::Error::new(e).context(format!("put {source}")))
-                        });
-                    }
-                }
+                report_put_result(shared, &job, result);
             }
             Direction::Down => {
                 let result = session
@@ -231,6 +228,95 @@ async fn worker(session: &mut Session, shared: &Shared<'_>) {
                 }
             }
         }
+        shared.bars.finished();
+    }
+}
+
+fn report_put_result(shared: &Shared<'_>, job: &FileJob, result: Result<PutReport, ClientError>) {
+    let source = job.local.display().to_string();
+    match result {
+        Ok(done) => shared
+            .bars
+            .print(|| report_put(shared.output, &source, &done)),
+        Err(e) => {
+            shared.failed.store(true, Ordering::Relaxed);
+            shared
+                .bars
+                .print(|| report(&anyhow::Error::new(e).context(format!("put {source}"))));
+        }
+    }
+}
+
+/// Small files sent together on one session (see `put_small_group`).
+const SMALL_GROUP: usize = 1024;
+
+/// `first` and the small files right after it in the queue.
+fn take_small_group(first: FileJob, queue: &Mutex<VecDeque<FileJob>>) -> Vec<FileJob> {
+    let mut group = vec![first];
+    let mut queue = queue.lock().unwrap_or_else(|p| p.into_inner());
+    while group.len() < SMALL_GROUP {
+        match queue.front() {
+            Some(job) if job.size <= PUT_SMALL_MAX => group.extend(queue.pop_front()),
+            _ => break,
+        }
+    }
+    group
+}
+
+/// Uploads small files pipelined (`put_small`): no round trip per file,
+/// and the server commits them in batches. A file that grew past the
+/// `put_small` limit since it was listed goes up the usual way.
+async fn put_small_group(session: &mut Session, group: Vec<FileJob>, shared: &Shared<'_>) {
+    let uploads: Vec<SmallUpload> = group
+        .iter()
+        .map(|job| SmallUpload {
+            local: job.local.clone(),
+            remote: job.remote.clone(),
+        })
+        .collect();
+    let mut answered = vec![false; group.len()];
+    let mut grown = Vec::new();
+    let outcome = session
+        .put_small_files(&uploads, |index, result| {
+            answered[index] = true;
+            match result {
+                Err(ClientError::Local { error, .. })
+                    if error.kind() == std::io::ErrorKind::FileTooLarge =>
+                {
+                    grown.push(index);
+                    return;
+                }
+                Ok(ref done) => shared.bars.add_bytes(done.size),
+                Err(_) => {}
+            }
+            report_put_result(shared, &group[index], result);
+            shared.bars.finished();
+        })
+        .await;
+    if let Err(e) = outcome {
+        shared.failed.store(true, Ordering::Relaxed);
+        for (job, _) in group.iter().zip(&answered).filter(|(_, done)| !**done) {
+            shared.bars.print(|| {
+                report(&anyhow!(
+                    "put {}: not confirmed by the server: {e}",
+                    job.local.display()
+                ))
+            });
+            shared.bars.finished();
+        }
+        return;
+    }
+    for index in grown {
+        let job = &group[index];
+        let bar = shared
+            .bars
+            .file(&local_name(&job.local).unwrap_or_default());
+        let mut progress = |done: u64, size: u64| bar.update(done, size);
+        let result = session
+            .put_file(&job.local, &job.remote, shared.resume, Some(&mut progress))
+            .await;
+        bar.done();
+        report_put_result(shared, job, result);
         shared.bars.finished();
     }
 }

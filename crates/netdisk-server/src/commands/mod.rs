@@ -8,6 +8,7 @@ mod ls;
 mod mkdir;
 mod mv;
 mod put;
+pub(crate) mod put_small;
 mod pwd;
 mod rm;
 mod rmdir;

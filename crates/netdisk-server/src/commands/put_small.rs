@@ -1,0 +1,251 @@
+//! `put_small`: a whole small file in one frame. A client may send many
+//! without waiting; each is read, verified and given its quota here, then
+//! waits in the session's [`SmallBatch`]. The batch is committed (one
+//! durability step for all its files, see `Home::commit_small_batch`) when
+//! the client has sent nothing more for now, when it is full, or before
+//! any other request; only then is each answered, in order. A file is
+//! never reported committed before it is durable.
+
+use super::{resolve, shown};
+use crate::audit::TransferRecord;
+use crate::connection::{Connection, Fatal};
+use crate::error::CommandError;
+use crate::quota::Reservation;
+use crate::session::{Session, Shared};
+use crate::staging::SmallFile;
+use bytes::Bytes;
+use netdisk_proto::request::{PutSmall, PUT_SMALL_MAX};
+use netdisk_proto::response::PutDone;
+use netdisk_proto::{ErrorCode, Frame, HomePath, Message};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// A batch is committed once it holds this many files...
+const BATCH_FILES: usize = 1024;
+/// ...or this many bytes (what a session may hold in memory for it).
+const BATCH_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Small uploads received, waiting for their batch's commit.
+#[derive(Default)]
+pub(crate) struct SmallBatch {
+    /// Every request, in order, with what it is waiting for.
+    entries: Vec<Entry>,
+    /// The files of the entries still to commit, in the same order.
+    files: Vec<SmallFile>,
+    bytes: u64,
+    /// The user's quota, looked up once per batch.
+    quota: Option<Option<u64>>,
+}
+
+struct Entry {
+    id: u64,
+    record: TransferRecord,
+    state: State,
+}
+
+enum State {
+    /// Refused before the commit; the answer is this error.
+    Refused(CommandError),
+    /// Its file is in `files`; the answer depends on the commit.
+    Pending {
+        path: String,
+        size: u64,
+        blake3: String,
+        reservation: Reservation,
+    },
+}
+
+impl SmallBatch {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.entries.len() >= BATCH_FILES || self.bytes >= BATCH_BYTES
+    }
+}
+
+/// Reads a `put_small` and its body, checks it, and queues it.
+pub(crate) async fn stage<S: AsyncRead + AsyncWrite + Unpin>(
+    req: PutSmall,
+    session: &mut Session,
+    conn: &mut Connection<S>,
+    shared: &Shared,
+) -> Result<(), Fatal> {
+    let mut record = TransferRecord::start("upload", shown(session, &req.path));
+    let state = if req.size > PUT_SMALL_MAX {
+        skip_body(req.size, conn, shared).await?;
+        State::Refused(CommandError::new(
+            ErrorCode::TooLarge,
+            format!(
+                "put_small carries at most {PUT_SMALL_MAX} bytes ({} sent); use put",
+                req.size
+            ),
+        ))
+    } else {
+        let (body, hash) = read_body(req.size, conn, shared).await?;
+        record.bytes = req.size;
+        record.blake3 = Some(hash.clone());
+        match check(&req, &hash, session, shared).await {
+            Ok((target, reservation)) => {
+                let batch = &mut session.batch;
+                batch.bytes += req.size;
+                batch.files.push(SmallFile {
+                    target: target.clone(),
+                    size: req.size,
+                    body,
+                });
+                State::Pending {
+                    path: target.to_string(),
+                    size: req.size,
+                    blake3: hash,
+                    reservation,
+                }
+            }
+            Err(error) => State::Refused(error),
+        }
+    };
+    session.batch.entries.push(Entry {
+        id: req.id,
+        record,
+        state,
+    });
+    Ok(())
+}
+
+/// The target, the hash and the quota.
+async fn check(
+    req: &PutSmall,
+    hash: &str,
+    session: &mut Session,
+    shared: &Shared,
+) -> Result<(HomePath, Reservation), CommandError> {
+    let target = resolve(session, &req.path)?;
+    if req.blake3 != hash {
+        return Err(CommandError::new(
+            ErrorCode::Integrity,
+            format!(
+                "{target}: BLAKE3 mismatch (client {}, server {hash}); nothing was stored",
+                req.blake3
+            ),
+        ));
+    }
+    let quota = match session.batch.quota {
+        Some(quota) => quota,
+        None => {
+            let quota = shared.quota_of(&session.user).await?;
+            session.batch.quota = Some(quota);
+            quota
+        }
+    };
+    let reservation = shared.quotas.reserve(&session.user, req.size, quota)?;
+    Ok((target, reservation))
+}
+
+/// The body (at most PUT_SMALL_MAX bytes) and its BLAKE3. The bytes are
+/// copied out of the read buffer: a chunk kept as `Bytes` would keep the
+/// whole buffer it came from (up to 256 KiB) alive until the commit.
+async fn read_body<S: AsyncRead + AsyncWrite + Unpin>(
+    size: u64,
+    conn: &mut Connection<S>,
+    shared: &Shared,
+) -> Result<(Vec<u8>, String), Fatal> {
+    // Bounded by PUT_SMALL_MAX, checked by the caller.
+    let mut body = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    while (body.len() as u64) < size {
+        body.extend_from_slice(&body_chunk(conn, shared).await?);
+    }
+    let hash = blake3::hash(&body).to_hex().to_string();
+    Ok((body, hash))
+}
+
+/// Reads and drops a refused body, so the connection stays in step.
+async fn skip_body<S: AsyncRead + AsyncWrite + Unpin>(
+    mut remaining: u64,
+    conn: &mut Connection<S>,
+    shared: &Shared,
+) -> Result<(), Fatal> {
+    while remaining > 0 {
+        remaining -= body_chunk(conn, shared).await?.len() as u64;
+    }
+    Ok(())
+}
+
+async fn body_chunk<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut Connection<S>,
+    shared: &Shared,
+) -> Result<Bytes, Fatal> {
+    match conn.read(shared.config.stall_timeout, "upload").await? {
+        Frame::Body(chunk) => Ok(chunk),
+        Frame::Message(m) => Err(Fatal::protocol(m.id(), "header inside a put_small body")),
+    }
+}
+
+/// The connection ended before the batch was committed: nothing of it
+/// is stored (the bodies were only in memory) and the reservations go
+/// back; each upload gets its audit line.
+pub(crate) fn abandon(session: &mut Session, shared: &Shared) {
+    for entry in std::mem::take(&mut session.batch).entries {
+        entry
+            .record
+            .write(&shared.audit, session.peer, &session.user);
+    }
+}
+
+/// Commits the session's batch and answers each of its requests, in order.
+pub(crate) async fn commit<S: AsyncRead + AsyncWrite + Unpin>(
+    session: &mut Session,
+    conn: &mut Connection<S>,
+    shared: &Shared,
+) -> Result<(), Fatal> {
+    let SmallBatch { entries, files, .. } = std::mem::take(&mut session.batch);
+    let count = files.len();
+    let results = if files.is_empty() {
+        Vec::new()
+    } else {
+        let committed = session
+            .home
+            .run(move |home| Ok(home.commit_small_batch(files)))
+            .await;
+        tracing::debug!(user = %session.user, files = count, "small uploads committed");
+        committed.unwrap_or_else(|err| vec![Err(err); count])
+    };
+    let mut results = results.into_iter();
+    for Entry {
+        id,
+        mut record,
+        state,
+    } in entries
+    {
+        let message = match state {
+            State::Refused(error) => error.into_message(id),
+            State::Pending {
+                path,
+                size,
+                blake3,
+                reservation,
+            } => match results.next() {
+                Some(Ok(replaced)) => {
+                    reservation.settle(size, replaced);
+                    Message::PutDone(PutDone {
+                        id,
+                        path,
+                        size,
+                        blake3,
+                    })
+                }
+                // Dropping the reservation gives the space back.
+                Some(Err(error)) => error.into_message(id),
+                None => {
+                    CommandError::new(ErrorCode::Internal, "batch result missing").into_message(id)
+                }
+            },
+        };
+        record.result = match &message {
+            Message::Error(e) => e.code.as_str(),
+            _ => "ok",
+        };
+        record.write(&shared.audit, session.peer, &session.user);
+        conn.send(&message).await?;
+    }
+    Ok(())
+}
