@@ -378,5 +378,72 @@ pub async fn logins(
         )
         .note("in-process: connect, handshake, login (100,000 iterations), put; no process start"),
     );
+    figures.extend(one_shot_processes(server, mode, &one, scratch)?);
+    Ok(figures)
+}
+
+/// The whole one-shot command: a new `netdisk put` process per upload of
+/// one byte (process start, TLS handshake, login, put, exit), for both
+/// bench users. Needs the `netdisk` binary beside this one
+/// (`cargo build --release -p netdisk`); skipped with a notice otherwise.
+fn one_shot_processes(
+    server: &ServerProcess,
+    mode: &str,
+    one: &Path,
+    scratch: &Path,
+) -> anyhow::Result<Vec<Figure>> {
+    let netdisk = std::env::current_exe()?.with_file_name("netdisk");
+    if !netdisk.exists() {
+        eprintln!(
+            "6 one-shot process: skipped, no {} (cargo build --release -p netdisk)",
+            netdisk.display()
+        );
+        return Ok(Vec::new());
+    }
+    let mut figures = Vec::new();
+    for (user, what) in [
+        (
+            REALISTIC_USER,
+            "6 one-shot `netdisk put` process, 100,000 iterations",
+        ),
+        (USER, "6 one-shot `netdisk put` process, 4,096 iterations"),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..20 {
+            let mut command = std::process::Command::new(&netdisk);
+            command
+                .env("NETDISK_SERVER", &server.addr)
+                .env("NETDISK_USER", user)
+                .env("NETDISK_PASSWORD", PASSWORD)
+                // Its known_hosts file goes to the scratch directory.
+                .env("XDG_CONFIG_HOME", scratch)
+                .args(["-q", "put"])
+                .arg(one)
+                .arg("one-byte-process");
+            match &server.transport {
+                netdisk_client::Transport::Plaintext => {
+                    command.arg("--plaintext");
+                }
+                netdisk_client::Transport::Tls(netdisk_client::ServerTrust::Fingerprint(f)) => {
+                    command.env("NETDISK_FINGERPRINT", f.to_string());
+                }
+                netdisk_client::Transport::Tls(_) => anyhow::bail!("bench servers are pinned"),
+            }
+            let started = Instant::now();
+            let status = command.status()?;
+            times.push(started.elapsed());
+            anyhow::ensure!(status.success(), "netdisk put failed: {status}");
+        }
+        times.sort();
+        figures.push(
+            Figure::new(
+                what,
+                mode,
+                times[times.len() / 2].as_secs_f64() * 1000.0,
+                "ms",
+            )
+            .note("median of 20 runs: process start, handshake, login, put, exit"),
+        );
+    }
     Ok(figures)
 }
