@@ -3,8 +3,8 @@
 
 use crate::report::Figure;
 use crate::server::{ServerProcess, PASSWORD, REALISTIC_USER, USER};
-use netdisk_client::{Client, NetStream, SmallUpload};
-use std::path::{Path, PathBuf};
+use netdisk_client::{Client, NetStream, SmallDownload, SmallUpload};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -192,14 +192,28 @@ pub async fn small_files(
     let up = count as f64 / started.elapsed().as_secs_f64();
     let back = scratch.join(format!("small-back-{mode}"));
     std::fs::create_dir_all(&back)?;
-    let items: Vec<(String, PathBuf)> = names
+    let downloads: Vec<SmallDownload> = names
         .iter()
-        .map(|n| (format!("small/{n}"), back.join(n)))
+        .map(|n| SmallDownload {
+            remote: format!("small/{n}"),
+            local: back.join(n),
+        })
         .collect();
+    let groups: Vec<Vec<SmallDownload>> = downloads.chunks(1024).map(<[_]>::to_vec).collect();
     let started = Instant::now();
-    on_sessions(server, 4, items, |mut client, (remote, path)| async move {
-        client.get_file(&remote, &path, false, None).await?;
-        Ok(client)
+    on_sessions(server, 4, groups, |mut client, group| async move {
+        let mut failure = None;
+        client
+            .get_small_files(&group, |_, result| {
+                if let Err(e) = result {
+                    failure.get_or_insert(e);
+                }
+            })
+            .await?;
+        match failure {
+            Some(e) => Err(e.into()),
+            None => Ok(client),
+        }
     })
     .await?;
     let down = count as f64 / started.elapsed().as_secs_f64();

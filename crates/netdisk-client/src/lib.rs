@@ -16,7 +16,7 @@ mod transfer;
 pub use client::Client;
 pub use error::ClientError;
 pub use rustls::RootCertStore;
-pub use small::SmallUpload;
+pub use small::{SmallDownload, SmallUpload};
 pub use stream::NetStream;
 pub use tls::{ServerTrust, Transport};
 pub use transfer::{GetReport, Progress, PutReport};

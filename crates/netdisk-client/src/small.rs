@@ -1,15 +1,22 @@
-//! Many small files up one connection without a round trip each: `put_small`
-//! requests (header and body in one go) are sent ahead of their answers,
-//! up to a window, and the answers are read in order. The server commits
-//! them in batches, so the round trip and the durability step are paid
-//! once per batch rather than once per file.
+//! Many small files over one connection without a round trip each.
+//!
+//! Up: `put_small` requests (header and body in one go) are sent ahead of
+//! their answers, up to a window, and the answers are read in order. The
+//! server commits them in batches, so the round trip and the durability
+//! step are paid once per batch rather than once per file.
+//!
+//! Down: `get` requests are sent ahead in the same way; each file is
+//! verified into its partial file as it comes, and a batch of them is
+//! made durable together (one `syncfs`, the renames, one fsync per
+//! directory) before each is reported.
 
 use crate::client::{unexpected, Client};
 use crate::error::ClientError;
-use crate::transfer::PutReport;
+use crate::transfer::{GetReport, PartFile, Partials, PutReport};
 use bytes::Bytes;
-use netdisk_proto::request::{PutSmall, PUT_SMALL_MAX};
-use netdisk_proto::Message;
+use netdisk_fileio::FileSink;
+use netdisk_proto::request::{Get, PutSmall, PUT_SMALL_MAX};
+use netdisk_proto::{Frame, Message};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -17,7 +24,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Most requests sent ahead of their answers...
 const WINDOW_FILES: usize = 1024;
-/// ...and most body bytes.
+/// ...and most body bytes (also what a download batch holds in memory).
 const WINDOW_BYTES: u64 = 8 * 1024 * 1024;
 
 /// One file for [`Client::put_small_files`].
@@ -25,6 +32,24 @@ const WINDOW_BYTES: u64 = 8 * 1024 * 1024;
 pub struct SmallUpload {
     pub local: PathBuf,
     pub remote: String,
+}
+
+/// One file for [`Client::get_small_files`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmallDownload {
+    pub remote: String,
+    pub local: PathBuf,
+}
+
+/// A verified download waiting for its batch's durability step: in its
+/// partial file, or still in memory (`body`) for a small one, written by
+/// the batch. The partial is removed if it never gets into place.
+struct Fetched {
+    index: usize,
+    part: PartFile,
+    body: Option<Vec<u8>>,
+    local: PathBuf,
+    report: GetReport,
 }
 
 /// A request on the wire, waiting for its answer.
@@ -54,7 +79,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         while next < files.len() || !in_flight.is_empty() {
             // Refill only once half the window is answered, so requests go
             // out in bursts and the server can commit them as one batch.
-            if in_flight.len() <= WINDOW_FILES / 2 && bytes_in_flight <= WINDOW_BYTES / 2 {
+            if next < files.len()
+                && in_flight.len() <= WINDOW_FILES / 2
+                && bytes_in_flight <= WINDOW_BYTES / 2
+            {
                 while next < files.len()
                     && in_flight.len() < WINDOW_FILES
                     && bytes_in_flight < WINDOW_BYTES
@@ -131,6 +159,283 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             blake3,
             started,
         })
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
+    /// Downloads files, several requests ahead of their answers; meant for
+    /// small files (a large one works but cannot be resumed: use
+    /// [`Client::get_file`]). Each local file is replaced only once it is
+    /// verified and durable. `on_done` is called once per file, not
+    /// necessarily in order; a refused or failed file does not stop the
+    /// others. An `Err` means the connection failed: the files not yet
+    /// reported were not written (no partial files are left).
+    pub async fn get_small_files(
+        &mut self,
+        files: &[SmallDownload],
+        mut on_done: impl FnMut(usize, Result<GetReport, ClientError>),
+    ) -> Result<(), ClientError> {
+        let mut requested: VecDeque<(usize, u64, Instant)> = VecDeque::new();
+        let mut fetched = Vec::new();
+        // Bytes of verified files held in memory until their batch is written.
+        let mut held = 0u64;
+        let mut next = 0;
+        while next < files.len() || !requested.is_empty() {
+            if next < files.len() && requested.len() <= WINDOW_FILES / 2 {
+                // Before asking for more: make what came durable, report it.
+                make_durable(std::mem::take(&mut fetched), &mut on_done).await;
+                held = 0;
+                while next < files.len() && requested.len() < WINDOW_FILES {
+                    let id = self.next_id();
+                    self.feed(&Message::Get(Get {
+                        id,
+                        path: files[next].remote.clone(),
+                        ..Get::default()
+                    }))
+                    .await?;
+                    requested.push_back((next, id, Instant::now()));
+                    next += 1;
+                }
+                self.flush().await?;
+            }
+            let Some((index, id, started)) = requested.pop_front() else {
+                continue;
+            };
+            match self.receive_small(&files[index], id, started).await? {
+                Ok((part, body, report)) => {
+                    held += body.as_ref().map_or(0, |b| b.len() as u64);
+                    fetched.push(Fetched {
+                        index,
+                        part,
+                        body,
+                        local: files[index].local.clone(),
+                        report,
+                    });
+                }
+                Err(error) => on_done(index, Err(error)),
+            }
+            if held >= WINDOW_BYTES {
+                make_durable(std::mem::take(&mut fetched), &mut on_done).await;
+                held = 0;
+            }
+        }
+        make_durable(fetched, &mut on_done).await;
+        Ok(())
+    }
+
+    /// One answer to a pipelined `get`, verified: its bytes in memory (at
+    /// most PUT_SMALL_MAX of them) or, for a larger file, in its partial
+    /// file. The outer error is the connection's; the inner one this file's.
+    async fn receive_small(
+        &mut self,
+        file: &SmallDownload,
+        id: u64,
+        started: Instant,
+    ) -> Result<Result<(PartFile, Option<Vec<u8>>, GetReport), ClientError>, ClientError> {
+        let data = match self.response(id).await {
+            Ok(Message::GetData(data)) if data.offset == 0 => data,
+            Ok(other) => return Err(unexpected("get_data from offset 0", &other)),
+            Err(refused @ ClientError::Remote { .. }) => return Ok(Err(refused)),
+            Err(broken) => return Err(broken),
+        };
+        // The body comes whatever happens here; it is read to the end so
+        // the connection stays in step.
+        let (part, mut destination) = match Partials::of(&file.local) {
+            Err(error) => (None, Destination::Failed(error)),
+            Ok(partials) => {
+                let part = PartFile {
+                    path: partials.path_for(data.size, data.modified),
+                    keep: false,
+                };
+                let destination = if data.size <= PUT_SMALL_MAX {
+                    // Bounded by PUT_SMALL_MAX.
+                    Destination::Memory(Vec::with_capacity(usize::try_from(data.size).unwrap_or(0)))
+                } else {
+                    match tokio::fs::File::create(&part.path).await {
+                        Ok(created) => Destination::File(FileSink::start(
+                            created.into_std().await,
+                            blake3::Hasher::new(),
+                        )),
+                        Err(error) => Destination::Failed(ClientError::Local {
+                            path: part.path.clone(),
+                            error,
+                        }),
+                    }
+                };
+                (Some(part), destination)
+            }
+        };
+        let mut received = 0;
+        while received < data.size {
+            let chunk = match self.read().await? {
+                Frame::Body(chunk) => chunk,
+                Frame::Message(m) => return Err(unexpected("download bytes", &m)),
+            };
+            received += chunk.len() as u64;
+            match &mut destination {
+                Destination::Memory(body) => body.extend_from_slice(&chunk),
+                Destination::File(writer) => writer.push(chunk).await?,
+                Destination::Failed(_) => {}
+            }
+        }
+        let end = match self.response(id).await? {
+            Message::GetEnd(end) => end,
+            other => return Err(unexpected("get_end", &other)),
+        };
+        let (body, blake3) = match destination {
+            Destination::Memory(body) => {
+                let hash = blake3::hash(&body);
+                (Some(body), hash)
+            }
+            Destination::File(writer) => {
+                let written = writer.finish().await?;
+                if let Some(error) = written.error {
+                    return Ok(Err(ClientError::Local {
+                        path: file.local.clone(),
+                        error,
+                    }));
+                }
+                (None, written.hasher.finalize())
+            }
+            Destination::Failed(error) => return Ok(Err(error)),
+        };
+        let Some(part) = part else {
+            return Err(ClientError::Protocol(
+                "download without a local file".into(),
+            ));
+        };
+        let blake3 = blake3.to_hex().to_string();
+        if end.blake3 != blake3 {
+            return Ok(Err(ClientError::Integrity {
+                expected: end.blake3,
+                actual: blake3,
+            }));
+        }
+        let report = GetReport {
+            path: file.local.clone(),
+            size: data.size,
+            blake3,
+            elapsed: started.elapsed(),
+            resumed_from: 0,
+            restarted: None,
+        };
+        Ok(Ok((part, body, report)))
+    }
+}
+
+/// Where a pipelined download's body goes while it is read.
+enum Destination {
+    Memory(Vec<u8>),
+    File(FileSink),
+    /// No usable local file; the error is reported after the body.
+    Failed(ClientError),
+}
+
+/// Makes a batch of verified downloads durable and puts each in place:
+/// their bytes with one `syncfs` (an fsync each for one or two files, or
+/// where syncfs is missing), then the renames, then an fsync of each
+/// directory that received one. Reports every file.
+async fn make_durable(
+    fetched: Vec<Fetched>,
+    on_done: &mut impl FnMut(usize, Result<GetReport, ClientError>),
+) {
+    if fetched.is_empty() {
+        return;
+    }
+    let indices: Vec<usize> = fetched.iter().map(|f| f.index).collect();
+    let work = tokio::task::spawn_blocking(move || {
+        // Small bodies are written here, together, rather than one trip
+        // to the blocking pool each.
+        let mut placed = Vec::new();
+        let mut fetched_on_disk = Vec::with_capacity(fetched.len());
+        for mut f in fetched {
+            match f.body.take().map(|body| std::fs::write(&f.part.path, body)) {
+                Some(Err(error)) => placed.push((
+                    f.index,
+                    Err(ClientError::Local {
+                        path: f.local.clone(),
+                        error,
+                    }),
+                )),
+                _ => fetched_on_disk.push(f),
+            }
+        }
+        let fetched = fetched_on_disk;
+        if fetched.is_empty() {
+            return placed;
+        }
+        let fsync_each = fetched.len() <= 2 || !netdisk_fileio::SYNCS_FILESYSTEMS;
+        let synced = if fsync_each {
+            fetched
+                .iter()
+                .try_for_each(|f| std::fs::File::open(&f.part.path)?.sync_all())
+        } else {
+            sync_file_systems(fetched.iter().map(|f| f.part.path.as_path()))
+        };
+        let mut dirs = std::collections::HashSet::new();
+        placed.extend(fetched.into_iter().map(|mut f| {
+            let placed = match &synced {
+                Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+                Ok(()) => std::fs::rename(&f.part.path, &f.local),
+            };
+            match placed {
+                Ok(()) => {
+                    f.part.keep = true;
+                    dirs.insert(parent_dir(&f.local));
+                    (f.index, Ok(f.report.clone()))
+                }
+                Err(error) => (
+                    f.index,
+                    Err(ClientError::Local {
+                        path: f.local.clone(),
+                        error,
+                    }),
+                ),
+            }
+        }));
+        // A failed directory fsync loses nothing already verified; the
+        // file is in place either way (as with `get_file`).
+        for dir in dirs {
+            if let Ok(handle) = std::fs::File::open(&dir) {
+                let _ = handle.sync_all();
+            }
+        }
+        placed
+    });
+    match work.await {
+        Ok(placed) => {
+            for (index, result) in placed {
+                on_done(index, result);
+            }
+        }
+        // The worker panicked; its drop guards removed the partial files.
+        Err(e) => {
+            for index in indices {
+                let error = std::io::Error::other(format!("durability step failed: {e}"));
+                on_done(index, Err(ClientError::Io(error)));
+            }
+        }
+    }
+}
+
+/// One `syncfs` per file system holding any of `paths`.
+fn sync_file_systems<'a>(paths: impl Iterator<Item = &'a std::path::Path>) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let mut synced = std::collections::HashSet::new();
+    for path in paths {
+        let file = std::fs::File::open(path)?;
+        if synced.insert(file.metadata()?.dev()) {
+            netdisk_fileio::sync_filesystem(&file)?;
+        }
+    }
+    Ok(())
+}
+
+/// The directory a local path is in ("." for a bare name).
+fn parent_dir(path: &std::path::Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
     }
 }
 

@@ -72,9 +72,9 @@ async fn hash_prefix(file: &mut tokio::fs::File, len: u64) -> std::io::Result<bl
 }
 
 /// A download's partial file, removed on drop unless it is kept.
-struct PartFile {
-    path: PathBuf,
-    keep: bool,
+pub(crate) struct PartFile {
+    pub(crate) path: PathBuf,
+    pub(crate) keep: bool,
 }
 
 impl Drop for PartFile {
@@ -86,13 +86,13 @@ impl Drop for PartFile {
 }
 
 /// Partial downloads of `target`: `.NAME.netdisk-part.SIZE.MTIME` beside it.
-struct Partials {
+pub(crate) struct Partials {
     dir: PathBuf,
     prefix: String,
 }
 
 impl Partials {
-    fn of(target: &Path) -> Result<Partials, ClientError> {
+    pub(crate) fn of(target: &Path) -> Result<Partials, ClientError> {
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -110,7 +110,7 @@ impl Partials {
         })
     }
 
-    fn path_for(&self, size: u64, modified: Option<i64>) -> PathBuf {
+    pub(crate) fn path_for(&self, size: u64, modified: Option<i64>) -> PathBuf {
         let modified = modified.map_or_else(|| "x".to_owned(), |m| m.to_string());
         self.dir.join(format!("{}{size}.{modified}", self.prefix))
     }

@@ -7,7 +7,7 @@ use crate::remote::{connect_as, Login};
 use crate::tree::{plan_download, plan_upload, FileJob, Plan};
 use crate::{report, AlreadyReported};
 use anyhow::{anyhow, bail, Context};
-use netdisk_client::{ClientError, GetReport, PutReport, SmallUpload};
+use netdisk_client::{ClientError, GetReport, PutReport, SmallDownload, SmallUpload};
 use netdisk_proto::request::PUT_SMALL_MAX;
 use netdisk_proto::{EntryKind, ErrorCode};
 use std::collections::VecDeque;
@@ -188,9 +188,12 @@ async fn worker(session: &mut Session, shared: &Shared<'_>) {
             .unwrap_or_else(|p| p.into_inner())
             .pop_front();
         let Some(job) = next else { return };
-        if shared.direction == Direction::Up && job.size <= PUT_SMALL_MAX {
+        if job.size <= PUT_SMALL_MAX {
             let group = take_small_group(job, shared.queue);
-            put_small_group(session, group, shared).await;
+            match shared.direction {
+                Direction::Up => put_small_group(session, group, shared).await,
+                Direction::Down => get_small_group(session, group, shared).await,
+            }
             continue;
         }
         let name = match shared.direction {
@@ -247,7 +250,7 @@ fn report_put_result(shared: &Shared<'_>, job: &FileJob, result: Result<PutRepor
     }
 }
 
-/// Small files sent together on one session (see `put_small_group`).
+/// Small files sent together on one session (see `put_small_group`, `get_small_group`).
 const SMALL_GROUP: usize = 1024;
 
 /// `first` and the small files right after it in the queue.
@@ -318,6 +321,48 @@ async fn put_small_group(session: &mut Session, group: Vec<FileJob>, shared: &Sh
         bar.done();
         report_put_result(shared, job, result);
         shared.bars.finished();
+    }
+}
+
+/// Downloads small files pipelined, each made durable with its batch.
+async fn get_small_group(session: &mut Session, group: Vec<FileJob>, shared: &Shared<'_>) {
+    let downloads: Vec<SmallDownload> = group
+        .iter()
+        .map(|job| SmallDownload {
+            remote: job.remote.clone(),
+            local: job.local.clone(),
+        })
+        .collect();
+    let mut answered = vec![false; group.len()];
+    let outcome = session
+        .get_small_files(&downloads, |index, result| {
+            answered[index] = true;
+            let job = &group[index];
+            match result {
+                Ok(done) => {
+                    shared.bars.add_bytes(done.size);
+                    shared
+                        .bars
+                        .print(|| report_get(shared.output, &job.remote, &job.local, &done));
+                }
+                Err(e) => {
+                    shared.failed.store(true, Ordering::Relaxed);
+                    shared.bars.print(|| {
+                        report(&anyhow::Error::new(e).context(format!("get {}", job.remote)))
+                    });
+                }
+            }
+            shared.bars.finished();
+        })
+        .await;
+    if let Err(e) = outcome {
+        shared.failed.store(true, Ordering::Relaxed);
+        for (job, _) in group.iter().zip(&answered).filter(|(_, done)| !**done) {
+            shared
+                .bars
+                .print(|| report(&anyhow!("get {}: not received: {e}", job.remote)));
+            shared.bars.finished();
+        }
     }
 }
 

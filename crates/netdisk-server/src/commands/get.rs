@@ -15,8 +15,12 @@ use netdisk_fileio::FileSource;
 use netdisk_proto::request::Get;
 use netdisk_proto::response::{GetData, GetEnd};
 use netdisk_proto::{HomePath, Message};
-use std::io::{Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use tokio::io::{AsyncRead, AsyncWrite};
+
+/// Files up to this size are read whole when opened, in the same trip
+/// to the blocking pool, instead of through a reader thread of their own.
+const READ_WHOLE_MAX: u64 = 256 * 1024;
 
 /// An opened file, positioned where the transfer starts.
 struct Source {
@@ -24,8 +28,11 @@ struct Source {
     size: u64,
     modified: Option<i64>,
     offset: u64,
+    /// Covers `whole` when it is there, else the bytes before `offset`.
     hasher: blake3::Hasher,
     restarted: Option<String>,
+    /// The whole file, for a small one sent from the start.
+    whole: Option<Vec<u8>>,
 }
 
 type OpenWork = Box<dyn FnOnce(&Home) -> Result<Source, CommandError> + Send>;
@@ -52,8 +59,20 @@ fn open(session: &Session, req: &Get) -> Result<(HomePath, OpenWork), CommandErr
                 offset: 0,
                 hasher: blake3::Hasher::new(),
                 restarted: None,
+                whole: None,
             };
             if offset == 0 {
+                if size <= READ_WHOLE_MAX {
+                    // Bounded by READ_WHOLE_MAX. A file that shrank since
+                    // its size was read fails here, before get_data.
+                    let mut whole = vec![0; usize::try_from(size).unwrap_or(0)];
+                    source
+                        .file
+                        .read_exact(&mut whole)
+                        .map_err(|e| CommandError::from_io(&e, "download"))?;
+                    source.hasher.update(&whole);
+                    source.whole = Some(whole);
+                }
                 return Ok(source);
             }
             let reason = if size_seen != Some(size) || modified_seen != modified {
@@ -122,6 +141,7 @@ async fn download<S: AsyncRead + AsyncWrite + Unpin>(
         offset,
         hasher,
         restarted,
+        whole,
     } = source;
     conn.send(&Message::GetData(GetData {
         id,
@@ -132,7 +152,34 @@ async fn download<S: AsyncRead + AsyncWrite + Unpin>(
     }))
     .await?;
 
-    let mut reader = FileSource::start(file, hasher, size - offset);
+    let hasher = match whole {
+        Some(whole) => {
+            conn.write_body(&whole).await?;
+            record.bytes = whole.len() as u64;
+            hasher
+        }
+        None => stream_file(file, hasher, size - offset, &path, conn, record).await?,
+    };
+    conn.flush().await?;
+    let blake3 = hasher.finalize().to_hex().to_string();
+    record.blake3 = Some(blake3.clone());
+    tracing::info!(user = %session.user, path = %path, bytes = size, resumed_from = offset, "download sent");
+    conn.send(&Message::GetEnd(GetEnd { id, blake3 })).await?;
+    record.result = "ok";
+    Ok(())
+}
+
+/// Sends `len` bytes of `file` from its position, read and hashed on a
+/// blocking thread; returns the hash state over them (and `hasher`'s prefix).
+async fn stream_file<S: AsyncRead + AsyncWrite + Unpin>(
+    file: std::fs::File,
+    hasher: blake3::Hasher,
+    len: u64,
+    path: &HomePath,
+    conn: &mut Connection<S>,
+    record: &mut TransferRecord,
+) -> Result<blake3::Hasher, Fatal> {
+    let mut reader = FileSource::start(file, hasher, len);
     while let Some(chunk) = reader.next().await {
         // The file shrank (or could not be read) after get_data announced
         // its size: the promised bytes cannot be delivered, so the stream
@@ -144,11 +191,5 @@ async fn download<S: AsyncRead + AsyncWrite + Unpin>(
         conn.write_body(&chunk).await?;
         record.bytes += chunk.len() as u64;
     }
-    conn.flush().await?;
-    let blake3 = reader.finish().await?.finalize().to_hex().to_string();
-    record.blake3 = Some(blake3.clone());
-    tracing::info!(user = %session.user, path = %path, bytes = size, resumed_from = offset, "download sent");
-    conn.send(&Message::GetEnd(GetEnd { id, blake3 })).await?;
-    record.result = "ok";
-    Ok(())
+    Ok(reader.finish().await?)
 }
