@@ -65,6 +65,11 @@ pub struct ServerConfig {
     pub partial_ttl: Duration,
     /// Quota for users without one of their own; `None` is unlimited.
     pub default_quota: Option<u64>,
+    /// Bytes of `put_small` bodies all sessions together may hold while
+    /// they wait for their batch's commit (each session also holds at most
+    /// 4 MiB). A session that would go over commits what it holds, then
+    /// waits for room.
+    pub small_upload_memory: u64,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +91,7 @@ impl Default for ServerConfig {
             grace_period: Duration::from_secs(30),
             partial_ttl: Duration::from_secs(24 * 3600),
             default_quota: None,
+            small_upload_memory: 256 * 1024 * 1024,
         }
     }
 }

@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) audit: AuditLog,
     pub(crate) throttle: LoginThrottle,
     pub(crate) homes: OpenHomes,
+    /// Room for `put_small` bodies waiting for their commit, in KiB.
+    pub(crate) small_bodies: Arc<tokio::sync::Semaphore>,
 }
 
 impl Shared {
@@ -47,6 +49,9 @@ impl Shared {
         tls: Option<ServerTls>,
         audit: AuditLog,
     ) -> Shared {
+        let small_bodies = Arc::new(tokio::sync::Semaphore::new(put_small::budget(
+            config.small_upload_memory,
+        )));
         Shared {
             data,
             users: Arc::new(users),
@@ -58,6 +63,7 @@ impl Shared {
             tls,
             audit,
             homes: OpenHomes::default(),
+            small_bodies,
         }
     }
 

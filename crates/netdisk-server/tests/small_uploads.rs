@@ -275,3 +275,46 @@ async fn small_uploads_respect_the_quota_file_by_file() {
         other => panic!("expected usage, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn sessions_share_a_bounded_room_for_waiting_bodies_and_all_finish() {
+    // 1 MiB for all sessions together: one largest body at a time.
+    let server = TestServer::start_with(|config| config.small_upload_memory = 1024 * 1024).await;
+    server.add_user("alice", "pw");
+    let body = vec![7u8; 100 * 1024];
+    let mut sessions = Vec::new();
+    for s in 0..3 {
+        let mut client = RawClient::login(server.addr, "alice", "pw").await;
+        let body = body.clone();
+        sessions.push(tokio::spawn(async move {
+            // 2 MB each, sent at once: more than the whole room.
+            let mut ids = Vec::new();
+            for n in 0..20 {
+                let id = client.id();
+                feed(
+                    &mut client,
+                    put_small(id, &format!("s{s}-{n}"), &body),
+                    &body,
+                )
+                .await;
+                ids.push(id);
+            }
+            SinkExt::<Message>::flush(&mut client.framed)
+                .await
+                .expect("flush");
+            for id in ids {
+                match client.recv().await {
+                    Message::PutDone(done) => assert_eq!(done.id, id),
+                    other => panic!("expected put_done, got {other:?}"),
+                }
+            }
+        }));
+    }
+    for session in sessions {
+        tokio::time::timeout(std::time::Duration::from_secs(60), session)
+            .await
+            .expect("no session waits forever")
+            .expect("session");
+    }
+    assert_eq!(files_under(&server.home("alice")).len(), 60);
+}

@@ -181,6 +181,10 @@ pub struct ServeArgs {
     /// Quota for users without one of their own [unlimited].
     #[arg(long, value_parser = crate::size::parse_size_arg)]
     pub default_quota: Option<u64>,
+    /// Memory all sessions together may hold for small uploads (put_small)
+    /// waiting for their batch's commit [256MiB].
+    #[arg(long, value_parser = crate::size::parse_size_arg)]
+    pub small_upload_memory: Option<u64>,
     /// Hours the bytes of an interrupted upload are kept for a resume [24].
     #[arg(long, value_name = "HOURS")]
     pub partial_ttl_hours: Option<u64>,

@@ -24,6 +24,7 @@ pub struct ConfigFile {
     pub grace_period: Option<DurationText>,
     pub partial_ttl: Option<DurationText>,
     pub default_quota: Option<SizeText>,
+    pub small_upload_memory: Option<SizeText>,
     pub max_login_failures: Option<u32>,
     pub lockout: Option<DurationText>,
     #[serde(default)]
@@ -132,6 +133,7 @@ mod tests {
             grace_period = "2s"
             partial_ttl = "24h"
             default_quota = "1GiB"
+            small_upload_memory = "64MiB"
             max_login_failures = 4
             lockout = "1h"
             [tls]
@@ -152,6 +154,7 @@ mod tests {
             Some(DurationText(Duration::from_secs(600)))
         );
         assert_eq!(file.default_quota, Some(SizeText(1 << 30)));
+        assert_eq!(file.small_upload_memory, Some(SizeText(64 << 20)));
         assert_eq!(file.tls.site_key_file, Some(PathBuf::from("site.key")));
         assert_eq!(file.log.audit.as_deref(), Some("stderr"));
         assert_eq!(

@@ -131,6 +131,10 @@ fn server_config(
             .default_quota
             .or(file.default_quota.map(|q| q.0))
             .or(defaults.default_quota),
+        small_upload_memory: args
+            .small_upload_memory
+            .or(file.small_upload_memory.map(|m| m.0))
+            .unwrap_or(defaults.small_upload_memory),
         max_login_failures: args
             .max_login_failures
             .or(file.max_login_failures)

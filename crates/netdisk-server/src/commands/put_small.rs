@@ -18,11 +18,28 @@ use netdisk_proto::request::{PutSmall, PUT_SMALL_MAX};
 use netdisk_proto::response::PutDone;
 use netdisk_proto::{ErrorCode, Frame, HomePath, Message};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::OwnedSemaphorePermit;
 
 /// A batch is committed once it holds this many files...
 const BATCH_FILES: usize = 1024;
 /// ...or this many bytes (what a session may hold in memory for it).
 const BATCH_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The server-wide room for waiting bodies, in KiB permits: never less
+/// than one largest body (a session must always be able to get room once
+/// the others have committed), never more than a semaphore holds.
+pub(crate) fn budget(bytes: u64) -> usize {
+    let kib = usize::try_from(bytes / 1024).unwrap_or(usize::MAX);
+    kib.clamp(
+        kib_of(PUT_SMALL_MAX) as usize,
+        tokio::sync::Semaphore::MAX_PERMITS,
+    )
+}
+
+/// KiB permits a body of `size` bytes takes (at least one).
+fn kib_of(size: u64) -> u32 {
+    u32::try_from(size.div_ceil(1024).max(1)).unwrap_or(u32::MAX)
+}
 
 /// Small uploads received, waiting for their batch's commit.
 #[derive(Default)]
@@ -51,6 +68,8 @@ enum State {
         size: u64,
         blake3: String,
         reservation: Reservation,
+        /// Its share of the server-wide room, given back with the entry.
+        _room: OwnedSemaphorePermit,
     },
 }
 
@@ -82,6 +101,7 @@ pub(crate) async fn stage<S: AsyncRead + AsyncWrite + Unpin>(
             ),
         ))
     } else {
+        let room = make_room(req.size, session, conn, shared).await?;
         let (body, hash) = read_body(req.size, conn, shared).await?;
         record.bytes = req.size;
         record.blake3 = Some(hash.clone());
@@ -99,6 +119,7 @@ pub(crate) async fn stage<S: AsyncRead + AsyncWrite + Unpin>(
                     size: req.size,
                     blake3: hash,
                     reservation,
+                    _room: room,
                 }
             }
             Err(error) => State::Refused(error),
@@ -110,6 +131,31 @@ pub(crate) async fn stage<S: AsyncRead + AsyncWrite + Unpin>(
         state,
     });
     Ok(())
+}
+
+/// Takes room for a body of `size` bytes from the server-wide budget.
+/// When there is none, this session's batch is committed first (giving
+/// back its own share), then it waits for others to commit theirs; a
+/// session never waits while holding room.
+async fn make_room<S: AsyncRead + AsyncWrite + Unpin>(
+    size: u64,
+    session: &mut Session,
+    conn: &mut Connection<S>,
+    shared: &Shared,
+) -> Result<OwnedSemaphorePermit, Fatal> {
+    let permits = kib_of(size);
+    if let Ok(room) = shared.small_bodies.clone().try_acquire_many_owned(permits) {
+        return Ok(room);
+    }
+    if !session.batch.is_empty() {
+        commit(session, conn, shared).await?;
+    }
+    shared
+        .small_bodies
+        .clone()
+        .acquire_many_owned(permits)
+        .await
+        .map_err(|_| Fatal::ShuttingDown)
 }
 
 /// The target, the hash and the quota.
@@ -223,6 +269,7 @@ pub(crate) async fn commit<S: AsyncRead + AsyncWrite + Unpin>(
                 size,
                 blake3,
                 reservation,
+                ..
             } => match results.next() {
                 Some(Ok(replaced)) => {
                     reservation.settle(size, replaced);
