@@ -32,9 +32,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn syncs_the_file_system_of_a_directory() {
+    fn syncs_through_a_readable_handle_and_reports_an_unusable_one() {
+        use std::os::unix::fs::OpenOptionsExt;
         let dir = tempfile::tempdir().expect("tempdir");
         let handle = std::fs::File::open(dir.path()).expect("open dir");
         sync_filesystem(&handle).expect("syncfs");
+        // An O_PATH handle (what cap-std's open_dir gives) is refused:
+        // callers must open a readable one.
+        let path_only = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH)
+            .open(dir.path())
+            .expect("O_PATH open");
+        let err = sync_filesystem(&path_only).expect_err("EBADF");
+        assert_eq!(err.raw_os_error(), Some(libc::EBADF));
     }
 }

@@ -15,8 +15,6 @@ pub struct Written {
     /// The hash state over every chunk pushed (and any prefix it started with),
     /// whether or not the chunks reached the file.
     pub hasher: blake3::Hasher,
-    /// Bytes written to the file by this sink.
-    pub written: u64,
     /// The first write error. After it, chunks are still hashed but no
     /// longer written, so the caller can keep reading the body and stay in
     /// step with its peer before it reports the failure.
@@ -49,7 +47,6 @@ impl FileSink {
             let mut out = Written {
                 file,
                 hasher,
-                written: 0,
                 error,
             };
             let mut writeback = Writeback::new(&out.file);
@@ -59,10 +56,7 @@ impl FileSink {
                     continue;
                 }
                 match out.file.write_all(&chunk) {
-                    Ok(()) => {
-                        out.written += chunk.len() as u64;
-                        writeback.wrote(&out.file, chunk.len() as u64);
-                    }
+                    Ok(()) => writeback.wrote(&out.file, chunk.len() as u64),
                     Err(e) => out.error = Some(e),
                 }
             }
@@ -106,7 +100,6 @@ mod tests {
         }
         let written = sink.finish().await.expect("finish");
         assert!(written.error.is_none());
-        assert_eq!(written.written, expected.len() as u64);
         assert_eq!(written.hasher.finalize(), blake3::hash(&expected));
         let mut on_disk = Vec::new();
         File::open(&path)
@@ -127,7 +120,7 @@ mod tests {
         sink.push(Bytes::from_static(b"def")).await.expect("push");
         let written = sink.finish().await.expect("finish");
         assert!(written.error.is_some(), "the write failure is reported");
-        assert_eq!(written.written, 0);
+        assert_eq!(std::fs::metadata(&path).expect("meta").len(), 0);
         assert_eq!(written.hasher.finalize(), blake3::hash(b"abcdef"));
     }
 }
