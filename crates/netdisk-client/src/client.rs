@@ -9,7 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use netdisk_proto::handshake::{Hello, Login, LoginProof, SiteProof};
 use netdisk_proto::request::{Cd, Df, Ls, Mkdir, Mv, Pwd, Rm, Rmdir, Stat};
 use netdisk_proto::response::{Info, Listing, Usage};
-use netdisk_proto::scram::{ClientFirst, MECHANISM};
+use netdisk_proto::scram::{ClientFirst, ClientKeys, MECHANISM};
 use netdisk_proto::{Fingerprint, Frame, Message, NetdiskCodec, SiteKey, PROTOCOL_VERSION};
 use rand::RngCore;
 use rustls::pki_types::ServerName;
@@ -21,6 +21,14 @@ use tokio_util::codec::Framed;
 
 /// How long to wait for any single frame from the server by default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What a client logs in with (no Debug: it holds a secret).
+#[derive(Clone, Copy)]
+pub enum Credential<'a> {
+    Password(&'a str),
+    /// Keys saved from an earlier login (see `ClientKeys`).
+    Keys(&'a ClientKeys),
+}
 
 pub struct Client<S> {
     framed: Framed<S, NetdiskCodec>,
@@ -182,10 +190,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
 
     /// Logs in with SCRAM-SHA-256 and checks the server's own proof.
     pub async fn login(&mut self, user: &str, password: &str) -> Result<(), ClientError> {
+        self.login_with(user, Credential::Password(password))
+            .await
+            .map(drop)
+    }
+
+    /// Logs in with a password or keys saved from an earlier login; returns
+    /// the keys (to save, or to open more sessions without the PBKDF2 cost).
+    pub async fn login_with(
+        &mut self,
+        user: &str,
+        credential: Credential<'_>,
+    ) -> Result<ClientKeys, ClientError> {
         let id = self.next_id();
         let mut nonce = [0u8; 18];
         rand::thread_rng().fill_bytes(&mut nonce);
-        let (first, data) = ClientFirst::new(user, password, &B64.encode(nonce))?;
+        let nonce = B64.encode(nonce);
+        let (first, data) = match credential {
+            Credential::Password(password) => ClientFirst::new(user, password, &nonce)?,
+            Credential::Keys(keys) => ClientFirst::with_keys(user, keys.clone(), &nonce)?,
+        };
         self.send(&Message::Login(Login {
             id,
             protocol: PROTOCOL_VERSION,
@@ -202,9 +226,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             .await?;
         match self.response(id).await? {
             Message::LoginOk(ok) => {
-                last.verify_server_final(&ok.data)?;
+                let keys = last.verify_server_final(&ok.data)?;
                 self.user = Some(ok.user);
-                Ok(())
+                Ok(keys)
             }
             other => Err(unexpected("login_ok", &other)),
         }

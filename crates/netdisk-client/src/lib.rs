@@ -13,8 +13,9 @@ mod stream;
 mod tls;
 mod transfer;
 
-pub use client::Client;
+pub use client::{Client, Credential};
 pub use error::ClientError;
+pub use netdisk_proto::scram::ClientKeys;
 pub use rustls::RootCertStore;
 pub use small::{SmallDownload, SmallUpload};
 pub use stream::NetStream;

@@ -48,6 +48,10 @@ pub enum ScramError {
     InvalidServerSignature,
     #[error("the server refused the login: {0}")]
     ServerError(String),
+    /// Saved keys were made for another salt or iteration count: the
+    /// password was changed since they were saved.
+    #[error("the saved keys are out of date: the server's password verifier has changed")]
+    OutdatedKeys,
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
@@ -89,14 +93,52 @@ impl Verifier {
         salt: &[u8],
         iterations: u32,
     ) -> Result<Verifier, ScramError> {
-        let salted = salted_password(password, salt, iterations)?;
-        let client_key = hmac(&salted, b"Client Key");
+        let keys = ClientKeys::from_password(password, salt, iterations)?;
         Ok(Verifier {
+            stored_key: sha256(&keys.client_key),
+            server_key: keys.server_key,
+            salt: keys.salt,
+            iterations,
+        })
+    }
+}
+
+/// The keys a client derives from its password for one verifier (one salt
+/// and iteration count). RFC 5802 section 3 lets a client keep them to log
+/// in again without the password or the PBKDF2 work, for as long as the
+/// server offers the same salt. They are a password equivalent for this one
+/// account on this one server (not for the password elsewhere): whoever
+/// holds them can log in as the user.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientKeys {
+    pub salt: Vec<u8>,
+    pub iterations: u32,
+    pub client_key: [u8; 32],
+    pub server_key: [u8; 32],
+}
+
+impl ClientKeys {
+    pub fn from_password(
+        password: &str,
+        salt: &[u8],
+        iterations: u32,
+    ) -> Result<ClientKeys, ScramError> {
+        let salted = salted_password(password, salt, iterations)?;
+        Ok(ClientKeys {
             salt: salt.to_vec(),
             iterations,
-            stored_key: sha256(&client_key),
+            client_key: hmac(&salted, b"Client Key"),
             server_key: hmac(&salted, b"Server Key"),
         })
+    }
+}
+
+impl std::fmt::Debug for ClientKeys {
+    // The keys log a user in: never into a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientKeys")
+            .field("iterations", &self.iterations)
+            .finish_non_exhaustive()
     }
 }
 
@@ -152,15 +194,22 @@ fn valid_nonce(nonce: &str) -> bool {
 
 /// The client after sending client-first; waiting for server-first.
 pub struct ClientFirst {
-    password: String,
+    credential: Credential,
     client_nonce: String,
     client_first_bare: String,
+}
+
+/// What a client proves itself with.
+enum Credential {
+    Password(String),
+    Keys(ClientKeys),
 }
 
 /// The client after sending client-final; waiting for server-final.
 #[derive(Debug)]
 pub struct ClientFinal {
     server_signature: [u8; 32],
+    keys: ClientKeys,
 }
 
 impl ClientFirst {
@@ -171,6 +220,25 @@ impl ClientFirst {
         password: &str,
         nonce: &str,
     ) -> Result<(ClientFirst, String), ScramError> {
+        Self::start(user, Credential::Password(password.to_owned()), nonce)
+    }
+
+    /// Starts a login with keys saved from an earlier one instead of the
+    /// password; it fails with `OutdatedKeys` if the server's salt or
+    /// iteration count is not the one they were made for.
+    pub fn with_keys(
+        user: &str,
+        keys: ClientKeys,
+        nonce: &str,
+    ) -> Result<(ClientFirst, String), ScramError> {
+        Self::start(user, Credential::Keys(keys), nonce)
+    }
+
+    fn start(
+        user: &str,
+        credential: Credential,
+        nonce: &str,
+    ) -> Result<(ClientFirst, String), ScramError> {
         if !valid_nonce(nonce) {
             return Err(ScramError::Malformed("bad client nonce"));
         }
@@ -178,7 +246,7 @@ impl ClientFirst {
         let message = format!("n,,{bare}");
         Ok((
             ClientFirst {
-                password: password.to_owned(),
+                credential,
                 client_nonce: nonce.to_owned(),
                 client_first_bare: bare,
             },
@@ -211,8 +279,14 @@ impl ClientFirst {
         if !(MIN_ITERATIONS..=MAX_ITERATIONS).contains(&iterations) {
             return Err(ScramError::Iterations(iterations));
         }
-        let salted = salted_password(&self.password, &salt, iterations)?;
-        let client_key = hmac(&salted, b"Client Key");
+        let keys = match self.credential {
+            Credential::Password(password) => {
+                ClientKeys::from_password(&password, &salt, iterations)?
+            }
+            Credential::Keys(keys) if keys.salt == salt && keys.iterations == iterations => keys,
+            Credential::Keys(_) => return Err(ScramError::OutdatedKeys),
+        };
+        let client_key = keys.client_key;
         let stored_key = sha256(&client_key);
         let without_proof = format!("c=biws,r={nonce}");
         let auth_message = format!(
@@ -225,16 +299,22 @@ impl ClientFirst {
             .zip(client_signature.iter())
             .map(|(k, s)| k ^ s)
             .collect();
-        let server_key = hmac(&salted, b"Server Key");
-        let server_signature = hmac(&server_key, auth_message.as_bytes());
+        let server_signature = hmac(&keys.server_key, auth_message.as_bytes());
         let message = format!("{without_proof},p={}", B64.encode(proof));
-        Ok((ClientFinal { server_signature }, message))
+        Ok((
+            ClientFinal {
+                server_signature,
+                keys,
+            },
+            message,
+        ))
     }
 }
 
 impl ClientFinal {
-    /// Checks server-final: the server knew the verifier.
-    pub fn verify_server_final(self, server_final: &str) -> Result<(), ScramError> {
+    /// Checks server-final: the server knew the verifier. Returns the keys
+    /// the login was made with, for a client that saves them.
+    pub fn verify_server_final(self, server_final: &str) -> Result<ClientKeys, ScramError> {
         if let Some(reason) = server_final.strip_prefix("e=") {
             return Err(ScramError::ServerError(reason.to_owned()));
         }
@@ -243,7 +323,7 @@ impl ClientFinal {
             .decode(values[0])
             .map_err(|_| ScramError::Malformed("server signature is not base64"))?;
         if bool::from(signature.ct_eq(&self.server_signature)) {
-            Ok(())
+            Ok(self.keys)
         } else {
             Err(ScramError::InvalidServerSignature)
         }
@@ -400,6 +480,38 @@ mod tests {
         let (last, message) = first.handle_server_first(SERVER_FIRST).unwrap();
         assert_eq!(message, CLIENT_FINAL);
         last.verify_server_final(SERVER_FINAL).unwrap();
+    }
+
+    #[test]
+    fn saved_keys_log_in_like_the_password_until_the_salt_changes() {
+        let (first, _) = ClientFirst::new("user", "pencil", CLIENT_NONCE).unwrap();
+        let (last, _) = first.handle_server_first(SERVER_FIRST).unwrap();
+        let keys = last.verify_server_final(SERVER_FINAL).unwrap();
+        assert_eq!(keys.iterations, 4096);
+        let shown = format!("{keys:?}");
+        assert!(
+            !shown.contains(&format!("{:?}", keys.client_key)),
+            "{shown}"
+        );
+
+        // The same messages, byte for byte, without the password.
+        let (first, message) = ClientFirst::with_keys("user", keys.clone(), CLIENT_NONCE).unwrap();
+        assert_eq!(message, CLIENT_FIRST);
+        let (last, message) = first.handle_server_first(SERVER_FIRST).unwrap();
+        assert_eq!(message, CLIENT_FINAL);
+        assert_eq!(last.verify_server_final(SERVER_FINAL).unwrap(), keys);
+
+        // A new salt or iteration count means a new password: the keys are refused.
+        for server_first in [
+            SERVER_FIRST.replace("s=W22", "s=X22"),
+            SERVER_FIRST.replace("i=4096", "i=4097"),
+        ] {
+            let (first, _) = ClientFirst::with_keys("user", keys.clone(), CLIENT_NONCE).unwrap();
+            assert_eq!(
+                first.handle_server_first(&server_first).err(),
+                Some(ScramError::OutdatedKeys)
+            );
+        }
     }
 
     #[test]

@@ -38,7 +38,8 @@ pub struct Remote {
     )]
     pub server: String,
     /// User name (default: your login name). The password comes from
-    /// NETDISK_PASSWORD or is asked for on the terminal.
+    /// NETDISK_PASSWORD, a login saved by `netdisk login`, or is asked for
+    /// on the terminal.
     #[arg(long, global = true, env = "NETDISK_USER")]
     pub user: Option<String>,
 }
@@ -107,6 +108,13 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Log in once and save the login, so later commands to this server as
+    /// this user need no password. What is saved (in ~/.config/netdisk/logins,
+    /// readable by you only) is the pair of keys SCRAM derives from the
+    /// password, not the password; changing the password voids it.
+    Login,
+    /// Forget the login saved for --server and --user.
+    Logout,
     #[command(flatten)]
     Remote(RemoteCommand),
 }

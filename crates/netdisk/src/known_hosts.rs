@@ -3,7 +3,7 @@
 //! `~/.config/netdisk/known_hosts`), one "ADDRESS FINGERPRINT" per line,
 //! keyed by the address as typed in --server.
 
-use anyhow::{anyhow, Context};
+use anyhow::Context;
 use netdisk_proto::Fingerprint;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,16 +27,8 @@ pub enum Known {
 impl KnownHosts {
     /// The user's file (it need not exist yet).
     pub fn default_location() -> anyhow::Result<KnownHosts> {
-        let config = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
-            Some(dir) => PathBuf::from(dir),
-            None => std::env::var_os("HOME")
-                .map(|home| PathBuf::from(home).join(".config"))
-                .ok_or_else(|| {
-                    anyhow!("neither XDG_CONFIG_HOME nor HOME is set: cannot find known_hosts")
-                })?,
-        };
         Ok(KnownHosts {
-            path: config.join("netdisk").join("known_hosts"),
+            path: crate::user_config::dir()?.join("known_hosts"),
         })
     }
 
@@ -79,15 +71,9 @@ impl KnownHosts {
 
     /// Remembers a server (appends a line; creates the file and its directory).
     pub fn add(&self, server: &str, fingerprint: Fingerprint) -> anyhow::Result<()> {
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        use std::os::unix::fs::OpenOptionsExt;
         let context = || format!("writing {}", self.path.display());
-        if let Some(dir) = self.path.parent() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .with_context(context)?;
-        }
+        crate::user_config::create_parent(&self.path)?;
         let mut file = std::fs::OpenOptions::new()
             .append(true)
             .create(true)

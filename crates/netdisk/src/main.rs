@@ -5,14 +5,17 @@ mod cli;
 mod config_file;
 mod keygen;
 mod known_hosts;
+mod login;
 mod output;
 mod password;
 mod remote;
+mod saved_logins;
 mod serve;
 mod shell;
 mod size;
 mod transfer;
 mod tree;
+mod user_config;
 mod users;
 
 use clap::Parser;
@@ -82,6 +85,11 @@ async fn main() -> ExitCode {
             Ok(()) => shell::run(target, output).await,
             Err(e) => Err(e),
         },
+        Command::Login => match init_logging("warn", None) {
+            Ok(()) => login::save(target, output).await,
+            Err(e) => Err(e),
+        },
+        Command::Logout => login::forget(target, output),
         Command::Remote(command) => match init_logging("warn", None) {
             Ok(()) => remote::run(target, output, command).await,
             Err(e) => Err(e),

@@ -4,13 +4,20 @@
 use anyhow::{bail, Context};
 use std::io::{BufRead, IsTerminal};
 
+/// NETDISK_PASSWORD, if set: it wins over a saved login.
+pub fn password_from_environment() -> Option<String> {
+    std::env::var("NETDISK_PASSWORD").ok()
+}
+
 /// The password to log in with: NETDISK_PASSWORD, else asked on the terminal.
 pub fn login_password(user: &str, server: &str) -> anyhow::Result<String> {
-    if let Ok(password) = std::env::var("NETDISK_PASSWORD") {
+    if let Some(password) = password_from_environment() {
         return Ok(password);
     }
     if !std::io::stdin().is_terminal() {
-        bail!("no password: set NETDISK_PASSWORD or run on a terminal to be asked");
+        bail!(
+            "no password: set NETDISK_PASSWORD, run on a terminal to be asked, or save a login once with 'netdisk login'"
+        );
     }
     rpassword::prompt_password(format!("Password for {user}@{server}: "))
         .context("reading the password")

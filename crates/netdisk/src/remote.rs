@@ -3,11 +3,12 @@
 use crate::cli::{Remote, RemoteCommand as Command, Security, Trust};
 use crate::known_hosts::{Known, KnownHosts};
 use crate::output::Output;
-use crate::password::login_password;
+use crate::password::{login_password, password_from_environment};
+use crate::saved_logins::SavedLogins;
 use crate::size::human;
 use crate::{report, AlreadyReported};
 use anyhow::{anyhow, bail, Context};
-use netdisk_client::{Client, NetStream, ServerTrust, Transport};
+use netdisk_client::{Client, ClientKeys, Credential, NetStream, ServerTrust, Transport};
 use netdisk_proto::{Entry, EntryKind, Fingerprint, SiteKey};
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -27,22 +28,44 @@ pub struct Target<'a> {
 pub struct Login {
     pub server: String,
     pub user: String,
-    password: String,
+    secret: Secret,
     /// After the first connection: pinned to the fingerprint accepted then.
     transport: Transport,
     site_key: Option<SiteKey>,
 }
 
+/// What a session logs in with.
+#[derive(Clone)]
+enum Secret {
+    Password(String),
+    /// Saved by `netdisk login`, or derived by this process's first login
+    /// (so its other sessions skip the password hashing).
+    Keys {
+        keys: ClientKeys,
+        saved: bool,
+    },
+}
+
+/// Whether to use a login saved by `netdisk login`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SavedLogin {
+    Use,
+    /// `netdisk login` itself: always the password.
+    Ignore,
+}
+
 /// Connects and logs in: the one place that decides how a client reaches
 /// the server and whether to trust it.
 pub async fn connect(target: Target<'_>) -> anyhow::Result<(Session, Login)> {
+    connect_with(target, SavedLogin::Use).await
+}
+
+pub async fn connect_with(
+    target: Target<'_>,
+    saved_login: SavedLogin,
+) -> anyhow::Result<(Session, Login)> {
     let server = target.remote.server.clone();
-    let user = match &target.remote.user {
-        Some(user) => user.clone(),
-        None => std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .map_err(|_| anyhow!("no user name: use --user NAME or set NETDISK_USER"))?,
-    };
+    let user = user_name(target.remote)?;
     let site_key = target
         .security
         .site_key_file
@@ -59,15 +82,47 @@ pub async fn connect(target: Target<'_>) -> anyhow::Result<(Session, Login)> {
         }
         _ => transport,
     };
-    let login = Login {
-        password: login_password(&user, &server)?,
+    let secret = match (password_from_environment(), saved_login) {
+        (Some(password), _) => Secret::Password(password),
+        (None, SavedLogin::Use) => match SavedLogins::default_location()
+            .ok()
+            .map(|logins| logins.find(&server, &user))
+            .transpose()?
+            .flatten()
+        {
+            Some(keys) => Secret::Keys { keys, saved: true },
+            None => Secret::Password(login_password(&user, &server)?),
+        },
+        (None, SavedLogin::Ignore) => Secret::Password(login_password(&user, &server)?),
+    };
+    let mut login = Login {
+        secret,
         server,
         user,
         transport,
         site_key,
     };
-    log_in(&mut client, &login).await?;
+    let keys = log_in(&mut client, &login).await?;
+    login.secret = Secret::Keys { keys, saved: false };
     Ok((client, login))
+}
+
+/// --user, else the local login name.
+pub fn user_name(remote: &Remote) -> anyhow::Result<String> {
+    match &remote.user {
+        Some(user) => Ok(user.clone()),
+        None => std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .map_err(|_| anyhow!("no user name: use --user NAME or set NETDISK_USER")),
+    }
+}
+
+/// The keys a session logged in with (what `netdisk login` saves).
+pub fn login_keys(login: &Login) -> Option<&ClientKeys> {
+    match &login.secret {
+        Secret::Keys { keys, .. } => Some(keys),
+        Secret::Password(_) => None,
+    }
 }
 
 /// Another session with the same credentials and the same trusted server.
@@ -77,7 +132,7 @@ pub async fn connect_as(login: &Login) -> anyhow::Result<Session> {
     Ok(client)
 }
 
-async fn log_in(client: &mut Session, login: &Login) -> anyhow::Result<()> {
+async fn log_in(client: &mut Session, login: &Login) -> anyhow::Result<ClientKeys> {
     if client.requires_site_key() {
         let Some(key) = &login.site_key else {
             bail!(
@@ -87,10 +142,25 @@ async fn log_in(client: &mut Session, login: &Login) -> anyhow::Result<()> {
         };
         client.prove_site_key(key).await?;
     }
-    client
-        .login(&login.user, &login.password)
-        .await
-        .with_context(|| format!("login to {}", login.server))
+    match &login.secret {
+        Secret::Password(password) => client
+            .login_with(&login.user, Credential::Password(password))
+            .await
+            .with_context(|| format!("login to {}", login.server)),
+        Secret::Keys { keys, saved } => {
+            let result = client.login_with(&login.user, Credential::Keys(keys)).await;
+            if *saved {
+                result.with_context(|| {
+                    format!(
+                        "login to {} as {} with the login saved by 'netdisk login' (run it again if the password was changed, or 'netdisk logout' to forget it)",
+                        login.server, login.user
+                    )
+                })
+            } else {
+                result.with_context(|| format!("login to {}", login.server))
+            }
+        }
+    }
 }
 
 fn transport_for(target: Target<'_>) -> anyhow::Result<Transport> {

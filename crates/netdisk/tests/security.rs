@@ -247,6 +247,108 @@ fn the_site_key_from_keygen_admits_its_holders_only() {
 }
 
 #[test]
+fn a_saved_login_replaces_the_password_until_it_is_changed_or_forgotten() {
+    let server = TestServer::start();
+    let password = "correct horse battery";
+    server.add_user("alice", password);
+    let config = server.scratch("config");
+    let logins = config.join("netdisk/logins");
+    let without_password = |args: &[&str]| {
+        let mut cmd = netdisk_as(&server, "alice", "unused");
+        cmd.env_remove("NETDISK_PASSWORD")
+            .env("XDG_CONFIG_HOME", &config)
+            .args(args);
+        run(&mut cmd, "")
+    };
+
+    // No password and no saved login: refused, pointing at `netdisk login`.
+    let out = without_password(&["pwd"]);
+    assert!(failed(&out).contains("netdisk login"), "{}", out.stderr);
+
+    // `netdisk login` takes the password once and saves keys, not the password.
+    let out = run(
+        netdisk_as(&server, "alice", password)
+            .env("XDG_CONFIG_HOME", &config)
+            .arg("login"),
+        "",
+    );
+    assert!(
+        out.ok().stderr.contains("saved the login"),
+        "{}",
+        out.stderr
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&logins).expect("logins").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let saved = std::fs::read_to_string(&logins).expect("logins");
+    assert!(
+        saved.starts_with(&format!("{} alice SCRAM-SHA-256 4096 ", server.addr)),
+        "{saved}"
+    );
+    assert!(!saved.contains("horse"), "{saved}");
+
+    // Now commands need no password, including a transfer on several sessions.
+    assert_eq!(without_password(&["pwd"]).ok().stdout.trim(), "~");
+    let tree = server.scratch("tree");
+    for i in 0..20 {
+        write_file(&tree.join(format!("f{i}")), &pattern(100 + i, i as u8));
+    }
+    without_password(&["put", "-r", tree.to_str().expect("utf-8"), "tree"]).ok();
+    assert_eq!(
+        std::fs::read_dir(server.home("alice").join("tree"))
+            .expect("uploaded")
+            .count(),
+        20
+    );
+
+    // A changed password voids the saved login, with a hint...
+    let root = server.root.to_str().expect("utf-8");
+    run(
+        netdisk().args([
+            "user",
+            "passwd",
+            "alice",
+            "--password-stdin",
+            "--root",
+            root,
+        ]),
+        "new password\n",
+    )
+    .ok();
+    let out = without_password(&["pwd"]);
+    let stderr = failed(&out);
+    assert!(
+        stderr.contains("saved by 'netdisk login'") && stderr.contains("out of date"),
+        "{stderr}"
+    );
+    // ...while NETDISK_PASSWORD still wins over it.
+    let out = run(
+        netdisk_as(&server, "alice", "new password")
+            .env("XDG_CONFIG_HOME", &config)
+            .arg("pwd"),
+        "",
+    );
+    assert_eq!(out.ok().stdout.trim(), "~");
+
+    // A file others can read is refused rather than used.
+    std::fs::set_permissions(&logins, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .expect("chmod");
+    let out = without_password(&["pwd"]);
+    assert!(failed(&out).contains("chmod 600"), "{}", out.stderr);
+    std::fs::set_permissions(&logins, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
+
+    // Forgotten: the line is gone, a second logout says there was none.
+    without_password(&["logout"]).ok();
+    assert_eq!(std::fs::read_to_string(&logins).expect("logins"), "");
+    let out = without_password(&["logout"]);
+    assert!(failed(&out).contains("no saved login"), "{}", out.stderr);
+    let out = without_password(&["pwd"]);
+    assert!(failed(&out).contains("no password"), "{}", out.stderr);
+}
+
+#[test]
 fn the_config_file_is_read_flags_win_and_unknown_keys_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("data");
