@@ -398,7 +398,8 @@ pub async fn logins(
 
 /// The whole one-shot command: a new `netdisk put` process per upload of
 /// one byte (process start, TLS handshake, login, put, exit), for both
-/// bench users. Needs the `netdisk` binary beside this one
+/// bench users, and with a login saved by `netdisk login` (no PBKDF2 on
+/// the client). Needs the `netdisk` binary beside this one
 /// (`cargo build --release -p netdisk`); skipped with a notice otherwise.
 fn one_shot_processes(
     server: &ServerProcess,
@@ -414,37 +415,55 @@ fn one_shot_processes(
         );
         return Ok(Vec::new());
     }
+    let command = |user: &str, password: bool| -> anyhow::Result<std::process::Command> {
+        let mut command = std::process::Command::new(&netdisk);
+        command
+            .env("NETDISK_SERVER", &server.addr)
+            .env("NETDISK_USER", user)
+            // Its known_hosts and logins files go to the scratch directory.
+            .env("XDG_CONFIG_HOME", scratch)
+            .env_remove("NETDISK_PASSWORD")
+            .arg("-q");
+        if password {
+            command.env("NETDISK_PASSWORD", PASSWORD);
+        }
+        match &server.transport {
+            netdisk_client::Transport::Plaintext => {
+                command.arg("--plaintext");
+            }
+            netdisk_client::Transport::Tls(netdisk_client::ServerTrust::Fingerprint(f)) => {
+                command.env("NETDISK_FINGERPRINT", f.to_string());
+            }
+            netdisk_client::Transport::Tls(_) => anyhow::bail!("bench servers are pinned"),
+        }
+        Ok(command)
+    };
+    let saved = command(REALISTIC_USER, true)?.arg("login").status()?;
+    anyhow::ensure!(saved.success(), "netdisk login failed: {saved}");
     let mut figures = Vec::new();
-    for (user, what) in [
+    for (user, password, what) in [
         (
             REALISTIC_USER,
+            true,
             "6 one-shot `netdisk put` process, 100,000 iterations",
         ),
-        (USER, "6 one-shot `netdisk put` process, 4,096 iterations"),
+        (
+            USER,
+            true,
+            "6 one-shot `netdisk put` process, 4,096 iterations",
+        ),
+        (
+            REALISTIC_USER,
+            false,
+            "6 one-shot `netdisk put` process, saved login",
+        ),
     ] {
         let mut times = Vec::new();
         for _ in 0..20 {
-            let mut command = std::process::Command::new(&netdisk);
-            command
-                .env("NETDISK_SERVER", &server.addr)
-                .env("NETDISK_USER", user)
-                .env("NETDISK_PASSWORD", PASSWORD)
-                // Its known_hosts file goes to the scratch directory.
-                .env("XDG_CONFIG_HOME", scratch)
-                .args(["-q", "put"])
-                .arg(one)
-                .arg("one-byte-process");
-            match &server.transport {
-                netdisk_client::Transport::Plaintext => {
-                    command.arg("--plaintext");
-                }
-                netdisk_client::Transport::Tls(netdisk_client::ServerTrust::Fingerprint(f)) => {
-                    command.env("NETDISK_FINGERPRINT", f.to_string());
-                }
-                netdisk_client::Transport::Tls(_) => anyhow::bail!("bench servers are pinned"),
-            }
+            let mut put = command(user, password)?;
+            put.arg("put").arg(one).arg("one-byte-process");
             let started = Instant::now();
-            let status = command.status()?;
+            let status = put.status()?;
             times.push(started.elapsed());
             anyhow::ensure!(status.success(), "netdisk put failed: {status}");
         }
@@ -459,5 +478,7 @@ fn one_shot_processes(
             .note("median of 20 runs: process start, handshake, login, put, exit"),
         );
     }
+    let forgot = command(REALISTIC_USER, false)?.arg("logout").status()?;
+    anyhow::ensure!(forgot.success(), "netdisk logout failed: {forgot}");
     Ok(figures)
 }
