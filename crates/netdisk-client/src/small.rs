@@ -14,7 +14,7 @@ use crate::client::{unexpected, Client};
 use crate::error::ClientError;
 use crate::transfer::{GetReport, PartFile, Partials, PutReport};
 use bytes::Bytes;
-use netdisk_fileio::FileSink;
+use netdisk_fileio::{FileSink, PageCache};
 use netdisk_proto::request::{Get, PutSmall, PUT_SMALL_MAX};
 use netdisk_proto::{Frame, Message};
 use std::collections::VecDeque;
@@ -255,6 +255,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                         Ok(created) => Destination::File(FileSink::start(
                             created.into_std().await,
                             blake3::Hasher::new(),
+                            PageCache::DropBehind,
                         )),
                         Err(error) => Destination::Failed(ClientError::Local {
                             path: part.path.clone(),

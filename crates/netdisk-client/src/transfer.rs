@@ -9,7 +9,7 @@
 
 use crate::client::{unexpected, Client};
 use crate::error::ClientError;
-use netdisk_fileio::{FileSink, FileSource};
+use netdisk_fileio::{FileSink, FileSource, PageCache};
 use netdisk_proto::request::{Get, Put, PutData, PutEnd};
 use netdisk_proto::{Frame, Message};
 use std::io::SeekFrom;
@@ -354,7 +354,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         if let Some(report) = progress.as_mut() {
             report(received, total);
         }
-        let mut writer = FileSink::start(out.into_std().await, hasher);
+        let mut writer = FileSink::start(out.into_std().await, hasher, PageCache::DropBehind);
         while received < total {
             let chunk = match self.read().await? {
                 Frame::Body(chunk) => chunk,

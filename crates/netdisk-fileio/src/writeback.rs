@@ -7,14 +7,36 @@
 //! wait for it (measured: waiting throttles the transfer to the disk's
 //! worst moments and costs more than it saves). The durability point is
 //! still the caller's fsync; this only moves the work earlier.
-//! Linux only (`sync_file_range`); elsewhere a no-op.
+//!
+//! With [`PageCache::DropBehind`] the windows two behind the one just
+//! submitted are also dropped from the page cache (their writeback has had
+//! a window's time to finish; pages still dirty or under writeback are
+//! skipped by the kernel, never lost). A download then holds a few windows
+//! of cache instead of the whole file, and its writes land in pages just
+//! freed. That matters on virtual machines, where memory the guest has not
+//! touched lately is backed by the host only on first write: measured
+//! here, writing a file into such memory ran at 0.6-0.8 GB/s against
+//! 2-4 GB/s into recycled pages (see docs/PERFORMANCE.md).
+//! Linux only (`sync_file_range`, `posix_fadvise`); elsewhere a no-op.
 
 use std::fs::File;
 
 /// Bytes per writeback window.
 const WINDOW: u64 = 8 * 1024 * 1024;
 
+/// What a written file's pages should do once they are on their way to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageCache {
+    /// Keep them cached: the server, whose files are read back soon
+    /// (a download after an upload reads from memory).
+    Keep,
+    /// Drop them from the cache behind the writeback: a client's download,
+    /// which would otherwise fill memory with a file nobody reads yet.
+    DropBehind,
+}
+
 pub(crate) struct Writeback {
+    cache: PageCache,
     /// File offset where the current, not yet submitted window starts.
     window_start: u64,
     /// Bytes written in the current window.
@@ -22,10 +44,11 @@ pub(crate) struct Writeback {
 }
 
 impl Writeback {
-    pub(crate) fn new(file: &File) -> Writeback {
+    pub(crate) fn new(file: &File, cache: PageCache) -> Writeback {
         use std::io::Seek;
         let mut handle = file;
         Writeback {
+            cache,
             window_start: handle.stream_position().unwrap_or(0),
             pending: 0,
         }
@@ -41,6 +64,11 @@ impl Writeback {
         self.window_start += len;
         self.pending = 0;
         submit(file, start, len);
+        if self.cache == PageCache::DropBehind {
+            if let Some(behind) = start.checked_sub(2 * WINDOW) {
+                drop_cached(file, behind, WINDOW);
+            }
+        }
     }
 }
 
@@ -61,5 +89,24 @@ fn submit(file: &File, start: u64, len: u64) {
     }
 }
 
+#[cfg(target_os = "linux")]
+fn drop_cached(file: &File, start: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    let (Ok(offset), Ok(len)) = (libc::off64_t::try_from(start), libc::off64_t::try_from(len))
+    else {
+        return;
+    };
+    // SAFETY: posix_fadvise only reads its integer arguments; `fd` is open
+    // for the call. It is advice: the kernel evicts only clean pages, and a
+    // failure changes nothing but how much stays cached.
+    unsafe {
+        libc::posix_fadvise(fd, offset, len, libc::POSIX_FADV_DONTNEED);
+    }
+}
+
 #[cfg(not(target_os = "linux"))]
 fn submit(_file: &File, _start: u64, _len: u64) {}
+
+#[cfg(not(target_os = "linux"))]
+fn drop_cached(_file: &File, _start: u64, _len: u64) {}

@@ -14,7 +14,7 @@ use crate::home::Home;
 use crate::quota::Reservation;
 use crate::session::{Session, Shared};
 use crate::staging::{ActivePartials, Prepared};
-use netdisk_fileio::FileSink;
+use netdisk_fileio::{FileSink, PageCache};
 use netdisk_proto::request::{Put, PutEnd};
 use netdisk_proto::response::{PutDone, PutReady};
 use netdisk_proto::{ErrorCode, Frame, HomePath, Message};
@@ -213,7 +213,7 @@ async fn receive<S: AsyncRead + AsyncWrite + Unpin>(
     let mut sink = if upload.failure.is_some() {
         FileSink::hash_only(file, prefix)
     } else {
-        FileSink::start(file, prefix)
+        FileSink::start(file, prefix, PageCache::Keep)
     };
     let body = receive_body(remaining, &mut sink, conn, shared).await;
     // Let every write land, even when the connection was cut, before
