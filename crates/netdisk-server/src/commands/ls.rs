@@ -13,6 +13,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 /// room for the frame's other fields under the header limit.
 const PAGE_BYTES: usize = MAX_HEADER_LEN * 3 / 4;
 
+/// Directories up to this size are listed on the async thread (see
+/// `home.rs` for why); a larger one is listed again on the blocking pool.
+const INLINE_ENTRIES: usize = 128;
+
 pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
     req: Ls,
     session: &mut Session,
@@ -25,11 +29,12 @@ pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
     let result = match listed {
         Ok(path) => {
             let shown = path.to_string();
-            session
-                .home
-                .run(move |home| home.list(&path))
-                .await
-                .map(|entries| (shown, entries))
+            match session.home.list_at_most(&path, INLINE_ENTRIES) {
+                Ok(Some(entries)) => Ok(entries),
+                Ok(None) => session.home.run(move |home| home.list(&path)).await,
+                Err(e) => Err(e),
+            }
+            .map(|entries| (shown, entries))
         }
         Err(e) => Err(e),
     };

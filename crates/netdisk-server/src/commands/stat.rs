@@ -8,7 +8,8 @@ use netdisk_proto::Message;
 pub(crate) async fn apply(req: Stat, session: &mut Session) -> Result<Message, CommandError> {
     let path = resolve(session, &req.path)?;
     let shown = path.to_string();
-    let entry = session.home.run(move |home| home.entry(&path)).await?;
+    // A bounded lookup, on this thread (see home.rs).
+    let entry = session.home.entry(&path)?;
     Ok(Message::Info(Info {
         id: req.id,
         path: shown,
