@@ -232,6 +232,21 @@ impl Home {
     }
 
     /// Size of the regular file at `path`, 0 if there is none.
+    /// What replacing `path` with a file would free: the size of the file
+    /// there (0 for nothing or a symlink, which a rename replaces itself).
+    /// A directory, or a symlink to one, cannot be replaced. One lookup
+    /// for the usual case, a second only for a symlink.
+    pub(crate) fn replaced_size(&self, path: &HomePath) -> Result<u64, CommandError> {
+        let is_dir =
+            || CommandError::new(ErrorCode::IsADirectory, format!("{path}: is a directory"));
+        match self.dir.symlink_metadata(path.relative()) {
+            Ok(meta) if meta.is_dir() => Err(is_dir()),
+            Ok(meta) if meta.is_symlink() && self.is_dir(path) => Err(is_dir()),
+            Ok(meta) if meta.is_file() => Ok(meta.len()),
+            _ => Ok(0),
+        }
+    }
+
     pub(crate) fn file_size(&self, path: &HomePath) -> u64 {
         match self.dir.symlink_metadata(path.relative()) {
             Ok(meta) if meta.is_file() => meta.len(),

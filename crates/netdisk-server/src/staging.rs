@@ -14,7 +14,7 @@ use cap_std::fs::{Dir, OpenOptions};
 use netdisk_proto::{ErrorCode, HomePath};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -155,7 +155,6 @@ const FSYNC_EACH_MAX: usize = 2;
 /// A small upload, received and verified, to be committed with its batch.
 pub(crate) struct SmallFile {
     pub(crate) target: HomePath,
-    pub(crate) size: u64,
     pub(crate) body: Vec<u8>,
 }
 
@@ -209,12 +208,7 @@ impl Home {
         modified: Option<i64>,
         claim: Option<ActiveClaim>,
     ) -> Result<Prepared, CommandError> {
-        if target.is_home() {
-            return Err(CommandError::new(
-                ErrorCode::PermissionDenied,
-                "cannot replace the home directory",
-            ));
-        }
+        self.require_replaceable_home_path(target)?;
         self.require_dir(&target.parent())?;
         if self.is_dir(target) {
             return Err(CommandError::new(
@@ -223,21 +217,10 @@ impl Home {
             ));
         }
         let Some(claim) = claim else {
-            let name = random_name();
-            let file = self
-                .staging
-                .open_with(&name, OpenOptions::new().write(true).create_new(true))
-                .map_err(staging_err)?;
+            let (staged, file) = self.create_plain_staging()?;
             return Ok(Prepared {
-                staged: Staged {
-                    staging: self.staging.clone(),
-                    name,
-                    meta: None,
-                    keep: false,
-                    committed: false,
-                    _claim: None,
-                },
-                file: file.into_std(),
+                staged,
+                file,
                 offset: 0,
                 hasher: blake3::Hasher::new(),
                 restarted: None,
@@ -307,6 +290,34 @@ impl Home {
         })
     }
 
+    fn require_replaceable_home_path(&self, target: &HomePath) -> Result<(), CommandError> {
+        if target.is_home() {
+            return Err(CommandError::new(
+                ErrorCode::PermissionDenied,
+                "cannot replace the home directory",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A new staging file under a random name, removed unless committed.
+    fn create_plain_staging(&self) -> Result<(Staged, std::fs::File), CommandError> {
+        let name = random_name();
+        let file = self
+            .staging
+            .open_with(&name, OpenOptions::new().write(true).create_new(true))
+            .map_err(staging_err)?;
+        let staged = Staged {
+            staging: self.staging.clone(),
+            name,
+            meta: None,
+            keep: false,
+            committed: false,
+            _claim: None,
+        };
+        Ok((staged, file.into_std()))
+    }
+
     /// Throws away the bytes of a resumable partial, keeping the file.
     pub(crate) fn restart_upload(file: &mut std::fs::File) -> Result<(), CommandError> {
         file.set_len(0).map_err(staging_err)?;
@@ -330,13 +341,7 @@ impl Home {
     /// Renames a complete, synced upload over its target (not yet durable:
     /// see `sync_dir`). Returns the size of the file it replaced (0 if none).
     fn place_upload(&self, mut staged: Staged, target: &HomePath) -> Result<u64, CommandError> {
-        if self.is_dir(target) {
-            return Err(CommandError::new(
-                ErrorCode::IsADirectory,
-                format!("{target}: is a directory"),
-            ));
-        }
-        let replaced = self.file_size(target);
+        let replaced = self.replaced_size(target)?;
         self.staging
             .rename(&staged.name, &self.dir, target.relative())
             .map_err(io_err(target))?;
@@ -368,12 +373,16 @@ impl Home {
     ) -> Vec<Result<u64, CommandError>> {
         let fsync_each = files.len() <= FSYNC_EACH_MAX || !netdisk_fileio::SYNCS_FILESYSTEMS;
         let mut written = Vec::with_capacity(files.len());
+        // A batch is mostly files of one directory: check each parent once.
+        let mut parents = HashMap::new();
         for file in files {
-            let staged = self.write_small(&file).map(|(staged, handle)| {
-                // Handles are kept only to fsync them; a batch synced with
-                // syncfs holds no descriptor per file.
-                (staged, handle.filter(|_| fsync_each))
-            });
+            let staged = self
+                .write_small(&file, &mut parents)
+                .map(|(staged, handle)| {
+                    // Handles are kept only to fsync them; a batch synced with
+                    // syncfs holds no descriptor per file.
+                    (staged, handle.filter(|_| fsync_each))
+                });
             written.push((file.target, staged));
         }
         let synced = if fsync_each {
@@ -417,18 +426,24 @@ impl Home {
             .collect()
     }
 
-    /// Writes one small upload to a fresh staging file.
+    /// Writes one small upload to a fresh staging file. Whether the target
+    /// is a directory is checked when it is placed (`place_upload`).
     fn write_small(
         &self,
         file: &SmallFile,
+        parents: &mut HashMap<HomePath, Result<(), CommandError>>,
     ) -> Result<(Staged, Option<std::fs::File>), CommandError> {
         use std::io::Write;
-        let mut prepared = self.prepare_upload(&file.target, file.size, None, None)?;
-        prepared
-            .file
+        self.require_replaceable_home_path(&file.target)?;
+        parents
+            .entry(file.target.parent())
+            .or_insert_with_key(|parent| self.require_dir(parent))
+            .clone()?;
+        let (staged, mut handle) = self.create_plain_staging()?;
+        handle
             .write_all(&file.body)
             .map_err(|e| CommandError::from_io(&e, "upload"))?;
-        Ok((prepared.staged, Some(prepared.file)))
+        Ok((staged, Some(handle)))
     }
 
     /// Bytes held by kept partial uploads (they count toward the quota).

@@ -111,7 +111,6 @@ pub(crate) async fn stage<S: AsyncRead + AsyncWrite + Unpin>(
                 batch.bytes += req.size;
                 batch.files.push(SmallFile {
                     target: target.clone(),
-                    size: req.size,
                     body,
                 });
                 State::Pending {
