@@ -3,7 +3,7 @@
 
 use crate::audit::AuditLog;
 use crate::commands::dispatch;
-use crate::commands::put_small::{self, SmallBatch};
+use crate::commands::put_small::{self, Committing, SmallBatch};
 use crate::config::ServerConfig;
 use crate::connection::{Connection, Fatal};
 use crate::data_dir::DataDir;
@@ -88,6 +88,8 @@ pub(crate) struct Session {
     pub(crate) cwd: HomePath,
     /// `put_small` uploads waiting for their batch's commit.
     pub(crate) batch: SmallBatch,
+    /// The batch before it, being committed.
+    pub(crate) committing: Option<Committing>,
 }
 
 pub(crate) async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
@@ -114,8 +116,10 @@ pub(crate) async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
         home,
         cwd: HomePath::home(),
         batch: SmallBatch::default(),
+        committing: None,
     };
     let ended = serve_session(&mut session, conn, shared, cancel).await;
+    put_small::finish_unanswered(&mut session, shared).await;
     if !session.batch.is_empty() {
         put_small::abandon(&mut session, shared);
     }
@@ -132,17 +136,35 @@ async fn serve_session<S: AsyncRead + AsyncWrite + Unpin>(
     loop {
         let message = match conn.request_ready() {
             // The client sent nothing more for now (or closed its side,
-            // perhaps still reading): commit what waits before waiting.
+            // perhaps still reading). Commit what waits, unless a batch is
+            // still being committed: then this one grows until that ends
+            // (group commit). Meanwhile wait for the next request or the
+            // commit, whichever comes first.
             None | Some(Err(Fatal::Closed)) => {
-                if !session.batch.is_empty() {
-                    put_small::commit(session, conn, shared).await?;
+                if session.committing.is_none() {
+                    put_small::start_commit(session, conn, shared).await?;
                 }
                 conn.release_buffers();
                 // Shutdown is only checked between requests: a running transfer finishes.
                 tokio::select! {
                     biased;
-                    () = cancel.cancelled() => return Err(Fatal::ShuttingDown),
-                    message = conn.next_request(shared.config.idle_timeout, shared.config.header_timeout) => message?,
+                    () = cancel.cancelled() => {
+                        // Uploads received are committed and answered before leaving.
+                        put_small::commit(session, conn, shared).await?;
+                        return Err(Fatal::ShuttingDown);
+                    }
+                    joined = put_small::committed(&mut session.committing) => {
+                        put_small::answer_committed(joined, session, conn, shared).await?;
+                        continue;
+                    }
+                    message = conn.next_request(shared.config.idle_timeout, shared.config.header_timeout) => match message {
+                        // A client that closed its side may still read its answers.
+                        Err(Fatal::Closed) => {
+                            put_small::commit(session, conn, shared).await?;
+                            return Err(Fatal::Closed);
+                        }
+                        message => message?,
+                    },
                 }
             }
             Some(message) => message?,
@@ -151,14 +173,12 @@ async fn serve_session<S: AsyncRead + AsyncWrite + Unpin>(
             Message::PutSmall(req) => {
                 put_small::stage(req, session, conn, shared).await?;
                 if session.batch.is_full() {
-                    put_small::commit(session, conn, shared).await?;
+                    put_small::start_commit(session, conn, shared).await?;
                 }
             }
             other => {
                 // Answers go out in request order, and what follows sees the files.
-                if !session.batch.is_empty() {
-                    put_small::commit(session, conn, shared).await?;
-                }
+                put_small::commit(session, conn, shared).await?;
                 dispatch(other, session, conn, shared).await?;
             }
         }

@@ -318,3 +318,65 @@ async fn sessions_share_a_bounded_room_for_waiting_bodies_and_all_finish() {
     }
     assert_eq!(files_under(&server.home("alice")).len(), 60);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_shutdown_every_stored_small_upload_was_answered() {
+    let mut server = TestServer::start().await;
+    server.add_user("alice", "pw");
+    let mut client = RawClient::login(server.addr, "alice", "pw").await;
+    let mut sent = Vec::new();
+    for i in 0..400usize {
+        let id = client.id();
+        let body = content(i);
+        feed(&mut client, put_small(id, &format!("f{i}"), &body), &body).await;
+        sent.push((id, i));
+    }
+    SinkExt::<Message>::flush(&mut client.framed)
+        .await
+        .expect("flush");
+    // Some of the burst is committed, perhaps one batch in flight, some
+    // not yet read when the server is told to stop.
+    let stopped = server.begin_shutdown();
+    let mut answered = Vec::new();
+    let mut told_to_leave = false;
+    for (id, i) in &sent {
+        match client.next_frame().await {
+            Some(Frame::Message(Message::PutDone(done))) => {
+                assert_eq!(done.id, *id, "answers in request order");
+                answered.push(format!("f{i}"));
+            }
+            Some(Frame::Message(Message::Error(e))) => {
+                assert_eq!(e.code, ErrorCode::Busy, "{}", e.message);
+                told_to_leave = true;
+                break;
+            }
+            None => break,
+            Some(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(told_to_leave || answered.len() == sent.len());
+    tokio::time::timeout(common::LIMIT, stopped)
+        .await
+        .expect("server stopped in time")
+        .expect("server task");
+    // Committed means answered: no file is in place without its put_done.
+    let mut stored: Vec<String> = std::fs::read_dir(server.home("alice"))
+        .expect("home")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    stored.sort();
+    answered.sort();
+    assert_eq!(stored, answered);
+    for name in &stored {
+        let i: usize = name[1..].parse().expect("index");
+        let bytes = std::fs::read(server.home("alice").join(name)).expect("stored");
+        assert_eq!(bytes, content(i));
+    }
+    assert!(files_under(&server.staging("alice")).is_empty());
+}

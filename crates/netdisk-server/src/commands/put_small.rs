@@ -5,6 +5,13 @@
 //! the client has sent nothing more for now, when it is full, or before
 //! any other request; only then is each answered, in order. A file is
 //! never reported committed before it is durable.
+//!
+//! The commit runs on the blocking pool while the session goes on reading
+//! the next batch (group commit): the network and the disk overlap, and a
+//! batch grows for as long as the one before it takes. At most one batch
+//! is in flight ([`Committing`]); the next one starts only after it is
+//! answered, so answers keep the order of the requests, and a batch sees
+//! every file of the batches before it in place.
 
 use super::{resolve, shown};
 use crate::audit::TransferRecord;
@@ -19,6 +26,7 @@ use netdisk_proto::response::PutDone;
 use netdisk_proto::{ErrorCode, Frame, HomePath, Message};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::OwnedSemaphorePermit;
+use tokio::task::JoinHandle;
 
 /// A batch is committed once it holds this many files...
 const BATCH_FILES: usize = 1024;
@@ -81,6 +89,48 @@ impl SmallBatch {
     pub(crate) fn is_full(&self) -> bool {
         self.entries.len() >= BATCH_FILES || self.bytes >= BATCH_BYTES
     }
+}
+
+/// What `Home::commit_small_batch` gives back: per file, the bytes it replaced.
+type BatchResults = Vec<Result<u64, CommandError>>;
+
+/// A batch being committed on the blocking pool, waiting to be answered.
+pub(crate) struct Committing {
+    entries: Vec<Entry>,
+    files: usize,
+    results: JoinHandle<BatchResults>,
+}
+
+/// Waits for the batch in flight to be committed (forever if there is
+/// none). Cancel-safe: dropped early, it leaves the commit running; once
+/// it has returned, [`answer_committed`] must be called with its result.
+pub(crate) async fn committed(
+    committing: &mut Option<Committing>,
+) -> Result<BatchResults, tokio::task::JoinError> {
+    match committing {
+        Some(committing) => (&mut committing.results).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Answers the batch in flight, whose commit [`committed`] saw end.
+pub(crate) async fn answer_committed<S: AsyncRead + AsyncWrite + Unpin>(
+    joined: Result<BatchResults, tokio::task::JoinError>,
+    session: &mut Session,
+    conn: &mut Connection<S>,
+    shared: &Shared,
+) -> Result<(), Fatal> {
+    let Some(committing) = session.committing.take() else {
+        return Ok(());
+    };
+    let messages = settle_joined(
+        committing.entries,
+        committing.files,
+        joined,
+        session,
+        shared,
+    );
+    send_all(messages, conn).await
 }
 
 /// Reads a `put_small` and its body, checks it, and queues it.
@@ -146,9 +196,8 @@ async fn make_room<S: AsyncRead + AsyncWrite + Unpin>(
     if let Ok(room) = shared.small_bodies.clone().try_acquire_many_owned(permits) {
         return Ok(room);
     }
-    if !session.batch.is_empty() {
-        commit(session, conn, shared).await?;
-    }
+    // Give back all this session holds: the batch in flight and this one.
+    commit(session, conn, shared).await?;
     shared
         .small_bodies
         .clone()
@@ -236,25 +285,106 @@ pub(crate) fn abandon(session: &mut Session, shared: &Shared) {
     }
 }
 
-/// Commits the session's batch and answers each of its requests, in order.
+/// Commits the session's batch and answers each of its requests, in
+/// order, after the batch in flight: when this returns, nothing waits.
 pub(crate) async fn commit<S: AsyncRead + AsyncWrite + Unpin>(
     session: &mut Session,
     conn: &mut Connection<S>,
     shared: &Shared,
 ) -> Result<(), Fatal> {
+    start_commit(session, conn, shared).await?;
+    finish_commit(session, conn, shared).await
+}
+
+/// Answers the batch in flight (waiting for it), then starts committing
+/// the session's batch on the blocking pool without waiting for it.
+pub(crate) async fn start_commit<S: AsyncRead + AsyncWrite + Unpin>(
+    session: &mut Session,
+    conn: &mut Connection<S>,
+    shared: &Shared,
+) -> Result<(), Fatal> {
+    finish_commit(session, conn, shared).await?;
+    if session.batch.is_empty() {
+        return Ok(());
+    }
     let SmallBatch { entries, files, .. } = std::mem::take(&mut session.batch);
     let count = files.len();
-    let results = if files.is_empty() {
-        Vec::new()
-    } else {
-        let committed = session
-            .home
-            .run(move |home| Ok(home.commit_small_batch(files)))
-            .await;
-        tracing::debug!(user = %session.user, files = count, "small uploads committed");
-        committed.unwrap_or_else(|err| vec![Err(err); count])
+    if count == 0 {
+        // Every request was refused: nothing to commit, answer now.
+        let messages = settle(entries, Vec::new(), session, shared);
+        return send_all(messages, conn).await;
+    }
+    let home = session.home.clone();
+    session.committing = Some(Committing {
+        entries,
+        files: count,
+        results: tokio::task::spawn_blocking(move || home.commit_small_batch(files)),
+    });
+    Ok(())
+}
+
+/// Waits for the batch in flight, if any, and answers its requests.
+pub(crate) async fn finish_commit<S: AsyncRead + AsyncWrite + Unpin>(
+    session: &mut Session,
+    conn: &mut Connection<S>,
+    shared: &Shared,
+) -> Result<(), Fatal> {
+    let Some(committing) = session.committing.take() else {
+        return Ok(());
     };
+    let messages = settle_committed(committing, session, shared).await;
+    send_all(messages, conn).await
+}
+
+/// The connection ended with a batch in flight: its files may be in place,
+/// so the space is accounted and the audit lines written; nobody is left
+/// to answer.
+pub(crate) async fn finish_unanswered(session: &mut Session, shared: &Shared) {
+    if let Some(committing) = session.committing.take() {
+        settle_committed(committing, session, shared).await;
+    }
+}
+
+async fn settle_committed(
+    committing: Committing,
+    session: &Session,
+    shared: &Shared,
+) -> Vec<Message> {
+    let joined = committing.results.await;
+    settle_joined(
+        committing.entries,
+        committing.files,
+        joined,
+        session,
+        shared,
+    )
+}
+
+fn settle_joined(
+    entries: Vec<Entry>,
+    files: usize,
+    joined: Result<BatchResults, tokio::task::JoinError>,
+    session: &Session,
+    shared: &Shared,
+) -> Vec<Message> {
+    let results = joined.unwrap_or_else(|e| {
+        let failed = CommandError::new(ErrorCode::Internal, format!("worker failed: {e}"));
+        vec![Err(failed); files]
+    });
+    tracing::debug!(user = %session.user, files, "small uploads committed");
+    settle(entries, results, session, shared)
+}
+
+/// Settles each request's space and writes its audit line; returns the
+/// answers, in order.
+fn settle(
+    entries: Vec<Entry>,
+    results: BatchResults,
+    session: &Session,
+    shared: &Shared,
+) -> Vec<Message> {
     let mut results = results.into_iter();
+    let mut messages = Vec::with_capacity(entries.len());
     for Entry {
         id,
         mut record,
@@ -291,7 +421,17 @@ pub(crate) async fn commit<S: AsyncRead + AsyncWrite + Unpin>(
             _ => "ok",
         };
         record.write(&shared.audit, session.peer, &session.user);
-        conn.send(&message).await?;
+        messages.push(message);
+    }
+    messages
+}
+
+async fn send_all<S: AsyncRead + AsyncWrite + Unpin>(
+    messages: Vec<Message>,
+    conn: &mut Connection<S>,
+) -> Result<(), Fatal> {
+    for message in &messages {
+        conn.send(message).await?;
     }
     Ok(())
 }
