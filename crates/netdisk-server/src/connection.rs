@@ -249,7 +249,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     async fn close(&mut self) {
         let _ = self.framed.get_mut().shutdown().await;
         let stream = self.framed.get_mut();
-        let mut scrap = [0u8; 16 * 1024];
+        // On the heap: an array here would sit in every connection's task
+        // for its whole life (a future is as large as its largest state).
+        let mut scrap = vec![0u8; 16 * 1024];
         let drain = async {
             while let Ok(Ok(read)) =
                 tokio::time::timeout(LINGER_QUIET, stream.read(&mut scrap)).await
