@@ -158,12 +158,14 @@ async fn serve_session<S: AsyncRead + AsyncWrite + Unpin>(
                         continue;
                     }
                     message = conn.next_request(shared.config.idle_timeout, shared.config.header_timeout) => match message {
-                        // A client that closed its side may still read its answers.
-                        Err(Fatal::Closed) => {
+                        Ok(message) => message,
+                        // However the session ends, what was received is
+                        // committed and answered first (a client that
+                        // closed its side may still read its answers).
+                        Err(end) => {
                             put_small::commit(session, conn, shared).await?;
-                            return Err(Fatal::Closed);
+                            return Err(end);
                         }
-                        message => message?,
                     },
                 }
             }

@@ -329,11 +329,11 @@ pub(crate) async fn finish_commit<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut Connection<S>,
     shared: &Shared,
 ) -> Result<(), Fatal> {
-    let Some(committing) = session.committing.take() else {
+    if session.committing.is_none() {
         return Ok(());
-    };
-    let messages = settle_committed(committing, session, shared).await;
-    send_all(messages, conn).await
+    }
+    let joined = committed(&mut session.committing).await;
+    answer_committed(joined, session, conn, shared).await
 }
 
 /// The connection ended with a batch in flight: its files may be in place,
