@@ -208,7 +208,7 @@ impl Home {
         modified: Option<i64>,
         claim: Option<ActiveClaim>,
     ) -> Result<Prepared, CommandError> {
-        self.require_replaceable_home_path(target)?;
+        refuse_the_home(target)?;
         self.require_dir(&target.parent())?;
         if self.is_dir(target) {
             return Err(CommandError::new(
@@ -288,16 +288,6 @@ impl Home {
             restarted,
             discarded,
         })
-    }
-
-    fn require_replaceable_home_path(&self, target: &HomePath) -> Result<(), CommandError> {
-        if target.is_home() {
-            return Err(CommandError::new(
-                ErrorCode::PermissionDenied,
-                "cannot replace the home directory",
-            ));
-        }
-        Ok(())
     }
 
     /// A new staging file under a random name, removed unless committed.
@@ -434,7 +424,7 @@ impl Home {
         parents: &mut HashMap<HomePath, Result<(), CommandError>>,
     ) -> Result<(Staged, Option<std::fs::File>), CommandError> {
         use std::io::Write;
-        self.require_replaceable_home_path(&file.target)?;
+        refuse_the_home(&file.target)?;
         parents
             .entry(file.target.parent())
             .or_insert_with_key(|parent| self.require_dir(parent))
@@ -461,6 +451,17 @@ impl Home {
             .map(|meta| meta.len())
             .sum()
     }
+}
+
+/// An upload may replace anything in the home but the home itself.
+fn refuse_the_home(target: &HomePath) -> Result<(), CommandError> {
+    if target.is_home() {
+        return Err(CommandError::new(
+            ErrorCode::PermissionDenied,
+            "cannot replace the home directory",
+        ));
+    }
+    Ok(())
 }
 
 /// Removes staging files older than `max_age` that no upload is writing;
