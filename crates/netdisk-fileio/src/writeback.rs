@@ -72,12 +72,24 @@ impl Writeback {
     }
 }
 
+/// The descriptor and byte range for a Linux call on part of `file`, or
+/// `None` for a range the kernel's types cannot hold (then the call is
+/// skipped: both calls below only move work or memory, never data).
+#[cfg(target_os = "linux")]
+fn raw_range(
+    file: &File,
+    start: u64,
+    len: u64,
+) -> Option<(std::os::fd::RawFd, libc::off64_t, libc::off64_t)> {
+    use std::os::fd::AsRawFd;
+    let offset = libc::off64_t::try_from(start).ok()?;
+    let len = libc::off64_t::try_from(len).ok()?;
+    Some((file.as_raw_fd(), offset, len))
+}
+
 #[cfg(target_os = "linux")]
 fn submit(file: &File, start: u64, len: u64) {
-    use std::os::fd::AsRawFd;
-    let fd = file.as_raw_fd();
-    let (Ok(offset), Ok(nbytes)) = (libc::off64_t::try_from(start), libc::off64_t::try_from(len))
-    else {
+    let Some((fd, offset, nbytes)) = raw_range(file, start, len) else {
         return;
     };
     // SAFETY: sync_file_range only reads its integer arguments; `fd` is a
@@ -91,10 +103,7 @@ fn submit(file: &File, start: u64, len: u64) {
 
 #[cfg(target_os = "linux")]
 fn drop_cached(file: &File, start: u64, len: u64) {
-    use std::os::fd::AsRawFd;
-    let fd = file.as_raw_fd();
-    let (Ok(offset), Ok(len)) = (libc::off64_t::try_from(start), libc::off64_t::try_from(len))
-    else {
+    let Some((fd, offset, len)) = raw_range(file, start, len) else {
         return;
     };
     // SAFETY: posix_fadvise only reads its integer arguments; `fd` is open

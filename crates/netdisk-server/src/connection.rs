@@ -13,7 +13,7 @@ use rand::RngCore;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
@@ -25,11 +25,6 @@ const IDLE_BUFFER: usize = 8 * 1024;
 
 /// How long a last word to a closing peer may take.
 const FAREWELL_LIMIT: Duration = Duration::from_secs(5);
-
-/// A closing connection reads and drops what the peer still sends for at
-/// most this long, and stops once the peer has been quiet for `LINGER_QUIET`.
-const LINGER: Duration = Duration::from_secs(1);
-const LINGER_QUIET: Duration = Duration::from_millis(50);
 
 /// What timed out when a peer stops reading.
 const SENDING: &str = "sending to the client";
@@ -241,27 +236,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
-    /// Closes our side, then lingers: a socket closed with unread input
-    /// is reset, and a reset can destroy what the peer has not read yet,
-    /// such as the farewell or the last answers to a pipelining client.
-    /// So what the peer still sends is read and dropped until it closes
-    /// too or goes quiet, bounded by `LINGER`.
+    /// Closes our side without losing what we sent last (see `linger.rs`).
     async fn close(&mut self) {
-        let _ = self.framed.get_mut().shutdown().await;
-        let stream = self.framed.get_mut();
-        // On the heap: an array here would sit in every connection's task
-        // for its whole life (a future is as large as its largest state).
-        let mut scrap = vec![0u8; 16 * 1024];
-        let drain = async {
-            while let Ok(Ok(read)) =
-                tokio::time::timeout(LINGER_QUIET, stream.read(&mut scrap)).await
-            {
-                if read == 0 {
-                    break;
-                }
-            }
-        };
-        let _ = tokio::time::timeout(LINGER, drain).await;
+        crate::linger::close_lingering(self.framed.get_mut()).await;
     }
 }
 

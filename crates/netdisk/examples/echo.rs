@@ -10,7 +10,7 @@
 
 use clap::{Parser, Subcommand};
 use futures_util::{SinkExt, StreamExt};
-use netdisk_server::{serve_connections, ConnectionLimits};
+use netdisk_server::{close_lingering, serve_connections, ConnectionLimits};
 use std::future::Future;
 use std::time::Duration;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
@@ -85,7 +85,13 @@ async fn answer(stream: TcpStream) {
             Ok(Some(Err(LinesCodecError::Io(_)))) => return,
         };
         let last = reply.starts_with("error: ");
-        if lines.send(reply).await.is_err() || last {
+        if lines.send(reply).await.is_err() {
+            return;
+        }
+        if last {
+            // The rest of an overlong line may still be unread: drain it,
+            // or the close resets the connection and the error is lost.
+            close_lingering(lines.get_mut()).await;
             return;
         }
     }

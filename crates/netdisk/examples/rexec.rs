@@ -21,7 +21,7 @@ use base64::Engine;
 use clap::{Parser, Subcommand};
 use futures_util::{SinkExt, StreamExt};
 use netdisk_proto::{Frame, FrameCodec, Header, SiteKey};
-use netdisk_server::{serve_connections, ConnectionLimits};
+use netdisk_server::{close_lingering, serve_connections, ConnectionLimits};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -134,6 +134,7 @@ pub async fn serve(listener: TcpListener, policy: Policy, shutdown: impl Future<
                 };
                 if let Err(message) = outcome {
                     let _ = conn.send(Rexec::Error { message }).await;
+                    close_lingering(conn.get_mut()).await;
                 }
             }
         },

@@ -97,7 +97,6 @@ type BatchResults = Vec<Result<u64, CommandError>>;
 /// A batch being committed on the blocking pool, waiting to be answered.
 pub(crate) struct Committing {
     entries: Vec<Entry>,
-    files: usize,
     results: JoinHandle<BatchResults>,
 }
 
@@ -123,13 +122,7 @@ pub(crate) async fn answer_committed<S: AsyncRead + AsyncWrite + Unpin>(
     let Some(committing) = session.committing.take() else {
         return Ok(());
     };
-    let messages = settle_joined(
-        committing.entries,
-        committing.files,
-        joined,
-        session,
-        shared,
-    );
+    let messages = settle_joined(committing.entries, joined, session, shared);
     send_all(messages, conn).await
 }
 
@@ -308,8 +301,7 @@ pub(crate) async fn start_commit<S: AsyncRead + AsyncWrite + Unpin>(
         return Ok(());
     }
     let SmallBatch { entries, files, .. } = std::mem::take(&mut session.batch);
-    let count = files.len();
-    if count == 0 {
+    if files.is_empty() {
         // Every request was refused: nothing to commit, answer now.
         let messages = settle(entries, Vec::new(), session, shared);
         return send_all(messages, conn).await;
@@ -317,7 +309,6 @@ pub(crate) async fn start_commit<S: AsyncRead + AsyncWrite + Unpin>(
     let home = session.home.clone();
     session.committing = Some(Committing {
         entries,
-        files: count,
         results: tokio::task::spawn_blocking(move || home.commit_small_batch(files)),
     });
     Ok(())
@@ -351,22 +342,20 @@ async fn settle_committed(
     shared: &Shared,
 ) -> Vec<Message> {
     let joined = committing.results.await;
-    settle_joined(
-        committing.entries,
-        committing.files,
-        joined,
-        session,
-        shared,
-    )
+    settle_joined(committing.entries, joined, session, shared)
 }
 
 fn settle_joined(
     entries: Vec<Entry>,
-    files: usize,
     joined: Result<BatchResults, tokio::task::JoinError>,
     session: &Session,
     shared: &Shared,
 ) -> Vec<Message> {
+    // One result per entry whose file went to the commit.
+    let files = entries
+        .iter()
+        .filter(|entry| matches!(entry.state, State::Pending { .. }))
+        .count();
     let results = joined.unwrap_or_else(|e| {
         let failed = CommandError::new(ErrorCode::Internal, format!("worker failed: {e}"));
         vec![Err(failed); files]
