@@ -9,8 +9,11 @@
 use crate::error::ErrorCode;
 use std::fmt;
 
-/// Longest path a client may send, in bytes.
-pub const MAX_PATH_LEN: usize = 4096;
+/// Longest path, in bytes, once resolved: relative to the home, as the
+/// server hands it to the kernel. Linux's PATH_MAX (4096) counts the
+/// terminating NUL, so 4095 bytes is the longest a system call takes.
+/// What a client sends may be longer (`a/../b`); the header limit bounds it.
+pub const MAX_PATH_LEN: usize = 4095;
 /// Longest single name (path component), in bytes.
 pub const MAX_NAME_LEN: usize = 255;
 
@@ -67,9 +70,6 @@ impl HomePath {
     pub fn resolve(&self, input: &str) -> Result<HomePath, PathError> {
         if input.is_empty() {
             return Err(PathError::Empty);
-        }
-        if input.len() > MAX_PATH_LEN {
-            return Err(PathError::TooLong);
         }
         if input.contains('\0') {
             return Err(PathError::Nul);
@@ -228,6 +228,27 @@ mod tests {
             Err(PathError::NameTooLong(_))
         ));
         assert_eq!(docs.resolve(&long_path), Err(PathError::TooLong));
+    }
+
+    #[test]
+    fn the_limit_is_on_the_resolved_path_from_the_home() {
+        let names = |count: usize| vec!["n".repeat(200); count].join("/");
+        // 20 names of 200 bytes and 19 slashes: 4019 bytes.
+        let deep = cwd(&names(20));
+        let tail = "t".repeat(MAX_PATH_LEN - deep.relative().len() - 1);
+        let longest = deep.resolve(&tail).expect("exactly the limit");
+        assert_eq!(longest.relative().len(), MAX_PATH_LEN);
+        assert_eq!(deep.resolve(&format!("{tail}u")), Err(PathError::TooLong));
+        // Sent longer than the limit, resolved shorter: accepted.
+        let roundabout = format!("{}x", "../n/".repeat(1000));
+        assert!(roundabout.len() > MAX_PATH_LEN);
+        assert_eq!(
+            deep.resolve(&roundabout)
+                .expect("resolves short")
+                .names()
+                .len(),
+            20
+        );
     }
 
     #[test]

@@ -10,11 +10,14 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use netdisk_proto::handshake::Hello;
 use netdisk_proto::{CodecError, ErrorCode, Frame, Message, NetdiskCodec, PROTOCOL_VERSION};
 use rand::RngCore;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -96,6 +99,9 @@ impl Fatal {
 
 pub(crate) struct Connection<S> {
     framed: Framed<S, NetdiskCodec>,
+    /// When the first byte of a header not yet complete was seen (the
+    /// header timeout runs from it).
+    header_started: Option<Instant>,
     /// How long a write may wait for a peer that does not read.
     write_limit: Duration,
 }
@@ -104,53 +110,63 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     pub(crate) fn new(stream: S, write_limit: Duration) -> Self {
         Connection {
             framed: Framed::with_capacity(stream, NetdiskCodec::new(), IDLE_BUFFER),
+            header_started: None,
             write_limit,
         }
     }
 
     /// The next request of a logged-in session. It may be `idle` in coming,
-    /// but once its first bytes are here, the rest of the header must follow
-    /// within `header` (a client trickling a header is cut, not waited on).
+    /// but once its first byte is here, the rest of the header must follow
+    /// within `header` of that byte (a client trickling a header is cut,
+    /// not waited on).
     pub(crate) async fn next_request(
         &mut self,
         idle: Duration,
         header: Duration,
     ) -> Result<Message, Fatal> {
-        let idle_until = tokio::time::Instant::now() + idle;
-        // Each round waits at most `header`; a partial header survives one
-        // round boundary, so it gets between one and two `header` periods.
-        let rounds = idle.as_nanos() / header.as_nanos().max(1) + 2;
-        for _ in 0..rounds {
-            let partial_before = !self.framed.read_buffer().is_empty();
-            let until = idle_until.min(tokio::time::Instant::now() + header);
-            // `next()` keeps what it has read in the buffer when dropped.
-            match tokio::time::timeout_at(until, self.framed.next()).await {
-                Ok(None) => return Err(Fatal::Closed),
-                Ok(Some(Err(e))) => return Err(Fatal::Codec(e)),
-                Ok(Some(Ok(Frame::Message(m)))) => return Ok(m),
-                Ok(Some(Ok(Frame::Body(_)))) => {
-                    return Err(Fatal::protocol(
-                        None,
-                        "body bytes where a header was expected",
-                    ))
-                }
-                Err(_) if partial_before && !self.framed.read_buffer().is_empty() => {
-                    return Err(Fatal::Timeout("request header"))
-                }
-                Err(_) if tokio::time::Instant::now() >= idle_until => {
-                    return Err(Fatal::Timeout("idle session"))
-                }
-                Err(_) => {}
+        let idle_until = Instant::now() + idle;
+        let deadline = |started: Option<Instant>| started.map_or(idle_until, |t| t + header);
+        let timer = tokio::time::sleep_until(deadline(self.header_started));
+        tokio::pin!(timer);
+        // The timer moves from the idle limit to the header limit in the
+        // poll that first finds bytes of a header buffered.
+        let polled = std::future::poll_fn(|cx| {
+            if let Poll::Ready(frame) = self.framed.poll_next_unpin(cx) {
+                return Poll::Ready(Some(frame));
             }
+            if self.header_started.is_none() && !self.framed.read_buffer().is_empty() {
+                self.header_started = Some(Instant::now());
+                timer.as_mut().reset(deadline(self.header_started));
+            }
+            timer.as_mut().poll(cx).map(|()| None)
+        })
+        .await;
+        match polled {
+            Some(frame) => self.request_from(frame),
+            None if self.header_started.is_some() => Err(Fatal::Timeout("request header")),
+            None => Err(Fatal::Timeout("idle session")),
         }
-        Err(Fatal::Timeout("idle session"))
     }
 
     /// The next request if it is already here (read, or waiting in the
     /// socket), without waiting for one. A partial header stays buffered.
     pub(crate) fn request_ready(&mut self) -> Option<Result<Message, Fatal>> {
-        let frame = self.framed.next().now_or_never()?;
-        Some(match frame {
+        match self.framed.next().now_or_never() {
+            Some(frame) => Some(self.request_from(frame)),
+            None => {
+                if self.header_started.is_none() && !self.framed.read_buffer().is_empty() {
+                    self.header_started = Some(Instant::now());
+                }
+                None
+            }
+        }
+    }
+
+    /// A decoded frame as a request. Bytes buffered behind it start the
+    /// next header's clock when a wait for more first finds them.
+    fn request_from(&mut self, frame: Option<Result<Frame, CodecError>>) -> Result<Message, Fatal> {
+        self.header_started = None;
+        match frame {
             None => Err(Fatal::Closed),
             Some(Err(e)) => Err(Fatal::Codec(e)),
             Some(Ok(Frame::Message(m))) => Ok(m),
@@ -158,7 +174,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 None,
                 "body bytes where a header was expected",
             )),
-        })
+        }
     }
 
     /// The next frame, or an error if none arrives within `limit`.
@@ -167,6 +183,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         limit: Duration,
         what: &'static str,
     ) -> Result<Frame, Fatal> {
+        self.header_started = None;
         match tokio::time::timeout(limit, self.framed.next()).await {
             Err(_) => Err(Fatal::Timeout(what)),
             Ok(None) => Err(Fatal::Closed),

@@ -231,11 +231,12 @@ impl Home {
         })
     }
 
-    /// Size of the regular file at `path`, 0 if there is none.
-    /// What replacing `path` with a file would free: the size of the file
-    /// there (0 for nothing or a symlink, which a rename replaces itself).
-    /// A directory, or a symlink to one, cannot be replaced. One lookup
-    /// for the usual case, a second only for a symlink.
+    /// What replacing `path` with an uploaded file would free: the size of
+    /// the file there (0 for nothing or a symlink, which a rename replaces
+    /// itself, never what it points to). A directory, or a symlink to one,
+    /// cannot be replaced; nor can a FIFO, socket or device: an upload
+    /// never replaces what only an operator can have put there (remove it
+    /// first). One lookup for the usual case, a second only for a symlink.
     pub(crate) fn replaced_size(&self, path: &HomePath) -> Result<u64, CommandError> {
         let is_dir =
             || CommandError::new(ErrorCode::IsADirectory, format!("{path}: is a directory"));
@@ -243,6 +244,12 @@ impl Home {
             Ok(meta) if meta.is_dir() => Err(is_dir()),
             Ok(meta) if meta.is_symlink() && self.is_dir(path) => Err(is_dir()),
             Ok(meta) if meta.is_file() => Ok(meta.len()),
+            Ok(meta) if !meta.is_symlink() => Err(CommandError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "{path}: not a regular file; an upload does not replace it (remove it first)"
+                ),
+            )),
             _ => Ok(0),
         }
     }
@@ -318,27 +325,58 @@ impl Home {
     }
 
     /// Opens a regular file for reading; returns it with its size and
-    /// modification time (seconds since the epoch).
+    /// modification time (seconds since the epoch). Anything else is
+    /// refused before it is opened, and the open itself cannot block: a
+    /// FIFO opened for reading waits for a writer, for ever, in a thread
+    /// that no timeout or shutdown can reach. O_NONBLOCK makes that open
+    /// return at once (and the type is checked again on the open file,
+    /// in case the name changed between the two looks); it changes
+    /// nothing for a regular file. O_NOCTTY keeps a planted terminal from
+    /// becoming the server's.
     pub(crate) fn open_file(
         &self,
         path: &HomePath,
     ) -> Result<(std::fs::File, u64, Option<i64>), CommandError> {
-        let file = self.dir.open(path.relative()).map_err(io_err(path))?;
+        use cap_std::fs::OpenOptionsExt;
+        require_regular(
+            path,
+            &self.dir.metadata(path.relative()).map_err(io_err(path))?,
+        )?;
+        let file = self
+            .dir
+            .open_with(
+                path.relative(),
+                cap_std::fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY),
+            )
+            .map_err(|e| match e.raw_os_error() {
+                // What open(2) says of a Unix socket.
+                Some(libc::ENXIO) => not_regular(path),
+                _ => CommandError::from_io(&e, &path.to_string()),
+            })?;
         let meta = file.metadata().map_err(io_err(path))?;
-        if meta.is_dir() {
-            return Err(CommandError::new(
-                ErrorCode::IsADirectory,
-                format!("{path}: is a directory"),
-            ));
-        }
-        if !meta.is_file() {
-            return Err(CommandError::new(
-                ErrorCode::BadRequest,
-                format!("{path}: not a regular file"),
-            ));
-        }
+        require_regular(path, &meta)?;
         let modified = entry_of(String::new(), &meta).modified;
         Ok((file.into_std(), meta.len(), modified))
+    }
+}
+
+fn not_regular(path: &HomePath) -> CommandError {
+    CommandError::new(ErrorCode::BadRequest, format!("{path}: not a regular file"))
+}
+
+/// A directory is `is_a_directory`; a FIFO, socket or device `bad_request`.
+fn require_regular(path: &HomePath, meta: &Metadata) -> Result<(), CommandError> {
+    if meta.is_dir() {
+        Err(CommandError::new(
+            ErrorCode::IsADirectory,
+            format!("{path}: is a directory"),
+        ))
+    } else if meta.is_file() {
+        Ok(())
+    } else {
+        Err(not_regular(path))
     }
 }
 

@@ -210,12 +210,8 @@ impl Home {
     ) -> Result<Prepared, CommandError> {
         refuse_the_home(target)?;
         self.require_dir(&target.parent())?;
-        if self.is_dir(target) {
-            return Err(CommandError::new(
-                ErrorCode::IsADirectory,
-                format!("{target}: is a directory"),
-            ));
-        }
+        // Checked again when the upload is placed (`place_upload`).
+        self.replaced_size(target)?;
         let Some(claim) = claim else {
             let (staged, file) = self.create_plain_staging()?;
             return Ok(Prepared {

@@ -65,9 +65,28 @@ pub fn init_logging(default: &str, file: Option<&str>) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
+/// How long, after the work is done, the process waits for threads still
+/// in a blocking call (a disk that hangs, say) before it exits anyway.
+/// Dropping a tokio runtime would wait for them without limit.
+const BLOCKING_CALLS_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("netdisk: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let status = runtime.block_on(run(Cli::parse()));
+    runtime.shutdown_timeout(BLOCKING_CALLS_LIMIT);
+    status
+}
+
+async fn run(cli: Cli) -> ExitCode {
     let target = remote::Target {
         remote: &cli.remote,
         security: &cli.security,

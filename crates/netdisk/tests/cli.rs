@@ -78,6 +78,60 @@ fn serve_prints_its_port_hints_at_users_and_stops_on_sigterm() {
     );
 }
 
+/// A FIFO in a home once hung a download in `open`, on a thread that
+/// neither a timeout nor SIGTERM could reach, and the server never
+/// exited. Now the download is refused at once, and whatever a session's
+/// blocking calls do, the process ends soon after the grace period.
+#[test]
+fn a_download_of_a_fifo_is_refused_and_sigterm_still_ends_the_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("data");
+    add_user(&root, "alice", "pw", None);
+    let status = std::process::Command::new("mkfifo")
+        .arg(root.join("homes/alice/pipe"))
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let mut server = ServerProcess::start_with_args(&root, &["--grace", "2"]);
+    let client = |args: &[&str]| {
+        let mut cmd = netdisk();
+        cmd.args(args)
+            .current_dir(dir.path())
+            .env("NETDISK_SERVER", &server.addr)
+            .env("NETDISK_FINGERPRINT", server.fingerprint.to_string())
+            .env("NETDISK_USER", "alice")
+            .env("NETDISK_PASSWORD", "pw");
+        cmd
+    };
+    let out = run(&mut client(&["get", "pipe", "copy"]), "");
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    assert!(out.stderr.contains("not a regular file"), "{}", out.stderr);
+    assert!(!dir.path().join("copy").exists());
+
+    // SIGTERM with the same download in flight: the process exits.
+    let mut in_flight = client(&["get", "pipe", "copy"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn get");
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(term.success());
+    let started = std::time::Instant::now();
+    let status = wait_bounded(&mut server.child);
+    assert!(status.success(), "serve exited with {status}");
+    // The grace period (2 s) and the limit on blocking calls (2 s), with room.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "serve took {:?} to stop",
+        started.elapsed()
+    );
+    wait_bounded(&mut in_flight);
+    assert!(!dir.path().join("copy").exists());
+}
+
 #[test]
 fn user_commands() {
     let dir = tempfile::tempdir().expect("tempdir");

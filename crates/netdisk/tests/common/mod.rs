@@ -254,9 +254,15 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(root: &Path) -> ServerProcess {
+        Self::start_with_args(root, &[])
+    }
+
+    /// Starts `netdisk serve` with more flags (`--grace 2`, say).
+    pub fn start_with_args(root: &Path, args: &[&str]) -> ServerProcess {
         let mut child = netdisk()
             .args(["serve", "--listen", "127.0.0.1:0", "--root"])
             .arg(root)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
