@@ -21,6 +21,8 @@ import ssl
 import struct
 import sys
 import tempfile
+import time
+import unicodedata
 
 import blake3
 
@@ -180,6 +182,47 @@ class Client:
     def df(self):
         return self.request("df")
 
+    def put_bytes(self, remote_path, data, digest=None, cut_after=None, **fields):
+        """A `put` of `data` (section 6.3) with extra `put` fields; returns
+        put_ready's answer and the final one. With `cut_after` the connection
+        is closed after that many body bytes, and only put_ready is returned."""
+        request_id = self.new_id()
+        self.send(dict(type="put", id=request_id, path=remote_path, size=len(data), **fields))
+        ready = self.response(request_id)
+        offset = ready["offset"]
+        if offset and ready.get("prefix_blake3") != blake3.blake3(data[:offset]).hexdigest():
+            offset = 0
+        header = {"type": "put_data", "id": request_id, "size": len(data) - offset}
+        if offset:
+            header["offset"] = offset
+        self.send(header)
+        if cut_after is not None:
+            self.sock.sendall(data[offset:offset + cut_after])
+            self.close()
+            return ready, None
+        self.sock.sendall(data[offset:])
+        if digest is None:
+            digest = blake3.blake3(data).hexdigest()
+        self.send({"type": "put_end", "id": request_id, "blake3": digest})
+        return ready, self.response(request_id)
+
+    def send_put_small(self, remote_path, data, size=None):
+        """Sends one `put_small` (section 6.3.1) without waiting; returns its id."""
+        request_id = self.new_id()
+        self.send({"type": "put_small", "id": request_id, "path": remote_path,
+                   "size": len(data) if size is None else size,
+                   "blake3": blake3.blake3(data).hexdigest()})
+        self.sock.sendall(data)
+        return request_id
+
+    def get_bytes(self, remote_path, **fields):
+        """A `get` (section 6.4) into memory; returns get_data, the bytes and get_end."""
+        request_id = self.new_id()
+        self.send(dict(type="get", id=request_id, path=remote_path, **fields))
+        data = self.response(request_id)
+        body = self.recv_exact(data["size"]) if data["size"] else b""
+        return data, body, self.response(request_id)
+
     def put(self, local_path, remote_path):
         size = os.path.getsize(local_path)
         request_id = self.new_id()
@@ -240,27 +283,191 @@ class Client:
         self.sock.close()
 
 
-def scenario(addr, user, password, fingerprint=None, site_key=None):
+def error_of(action):
+    """The code of the `error` an action got; None on success."""
+    try:
+        action()
+    except ServerError as e:
+        return e.code
+    return None
+
+
+def raw_error(client):
+    """Reads one frame that must be an `error`; returns (code, id or None)."""
+    reply = client.recv()
+    if reply["type"] != "error":
+        raise RuntimeError(f"expected an error, got {reply}")
+    return reply["code"], reply.get("id")
+
+
+def closed(client):
+    """True when the server has closed the connection (after any frames)."""
+    try:
+        for _ in range(8):
+            client.recv()
+    except (ConnectionError, OSError):
+        return True
+    return False
+
+
+def conformance(addr, user, password, fingerprint, site_key, unicode_user, planted, check):
+    """The cases a client written from the document alone once had to guess."""
+    def connect():
+        return Client(addr, fingerprint, site_key)
+
+    c = connect()
+    wants_site_key = c.hello.get("site_key", False)
+    c.login(user, password)
+    c.mkdir("conf")
+    c.cd("conf")
+
+    # Section 2 and 6.3.1: put_small carries a body; two to one path in one
+    # batch are both stored, in order, so the later one's bytes remain.
+    ids = [c.send_put_small("same", b"first"), c.send_put_small("same", b"second version")]
+    replies = [c.recv() for _ in ids]
+    check([r["type"] for r in replies] == ["put_done", "put_done"], f"two put_small to one path: {replies}")
+    check([r["id"] for r in replies] == ids, "put_small answers in request order")
+    check(c.get_bytes("same")[1] == b"second version", "the later put_small's bytes remain")
+    # Over 1 MiB: too_large, the body is read and dropped, the session goes on.
+    big = c.send_put_small("big", b"x" * (1024 * 1024 + 1))
+    check(raw_error(c) == ("too_large", big), "an oversized put_small is too_large, with its id")
+    check(c.pwd() == "~/conf", "the connection stays open after an oversized put_small")
+
+    # Section 6.2.
+    check(error_of(lambda: c.stat("same/x")) == "not_a_directory", "stat of file/x is not_a_directory")
+    check(error_of(lambda: c.get_bytes("same/x")) == "not_a_directory", "get of file/x is not_a_directory")
+    check(error_of(lambda: c.put_bytes("same/x", b"x")) == "not_a_directory", "put to file/x is not_a_directory")
+    check(error_of(lambda: c.mv("same", "missing/same")) == "not_found", "mv to a missing parent is not_found")
+    c.mv("same", "same")
+    check(c.stat("same")["kind"] == "file", "mv of a file onto itself is ok and keeps it")
+    c.mkdir("dir")
+    check(error_of(lambda: c.mv("dir", "dir")) == "bad_request", "mv of a directory onto itself is bad_request")
+    request_id = c.new_id()
+    c.send({"type": "ls", "id": request_id, "path": "same"})
+    listing = c.response(request_id)
+    check(listing["path"] == "~/conf/same" and [e["name"] for e in listing["entries"]] == ["same"],
+          f"ls of a file: {listing}")
+
+    # Section 6.3.
+    _, done = c.put_bytes("dated", b"when?", modified=1000000000)
+    check(done["type"] == "put_done", "plain put with modified")
+    check(c.stat("dated").get("modified") != 1000000000, "modified on a plain put is ignored")
+    check(error_of(lambda: c.put_bytes("bad-hash", b"abc", digest="not-a-hash")) == "integrity",
+          "a malformed hash at put_end is integrity")
+    check(error_of(lambda: c.stat("bad-hash")) == "not_found", "nothing stored after integrity")
+    data = os.urandom(300_000)
+    cut = connect()
+    cut.login(user, password)
+    cut.put_bytes("conf/kept", data, cut_after=100_000, resume=True)
+    ready, done = c.put_bytes("kept", data, resume=True)
+    check(ready["offset"] == 100_000 and ready["prefix_blake3"] == blake3.blake3(data[:100_000]).hexdigest(),
+          f"resume without modified continues on size alone: {ready}")
+    check(done["blake3"] == blake3.blake3(data).hexdigest(), "the resumed upload is whole")
+    # A plain put leaves kept bytes alone: a later resumable put is offered them.
+    cut = connect()
+    cut.login(user, password)
+    cut.put_bytes("conf/kept", data, cut_after=50_000, resume=True, modified=1700000000)
+    c.put_bytes("kept", b"plain")
+    ready, _ = c.put_bytes("kept", data, resume=True, modified=1700000000)
+    check(ready["offset"] == 50_000, f"kept bytes survive a plain put of the target: {ready}")
+    # One resumable writer per file: a second waits 5 s, then busy; a plain put is never held up.
+    holder = connect()
+    holder.login(user, password)
+    held = holder.new_id()
+    holder.send({"type": "put", "id": held, "path": "conf/held", "size": 3, "resume": True})
+    holder.response(held)
+    _, done = c.put_bytes("held", b"plain wins")
+    check(done["type"] == "put_done", "a plain put goes ahead while a resumable one runs")
+    started = time.monotonic()
+    check(error_of(lambda: c.put_bytes("held", b"abc", resume=True)) == "busy",
+          "a second resumable put of one file is busy")
+    waited = time.monotonic() - started
+    check(4.5 <= waited < 30, f"busy came after the 5 s wait ({waited:.1f} s)")
+    holder.send({"type": "put_data", "id": held, "size": 3})
+    holder.sock.sendall(b"abc")
+    holder.send({"type": "put_end", "id": held, "blake3": blake3.blake3(b"abc").hexdigest()})
+    check(holder.response(held)["type"] == "put_done", "the first resumable put still completes")
+    holder.close()
+    check(c.pwd() == "~/conf", "the session goes on after busy")
+
+    # Section 6.4: offset only when resuming; resuming at the end sends nothing more.
+    got, body, end = c.get_bytes("kept")
+    check("offset" not in got and body == data, "get_data has no offset when not resuming")
+    got, body, end = c.get_bytes("kept", offset=len(data), size=len(data), modified=got.get("modified"),
+                                 prefix_blake3=blake3.blake3(data).hexdigest())
+    check(got["offset"] == len(data) and got["size"] == 0 and body == b"", f"resume at offset == size: {got}")
+    check(end["blake3"] == blake3.blake3(data).hexdigest(), "get_end still hashes the whole file")
+
+    # Section 5: an upload or mv onto a symlink replaces the link, never what
+    # it points to (here a file outside the home); FIFOs are refused unopened.
+    if planted:
+        check(c.stat("~/link-out")["kind"] == "symlink", "a planted link shows as a symlink")
+        _, done = c.put_bytes("~/link-out", b"replaces the link")
+        check(done["type"] == "put_done" and c.stat("~/link-out")["kind"] == "file", "put onto a link replaces it")
+        c.mv("dated", "~/link-out2")
+        check(c.stat("~/link-out2")["kind"] == "file", "mv onto a link replaces it")
+        check(error_of(lambda: c.get_bytes("~/fifo")) == "bad_request", "get of a FIFO is bad_request")
+        check(error_of(lambda: c.put_bytes("~/fifo", b"x")) == "bad_request", "put over a FIFO is bad_request")
+        fifo = c.send_put_small("~/fifo", b"x")
+        check(raw_error(c) == ("bad_request", fifo), "put_small over a FIFO is bad_request")
+    c.cd("~")
+    c.close()
+
+    # Section 4.4: which failures carry the id, and what closes.
+    other = connect()
+    request_id = other.new_id()
+    other.send({"type": "login", "id": request_id, "protocol": 2, "mechanism": "SCRAM-SHA-256",
+                "data": "n,,n=" + user + ",r=abcdefghijklmnopqrstuvwx"})
+    check(raw_error(other) == ("unsupported_version", request_id), "unsupported_version carries the id")
+    check(closed(other), "closed after unsupported_version")
+    for wrong in ("nonce", "id"):
+        other = connect()
+        request_id = other.new_id()
+        other.send({"type": "login", "id": request_id, "protocol": PROTOCOL, "mechanism": "SCRAM-SHA-256",
+                    "data": "n,,n=" + user + ",r=abcdefghijklmnopqrstuvwx"})
+        server_first = other.response(request_id)["data"]
+        combined = dict(part.split("=", 1) for part in server_first.split(","))["r"]
+        nonce = combined + "x" if wrong == "nonce" else combined
+        proof_id = request_id if wrong == "nonce" else request_id + 100
+        other.send({"type": "login_proof", "id": proof_id,
+                    "data": f"c=biws,r={nonce},p=" + base64.b64encode(b"\0" * 32).decode()})
+        expected = ("auth_failed", request_id) if wrong == "nonce" else ("bad_request", proof_id)
+        check(raw_error(other) == expected, f"login_proof with a wrong {wrong}: {expected}")
+        check(closed(other), f"closed after a login_proof with a wrong {wrong}")
+    if unicode_user is not None:
+        name, secret = unicode_user
+        exact = connect()
+        exact.login(name, secret)
+        exact.close()
+        decomposed = unicodedata.normalize("NFD", name)
+        check(decomposed != name, "the test name has a decomposed form")
+        other = connect()
+        check(error_of(lambda: other.login(decomposed, secret)) == "auth_failed",
+              "user names are compared as sent, not SASLprep'd or normalised")
+        other.close()
+    if not wants_site_key:
+        other = connect()
+        other.send({"type": "site_proof", "mac": base64.b64encode(b"\0" * 32).decode()})
+        check(raw_error(other) == ("bad_request", None), "a site_proof to a server without a site key is bad_request")
+        check(closed(other), "closed after an unexpected site_proof")
+
+
+def scenario(addr, user, password, fingerprint=None, site_key=None, unicode_user=None, planted=False):
     """Exercises every request; returns a list of failed checks."""
     failures = []
+    checked = []
 
     def check(condition, what):
+        checked.append(what)
         if not condition:
             failures.append(what)
-
-    def error_code(action):
-        try:
-            action()
-        except ServerError as e:
-            return e.code
-        return None
 
     c = Client(addr, fingerprint, site_key)
     check(c.hello["server"] == "netdisk", "hello names the server")
     c.login(user, password)
     check(c.pwd() == "~", "pwd is ~ after login")
     c.mkdir("py")
-    check(error_code(lambda: c.mkdir("py")) == "exists", "duplicate mkdir is exists")
+    check(error_of(lambda: c.mkdir("py")) == "exists", "duplicate mkdir is exists")
     check(c.cd("py") == "~/py", "cd into py")
     with tempfile.TemporaryDirectory() as scratch:
         big = os.path.join(scratch, "big.bin")
@@ -283,7 +490,7 @@ def scenario(addr, user, password, fingerprint=None, site_key=None):
             check(f.read() == content, "downloaded bytes equal")
         c.get("empty.bin", os.path.join(scratch, "empty.back"))
         check(os.path.getsize(os.path.join(scratch, "empty.back")) == 0, "empty download")
-        check(error_code(lambda: c.get("missing", os.path.join(scratch, "m"))) == "not_found", "get missing")
+        check(error_of(lambda: c.get("missing", os.path.join(scratch, "m"))) == "not_found", "get missing")
         check(not os.path.exists(os.path.join(scratch, "m")), "failed get leaves nothing")
     c.mkdir("crowd")
     for n in range(1200):
@@ -291,12 +498,12 @@ def scenario(addr, user, password, fingerprint=None, site_key=None):
     crowd = c.ls("crowd")
     check(len(crowd) == 1200 and crowd[0]["name"].endswith("0000"), f"paged ls: {len(crowd)} entries")
     c.mv("big.bin", "renamed.bin")
-    check(error_code(lambda: c.stat("big.bin")) == "not_found", "mv moved it")
-    check(error_code(lambda: c.ls("../../x")) == "permission_denied", "ls above the home is permission_denied")
-    check(error_code(lambda: c.stat("/etc/passwd")) == "permission_denied", "absolute path refused")
-    check(error_code(lambda: c.rmdir("~/py")) == "permission_denied", "cannot rmdir the cwd")
+    check(error_of(lambda: c.stat("big.bin")) == "not_found", "mv moved it")
+    check(error_of(lambda: c.ls("../../x")) == "permission_denied", "ls above the home is permission_denied")
+    check(error_of(lambda: c.stat("/etc/passwd")) == "permission_denied", "absolute path refused")
+    check(error_of(lambda: c.rmdir("~/py")) == "permission_denied", "cannot rmdir the cwd")
     c.cd("~")
-    check(error_code(lambda: c.rmdir("py")) == "not_empty", "rmdir non-empty")
+    check(error_of(lambda: c.rmdir("py")) == "not_empty", "rmdir non-empty")
     for n in range(1200):
         c.rmdir(f"py/crowd/{'d' * 60}{n:04}")
     c.rmdir("py/crowd")
@@ -307,12 +514,14 @@ def scenario(addr, user, password, fingerprint=None, site_key=None):
     check(usage["used"] == 0 and "quota" not in usage, f"df after cleanup: {usage}")
     c.close()
 
+    conformance(addr, user, password, fingerprint, site_key, unicode_user, planted, check)
+
     wrong = Client(addr, fingerprint, site_key)
-    check(error_code(lambda: wrong.login(user, password + "x")) == "auth_failed", "wrong password")
+    check(error_of(lambda: wrong.login(user, password + "x")) == "auth_failed", "wrong password")
     wrong.close()
     if site_key is not None:
         stranger = Client(addr, fingerprint, site_key=b"x" * 32)
-        check(error_code(lambda: stranger.login(user, password)) == "site_key_refused", "wrong site key")
+        check(error_of(lambda: stranger.login(user, password)) == "site_key_refused", "wrong site key")
         stranger.close()
     if fingerprint is not None:
         try:
@@ -320,7 +529,7 @@ def scenario(addr, user, password, fingerprint=None, site_key=None):
             check(False, "a wrong fingerprint is refused")
         except RuntimeError:
             pass
-    return failures
+    return len(checked), failures
 
 
 def main():
@@ -331,6 +540,9 @@ def main():
     parser.add_argument("--fingerprint", help="TLS, pinned to this certificate fingerprint")
     parser.add_argument("--site-key", help="file holding the server's site key")
     parser.add_argument("--scenario", action="store_true", help="run every check and report")
+    parser.add_argument("--unicode-user", help="NAME:PASSWORD of a user whose name has a decomposed form")
+    parser.add_argument("--planted", action="store_true",
+                        help="the home holds link-out and link-out2 (symlinks to a file outside) and a FIFO fifo")
     args = parser.parse_args()
     site_key = None
     if args.site_key:
@@ -342,10 +554,13 @@ def main():
         for entry in client.ls():
             print(entry["name"])
         return 0
-    failures = scenario(args.addr, args.user, args.password, args.fingerprint, site_key)
+    unicode_user = tuple(args.unicode_user.split(":", 1)) if args.unicode_user else None
+    checked, failures = scenario(args.addr, args.user, args.password, args.fingerprint, site_key,
+                        unicode_user, args.planted)
     for failure in failures:
         print(f"FAILED: {failure}")
-    print("python client: all checks passed" if not failures else f"python client: {len(failures)} checks failed")
+    print(f"python client: all {checked} checks passed" if not failures
+          else f"python client: {len(failures)} of {checked} checks failed")
     return 1 if failures else 0
 
 

@@ -134,8 +134,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             if let Poll::Ready(frame) = self.framed.poll_next_unpin(cx) {
                 return Poll::Ready(Some(frame));
             }
-            if self.header_started.is_none() && !self.framed.read_buffer().is_empty() {
-                self.header_started = Some(Instant::now());
+            if self.note_header_start() {
                 timer.as_mut().reset(deadline(self.header_started));
             }
             timer.as_mut().poll(cx).map(|()| None)
@@ -154,12 +153,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         match self.framed.next().now_or_never() {
             Some(frame) => Some(self.request_from(frame)),
             None => {
-                if self.header_started.is_none() && !self.framed.read_buffer().is_empty() {
-                    self.header_started = Some(Instant::now());
-                }
+                self.note_header_start();
                 None
             }
         }
+    }
+
+    /// Starts the header clock if the first bytes of a header have just
+    /// been buffered; true if it did.
+    fn note_header_start(&mut self) -> bool {
+        let started = self.header_started.is_none() && !self.framed.read_buffer().is_empty();
+        if started {
+            self.header_started = Some(Instant::now());
+        }
+        started
     }
 
     /// A decoded frame as a request. Bytes buffered behind it start the

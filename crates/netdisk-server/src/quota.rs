@@ -3,6 +3,13 @@
 //! under one lock, so uploads racing in several sessions can never
 //! together pass the quota: each reserves its whole size before its
 //! `put_ready`, and the check and the reservation are one step.
+//!
+//! An upload over an existing file is checked as if that file's bytes
+//! were already free (they will be, at its commit), but still reserves
+//! its whole size: while it runs, nothing else can take the space it
+//! will need should the old file go first (removed, or replaced by a
+//! smaller one), and a second upload over the same file gets no second
+//! credit for the same bytes.
 
 use crate::error::CommandError;
 use netdisk_proto::ErrorCode;
@@ -52,11 +59,13 @@ impl QuotaBook {
         }
     }
 
-    /// Reserves `bytes` for an upload if the quota allows it.
+    /// Reserves `bytes` for an upload if the quota allows it, counting the
+    /// `replacing` bytes of the file it will replace as free (see above).
     pub(crate) fn reserve(
         self: &Arc<Self>,
         user: &str,
         bytes: u64,
+        replacing: u64,
         quota: Option<u64>,
     ) -> Result<Reservation, CommandError> {
         let mut reservation = Reservation {
@@ -64,7 +73,7 @@ impl QuotaBook {
             user: user.to_owned(),
             reserved: 0,
         };
-        reservation.grow(bytes, quota)?;
+        reservation.grow_replacing(bytes, replacing, quota)?;
         Ok(reservation)
     }
 }
@@ -78,20 +87,30 @@ pub(crate) struct Reservation {
 }
 
 impl Reservation {
-    /// Reserves `extra` more bytes if the quota allows it.
-    pub(crate) fn grow(&mut self, extra: u64, quota: Option<u64>) -> Result<(), CommandError> {
+    /// Reserves `extra` more bytes if the quota allows it, counting the
+    /// `replacing` bytes of the file the upload replaces as free.
+    pub(crate) fn grow_replacing(
+        &mut self,
+        extra: u64,
+        replacing: u64,
+        quota: Option<u64>,
+    ) -> Result<(), CommandError> {
         let mut accounts = self.book.lock();
         let account = accounts.entry(self.user.clone()).or_default();
-        let wanted = account
-            .used
-            .saturating_add(account.reserved)
-            .saturating_add(extra);
+        let taken = account.used.saturating_add(account.reserved);
+        let wanted = taken.saturating_add(extra.saturating_sub(replacing));
         if let Some(quota) = quota {
             if wanted > quota {
-                let free = quota.saturating_sub(account.used.saturating_add(account.reserved));
+                let free = quota.saturating_sub(taken);
+                let needed = match replacing {
+                    0 => format!("{extra} bytes needed"),
+                    _ => format!(
+                        "{extra} bytes needed, {replacing} of them freed by the file replaced"
+                    ),
+                };
                 return Err(CommandError::new(
                     ErrorCode::QuotaExceeded,
-                    format!("quota exceeded: {extra} bytes needed, {free} of {quota} free"),
+                    format!("quota exceeded: {needed}, {free} of {quota} free"),
                 ));
             }
         }
@@ -131,9 +150,9 @@ mod tests {
     fn reservations_never_pass_the_quota_together() {
         let book = Arc::new(QuotaBook::default());
         book.load("a", 100);
-        let first = book.reserve("a", 500, Some(1000)).expect("fits");
-        let second = book.reserve("a", 400, Some(1000)).expect("fits exactly");
-        let err = book.reserve("a", 1, Some(1000)).err().expect("over");
+        let first = book.reserve("a", 500, 0, Some(1000)).expect("fits");
+        let second = book.reserve("a", 400, 0, Some(1000)).expect("fits exactly");
+        let err = book.reserve("a", 1, 0, Some(1000)).err().expect("over");
         assert_eq!(err.code, ErrorCode::QuotaExceeded);
         assert_eq!(
             book.account("a"),
@@ -161,7 +180,7 @@ mod tests {
         book.freed("a", 250);
         assert_eq!(book.account("a").used, 350);
         assert!(
-            book.reserve("a", 10_000, None).is_ok(),
+            book.reserve("a", 10_000, 0, None).is_ok(),
             "no quota, no limit"
         );
     }
@@ -174,7 +193,7 @@ mod tests {
             let handles: Vec<_> = (0..16)
                 .map(|_| {
                     let book = book.clone();
-                    scope.spawn(move || book.reserve("a", 100, Some(1000)).ok())
+                    scope.spawn(move || book.reserve("a", 100, 0, Some(1000)).ok())
                 })
                 .collect();
             handles
@@ -184,5 +203,33 @@ mod tests {
         });
         assert_eq!(granted.len(), 10);
         assert_eq!(book.account("a").reserved, 1000);
+    }
+
+    #[test]
+    fn a_replaced_file_counts_as_free_once_and_its_upload_still_reserves_all() {
+        let book = Arc::new(QuotaBook::default());
+        // 50 quota, 40 used of which a 20-byte file is about to be replaced.
+        book.load("a", 40);
+        let overwrite = book
+            .reserve("a", 20, 20, Some(50))
+            .expect("the old file's bytes are counted as free");
+        assert_eq!(book.account("a").reserved, 20, "the whole size is held");
+        // Nothing else can take the room the overwrite holds, nor claim
+        // the same old bytes for a second overwrite.
+        assert!(book.reserve("a", 10, 0, Some(50)).is_err());
+        assert!(book.reserve("a", 20, 20, Some(50)).is_err());
+        // Should the old file go first (removed), its bytes are freed then...
+        book.freed("a", 20);
+        // ...and the commit replaces nothing: 40 used, never over 50.
+        overwrite.settle(20, 0);
+        assert_eq!(
+            book.account("a"),
+            Account {
+                used: 40,
+                reserved: 0
+            }
+        );
+        let err = book.reserve("a", 30, 5, Some(50)).err().expect("over");
+        assert!(err.message.contains("5 of them freed"), "{}", err.message);
     }
 }

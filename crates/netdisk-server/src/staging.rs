@@ -170,6 +170,8 @@ pub(crate) struct Prepared {
     pub(crate) restarted: Option<String>,
     /// Bytes of a discarded earlier attempt (they left the disk).
     pub(crate) discarded: u64,
+    /// Bytes of the file at the target now, which the commit will free.
+    pub(crate) replacing: u64,
 }
 
 fn random_name() -> String {
@@ -211,7 +213,7 @@ impl Home {
         refuse_the_home(target)?;
         self.require_dir(&target.parent())?;
         // Checked again when the upload is placed (`place_upload`).
-        self.replaced_size(target)?;
+        let replacing = self.replaced_size(target)?;
         let Some(claim) = claim else {
             let (staged, file) = self.create_plain_staging()?;
             return Ok(Prepared {
@@ -221,6 +223,7 @@ impl Home {
                 hasher: blake3::Hasher::new(),
                 restarted: None,
                 discarded: 0,
+                replacing,
             });
         };
         let key = partial_name(target);
@@ -283,6 +286,7 @@ impl Home {
             hasher,
             restarted,
             discarded,
+            replacing,
         })
     }
 

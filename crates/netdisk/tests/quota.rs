@@ -107,17 +107,50 @@ async fn over_quota_is_refused_cleanly_and_deletes_free_space_at_once() {
     assert!(!server.home("alice").join("b.bin").exists());
     assert_eq!(bytes_on_disk(&server.root.join("staging/alice")), 0);
     assert_eq!(client.df().await.expect("df").used, 2 * MIB);
-    // Overwriting the same file with one of the same size fits: the old
-    // bytes leave as the new ones arrive... but only after commit, so the
-    // reservation needs room; with 1 MiB free a 2 MiB overwrite is refused.
+    // Overwriting a file counts its bytes as freed at the commit: with
+    // 1 MiB free, a 2 MiB file over the 2 MiB one fits, by `put` and by
+    // `put_small`, and the usage stays what is on disk.
+    client
+        .put_file(&small, "a.bin", true, None)
+        .await
+        .expect("an overwrite of the same size fits");
+    assert_eq!(client.df().await.expect("df").used, 2 * MIB);
+    let photo = dir.join("photo.jpg");
+    write_file(&photo, &pattern(MIB as usize, 3));
+    client
+        .put_file(&photo, "p.jpg", false, None)
+        .await
+        .expect("fits");
+    // 3 MiB used of 3: only an overwrite can still go up.
+    let overwrite = [netdisk_client::SmallUpload {
+        remote: "p.jpg".into(),
+        local: photo.clone(),
+    }];
+    let mut results = Vec::new();
+    client
+        .put_small_files(&overwrite, |_, result| results.push(result.map(|_| ())))
+        .await
+        .expect("batch");
+    assert!(matches!(results.as_slice(), [Ok(())]), "{results:?}");
+    let elsewhere = [netdisk_client::SmallUpload {
+        remote: "q.jpg".into(),
+        local: photo,
+    }];
+    let mut results = Vec::new();
+    client
+        .put_small_files(&elsewhere, |_, result| {
+            results.push(result.err().and_then(|e| e.code()))
+        })
+        .await
+        .expect("batch");
     assert_eq!(
-        client
-            .put_file(&small, "a.bin", true, None)
-            .await
-            .expect_err("no room")
-            .code(),
-        Some(ErrorCode::QuotaExceeded)
+        results,
+        [Some(ErrorCode::QuotaExceeded)],
+        "a new file does not fit"
     );
+    assert_eq!(client.df().await.expect("df").used, 3 * MIB);
+    assert_eq!(bytes_on_disk(&server.home("alice")), 3 * MIB);
+    client.rm("p.jpg").await.expect("rm");
     client.rm("a.bin").await.expect("rm");
     assert_eq!(client.df().await.expect("df").used, 0, "rm frees at once");
     client

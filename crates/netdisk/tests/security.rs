@@ -420,3 +420,17 @@ fn the_config_file_is_read_flags_win_and_unknown_keys_are_refused() {
     );
     assert!(!root.join("audit.log").exists());
 }
+
+/// PROTOCOL.md 4.1: over the connection cap, a TLS server completes the
+/// handshake and says `busy` inside TLS, so the client can read (and
+/// trust) why it was turned away.
+#[test]
+fn over_the_connection_cap_a_tls_client_is_told_busy_inside_tls() {
+    let server = TestServer::start_with(|c| c.max_connections = 1);
+    server.add_user("alice", "pw");
+    // Holds the only slot: the server waits for its TLS ClientHello.
+    let _holder = std::net::TcpStream::connect(server.addr).expect("connect");
+    let out = run(netdisk_as(&server, "alice", "pw").arg("pwd"), "");
+    let stderr = failed(&out);
+    assert!(stderr.contains("connection limit"), "{stderr}");
+}

@@ -97,7 +97,9 @@ async fn upload<S: AsyncRead + AsyncWrite + Unpin>(
         shared.quotas.freed(&session.user, offset);
         upload.counted = 0;
         hasher = blake3::Hasher::new();
-        if let Err(err) = upload.reservation.grow(offset, quota) {
+        // What of the replaced file's credit the first reservation left unused.
+        let credit = prepared.replacing.saturating_sub(req.size - offset);
+        if let Err(err) = upload.reservation.grow_replacing(offset, credit, quota) {
             upload.failure = Some(err);
         }
     }
@@ -181,10 +183,12 @@ async fn prepare(
     if prepared.discarded > 0 {
         shared.quotas.freed(&session.user, prepared.discarded);
     }
-    match shared
-        .quotas
-        .reserve(&session.user, req.size - prepared.offset, quota)
-    {
+    match shared.quotas.reserve(
+        &session.user,
+        req.size - prepared.offset,
+        prepared.replacing,
+        quota,
+    ) {
         Ok(reservation) => Ok((target, prepared, reservation, quota)),
         Err(err) => {
             // Kept bytes stay for a later attempt; a partial just created goes.

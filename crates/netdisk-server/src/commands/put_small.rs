@@ -224,7 +224,18 @@ async fn check(
             quota
         }
     };
-    let reservation = shared.quotas.reserve(&session.user, req.size, quota)?;
+    let reservation = match shared.quotas.reserve(&session.user, req.size, 0, quota) {
+        Ok(reservation) => reservation,
+        // Near the quota, the file it replaces may free enough. Looked up
+        // only then (one stat, answered from the kernel's cache), so the
+        // usual batch pays nothing for it.
+        Err(full) => match session.home.file_size(&target) {
+            0 => return Err(full),
+            replacing => shared
+                .quotas
+                .reserve(&session.user, req.size, replacing, quota)?,
+        },
+    };
     Ok((target, reservation))
 }
 
