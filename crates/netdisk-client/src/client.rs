@@ -15,12 +15,14 @@ use rand::RngCore;
 use rustls::pki_types::ServerName;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
 /// How long to wait for any single frame from the server by default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long `close` waits for the server to end the connection too.
+const CLOSE_LIMIT: Duration = Duration::from_secs(2);
 
 /// What a client logs in with (no Debug: it holds a secret).
 #[derive(Clone, Copy)]
@@ -41,26 +43,45 @@ pub struct Client<S> {
 
 impl Client<NetStream> {
     /// Connects to "host:port", sets up TLS (unless `transport` is
-    /// plaintext) and reads the server's hello.
+    /// plaintext) and reads the server's hello, all within 120 s.
     ///
     /// With [`ServerTrust::FirstUse`] the caller must check
     /// [`Client::server_fingerprint`] before it logs in.
     pub async fn connect(addr: &str, transport: &Transport) -> Result<Self, ClientError> {
+        Client::connect_within(addr, transport, DEFAULT_TIMEOUT).await
+    }
+
+    /// [`Client::connect`] with its own time limit for the TCP connect,
+    /// the TLS handshake and the server's hello together, so that a server
+    /// that accepts but never speaks cannot hold the caller for long.
+    pub async fn connect_within(
+        addr: &str,
+        transport: &Transport,
+        limit: Duration,
+    ) -> Result<Self, ClientError> {
+        let deadline = tokio::time::Instant::now() + limit;
+        let late = |stage: &'static str| ClientError::ConnectTimeout {
+            addr: addr.to_owned(),
+            stage,
+            limit,
+        };
         let connect_error = |error| ClientError::Connect {
             addr: addr.to_owned(),
             error,
         };
-        let tcp = tokio::time::timeout(DEFAULT_TIMEOUT, TcpStream::connect(addr))
+        let tcp = tokio::time::timeout_at(deadline, TcpStream::connect(addr))
             .await
-            .map_err(|_| connect_error(std::io::ErrorKind::TimedOut.into()))?
+            .map_err(|_| late("TCP connection"))?
             .map_err(connect_error)?;
         // Requests are small frames; they must not wait for Nagle.
         tcp.set_nodelay(true)?;
         let trust = match transport {
             Transport::Plaintext => {
-                return Client::handshake(NetStream::Plain(tcp))
-                    .await
-                    .map_err(|e| match e {
+                let hello =
+                    tokio::time::timeout_at(deadline, Client::handshake(NetStream::Plain(tcp)))
+                        .await
+                        .map_err(|_| late("hello from the server"))?;
+                return hello.map_err(|e| match e {
                         // A TLS server waits for a TLS hello, then gives up.
                         ClientError::Closed | ClientError::Timeout(_) => ClientError::Protocol(
                             "the server closed the connection without a hello: it probably requires TLS (leave out --plaintext)".into(),
@@ -74,9 +95,9 @@ impl Client<NetStream> {
         let name = ServerName::try_from(tls::host_of(addr).to_owned())
             .map_err(|_| ClientError::Tls(format!("{addr}: not a valid host name for TLS")))?;
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-        let stream = tokio::time::timeout(DEFAULT_TIMEOUT, connector.connect(name, tcp))
+        let stream = tokio::time::timeout_at(deadline, connector.connect(name, tcp))
             .await
-            .map_err(|_| ClientError::Timeout(DEFAULT_TIMEOUT.as_secs()))?
+            .map_err(|_| late("TLS handshake"))?
             .map_err(|e| ClientError::Tls(tls_failure(&e)))?;
         let fingerprint = stream
             .get_ref()
@@ -93,7 +114,12 @@ impl Client<NetStream> {
                 });
             }
         }
-        let mut client = Client::handshake(NetStream::Tls(Box::new(stream))).await?;
+        let mut client = tokio::time::timeout_at(
+            deadline,
+            Client::handshake(NetStream::Tls(Box::new(stream))),
+        )
+        .await
+        .map_err(|_| late("hello from the server"))??;
         client.server_fingerprint = Some(fingerprint);
         Ok(client)
     }
@@ -176,6 +202,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     /// The user this client logged in as, once logged in.
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()
+    }
+
+    /// Ends the connection in good order, when a caller is done with it:
+    /// sends what is still queued, then closes our side (over TLS with a
+    /// close_notify, so the server sees an orderly end and not a cut
+    /// connection), and waits for the server to close its side too, since
+    /// a socket closed with input unread is reset, and a reset can destroy
+    /// what the server has not read yet. Bounded by `CLOSE_LIMIT`.
+    pub async fn close(mut self) -> Result<(), ClientError> {
+        let orderly_end = async {
+            SinkExt::<bytes::Bytes>::close(&mut self.framed).await?;
+            let stream = self.framed.get_mut();
+            let mut unread = [0u8; 4096];
+            while stream.read(&mut unread).await? != 0 {}
+            Ok(())
+        };
+        tokio::time::timeout(CLOSE_LIMIT, orderly_end)
+            .await
+            .map_err(|_| ClientError::Timeout(CLOSE_LIMIT.as_secs()))?
     }
 
     /// Sets how long to wait for any single frame from the server.

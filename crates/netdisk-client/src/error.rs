@@ -4,11 +4,19 @@ use netdisk_proto::scram::ScramError;
 use netdisk_proto::{CodecError, ErrorCode, Fingerprint, PROTOCOL_VERSION};
 use std::io;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("cannot connect to {addr}: {error}")]
     Connect { addr: String, error: io::Error },
+    /// The connection was not ready (connected, TLS set up, hello read) in time.
+    #[error("cannot connect to {addr}: no {stage} within {} s", .limit.as_secs_f64())]
+    ConnectTimeout {
+        addr: String,
+        stage: &'static str,
+        limit: Duration,
+    },
     /// The server refused the request; `message` names the path and reason.
     #[error("{message}")]
     Remote { code: ErrorCode, message: String },
