@@ -29,12 +29,14 @@ pub struct Cli {
 /// Where a client connects and as whom.
 #[derive(Debug, Clone, Args)]
 pub struct Remote {
-    /// Server address, HOST:PORT.
+    /// Server address: HOST or HOST:PORT (the port defaults to 7420; IPv6
+    /// as [ADDRESS] or [ADDRESS]:PORT).
     #[arg(
         long,
         global = true,
         env = "NETDISK_SERVER",
-        default_value = "localhost:7420"
+        default_value = "localhost:7420",
+        value_parser = crate::address::parse_server_address
     )]
     pub server: String,
     /// User name (default: your login name). The password comes from
@@ -42,6 +44,17 @@ pub struct Remote {
     /// on the terminal.
     #[arg(long, global = true, env = "NETDISK_USER")]
     pub user: Option<String>,
+    /// Seconds to wait for the server to accept the connection, finish
+    /// the TLS handshake and say hello.
+    #[arg(
+        long,
+        global = true,
+        env = "NETDISK_CONNECT_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub connect_timeout: u64,
 }
 
 /// Settings both sides share: they must agree.
@@ -128,6 +141,7 @@ pub enum RemoteCommand {
     /// Change the remote directory (never outside your home).
     Cd(PathArg),
     /// List a remote directory.
+    #[command(disable_help_flag = true, arg = long_only_help())]
     Ls(LsArgs),
     /// Describe a remote file or directory.
     Stat(PathArg),
@@ -144,7 +158,17 @@ pub enum RemoteCommand {
     /// Download: get [-r] REMOTE... [LOCAL]
     Get(TransferArgs),
     /// Show disk usage of your home.
-    Df,
+    #[command(disable_help_flag = true, arg = long_only_help())]
+    Df(DfArgs),
+}
+
+/// `--help` without `-h`, for the commands where `-h` means
+/// human-readable sizes, as in ls and df.
+fn long_only_help() -> clap::Arg {
+    clap::Arg::new("help")
+        .long("help")
+        .action(clap::ArgAction::Help)
+        .help("Print help")
 }
 
 /// Server settings. Each one given here wins over the config file, which
@@ -270,7 +294,17 @@ pub struct LsArgs {
     /// Long form: kind, size, modification time, name.
     #[arg(short = 'l')]
     pub long: bool,
+    /// With -l, sizes like 1.5 MiB instead of bytes.
+    #[arg(short = 'h', long = "human-readable")]
+    pub human: bool,
     pub path: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DfArgs {
+    /// Sizes like 1.5 MiB only, without the exact byte counts.
+    #[arg(short = 'h', long = "human-readable")]
+    pub human: bool,
 }
 
 #[derive(Debug, Args)]

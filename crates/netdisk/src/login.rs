@@ -9,7 +9,8 @@ use anyhow::Context;
 
 /// Logs in with the password (never with a saved login) and saves the keys.
 pub async fn save(target: Target<'_>, output: Output) -> anyhow::Result<()> {
-    let (_session, login) = remote::connect_with(target, SavedLogin::Ignore).await?;
+    let (session, login) = remote::connect_with(target, SavedLogin::Ignore).await?;
+    remote::close(session).await;
     let keys = remote::login_keys(&login).context("the login gave no keys to save")?;
     let logins = SavedLogins::default_location()?;
     logins.save(&login.server, &login.user, keys)?;

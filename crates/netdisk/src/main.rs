@@ -1,6 +1,7 @@
 //! `netdisk`: the server (`netdisk serve`), user administration
 //! (`netdisk user ...`) and the client commands, in one binary.
 
+mod address;
 mod cli;
 mod config_file;
 mod keygen;
@@ -37,7 +38,7 @@ impl std::error::Error for AlreadyReported {}
 /// Prints one error line: "netdisk: what failed: why".
 pub fn report(error: &anyhow::Error) {
     let text = format!("{error:#}").replace(['\n', '\r'], " ");
-    eprintln!("netdisk: {text}");
+    output::print_error_line(format_args!("netdisk: {text}"));
 }
 
 /// Diagnostics go to stderr, or (for the server, when configured) a file.
@@ -115,6 +116,9 @@ async fn run(cli: Cli) -> ExitCode {
         },
     };
     match result {
+        // As a program stopped by SIGPIPE would show (128 + 13), but only
+        // once the work is done.
+        Ok(()) if output::stdout_lost() => ExitCode::from(141),
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             if error.downcast_ref::<AlreadyReported>().is_none() {

@@ -4,8 +4,40 @@
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
-use std::io::IsTerminal;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Set when a write to stdout failed (its reader went away, as with
+/// `netdisk ls | head -1`): from then on stdout is left alone.
+static STDOUT_LOST: AtomicBool = AtomicBool::new(false);
+
+/// Prints a line on stdout. A failed write never stops the command (as
+/// `println!` would, with a panic, halfway through a transfer): stdout
+/// just goes quiet, and the exit status says so (see `stdout_lost`).
+pub fn print_line(text: impl std::fmt::Display) {
+    if STDOUT_LOST.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    // Flushed here, so the loss is noticed now and not in a flush at exit.
+    if writeln!(stdout, "{text}")
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        STDOUT_LOST.store(true, Ordering::Relaxed);
+    }
+}
+
+/// True when some output could not be written to stdout.
+pub fn stdout_lost() -> bool {
+    STDOUT_LOST.load(Ordering::Relaxed)
+}
+
+/// Prints a line on stderr, ignoring a failure: there is nowhere left to
+/// report it, and the work must go on.
+pub fn print_error_line(text: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
@@ -17,30 +49,30 @@ impl Output {
     /// A result line for people (suppressed by --json and --quiet).
     pub fn say(&self, text: impl std::fmt::Display) {
         if !self.json && !self.quiet {
-            println!("{text}");
+            print_line(text);
         }
     }
 
     /// Data a command was asked for: printed as text or as one JSON line.
     pub fn data(&self, text: impl std::fmt::Display, json: Value) {
         if self.json {
-            println!("{json}");
+            print_line(json);
         } else {
-            println!("{text}");
+            print_line(text);
         }
     }
 
     /// One JSON line, only with --json.
     pub fn record(&self, json: Value) {
         if self.json {
-            println!("{json}");
+            print_line(json);
         }
     }
 
     /// A remark on stderr ("resuming at N bytes"), silenced by --quiet.
     pub fn note(&self, text: impl std::fmt::Display) {
         if !self.quiet {
-            eprintln!("{text}");
+            print_error_line(text);
         }
     }
 

@@ -2,15 +2,18 @@
 
 use crate::cli::{Remote, RemoteCommand as Command, Security, Trust};
 use crate::known_hosts::{Known, KnownHosts};
-use crate::output::Output;
+use crate::output::{print_error_line, print_line, Output};
 use crate::password::{login_password, password_from_environment};
 use crate::saved_logins::SavedLogins;
 use crate::size::human;
 use crate::{report, AlreadyReported};
 use anyhow::{anyhow, bail, Context};
-use netdisk_client::{Client, ClientKeys, Credential, NetStream, ServerTrust, Transport};
+use netdisk_client::{
+    Client, ClientError, ClientKeys, Credential, NetStream, ServerTrust, Transport,
+};
 use netdisk_proto::{Entry, EntryKind, Fingerprint, SiteKey};
 use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
 
 pub type Session = Client<NetStream>;
 
@@ -28,6 +31,7 @@ pub struct Target<'a> {
 pub struct Login {
     pub server: String,
     pub user: String,
+    connect_timeout: Duration,
     secret: Secret,
     /// After the first connection: pinned to the fingerprint accepted then.
     transport: Transport,
@@ -73,38 +77,73 @@ pub async fn connect_with(
         .map(crate::serve::read_site_key)
         .transpose()?;
     let transport = transport_for(target)?;
+    let connect_timeout = Duration::from_secs(target.remote.connect_timeout);
     // Connect first, so an unreachable server is reported before any prompt.
-    let mut client = Client::connect(&server, &transport).await?;
-    let transport = match (&transport, client.server_fingerprint()) {
-        (Transport::Tls(ServerTrust::FirstUse), Some(fingerprint)) => {
-            trust_on_first_use(&server, fingerprint, target.trust.accept_new_host)?;
-            Transport::Tls(ServerTrust::Fingerprint(fingerprint))
+    let mut client = open_connection(&server, &transport, connect_timeout).await?;
+    let logged_in = async {
+        let transport = match (&transport, client.server_fingerprint()) {
+            (Transport::Tls(ServerTrust::FirstUse), Some(fingerprint)) => {
+                trust_on_first_use(&server, fingerprint, target.trust.accept_new_host)?;
+                Transport::Tls(ServerTrust::Fingerprint(fingerprint))
+            }
+            _ => transport,
+        };
+        let secret = match (password_from_environment(), saved_login) {
+            (Some(password), _) => Secret::Password(password),
+            (None, SavedLogin::Use) => match SavedLogins::default_location()
+                .ok()
+                .map(|logins| logins.find(&server, &user))
+                .transpose()?
+                .flatten()
+            {
+                Some(keys) => Secret::Keys { keys, saved: true },
+                None => Secret::Password(login_password(&user, &server)?),
+            },
+            (None, SavedLogin::Ignore) => Secret::Password(login_password(&user, &server)?),
+        };
+        let mut login = Login {
+            secret,
+            server,
+            user,
+            connect_timeout,
+            transport,
+            site_key,
+        };
+        let keys = log_in(&mut client, &login).await?;
+        login.secret = Secret::Keys { keys, saved: false };
+        anyhow::Ok(login)
+    }
+    .await;
+    match logged_in {
+        Ok(login) => Ok((client, login)),
+        Err(e) => {
+            close(client).await;
+            Err(e)
         }
-        _ => transport,
-    };
-    let secret = match (password_from_environment(), saved_login) {
-        (Some(password), _) => Secret::Password(password),
-        (None, SavedLogin::Use) => match SavedLogins::default_location()
-            .ok()
-            .map(|logins| logins.find(&server, &user))
-            .transpose()?
-            .flatten()
-        {
-            Some(keys) => Secret::Keys { keys, saved: true },
-            None => Secret::Password(login_password(&user, &server)?),
+    }
+}
+
+/// `Client::connect_within`, with a hint at the flag when it times out.
+async fn open_connection(
+    server: &str,
+    transport: &Transport,
+    limit: Duration,
+) -> anyhow::Result<Session> {
+    match Client::connect_within(server, transport, limit).await {
+        Err(e @ ClientError::ConnectTimeout { .. }) => match transport {
+            Transport::Plaintext => Err(anyhow!(
+                "{e} (--connect-timeout; a server that requires TLS sends no hello: leave out --plaintext if it does)"
+            )),
+            Transport::Tls(_) => Err(anyhow!("{e} (--connect-timeout)")),
         },
-        (None, SavedLogin::Ignore) => Secret::Password(login_password(&user, &server)?),
-    };
-    let mut login = Login {
-        secret,
-        server,
-        user,
-        transport,
-        site_key,
-    };
-    let keys = log_in(&mut client, &login).await?;
-    login.secret = Secret::Keys { keys, saved: false };
-    Ok((client, login))
+        result => Ok(result?),
+    }
+}
+
+/// Ends a session cleanly (see `Client::close`). Whatever the command did
+/// is done by now, so a failure to close changes nothing worth reporting.
+pub async fn close(client: Session) {
+    let _ = client.close().await;
 }
 
 /// --user, else the local login name.
@@ -127,9 +166,15 @@ pub fn login_keys(login: &Login) -> Option<&ClientKeys> {
 
 /// Another session with the same credentials and the same trusted server.
 pub async fn connect_as(login: &Login) -> anyhow::Result<Session> {
-    let mut client = Client::connect(&login.server, &login.transport).await?;
-    log_in(&mut client, login).await?;
-    Ok(client)
+    let mut client =
+        open_connection(&login.server, &login.transport, login.connect_timeout).await?;
+    match log_in(&mut client, login).await {
+        Ok(_) => Ok(client),
+        Err(e) => {
+            close(client).await;
+            Err(e)
+        }
+    }
 }
 
 async fn log_in(client: &mut Session, login: &Login) -> anyhow::Result<ClientKeys> {
@@ -166,10 +211,10 @@ async fn log_in(client: &mut Session, login: &Login) -> anyhow::Result<ClientKey
 fn transport_for(target: Target<'_>) -> anyhow::Result<Transport> {
     if target.security.plaintext {
         if !crate::serve::is_loopback(&target.remote.server) {
-            eprintln!(
+            print_error_line(format_args!(
                 "netdisk: warning: --plaintext to {}: files travel unencrypted",
                 target.remote.server
-            );
+            ));
         }
         return Ok(Transport::Plaintext);
     }
@@ -217,25 +262,59 @@ fn trust_on_first_use(
                     hosts.path().display()
                 );
                 std::io::stderr().flush()?;
-                let mut answer = String::new();
-                std::io::stdin().lock().read_line(&mut answer)?;
-                if !answer.trim().eq_ignore_ascii_case("yes") {
+                if !ask_yes_no(&mut std::io::stdin().lock(), &mut std::io::stderr()) {
                     bail!("{server} not trusted: nothing was sent to it");
                 }
             }
             hosts.add(server, fingerprint)?;
-            eprintln!(
+            print_error_line(format_args!(
                 "netdisk: added {server} ({fingerprint}) to {}",
                 hosts.path().display()
-            );
+            ));
             Ok(())
         }
     }
 }
 
+/// Answers to a yes/no question that are neither before it counts as no.
+const ANSWER_ATTEMPTS: usize = 3;
+
+/// What an answer means, like ssh (any case): `None` if neither yes nor no.
+fn yes_or_no(answer: &str) -> Option<bool> {
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Some(true),
+        "n" | "no" | "" => Some(false),
+        _ => None,
+    }
+}
+
+/// Reads answers until one is yes or no, asking again after anything
+/// else; the end of the input, or too many unclear or unreadable
+/// answers, mean no.
+fn ask_yes_no(input: &mut impl BufRead, prompt: &mut impl Write) -> bool {
+    for _ in 0..ANSWER_ATTEMPTS {
+        let mut answer = String::new();
+        match input.read_line(&mut answer) {
+            Ok(0) => return false,
+            // Not text (say, invalid UTF-8): one more unclear answer.
+            Err(_) => {}
+            Ok(_) => {
+                if let Some(yes) = yes_or_no(&answer) {
+                    return yes;
+                }
+            }
+        }
+        let _ = write!(prompt, "Please type 'yes' or 'no': ");
+        let _ = prompt.flush();
+    }
+    false
+}
+
 pub async fn run(target: Target<'_>, output: Output, command: Command) -> anyhow::Result<()> {
     let (mut client, login) = connect(target).await?;
-    execute(&mut client, &login, output, command).await
+    let result = execute(&mut client, &login, output, command).await;
+    close(client).await;
+    result
 }
 
 /// Runs one client command on a logged-in session.
@@ -246,13 +325,13 @@ pub async fn execute(
     command: Command,
 ) -> anyhow::Result<()> {
     match command {
-        Command::Pwd => println!("{}", client.pwd().await.context("pwd")?),
-        Command::Cd(args) => println!("{}", client.cd(&args.path).await.context("cd")?),
+        Command::Pwd => print_line(client.pwd().await.context("pwd")?),
+        Command::Cd(args) => print_line(client.cd(&args.path).await.context("cd")?),
         Command::Ls(args) => {
             let listing = client.ls(args.path.as_deref()).await.context("ls")?;
             for entry in &listing.entries {
                 let text = if args.long {
-                    long_line(entry)
+                    long_line(entry, args.human)
                 } else if entry.kind == EntryKind::Dir {
                     format!("{}/", entry.name)
                 } else {
@@ -303,12 +382,13 @@ pub async fn execute(
             .await?;
         }
         Command::Mv(args) => client.mv(&args.from, &args.to).await.context("mv")?,
-        Command::Df => {
+        Command::Df(args) => {
             let usage = client.df().await.context("df")?;
             let free = usage
                 .quota
                 .map(|q| q.saturating_sub(usage.used.saturating_add(usage.reserved)));
             let show = |bytes: Option<u64>| match bytes {
+                Some(b) if args.human => human(b),
                 Some(b) => format!("{} ({b} bytes)", human(b)),
                 None => "unlimited".to_owned(),
             };
@@ -413,7 +493,7 @@ fn modified(entry: &Entry) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn long_line(entry: &Entry) -> String {
+fn long_line(entry: &Entry, human_sizes: bool) -> String {
     let kind = match entry.kind {
         EntryKind::File => '-',
         EntryKind::Dir => 'd',
@@ -425,10 +505,56 @@ fn long_line(entry: &Entry) -> String {
     } else {
         ""
     };
+    let size = if human_sizes {
+        human(entry.size)
+    } else {
+        entry.size.to_string()
+    };
     format!(
-        "{kind} {:>14} {:<20} {}{suffix}",
-        entry.size,
+        "{kind} {size:>14} {:<20} {}{suffix}",
         modified(entry),
         entry.name
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yes_and_no_are_understood_in_any_case_and_empty_is_no() {
+        for yes in ["y", "Y", "yes", "YES", "Yes\n", "  y \r\n"] {
+            assert_eq!(yes_or_no(yes), Some(true), "{yes:?}");
+        }
+        for no in ["n", "N", "no", "No\n", "", "\n", "  "] {
+            assert_eq!(yes_or_no(no), Some(false), "{no:?}");
+        }
+        for unclear in ["maybe", "yess", "ye", "nope", "y y", "oui"] {
+            assert_eq!(yes_or_no(unclear), None, "{unclear:?}");
+        }
+    }
+
+    fn ask(input: &[u8]) -> (bool, String) {
+        let mut prompt = Vec::new();
+        let yes = ask_yes_no(&mut std::io::Cursor::new(input), &mut prompt);
+        (yes, String::from_utf8(prompt).expect("prompt text"))
+    }
+
+    #[test]
+    fn unclear_answers_are_asked_again_a_bounded_number_of_times() {
+        assert_eq!(ask(b"y\n"), (true, String::new()));
+        assert_eq!(ask(b"\n"), (false, String::new()));
+        let (yes, prompt) = ask(b"maybe\nYes\n");
+        assert!(yes);
+        assert_eq!(prompt.matches("Please type 'yes' or 'no'").count(), 1);
+        // Not UTF-8 counts as one more unclear answer.
+        assert!(ask(b"\xff\xfe\nyes\n").0);
+        // End of input is no.
+        assert_eq!(ask(b""), (false, String::new()));
+        assert!(!ask(b"what\n").0);
+        assert!(ask(b"yes").0, "a last line without its newline counts");
+        let (yes, prompt) = ask(b"a\nb\nc\nyes\n");
+        assert!(!yes, "gave up after {ANSWER_ATTEMPTS} unclear answers");
+        assert_eq!(prompt.matches("Please type").count(), ANSWER_ATTEMPTS);
+    }
 }

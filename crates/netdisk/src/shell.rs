@@ -7,8 +7,8 @@
 //! non-zero exit status, like `sftp -b`.
 
 use crate::cli::RemoteCommand;
-use crate::output::Output;
-use crate::remote::{connect, execute, Login, Session, Target};
+use crate::output::{print_line, Output};
+use crate::remote::{close, connect, execute, Login, Session, Target};
 use crate::{report, AlreadyReported};
 use clap::{Parser, Subcommand};
 use netdisk_proto::EntryKind;
@@ -74,7 +74,7 @@ async fn run_line(
     let line = match Line::try_parse_from(&words) {
         Ok(line) => line,
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
-            print!("{e}");
+            print_line(e.to_string().trim_end());
             return Ok(Next::Continue);
         }
         Err(e) => {
@@ -92,7 +92,7 @@ async fn run_line(
         ShellCommand::Exit => return Ok(Next::Exit),
         ShellCommand::Help => {
             let mut help = <Line as clap::CommandFactory>::command();
-            println!("{}", help.render_help());
+            print_line(help.render_help());
             return Ok(Next::Continue);
         }
         ShellCommand::Lcd { path } => {
@@ -105,7 +105,7 @@ async fn run_line(
             return Ok(Next::Continue);
         }
         ShellCommand::Lpwd => {
-            println!("{}", std::env::current_dir()?.display());
+            print_line(std::env::current_dir()?.display());
             return Ok(Next::Continue);
         }
         ShellCommand::Lls { path } => {
@@ -124,7 +124,7 @@ async fn run_line(
                 .collect();
             names.sort();
             for name in names {
-                println!("{name}");
+                print_line(name);
             }
             return Ok(Next::Continue);
         }
@@ -144,11 +144,13 @@ async fn run_line(
 
 pub async fn run(target: Target<'_>, output: Output) -> anyhow::Result<()> {
     let (mut client, login) = connect(target).await?;
-    if std::io::stdin().is_terminal() {
+    let result = if std::io::stdin().is_terminal() {
         interactive(&mut client, &login, output).await
     } else {
         batch(&mut client, &login, output).await
-    }
+    };
+    close(client).await;
+    result
 }
 
 /// Commands from a pipe: no prompt; the first failure ends the run.

@@ -3,7 +3,7 @@
 
 use crate::output::{Bars, Output};
 use crate::remote::Session;
-use crate::remote::{connect_as, Login};
+use crate::remote::{close, connect_as, Login};
 use crate::tree::{plan_download, plan_upload, FileJob, Plan};
 use crate::{report, AlreadyReported};
 use anyhow::{anyhow, bail, Context};
@@ -166,6 +166,7 @@ async fn run_jobs(
         .chain(extra.iter_mut())
         .map(|session| worker(session, &shared));
     futures_util::future::join_all(workers).await;
+    futures_util::future::join_all(extra.into_iter().map(close)).await;
     bars.clear();
     failed.load(Ordering::Relaxed)
 }

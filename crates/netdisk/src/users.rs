@@ -2,6 +2,7 @@
 //! allows this while a server runs; a new user can log in at once).
 
 use crate::cli::UserCommand;
+use crate::output::print_line;
 use crate::password::new_password;
 use crate::size::{human, Quota};
 use anyhow::Context;
@@ -12,6 +13,24 @@ fn open(root: &Path) -> anyhow::Result<(DataDir, netdisk_server::UserDb)> {
     let data = DataDir::open(root)?;
     let users = data.users()?;
     Ok((data, users))
+}
+
+/// Opens a data directory that must exist already: only `user add` (and
+/// `serve`) may create one, so a mistyped --root is an error, not a new
+/// empty data directory at the typo.
+fn open_existing(root: &Path) -> anyhow::Result<(DataDir, netdisk_server::UserDb)> {
+    let database = root.join("users.db");
+    let exists = database
+        .try_exists()
+        .with_context(|| format!("data directory {}", root.display()))?;
+    if !exists {
+        anyhow::bail!(
+            "{} is not a netdisk data directory (it has no users.db): check --root, or create one with 'netdisk user add NAME --root {}'",
+            root.display(),
+            root.display()
+        );
+    }
+    open(root)
 }
 
 pub fn run(command: UserCommand) -> anyhow::Result<()> {
@@ -30,14 +49,17 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
                 .add(&name, &password, quota)
                 .with_context(|| format!("user add {name}"))?;
             data.create_home(&name)?;
-            println!("added user {name} (home {})", data.home(&name).display());
+            print_line(format_args!(
+                "added user {name} (home {})",
+                data.home(&name).display()
+            ));
         }
         UserCommand::Passwd {
             name,
             password_stdin,
             root,
         } => {
-            let (_, users) = open(&root.root)?;
+            let (_, users) = open_existing(&root.root)?;
             // Check first, so nobody types a password for a user that does not exist.
             if users.credentials(&name)?.is_none() {
                 anyhow::bail!("user passwd {name}: no such user");
@@ -46,10 +68,10 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
             users
                 .set_password(&name, &password)
                 .with_context(|| format!("user passwd {name}"))?;
-            println!("password changed for {name}");
+            print_line(format_args!("password changed for {name}"));
         }
         UserCommand::Quota { name, size, root } => {
-            let (_, users) = open(&root.root)?;
+            let (_, users) = open_existing(&root.root)?;
             let quota = match size {
                 Quota::Limit(bytes) => Some(bytes),
                 Quota::Unlimited => None,
@@ -58,29 +80,32 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
                 .set_quota(&name, quota)
                 .with_context(|| format!("user quota {name}"))?;
             match quota {
-                Some(bytes) => println!("quota of {name} set to {} ({bytes} bytes)", human(bytes)),
-                None => {
-                    println!("quota of {name} removed (unlimited, or the server's --default-quota)")
-                }
+                Some(bytes) => print_line(format_args!(
+                    "quota of {name} set to {} ({bytes} bytes)",
+                    human(bytes)
+                )),
+                None => print_line(format_args!(
+                    "quota of {name} removed (unlimited, or the server's --default-quota)"
+                )),
             }
         }
         UserCommand::Del { name, purge, root } => {
-            let (data, users) = open(&root.root)?;
+            let (data, users) = open_existing(&root.root)?;
             users
                 .delete(&name)
                 .with_context(|| format!("user del {name}"))?;
             if purge {
                 data.remove_home(&name)?;
-                println!("deleted user {name} and their files");
+                print_line(format_args!("deleted user {name} and their files"));
             } else {
-                println!(
+                print_line(format_args!(
                     "deleted user {name}; their files are kept in {} (use --purge to delete them)",
                     data.home(&name).display()
-                );
+                ));
             }
         }
         UserCommand::List { root } => {
-            let (_, users) = open(&root.root)?;
+            let (_, users) = open_existing(&root.root)?;
             let list = users.list()?;
             if list.is_empty() {
                 eprintln!(
@@ -92,12 +117,12 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
                 let quota = user.quota.map_or_else(|| "unlimited".to_owned(), human);
                 let created = std::time::UNIX_EPOCH
                     + std::time::Duration::from_secs(user.created.max(0) as u64);
-                println!(
+                print_line(format_args!(
                     "{:<24} quota {:<12} created {}",
                     user.name,
                     quota,
                     humantime::format_rfc3339_seconds(created)
-                );
+                ));
             }
         }
     }

@@ -207,6 +207,196 @@ fn user_commands() {
 }
 
 #[test]
+fn admin_commands_other_than_add_refuse_a_missing_data_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let typo = dir.path().join("typo");
+    let typo_arg = typo.to_str().expect("utf-8 temp path");
+    // An existing directory that is not a data directory is refused too.
+    let plain_dir = dir.path().to_str().expect("utf-8 temp path");
+    for root in [typo_arg, plain_dir] {
+        for args in [
+            vec!["list"],
+            vec!["passwd", "alice", "--password-stdin"],
+            vec!["quota", "alice", "1G"],
+            vec!["del", "alice", "--purge"],
+        ] {
+            let out = run(
+                netdisk().arg("user").args(&args).args(["--root", root]),
+                "pw\n",
+            );
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {}", out.stderr);
+            assert!(
+                out.stderr.contains("not a netdisk data directory") && out.stderr.contains(root),
+                "{args:?}: {}",
+                out.stderr
+            );
+            assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+        }
+    }
+    assert!(!typo.exists(), "a data directory was created at the typo");
+    let created: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(created.is_empty(), "created {created:?}");
+
+    // `user add` still creates one.
+    run(
+        netdisk().args([
+            "user",
+            "add",
+            "alice",
+            "--password-stdin",
+            "--root",
+            typo_arg,
+        ]),
+        "pw\n",
+    )
+    .ok();
+    let list = run(netdisk().args(["user", "list", "--root", typo_arg]), "");
+    assert!(list.ok().stdout.contains("alice"), "{}", list.stdout);
+}
+
+#[test]
+fn a_closed_stdout_neither_panics_nor_cuts_a_transfer_short() {
+    let server = TestServer::start();
+    server.add_user("alice", "pw");
+    let tree = server.scratch("many");
+    let content = |i: usize| pattern(50 + i, i as u8);
+    for i in 0..300 {
+        write_file(&tree.join(format!("f{i:03}.txt")), &content(i));
+    }
+    let quiet_failure = |out: &Output| {
+        // 141: as a program stopped by SIGPIPE; never a panic (101).
+        assert_eq!(out.status.code(), Some(141), "{}", out.stderr);
+        assert!(out.stderr.is_empty(), "{}", out.stderr);
+    };
+
+    let put = run_with_stdout_closed(
+        netdisk_as(&server, "alice", "pw")
+            .args(["put", "-r"])
+            .arg(&tree)
+            .arg("copy"),
+    );
+    quiet_failure(&put);
+    let copy = server.home("alice").join("copy");
+    for i in 0..300 {
+        let name = format!("f{i:03}.txt");
+        let stored = std::fs::read(copy.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(stored, content(i), "{name}");
+    }
+
+    quiet_failure(&run_with_stdout_closed(
+        netdisk_as(&server, "alice", "pw").args(["ls", "copy"]),
+    ));
+    quiet_failure(&run_with_stdout_closed(
+        netdisk_as(&server, "alice", "pw").args(["--json", "ls", "-l", "copy"]),
+    ));
+    // A failure still says so, with its own status.
+    let failed = run_with_stdout_closed(netdisk_as(&server, "alice", "pw").args(["ls", "nope"]));
+    assert_eq!(failed.status.code(), Some(1), "{}", failed.stderr);
+    assert!(failed.stderr.contains("no such file"), "{}", failed.stderr);
+}
+
+#[test]
+fn a_server_that_accepts_but_never_speaks_is_given_up_on_in_time() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let (done, until_done) = std::sync::mpsc::channel::<()>();
+    // Accepts both clients and keeps them connected, never writing a byte.
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(2).collect();
+        let _ = until_done.recv_timeout(LIMIT);
+        drop(held);
+    });
+    let config = tempfile::tempdir().expect("tempdir");
+    for (extra, stage) in [
+        (None, "no TLS handshake within 1 s"),
+        (Some("--plaintext"), "no hello from the server within 1 s"),
+    ] {
+        let start = std::time::Instant::now();
+        let mut cmd = netdisk();
+        cmd.args([
+            "--connect-timeout",
+            "1",
+            "--server",
+            &addr,
+            "--user",
+            "alice",
+        ])
+        .args(extra)
+        .arg("ls")
+        .env("XDG_CONFIG_HOME", config.path());
+        let out = run(&mut cmd, "");
+        let took = start.elapsed();
+        assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+        assert!(
+            out.stderr.contains(stage) && out.stderr.contains("--connect-timeout"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+        assert!(took < std::time::Duration::from_secs(30), "took {took:?}");
+    }
+    let _ = done.send(());
+
+    // Zero would never connect: refused as a usage error.
+    let zero = run(netdisk().args(["--connect-timeout", "0", "ls"]), "");
+    assert_eq!(zero.status.code(), Some(2), "{}", zero.stderr);
+}
+
+#[test]
+fn commands_end_their_tls_connections_in_good_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("data");
+    std::fs::create_dir_all(&root).expect("root");
+    let log = dir.path().join("server.log");
+    std::fs::write(
+        root.join("netdisk.toml"),
+        format!(
+            "[log]\nserver = {:?}\n",
+            log.to_str().expect("utf-8 temp path")
+        ),
+    )
+    .expect("config");
+    add_user(&root, "alice", "pw", None);
+    let mut server = ServerProcess::start(&root);
+    let cli = || {
+        let mut cmd = netdisk();
+        cmd.env("NETDISK_SERVER", &server.addr)
+            .env("NETDISK_USER", "alice")
+            .env("NETDISK_PASSWORD", "pw")
+            .env("NETDISK_FINGERPRINT", server.fingerprint.to_string());
+        cmd
+    };
+    // Enough files for a second session.
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).expect("tree");
+    for i in 0..40 {
+        write_file(&tree.join(format!("f{i:02}")), &pattern(10, i));
+    }
+    run(cli().arg("pwd"), "").ok();
+    run(cli().arg("ls"), "").ok();
+    let failed = run(cli().args(["rm", "missing.txt"]), "");
+    assert_eq!(failed.status.code(), Some(1), "{}", failed.stderr);
+    run(cli().args(["put", "-r"]).arg(&tree).arg("tree"), "").ok();
+
+    // Once stopped, the server has logged every connection's end.
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    assert!(wait_bounded(&mut server.child).success());
+    let text = std::fs::read_to_string(&log).expect("server log");
+    assert_eq!(text.matches("logged in").count(), 5, "{text}");
+    assert!(
+        !text.contains("close_notify") && !text.contains("closing connection"),
+        "{text}"
+    );
+}
+
+#[test]
 fn transfers_and_errors_through_the_cli() {
     let server = TestServer::start();
     server.add_user("alice", "pw");
@@ -235,6 +425,19 @@ fn transfers_and_errors_through_the_cli() {
     );
     let long = run(cli().args(["ls", "-l", "docs"]), "");
     assert!(long.ok().stdout.contains("100000"), "{}", long.stdout);
+    // -h is human-readable sizes, as in ls and df; --help is the help.
+    let human = run(cli().args(["ls", "-lh", "docs"]), "");
+    let text = &human.ok().stdout;
+    assert!(
+        text.contains("97.7 KiB") && !text.contains("100000") && !text.contains("Usage"),
+        "{text}"
+    );
+    let help = run(cli().args(["ls", "--help"]), "");
+    assert!(
+        help.ok().stdout.contains("--human-readable"),
+        "{}",
+        help.stdout
+    );
 
     let back = local.join("back.bin");
     run(cli().arg("get").arg("docs/small.bin").arg(&back), "").ok();
@@ -262,7 +465,17 @@ fn transfers_and_errors_through_the_cli() {
     let stat = run(cli().args(["stat", "docs/renamed.bin"]), "");
     assert!(stat.ok().stdout.contains("100000"), "{}", stat.stdout);
     let df = run(cli().arg("df"), "");
-    assert!(df.ok().stdout.contains("unlimited"), "{}", df.stdout);
+    let text = &df.ok().stdout;
+    assert!(
+        text.contains("unlimited") && text.contains("97.7 KiB (100000 bytes)"),
+        "{text}"
+    );
+    let df = run(cli().args(["df", "-h"]), "");
+    let text = &df.ok().stdout;
+    assert!(
+        text.contains("used:     97.7 KiB\n") && !text.contains("bytes") && !text.contains("Usage"),
+        "{text}"
+    );
 
     // Failures: exit 1, one line on stderr naming the path and the reason.
     let cases: &[(&[&str], &str)] = &[

@@ -165,11 +165,14 @@ fn interactive_prompt_history_and_completion() {
         }
     }
     let _kill = Kill(session.clone());
-    // A server never seen before: the terminal asks, and "yes" pins it.
+    // A server never seen before: the terminal asks, an unclear answer
+    // is asked again, and "Y" (any case, like ssh) pins it.
     let fingerprint = server.fingerprint.expect("TLS").to_string();
     let question = screen_shows(&session, "(yes/no)");
     assert!(question.contains(&fingerprint), "{question}");
-    tmux(&["send-keys", "-t", &session, "yes", "Enter"]);
+    tmux(&["send-keys", "-t", &session, "maybe", "Enter"]);
+    screen_shows(&session, "Please type 'yes' or 'no'");
+    tmux(&["send-keys", "-t", &session, "Y", "Enter"]);
     let prompt = format!("alice@{}:~>", server.addr);
     screen_shows(&session, &prompt);
     let known = std::fs::read_to_string(home.join(".config/netdisk/known_hosts"))

@@ -124,6 +124,7 @@ pub fn netdisk() -> Command {
         "NETDISK_PASSWORD",
         "NETDISK_FINGERPRINT",
         "NETDISK_SITE_KEY_FILE",
+        "NETDISK_CONNECT_TIMEOUT",
         "RUST_LOG",
     ] {
         cmd.env_remove(var);
@@ -190,6 +191,33 @@ pub fn run(cmd: &mut Command, stdin: &str) -> Output {
     Output {
         status,
         stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
+}
+
+/// Runs a command whose stdout is a pipe nobody reads any more, as in
+/// `netdisk ls | head -1` once head has gone: every write to it fails
+/// (EPIPE). Stdin is empty; stderr is captured.
+pub fn run_with_stdout_closed(cmd: &mut Command) -> Output {
+    // `true` holds the pipe's only read end; once it has exited, the read
+    // end is closed before the command even starts.
+    let mut gone_reader = Command::new("true")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("spawn true");
+    let write_end = gone_reader.stdin.take().expect("pipe");
+    wait_bounded(&mut gone_reader);
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(write_end))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn netdisk");
+    let stderr = reader(child.stderr.take().expect("stderr"));
+    let status = wait_bounded(&mut child);
+    Output {
+        status,
+        stdout: String::new(),
         stderr: stderr.join().expect("stderr reader"),
     }
 }
