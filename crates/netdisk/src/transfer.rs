@@ -445,6 +445,16 @@ pub async fn put(
         }
     }
     failed |= run_jobs(client, &request, output, plan.files, Direction::Up).await;
+    if plan.unstorable > 0 {
+        // The warnings scrolled past with the transfer: say it again at the end.
+        report(&anyhow!(
+            "put: {} local name{} skipped (see the warnings above): the server cannot store {}; rename and run again",
+            plan.unstorable,
+            if plan.unstorable == 1 { " was" } else { "s were" },
+            if plan.unstorable == 1 { "it" } else { "them" },
+        ));
+        failed = true;
+    }
     finish(failed)
 }
 

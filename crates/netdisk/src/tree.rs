@@ -4,8 +4,8 @@
 
 use crate::output::Output;
 use crate::remote::Session;
-use anyhow::{anyhow, Context};
-use netdisk_proto::EntryKind;
+use anyhow::Context;
+use netdisk_proto::{EntryKind, HomePath};
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -24,6 +24,9 @@ pub struct Plan {
     pub remote_dirs: Vec<String>,
     pub local_dirs: Vec<PathBuf>,
     pub files: Vec<FileJob>,
+    /// Local names the server cannot store (each said in a warning); a
+    /// directory among them counts once, with all it holds.
+    pub unstorable: usize,
 }
 
 /// "a" + "b" -> "a/b", keeping "~" and "." readable.
@@ -64,10 +67,20 @@ pub fn plan_upload(
         let mut subdirs = Vec::new();
         for entry in entries {
             let path = entry.path();
-            let name = entry
-                .file_name()
-                .into_string()
-                .map_err(|n| anyhow!("{}: file name is not UTF-8 ({n:?})", local.display()))?;
+            // A name the server would refuse is skipped here, with all it
+            // holds, so the rest of the tree still goes up.
+            let name = match storable_name(entry.file_name()) {
+                Ok(name) => name,
+                Err(why) => {
+                    // Escaped: the name may hold a newline or a terminal escape.
+                    output.note(format_args!(
+                        "netdisk: skipping {}: {why}; the server cannot store that name",
+                        path.display().to_string().escape_debug()
+                    ));
+                    plan.unstorable += 1;
+                    continue;
+                }
+            };
             let kind = entry
                 .file_type()
                 .with_context(|| path.display().to_string())?;
@@ -114,6 +127,17 @@ pub fn plan_upload(
         pending.extend(subdirs.into_iter().rev());
     }
     Ok(())
+}
+
+/// The name as the server will take it, or why it will not: not UTF-8,
+/// or against the path rules (a backslash, a control character, over
+/// 255 bytes), checked by the same code the server uses.
+fn storable_name(name: std::ffi::OsString) -> Result<String, String> {
+    let name = name
+        .into_string()
+        .map_err(|raw| format!("the name is not UTF-8 ({raw:?})"))?;
+    HomePath::home().join(&name).map_err(|e| e.to_string())?;
+    Ok(name)
 }
 
 /// Walks a remote directory into `plan`, mapping it to `local_root`.
@@ -194,6 +218,30 @@ mod tests {
             "cycle entered: {:?}",
             followed.remote_dirs
         );
+    }
+
+    #[test]
+    fn names_the_server_would_refuse_are_skipped_with_what_they_hold() {
+        use std::os::unix::ffi::OsStringExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("src");
+        std::fs::create_dir_all(root.join("bad\\dir")).expect("dirs");
+        std::fs::write(root.join("bad\\dir/inside.txt"), b"x").expect("file");
+        for name in ["ok.txt", "back\\slash.txt", "new\nline.txt"] {
+            std::fs::write(root.join(name), b"x").expect("file");
+        }
+        let latin1 = std::ffi::OsString::from_vec(b"caf\xe9.txt".to_vec());
+        std::fs::write(root.join(latin1), b"x").expect("file");
+        let quiet = Output {
+            json: false,
+            quiet: true,
+        };
+        let mut plan = Plan::default();
+        plan_upload(&root, "dst", false, quiet, &mut plan).expect("plan");
+        let files: Vec<_> = plan.files.iter().map(|f| f.remote.as_str()).collect();
+        assert_eq!(files, vec!["dst/ok.txt"]);
+        assert_eq!(plan.remote_dirs, vec!["dst"]);
+        assert_eq!(plan.unstorable, 4, "a directory counts once");
     }
 
     #[test]

@@ -298,6 +298,63 @@ fn a_closed_stdout_neither_panics_nor_cuts_a_transfer_short() {
     assert!(failed.stderr.contains("no such file"), "{}", failed.stderr);
 }
 
+/// #16: a local name the server cannot store (a backslash, a newline)
+/// is skipped with a warning, the rest of the tree still goes up, and the
+/// end says how many were skipped and exits 1.
+#[test]
+fn put_r_skips_names_the_server_cannot_store_and_says_so_at_the_end() {
+    let server = TestServer::start();
+    server.add_user("alice", "pw");
+    let tree = server.scratch("odd");
+    for dir in ["sub", "bad\\dir"] {
+        std::fs::create_dir_all(tree.join(dir)).expect("dir");
+    }
+    for name in [
+        "a.txt",
+        "back\\slash.txt",
+        "new\nline.txt",
+        "sub/b.txt",
+        "bad\\dir/c.txt",
+    ] {
+        write_file(&tree.join(name), name.as_bytes());
+    }
+    let out = run(
+        netdisk_as(&server, "alice", "pw")
+            .args(["put", "-r"])
+            .arg(&tree)
+            .arg("copy"),
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    let copy = server.home("alice").join("copy");
+    assert_eq!(std::fs::read(copy.join("a.txt")).expect("a.txt"), b"a.txt");
+    assert_eq!(
+        std::fs::read(copy.join("sub/b.txt")).expect("b.txt"),
+        b"sub/b.txt"
+    );
+    assert_eq!(
+        std::fs::read_dir(&copy).expect("copy").count(),
+        2,
+        "only a.txt and sub were stored"
+    );
+    let warnings: Vec<_> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("skipping"))
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        3,
+        "one line each, the newline escaped: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("3 local names were skipped"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn a_server_that_accepts_but_never_speaks_is_given_up_on_in_time() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
