@@ -363,13 +363,24 @@ def conformance(addr, user, password, fingerprint, site_key, unicode_user, plant
     check(ready["offset"] == 100_000 and ready["prefix_blake3"] == blake3.blake3(data[:100_000]).hexdigest(),
           f"resume without modified continues on size alone: {ready}")
     check(done["blake3"] == blake3.blake3(data).hexdigest(), "the resumed upload is whole")
-    # A plain put leaves kept bytes alone: a later resumable put is offered them.
+    # A completed plain put of the target releases kept bytes: df no longer
+    # counts them, and a later resumable put starts from zero.
     cut = connect()
     cut.login(user, password)
     cut.put_bytes("conf/kept", data, cut_after=50_000, resume=True, modified=1700000000)
+    # Polled, bounded: the cut session lets go (its reservation ends) once
+    # the server notices the cut; only then may a commit release them.
+    usage = c.df()
+    for _ in range(200):
+        if usage["reserved"] == 0 and usage["partials"] >= 50_000:
+            break
+        time.sleep(0.025)
+        usage = c.df()
+    check(usage["partials"] >= 50_000 and usage["reserved"] == 0, f"df counts kept bytes in partials: {usage}")
     c.put_bytes("kept", b"plain")
+    check(c.df()["partials"] == 0, "a completed plain put releases the kept bytes of its target")
     ready, _ = c.put_bytes("kept", data, resume=True, modified=1700000000)
-    check(ready["offset"] == 50_000, f"kept bytes survive a plain put of the target: {ready}")
+    check(ready["offset"] == 0, f"nothing is offered after the release: {ready}")
     # One resumable writer per file: a second waits 5 s, then busy; a plain put is never held up.
     holder = connect()
     holder.login(user, password)

@@ -49,6 +49,10 @@ pub struct Usage {
     /// Bytes promised to uploads in progress (announced, not yet received).
     #[serde(default)]
     pub reserved: u64,
+    /// Of `used`, the bytes of kept partial uploads (interrupted resumable
+    /// ones, waiting to be continued or to expire).
+    #[serde(default)]
+    pub partials: u64,
     /// The user's quota in bytes; absent means unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<u64>,

@@ -158,13 +158,15 @@ fn message() -> impl Strategy<Value = Message> {
             id,
             any::<u64>(),
             any::<u64>(),
+            any::<u64>(),
             proptest::option::of(any::<u64>())
         )
-            .prop_map(|(id, used, reserved, quota)| {
+            .prop_map(|(id, used, reserved, partials, quota)| {
                 Message::Usage(Usage {
                     id,
                     used,
                     reserved,
+                    partials,
                     quota,
                 })
             }),

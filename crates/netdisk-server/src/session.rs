@@ -11,7 +11,7 @@ use crate::error::CommandError;
 use crate::home::{Home, OpenHomes};
 use crate::login::LoggedIn;
 use crate::quota::QuotaBook;
-use crate::staging::ActivePartials;
+use crate::staging::{ActivePartials, PartialRelease};
 use crate::throttle::LoginThrottle;
 use crate::tls::ServerTls;
 use crate::users::UserDb;
@@ -90,6 +90,8 @@ pub(crate) struct Session {
     pub(crate) batch: SmallBatch,
     /// The batch before it, being committed.
     pub(crate) committing: Option<Committing>,
+    /// For commits: the user's kept partials they may release.
+    pub(crate) partials: PartialRelease,
 }
 
 pub(crate) async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
@@ -111,12 +113,16 @@ pub(crate) async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
         shared.quotas.load(&user.name, used.unwrap_or(0));
     }
     let mut session = Session {
-        user: user.name,
+        user: user.name.clone(),
         peer: user.peer,
         home,
         cwd: HomePath::home(),
         batch: SmallBatch::default(),
         committing: None,
+        partials: PartialRelease {
+            active: shared.active.clone(),
+            user: user.name,
+        },
     };
     let ended = serve_session(&mut session, conn, shared, cancel).await;
     put_small::finish_unanswered(&mut session, shared).await;

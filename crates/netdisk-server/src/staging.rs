@@ -91,6 +91,14 @@ impl ActivePartials {
     }
 }
 
+/// Whose kept partials a commit may release, and the claims that keep
+/// it off those being written.
+#[derive(Clone)]
+pub(crate) struct PartialRelease {
+    pub(crate) active: Arc<ActivePartials>,
+    pub(crate) user: String,
+}
+
 pub(crate) struct ActiveClaim {
     active: Arc<ActivePartials>,
     key: String,
@@ -317,15 +325,40 @@ impl Home {
     }
 
     /// Moves a complete, synced upload into place and makes the rename
-    /// durable. Returns the size of the file it replaced (0 if none).
+    /// durable. Returns the bytes that left the disk: the file it replaced
+    /// and a kept partial of the same target (see `release_partial`).
     pub(crate) fn commit_upload(
         &self,
         staged: Staged,
         target: &HomePath,
+        partials: &PartialRelease,
     ) -> Result<u64, CommandError> {
         let replaced = self.place_upload(staged, target)?;
         self.sync_dir(&target.parent())?;
-        Ok(replaced)
+        Ok(replaced + self.release_partial(target, partials))
+    }
+
+    /// Removes the kept partial of an earlier resumable upload to `target`,
+    /// now that a complete file is there: a resume would rebuild the old
+    /// attempt over it, and its bytes only held quota. A partial some
+    /// session is writing (claimed) is left alone. Returns its bytes.
+    fn release_partial(&self, target: &HomePath, partials: &PartialRelease) -> u64 {
+        let Some(_claim) = partials
+            .active
+            .claim(ActivePartials::key_for(&partials.user, target))
+        else {
+            return 0;
+        };
+        let key = partial_name(target);
+        let part = format!("{key}{PART}");
+        let Ok(meta) = self.staging.metadata(&part) else {
+            return 0;
+        };
+        let _ = self.staging.remove_file(format!("{key}{META}"));
+        match self.staging.remove_file(&part) {
+            Ok(()) => meta.len(),
+            Err(_) => 0,
+        }
     }
 
     /// Renames a complete, synced upload over its target (not yet durable:
@@ -360,6 +393,7 @@ impl Home {
     pub(crate) fn commit_small_batch(
         &self,
         files: Vec<SmallFile>,
+        partials: &PartialRelease,
     ) -> Vec<Result<u64, CommandError>> {
         let fsync_each = files.len() <= FSYNC_EACH_MAX || !netdisk_fileio::SYNCS_FILESYSTEMS;
         let mut written = Vec::with_capacity(files.len());
@@ -410,7 +444,7 @@ impl Home {
                 let (target, replaced) = result?;
                 match dir_errors.iter().find(|(dir, _)| *dir == target.parent()) {
                     Some((_, err)) => Err(err.clone()),
-                    None => Ok(replaced),
+                    None => Ok(replaced + self.release_partial(&target, partials)),
                 }
             })
             .collect()

@@ -393,14 +393,16 @@ pub async fn execute(
                 None => "unlimited".to_owned(),
             };
             let text = format!(
-                "used:     {}\nreserved: {} (uploads in progress)\nquota:    {}\nfree:     {}",
+                "used:     {}\n  of it:  {} in interrupted uploads, kept to resume (put again to continue)\nreserved: {} (uploads in progress)\nquota:    {}\nfree:     {}",
                 show(Some(usage.used)),
+                show(Some(usage.partials)),
                 show(Some(usage.reserved)),
                 show(usage.quota),
                 show(free)
             );
             let json = serde_json::json!({
                 "used": usage.used,
+                "partials": usage.partials,
                 "reserved": usage.reserved,
                 "quota": usage.quota,
                 "free": free,

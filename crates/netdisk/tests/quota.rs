@@ -214,3 +214,65 @@ async fn kept_partials_count_and_expire() {
     assert!(expired, "the partial never expired");
     assert_eq!(bytes_on_disk(&server.root.join("staging/alice")), 0);
 }
+
+/// #16: a kept partial shows in `df` as its own figure, and a complete
+/// upload of the same target, plain or small, releases it and its quota.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_completed_upload_releases_the_kept_partial_of_its_target() {
+    let server = TestServer::start();
+    server.add_user("alice", "pw");
+    let dir = server.scratch("kept");
+    let (big, small) = (dir.join("big.bin"), dir.join("small.bin"));
+    write_file(&big, &pattern(4 * MIB as usize, 5));
+    write_file(&small, &pattern(1000, 6));
+    let mut client = login(&server, "alice").await;
+    for (target, local) in [("plain.bin", &big), ("small.bin", &small)] {
+        cut_upload(
+            &server.addr.to_string(),
+            &server.transport(),
+            &big,
+            target,
+            true,
+            2 * MIB,
+        )
+        .await;
+        // The cut session lets go of its partial once it notices the cut
+        // (then its reservation ends); until then the partial is claimed
+        // and a commit leaves it alone. Poll the observable usage, bounded.
+        let mut usage = client.df().await.expect("df");
+        for _ in 0..400 {
+            if usage.reserved == 0 && usage.partials >= 2 * MIB {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            usage = client.df().await.expect("df");
+        }
+        assert!(
+            usage.reserved == 0 && usage.partials >= 2 * MIB,
+            "df shows the kept bytes: {usage:?}"
+        );
+        let committed = if local == &small {
+            let files = [netdisk_client::SmallUpload {
+                remote: target.into(),
+                local: small.clone(),
+            }];
+            let mut ok = false;
+            client
+                .put_small_files(&files, |_, result| ok = result.is_ok())
+                .await
+                .expect("batch");
+            ok
+        } else {
+            client.put_file(&big, target, false, None).await.is_ok()
+        };
+        assert!(committed, "{target} uploaded");
+        let usage = client.df().await.expect("df");
+        assert_eq!(usage.partials, 0, "{target}: the partial was released");
+        assert_eq!(
+            usage.used,
+            bytes_on_disk(&server.home("alice")),
+            "{target}: used is what the home holds"
+        );
+    }
+    assert_eq!(bytes_on_disk(&server.root.join("staging/alice")), 0);
+}

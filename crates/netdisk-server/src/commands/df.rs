@@ -10,10 +10,15 @@ pub(crate) async fn apply(
     shared: &Shared,
 ) -> Result<Message, CommandError> {
     let account = shared.quotas.account(&session.user);
+    let partials = session
+        .home
+        .run(|home| Ok(home.kept_partial_bytes()))
+        .await?;
     Ok(Message::Usage(Usage {
         id: req.id,
         used: account.used,
         reserved: account.reserved,
+        partials,
         quota: shared.quota_of(&session.user).await?,
     }))
 }

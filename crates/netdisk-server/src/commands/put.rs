@@ -279,6 +279,9 @@ impl Upload {
         } else {
             0
         };
+        // The partial is let go before the space is settled, so whoever
+        // sees the reservation end may claim the partial at once.
+        drop(prepared);
         self.reservation.settle(stored, 0);
     }
 
@@ -303,13 +306,14 @@ impl Upload {
             None => {
                 let Prepared { file, staged, .. } = prepared;
                 let target = target.clone();
+                let partials = session.partials.clone();
                 session
                     .home
                     .run(move |home| {
                         let stored = staged.len().saturating_sub(counted);
                         file.sync_all()
                             .map_err(|e| CommandError::from_io(&e, "upload"))?;
-                        let replaced = home.commit_upload(staged, &target)?;
+                        let replaced = home.commit_upload(staged, &target, &partials)?;
                         Ok((stored, replaced))
                     })
                     .await

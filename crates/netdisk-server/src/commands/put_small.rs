@@ -318,9 +318,10 @@ pub(crate) async fn start_commit<S: AsyncRead + AsyncWrite + Unpin>(
         return send_all(messages, conn).await;
     }
     let home = session.home.clone();
+    let partials = session.partials.clone();
     session.committing = Some(Committing {
         entries,
-        results: tokio::task::spawn_blocking(move || home.commit_small_batch(files)),
+        results: tokio::task::spawn_blocking(move || home.commit_small_batch(files, &partials)),
     });
     Ok(())
 }
