@@ -83,7 +83,12 @@ impl ActivePartials {
 
     /// Resumable partials are named after their target.
     pub(crate) fn key_for(user: &str, target: &HomePath) -> String {
-        format!("{user}/{}", partial_name(target))
+        Self::key_of(user, &partial_name(target))
+    }
+
+    /// The key of the partial with staging name `name` ("r-KEY").
+    fn key_of(user: &str, name: &str) -> String {
+        format!("{user}/{name}")
     }
 
     fn contains(&self, key: &str) -> bool {
@@ -343,13 +348,14 @@ impl Home {
     /// attempt over it, and its bytes only held quota. A partial some
     /// session is writing (claimed) is left alone. Returns its bytes.
     fn release_partial(&self, target: &HomePath, partials: &PartialRelease) -> u64 {
+        // Hashed once: this runs for every file a batch commits.
+        let key = partial_name(target);
         let Some(_claim) = partials
             .active
-            .claim(ActivePartials::key_for(&partials.user, target))
+            .claim(ActivePartials::key_of(&partials.user, &key))
         else {
             return 0;
         };
-        let key = partial_name(target);
         let part = format!("{key}{PART}");
         let Ok(meta) = self.staging.metadata(&part) else {
             return 0;
@@ -534,7 +540,8 @@ pub(crate) fn sweep(
             let expired = age > max_age || (at_startup && !resumable);
             // Plain uploads in progress are never in `active`; their files
             // are written continuously, so they never look old.
-            if !expired || (resumable && active.contains(&format!("{user_name}/{key}"))) {
+            if !expired || (resumable && active.contains(&ActivePartials::key_of(&user_name, &key)))
+            {
                 continue;
             }
             if std::fs::remove_file(file.path()).is_ok() && resumable && name.ends_with(PART) {
