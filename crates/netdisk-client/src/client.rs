@@ -7,8 +7,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
 use netdisk_proto::handshake::{Hello, Login, LoginProof, SiteProof};
-use netdisk_proto::request::{Cd, Df, Ls, Mkdir, Mv, Pwd, Rm, Rmdir, Stat};
-use netdisk_proto::response::{Info, Listing, Usage};
+use netdisk_proto::request::{Cd, Df, Ls, Mkdir, Mv, PartialRm, Partials, Pwd, Rm, Rmdir, Stat};
+use netdisk_proto::response::{Info, Listing, PartialUpload, Usage};
 use netdisk_proto::scram::{ClientFirst, ClientKeys, MECHANISM};
 use netdisk_proto::{Fingerprint, Frame, Message, NetdiskCodec, SiteKey, PROTOCOL_VERSION};
 use rand::RngCore;
@@ -39,6 +39,8 @@ pub struct Client<S> {
     timeout: Duration,
     user: Option<String>,
     server_fingerprint: Option<Fingerprint>,
+    /// Transfers carry permission bits (`put -p`, `get -p`).
+    pub(crate) preserve_mode: bool,
 }
 
 impl Client<NetStream> {
@@ -171,6 +173,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             timeout: DEFAULT_TIMEOUT,
             user: None,
             server_fingerprint: None,
+            preserve_mode: false,
         })
     }
 
@@ -221,6 +224,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         tokio::time::timeout(CLOSE_LIMIT, orderly_end)
             .await
             .map_err(|_| ClientError::Timeout(CLOSE_LIMIT.as_secs()))?
+    }
+
+    /// Whether this session's transfers keep permission bits, as `cp -p`
+    /// does: an upload asks the server to give the file the local file's
+    /// mode, a download gives the local file the server's. Modification
+    /// times are always kept.
+    pub fn set_preserve_mode(&mut self, preserve: bool) {
+        self.preserve_mode = preserve;
     }
 
     /// Sets how long to wait for any single frame from the server.
@@ -390,11 +401,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     }
 
     pub async fn stat(&mut self, path: &str) -> Result<Info, ClientError> {
+        self.stat_request(path, false).await
+    }
+
+    /// `stat`, with a file's BLAKE3 in `Info::blake3` (the server reads
+    /// the whole file for it).
+    pub async fn stat_with_hash(&mut self, path: &str) -> Result<Info, ClientError> {
+        self.stat_request(path, true).await
+    }
+
+    async fn stat_request(&mut self, path: &str, blake3: bool) -> Result<Info, ClientError> {
         let id = self.next_id();
         match self
             .request(Message::Stat(Stat {
                 id,
                 path: path.into(),
+                blake3,
             }))
             .await?
         {
@@ -460,6 +482,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             Message::Usage(usage) => Ok(usage),
             other => Err(unexpected("usage", &other)),
         }
+    }
+
+    /// The kept partial uploads of this user (interrupted resumable puts).
+    pub async fn partials(&mut self) -> Result<Vec<PartialUpload>, ClientError> {
+        let id = self.next_id();
+        match self.request(Message::Partials(Partials { id })).await? {
+            Message::PartialList(list) => Ok(list.partials),
+            other => Err(unexpected("partial_list", &other)),
+        }
+    }
+
+    /// Discards the kept partial upload to `path`, freeing its bytes.
+    pub async fn partial_rm(&mut self, path: &str) -> Result<(), ClientError> {
+        let id = self.next_id();
+        let request = Message::PartialRm(PartialRm {
+            id,
+            path: path.into(),
+        });
+        self.expect_done(request).await
     }
 
     async fn expect_done(&mut self, request: Message) -> Result<(), ClientError> {

@@ -6,6 +6,7 @@
 //! over TLS 1.3 (trusting the server by pinned fingerprint or by CA) or,
 //! when both sides agree, plain TCP.
 
+mod attributes;
 mod client;
 mod error;
 mod small;

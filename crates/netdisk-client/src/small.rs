@@ -10,6 +10,7 @@
 //! made durable together (one `syncfs`, the renames, one fsync per
 //! directory) before each is reported.
 
+use crate::attributes::Attributes;
 use crate::client::{unexpected, Client};
 use crate::error::ClientError;
 use crate::transfer::{GetReport, PartFile, Partials, PutReport};
@@ -20,7 +21,7 @@ use netdisk_proto::{Frame, Message};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::Instant;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 /// Most requests sent ahead of their answers...
 const WINDOW_FILES: usize = 1024;
@@ -49,6 +50,7 @@ struct Fetched {
     part: PartFile,
     body: Option<Vec<u8>>,
     local: PathBuf,
+    attributes: Attributes,
     report: GetReport,
 }
 
@@ -88,9 +90,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                     && bytes_in_flight < WINDOW_BYTES
                 {
                     let file = &files[next];
-                    match read_small(file).await {
-                        Ok(body) => {
-                            let sent = self.feed_small(file, body).await?;
+                    match read_small(file, self.preserve_mode).await {
+                        Ok((body, attributes)) => {
+                            let sent = self.feed_small(file, body, attributes).await?;
                             bytes_in_flight += sent.size;
                             in_flight.push_back(InFlight {
                                 index: next,
@@ -139,6 +141,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         &mut self,
         file: &SmallUpload,
         body: Bytes,
+        attributes: Attributes,
     ) -> Result<InFlight, ClientError> {
         let id = self.next_id();
         let blake3 = blake3::hash(&body).to_hex().to_string();
@@ -149,6 +152,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             path: file.remote.clone(),
             size,
             blake3: blake3.clone(),
+            modified: attributes.modified,
+            mode: attributes.mode,
         }))
         .await?;
         self.feed_body(body).await?;
@@ -202,13 +207,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                 continue;
             };
             match self.receive_small(&files[index], id, started).await? {
-                Ok((part, body, report)) => {
+                Ok((part, body, attributes, report)) => {
                     held += body.as_ref().map_or(0, |b| b.len() as u64);
                     fetched.push(Fetched {
                         index,
                         part,
                         body,
                         local: files[index].local.clone(),
+                        attributes,
                         report,
                     });
                 }
@@ -231,7 +237,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         file: &SmallDownload,
         id: u64,
         started: Instant,
-    ) -> Result<Result<(PartFile, Option<Vec<u8>>, GetReport), ClientError>, ClientError> {
+    ) -> Result<Result<(PartFile, Option<Vec<u8>>, Attributes, GetReport), ClientError>, ClientError>
+    {
         let data = match self.response(id).await {
             Ok(Message::GetData(data)) if data.offset == 0 => data,
             Ok(other) => return Err(unexpected("get_data from offset 0", &other)),
@@ -320,7 +327,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             resumed_from: 0,
             restarted: None,
         };
-        Ok(Ok((part, body, report)))
+        let attributes = Attributes::from_server(data.modified, data.mode, self.preserve_mode);
+        Ok(Ok((part, body, attributes, report)))
     }
 }
 
@@ -350,15 +358,23 @@ async fn make_durable(
         let mut placed = Vec::new();
         let mut fetched_on_disk = Vec::with_capacity(fetched.len());
         for mut f in fetched {
-            match f.body.take().map(|body| std::fs::write(&f.part.path, body)) {
-                Some(Err(error)) => placed.push((
+            let written = match f.body.take() {
+                Some(body) => std::fs::write(&f.part.path, body),
+                None => Ok(()),
+            }
+            .and_then(|()| {
+                let file = std::fs::File::options().write(true).open(&f.part.path)?;
+                f.attributes.apply(&file)
+            });
+            match written {
+                Err(error) => placed.push((
                     f.index,
                     Err(ClientError::Local {
                         path: f.local.clone(),
                         error,
                     }),
                 )),
-                _ => fetched_on_disk.push(f),
+                Ok(()) => fetched_on_disk.push(f),
             }
         }
         let fetched = fetched_on_disk;
@@ -441,17 +457,39 @@ fn parent_dir(path: &std::path::Path) -> PathBuf {
 }
 
 /// The whole local file, if it is small enough for `put_small`.
-async fn read_small(file: &SmallUpload) -> Result<Bytes, ClientError> {
+async fn read_small(
+    file: &SmallUpload,
+    preserve_mode: bool,
+) -> Result<(Bytes, Attributes), ClientError> {
     let local = |error| ClientError::Local {
         path: file.local.clone(),
         error,
     };
-    let body = tokio::fs::read(&file.local).await.map_err(local)?;
-    if body.len() as u64 > PUT_SMALL_MAX {
-        return Err(local(std::io::Error::new(
-            std::io::ErrorKind::FileTooLarge,
-            format!("over {PUT_SMALL_MAX} bytes: too large for put_small"),
-        )));
+    let opened = tokio::fs::File::open(&file.local).await.map_err(local)?;
+    let meta = opened.metadata().await.map_err(local)?;
+    if meta.len() > PUT_SMALL_MAX {
+        return Err(too_large_for_small(local));
     }
-    Ok(Bytes::from(body))
+    let mut body = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    // One byte past the limit is enough to see a file that grew.
+    opened
+        .take(PUT_SMALL_MAX + 1)
+        .read_to_end(&mut body)
+        .await
+        .map_err(local)?;
+    if body.len() as u64 > PUT_SMALL_MAX {
+        return Err(too_large_for_small(local));
+    }
+    Ok((
+        Bytes::from(body),
+        Attributes::of_local(&meta, preserve_mode),
+    ))
+}
+
+/// What the caller takes as "upload this one with `put_file`".
+fn too_large_for_small(local: impl Fn(std::io::Error) -> ClientError) -> ClientError {
+    local(std::io::Error::new(
+        std::io::ErrorKind::FileTooLarge,
+        format!("over {PUT_SMALL_MAX} bytes: too large for put_small"),
+    ))
 }

@@ -7,6 +7,7 @@
 //! hash of the kept prefix; if it differs, or the source changed, the
 //! transfer starts over and the report says why.
 
+use crate::attributes::Attributes;
 use crate::client::{unexpected, Client};
 use crate::error::ClientError;
 use netdisk_fileio::{FileSink, FileSource, PageCache};
@@ -14,7 +15,7 @@ use netdisk_proto::request::{Get, Put, PutData, PutEnd};
 use netdisk_proto::{Frame, Message};
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite};
 
 /// Bytes read from the local file per write to the socket.
@@ -45,12 +46,6 @@ pub struct GetReport {
     pub elapsed: Duration,
     pub resumed_from: u64,
     pub restarted: Option<String>,
-}
-
-fn modified_secs(meta: &std::fs::Metadata) -> Option<i64> {
-    let modified = meta.modified().ok()?;
-    let secs = modified.duration_since(UNIX_EPOCH).ok()?.as_secs();
-    i64::try_from(secs).ok()
 }
 
 /// Hashes the first `len` bytes of `file`, leaving it positioned at `len`.
@@ -170,12 +165,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             });
         }
         let size = meta.len();
+        let attributes = Attributes::of_local(&meta, self.preserve_mode);
         let id = self.next_id();
         self.send(&Message::Put(Put {
             id,
             path: remote.into(),
             size,
-            modified: modified_secs(&meta),
+            modified: attributes.modified,
+            mode: attributes.mode,
             resume,
         }))
         .await?;
@@ -392,6 +389,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                 actual: blake3,
             });
         }
+        Attributes::from_server(data.modified, data.mode, self.preserve_mode)
+            .apply(&written.file)
+            .map_err(ClientError::local(&part.path))?;
         let out = tokio::fs::File::from_std(written.file);
         out.sync_all()
             .await
@@ -412,6 +412,76 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             elapsed: started.elapsed(),
             resumed_from: if resumed { data.offset } else { 0 },
             restarted,
+        })
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
+    /// Streams `remote` into `out` (standard output, a pipe), hashing the
+    /// bytes as they pass. Unlike [`Client::get_file`] nothing can be held
+    /// back until it is verified: a mismatch is an `Integrity` error after
+    /// the bytes are written, for the caller to report. Not resumable.
+    pub async fn get_to_writer(
+        &mut self,
+        remote: &str,
+        out: &mut (impl tokio::io::AsyncWrite + Unpin),
+    ) -> Result<GetReport, ClientError> {
+        use tokio::io::AsyncWriteExt;
+        let started = Instant::now();
+        let id = self.next_id();
+        self.send(&Message::Get(Get {
+            id,
+            path: remote.into(),
+            ..Get::default()
+        }))
+        .await?;
+        let data = match self.response(id).await? {
+            Message::GetData(data) if data.offset == 0 => data,
+            other => return Err(unexpected("get_data from offset 0", &other)),
+        };
+        let mut hasher = blake3::Hasher::new();
+        let mut received = 0;
+        // A reader that went away (`| head`) is noted, and the body still
+        // read to the end so the connection stays in step.
+        let mut write_error = None;
+        while received < data.size {
+            let chunk = match self.read().await? {
+                Frame::Body(chunk) => chunk,
+                Frame::Message(m) => return Err(unexpected("download bytes", &m)),
+            };
+            received += chunk.len() as u64;
+            hasher.update(&chunk);
+            if write_error.is_none() {
+                write_error = out.write_all(&chunk).await.err();
+            }
+        }
+        if write_error.is_none() {
+            write_error = out.flush().await.err();
+        }
+        let end = match self.response(id).await? {
+            Message::GetEnd(end) => end,
+            other => return Err(unexpected("get_end", &other)),
+        };
+        if let Some(error) = write_error {
+            return Err(ClientError::Local {
+                path: PathBuf::from("-"),
+                error,
+            });
+        }
+        let blake3 = hasher.finalize().to_hex().to_string();
+        if end.blake3 != blake3 {
+            return Err(ClientError::Integrity {
+                expected: end.blake3,
+                actual: blake3,
+            });
+        }
+        Ok(GetReport {
+            path: PathBuf::from("-"),
+            size: data.size,
+            blake3,
+            elapsed: started.elapsed(),
+            resumed_from: 0,
+            restarted: None,
         })
     }
 }

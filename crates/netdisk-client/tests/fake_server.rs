@@ -132,6 +132,7 @@ async fn a_corrupted_download_leaves_the_old_file_and_no_temp_file() {
                 offset: 0,
                 size: body.len() as u64,
                 modified: None,
+                mode: None,
                 restarted: None,
             }))
             .await

@@ -22,4 +22,8 @@ pub struct Entry {
     /// Last modification, seconds since the Unix epoch (UTC); absent when unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified: Option<i64>,
+    /// Permission bits (`0o644` is 420), for a file or directory; absent
+    /// when unknown. What `put -p` sent, or what the server's file has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
 }

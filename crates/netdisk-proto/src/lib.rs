@@ -16,6 +16,7 @@ pub mod request;
 pub mod response;
 pub mod scram;
 pub mod site_key;
+pub mod time;
 
 pub use codec::{CodecError, Frame, FrameCodec, Header, NetdiskCodec};
 pub use entry::{Entry, EntryKind};

@@ -2,9 +2,12 @@
 
 use crate::handshake::{Hello, Login, LoginChallenge, LoginOk, LoginProof, SiteProof};
 use crate::request::{
-    Cd, Df, Get, Ls, Mkdir, Mv, Put, PutData, PutEnd, PutSmall, Pwd, Rm, Rmdir, Stat,
+    Cd, Df, Get, Ls, Mkdir, Mv, PartialRm, Partials, Put, PutData, PutEnd, PutSmall, Pwd, Rm,
+    Rmdir, Stat,
 };
-use crate::response::{Cwd, Done, Error, GetData, GetEnd, Info, Listing, PutDone, PutReady, Usage};
+use crate::response::{
+    Cwd, Done, Error, GetData, GetEnd, Info, Listing, PartialList, PutDone, PutReady, Usage,
+};
 use serde::{Deserialize, Serialize};
 
 /// A frame's JSON header. `{"type": "mkdir", "id": 7, "path": "docs"}`
@@ -30,6 +33,8 @@ pub enum Message {
     Rmdir(Rmdir),
     Mv(Mv),
     Df(Df),
+    Partials(Partials),
+    PartialRm(PartialRm),
     Put(Put),
     PutData(PutData),
     PutEnd(PutEnd),
@@ -42,6 +47,7 @@ pub enum Message {
     Listing(Listing),
     Info(Info),
     Usage(Usage),
+    PartialList(PartialList),
     PutReady(PutReady),
     PutDone(PutDone),
     GetData(GetData),
@@ -77,6 +83,8 @@ impl Message {
             Message::Rmdir(m) => Some(m.id),
             Message::Mv(m) => Some(m.id),
             Message::Df(m) => Some(m.id),
+            Message::Partials(m) => Some(m.id),
+            Message::PartialRm(m) => Some(m.id),
             Message::Put(m) => Some(m.id),
             Message::PutData(m) => Some(m.id),
             Message::PutEnd(m) => Some(m.id),
@@ -87,6 +95,7 @@ impl Message {
             Message::Listing(m) => Some(m.id),
             Message::Info(m) => Some(m.id),
             Message::Usage(m) => Some(m.id),
+            Message::PartialList(m) => Some(m.id),
             Message::PutReady(m) => Some(m.id),
             Message::PutDone(m) => Some(m.id),
             Message::GetData(m) => Some(m.id),
@@ -113,6 +122,8 @@ impl Message {
             Message::Rmdir(_) => "rmdir",
             Message::Mv(_) => "mv",
             Message::Df(_) => "df",
+            Message::Partials(_) => "partials",
+            Message::PartialRm(_) => "partial_rm",
             Message::Put(_) => "put",
             Message::PutSmall(_) => "put_small",
             Message::PutData(_) => "put_data",
@@ -123,6 +134,7 @@ impl Message {
             Message::Listing(_) => "listing",
             Message::Info(_) => "info",
             Message::Usage(_) => "usage",
+            Message::PartialList(_) => "partial_list",
             Message::PutReady(_) => "put_ready",
             Message::PutDone(_) => "put_done",
             Message::GetData(_) => "get_data",

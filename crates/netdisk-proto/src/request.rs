@@ -24,11 +24,14 @@ pub struct Ls {
     pub path: Option<String>,
 }
 
-/// Describe one path.
+/// Describe one path. With `blake3`, the answer also carries a file's
+/// BLAKE3 hash (the server may have to read the whole file for it).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stat {
     pub id: u64,
     pub path: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub blake3: bool,
 }
 
 /// Create a directory; with `parents`, also missing parents and no error if it exists.
@@ -67,6 +70,22 @@ pub struct Mv {
     pub to: String,
 }
 
+/// List the user's kept partial uploads (interrupted resumable `put`s):
+/// answered by `partial_list`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partials {
+    pub id: u64,
+}
+
+/// Discard the kept partial upload to `path` (the target the interrupted
+/// `put` named) and free its bytes. `not_found` if there is none, `busy`
+/// if an upload is writing it now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialRm {
+    pub id: u64,
+    pub path: String,
+}
+
 /// Report disk usage of the home.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Df {
@@ -81,9 +100,14 @@ pub struct Put {
     pub path: String,
     pub size: u64,
     /// The source file's modification time (seconds since the epoch):
-    /// with `size`, identifies the version a kept partial upload belongs to.
+    /// the stored file gets it, and with `size` it identifies the version
+    /// a kept partial upload belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified: Option<i64>,
+    /// Permission bits for the stored file (see [`MODE_MASK`]); absent:
+    /// the server's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
     /// Keep the bytes of an interrupted upload, and continue a kept one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resume: bool,
@@ -123,7 +147,18 @@ pub struct PutSmall {
     pub path: String,
     pub size: u64,
     pub blake3: String,
+    /// As in [`Put`]: the stored file's modification time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<i64>,
+    /// As in [`Put`]: the stored file's permission bits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
 }
+
+/// The permission bits an upload may set: read, write and execute for
+/// owner, group and others (no set-id or sticky bits). The server always
+/// keeps the owner's read bit, so it can serve the file back.
+pub const MODE_MASK: u32 = 0o777;
 
 /// The largest body a `put_small` may carry (1 MiB); larger files use `put`.
 pub const PUT_SMALL_MAX: u64 = 1024 * 1024;

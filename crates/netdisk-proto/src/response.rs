@@ -38,6 +38,10 @@ pub struct Info {
     /// The path asked about, in "~/a/b" form.
     pub path: String,
     pub entry: Entry,
+    /// The file's BLAKE3 (64 lowercase hex digits), when `stat.blake3`
+    /// asked for it and the path is a regular file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blake3: Option<String>,
 }
 
 /// The answer to `df`.
@@ -56,6 +60,35 @@ pub struct Usage {
     /// The user's quota in bytes; absent means unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<u64>,
+}
+
+/// The answer to `partials`: every kept partial upload of the user,
+/// sorted by path.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialList {
+    pub id: u64,
+    pub partials: Vec<PartialUpload>,
+}
+
+/// One kept partial upload.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialUpload {
+    /// The upload's target, in "~/a/b" form.
+    pub path: String,
+    /// The whole file's size, as the interrupted `put` announced it.
+    pub size: u64,
+    /// Bytes kept so far (they count toward the quota).
+    pub kept: u64,
+    /// The source's modification time the `put` announced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<i64>,
+    /// When the server will discard it unless it is continued (seconds
+    /// since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<i64>,
+    /// An upload is writing it right now.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub active: bool,
 }
 
 /// The server accepts an upload; send `put_data` with the bytes from `offset` on.
@@ -95,6 +128,9 @@ pub struct GetData {
     /// The file's modification time, to identify this version on resume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified: Option<i64>,
+    /// The file's permission bits, for a client that keeps them (`get -p`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
     /// Why the client's kept bytes cannot be used, when it offered some.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restarted: Option<String>,

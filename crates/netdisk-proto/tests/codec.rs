@@ -27,13 +27,36 @@ fn entry() -> impl Strategy<Value = Entry> {
         ],
         any::<u64>(),
         proptest::option::of(any::<i64>()),
+        proptest::option::of(any::<u32>()),
     )
-        .prop_map(|(name, kind, size, modified)| Entry {
+        .prop_map(|(name, kind, size, modified, mode)| Entry {
             name,
             kind,
             size,
             modified,
+            mode,
         })
+}
+
+fn partial_upload() -> impl Strategy<Value = PartialUpload> {
+    (
+        text(),
+        any::<u64>(),
+        any::<u64>(),
+        proptest::option::of(any::<i64>()),
+        proptest::option::of(any::<i64>()),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(path, size, kept, modified, expires, active)| PartialUpload {
+                path,
+                size,
+                kept,
+                modified,
+                expires,
+                active,
+            },
+        )
 }
 
 fn code() -> impl Strategy<Value = ErrorCode> {
@@ -82,7 +105,11 @@ fn message() -> impl Strategy<Value = Message> {
         id.prop_map(|id| Message::Pwd(Pwd { id })),
         (id, text()).prop_map(|(id, path)| Message::Cd(Cd { id, path })),
         (id, proptest::option::of(text())).prop_map(|(id, path)| Message::Ls(Ls { id, path })),
-        (id, text()).prop_map(|(id, path)| Message::Stat(Stat { id, path })),
+        (id, text(), any::<bool>()).prop_map(|(id, path, blake3)| Message::Stat(Stat {
+            id,
+            path,
+            blake3
+        })),
         (id, text(), any::<bool>()).prop_map(|(id, path, parents)| Message::Mkdir(Mkdir {
             id,
             path,
@@ -96,34 +123,52 @@ fn message() -> impl Strategy<Value = Message> {
         (id, text()).prop_map(|(id, path)| Message::Rmdir(Rmdir { id, path })),
         (id, text(), text()).prop_map(|(id, from, to)| Message::Mv(Mv { id, from, to })),
         id.prop_map(|id| Message::Df(Df { id })),
+        id.prop_map(|id| Message::Partials(Partials { id })),
+        (id, text()).prop_map(|(id, path)| Message::PartialRm(PartialRm { id, path })),
+        (id, proptest::collection::vec(partial_upload(), 0..4))
+            .prop_map(|(id, partials)| Message::PartialList(PartialList { id, partials })),
         (
             id,
             text(),
             any::<u64>(),
             proptest::option::of(any::<i64>()),
+            proptest::option::of(any::<u32>()),
             any::<bool>()
         )
-            .prop_map(|(id, path, size, modified, resume)| Message::Put(Put {
-                id,
-                path,
-                size,
-                modified,
-                resume
-            })),
+            .prop_map(
+                |(id, path, size, modified, mode, resume)| Message::Put(Put {
+                    id,
+                    path,
+                    size,
+                    modified,
+                    mode,
+                    resume
+                })
+            ),
         (id, any::<u64>(), 0u64..4096).prop_map(|(id, offset, size)| Message::PutData(PutData {
             id,
             offset,
             size
         })),
         (id, text()).prop_map(|(id, blake3)| Message::PutEnd(PutEnd { id, blake3 })),
-        (id, text(), 0u64..4096, text()).prop_map(|(id, path, size, blake3)| Message::PutSmall(
-            PutSmall {
-                id,
-                path,
-                size,
-                blake3
-            }
-        )),
+        (
+            id,
+            text(),
+            0u64..4096,
+            text(),
+            proptest::option::of(any::<i64>()),
+            proptest::option::of(any::<u32>())
+        )
+            .prop_map(
+                |(id, path, size, blake3, modified, mode)| Message::PutSmall(PutSmall {
+                    id,
+                    path,
+                    size,
+                    blake3,
+                    modified,
+                    mode
+                })
+            ),
         (
             id,
             text(),
@@ -153,7 +198,14 @@ fn message() -> impl Strategy<Value = Message> {
                 more,
             })
         }),
-        (id, text(), entry()).prop_map(|(id, path, entry)| Message::Info(Info { id, path, entry })),
+        (id, text(), entry(), proptest::option::of(text())).prop_map(
+            |(id, path, entry, blake3)| Message::Info(Info {
+                id,
+                path,
+                entry,
+                blake3
+            })
+        ),
         (
             id,
             any::<u64>(),
@@ -197,17 +249,19 @@ fn message() -> impl Strategy<Value = Message> {
             any::<u64>(),
             0u64..4096,
             proptest::option::of(any::<i64>()),
+            proptest::option::of(any::<u32>()),
             proptest::option::of(text())
         )
-            .prop_map(|(id, offset, size, modified, restarted)| Message::GetData(
-                GetData {
+            .prop_map(
+                |(id, offset, size, modified, mode, restarted)| Message::GetData(GetData {
                     id,
                     offset,
                     size,
                     modified,
+                    mode,
                     restarted
-                }
-            )),
+                })
+            ),
         (id, text()).prop_map(|(id, blake3)| Message::GetEnd(GetEnd { id, blake3 })),
         (proptest::option::of(id), code(), text())
             .prop_map(|(id, code, message)| Message::Error(Error { id, code, message })),

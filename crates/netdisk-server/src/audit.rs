@@ -49,6 +49,14 @@ pub(crate) enum Event<'a> {
         path: &'a str,
         result: &'a str,
     },
+    /// A kept partial upload discarded by its user (`partial_rm`).
+    PartialRemove {
+        peer: SocketAddr,
+        user: &'a str,
+        /// The interrupted upload's target.
+        path: &'a str,
+        result: &'a str,
+    },
     Rename {
         peer: SocketAddr,
         user: &'a str,

@@ -16,7 +16,8 @@
 
 use crate::error::CommandError;
 use cap_std::ambient_authority;
-use cap_std::fs::{Dir, Metadata};
+use cap_std::fs::{Dir, Metadata, PermissionsExt};
+use netdisk_proto::request::MODE_MASK;
 use netdisk_proto::{Entry, EntryKind, ErrorCode, HomePath};
 use std::io;
 use std::path::Path;
@@ -42,9 +43,11 @@ fn entry_of(name: String, meta: &Metadata) -> Entry {
     let modified = meta
         .modified()
         .ok()
-        .map(|t| t.into_std())
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs() as i64);
+        .and_then(|t| netdisk_proto::time::to_epoch_secs(t.into_std()));
+    let mode = match kind {
+        EntryKind::File | EntryKind::Dir => Some(meta.permissions().mode() & MODE_MASK),
+        EntryKind::Symlink | EntryKind::Other => None,
+    };
     Entry {
         name,
         kind,
@@ -54,6 +57,7 @@ fn entry_of(name: String, meta: &Metadata) -> Entry {
             meta.len()
         },
         modified,
+        mode,
     }
 }
 
@@ -139,6 +143,23 @@ impl Home {
             .map_err(io_err(path))?;
         let name = path.file_name().unwrap_or("~").to_owned();
         Ok(entry_of(name, &meta))
+    }
+
+    /// `entry`, and for a regular file its BLAKE3, read from the disk.
+    pub(crate) fn entry_with_hash(
+        &self,
+        path: &HomePath,
+    ) -> Result<(Entry, Option<String>), CommandError> {
+        let entry = self.entry(path)?;
+        if entry.kind != EntryKind::File {
+            return Ok((entry, None));
+        }
+        let (file, entry) = self.open_file(path)?;
+        let mut hasher = blake3::Hasher::new();
+        hasher
+            .update_reader(file)
+            .map_err(|e| CommandError::from_io(&e, &path.to_string()))?;
+        Ok((entry, Some(hasher.finalize().to_hex().to_string())))
     }
 
     /// True if the path is a directory (following symlinks that stay inside).
@@ -336,7 +357,7 @@ impl Home {
     pub(crate) fn open_file(
         &self,
         path: &HomePath,
-    ) -> Result<(std::fs::File, u64, Option<i64>), CommandError> {
+    ) -> Result<(std::fs::File, Entry), CommandError> {
         use cap_std::fs::OpenOptionsExt;
         require_regular(
             path,
@@ -357,8 +378,8 @@ impl Home {
             })?;
         let meta = file.metadata().map_err(io_err(path))?;
         require_regular(path, &meta)?;
-        let modified = entry_of(String::new(), &meta).modified;
-        Ok((file.into_std(), meta.len(), modified))
+        let name = path.file_name().unwrap_or("~").to_owned();
+        Ok((file.into_std(), entry_of(name, &meta)))
     }
 }
 

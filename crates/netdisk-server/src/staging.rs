@@ -11,6 +11,7 @@
 use crate::error::CommandError;
 use crate::home::{io_err, Home};
 use cap_std::fs::{Dir, OpenOptions};
+use netdisk_proto::response::PartialUpload;
 use netdisk_proto::{ErrorCode, HomePath};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -169,6 +170,32 @@ const FSYNC_EACH_MAX: usize = 2;
 pub(crate) struct SmallFile {
     pub(crate) target: HomePath,
     pub(crate) body: Vec<u8>,
+    pub(crate) attributes: SourceAttributes,
+}
+
+/// What an upload keeps of its source file besides the bytes: its
+/// modification time, and with `put -p` its permission bits.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SourceAttributes {
+    pub(crate) modified: Option<i64>,
+    pub(crate) mode: Option<u32>,
+}
+
+impl SourceAttributes {
+    /// Sets them on the staging file, after its last write (a write would
+    /// move the time) and before its sync (which makes them durable too).
+    pub(crate) fn apply(&self, file: &std::fs::File) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        if let Some(mode) = self.mode {
+            // The owner's read bit stays, so the server can serve it back.
+            let mode = (mode & netdisk_proto::request::MODE_MASK) | 0o400;
+            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        if let Some(time) = self.modified.and_then(netdisk_proto::time::from_epoch_secs) {
+            file.set_modified(time)?;
+        }
+        Ok(())
+    }
 }
 
 /// A staging file ready to receive bytes from `offset` on.
@@ -348,23 +375,90 @@ impl Home {
     /// attempt over it, and its bytes only held quota. A partial some
     /// session is writing (claimed) is left alone. Returns its bytes.
     fn release_partial(&self, target: &HomePath, partials: &PartialRelease) -> u64 {
+        self.discard_partial(target, partials).unwrap_or(0)
+    }
+
+    /// Removes the kept partial upload to `target` (`partial_rm`, a plain
+    /// `put` over it, a completed upload) and returns its bytes: `busy`
+    /// while an upload writes it, `not_found` when there is none.
+    pub(crate) fn discard_partial(
+        &self,
+        target: &HomePath,
+        partials: &PartialRelease,
+    ) -> Result<u64, CommandError> {
         // Hashed once: this runs for every file a batch commits.
         let key = partial_name(target);
         let Some(_claim) = partials
             .active
             .claim(ActivePartials::key_of(&partials.user, &key))
         else {
-            return 0;
+            return Err(CommandError::new(
+                ErrorCode::Busy,
+                format!("{target}: an upload is writing this partial now"),
+            ));
         };
         let part = format!("{key}{PART}");
-        let Ok(meta) = self.staging.metadata(&part) else {
-            return 0;
-        };
+        let meta = self.staging.metadata(&part).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                CommandError::new(
+                    ErrorCode::NotFound,
+                    format!("{target}: no interrupted upload is kept for it"),
+                )
+            } else {
+                staging_err(e)
+            }
+        })?;
         let _ = self.staging.remove_file(format!("{key}{META}"));
-        match self.staging.remove_file(&part) {
-            Ok(()) => meta.len(),
-            Err(_) => 0,
+        self.staging.remove_file(&part).map_err(staging_err)?;
+        Ok(meta.len())
+    }
+
+    /// The kept partial uploads (those whose target is on record), sorted
+    /// by target; `expires` counts `ttl` from the last byte written, as
+    /// the sweeper does.
+    pub(crate) fn kept_partials(
+        &self,
+        partials: &PartialRelease,
+        ttl: Duration,
+    ) -> Result<Vec<PartialUpload>, CommandError> {
+        let mut found = Vec::new();
+        for item in self.staging.entries().map_err(staging_err)?.flatten() {
+            let name = item.file_name().to_string_lossy().into_owned();
+            let Some(key) = name
+                .strip_suffix(META)
+                .filter(|key| key.starts_with(RESUMABLE))
+            else {
+                continue;
+            };
+            let Some(meta) = self
+                .staging
+                .read_to_string(&name)
+                .ok()
+                .and_then(|text| serde_json::from_str::<PartialMeta>(&text).ok())
+            else {
+                continue;
+            };
+            let Ok(part) = self.staging.metadata(format!("{key}{PART}")) else {
+                continue;
+            };
+            let expires = part
+                .modified()
+                .ok()
+                .and_then(|time| time.into_std().checked_add(ttl))
+                .and_then(netdisk_proto::time::to_epoch_secs);
+            found.push(PartialUpload {
+                path: meta.target,
+                size: meta.size,
+                kept: part.len(),
+                modified: meta.modified,
+                expires,
+                active: partials
+                    .active
+                    .contains(&ActivePartials::key_of(&partials.user, key)),
+            });
         }
+        found.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(found)
     }
 
     /// Renames a complete, synced upload over its target (not yet durable:
@@ -472,6 +566,7 @@ impl Home {
         let (staged, mut handle) = self.create_plain_staging()?;
         handle
             .write_all(&file.body)
+            .and_then(|()| file.attributes.apply(&handle))
             .map_err(|e| CommandError::from_io(&e, "upload"))?;
         Ok((staged, Some(handle)))
     }
@@ -527,16 +622,24 @@ pub(crate) fn sweep(
         for file in files.flatten() {
             let name = file.file_name().to_string_lossy().into_owned();
             let Ok(meta) = file.metadata() else { continue };
-            let age = meta
-                .modified()
-                .ok()
-                .and_then(|m| now.duration_since(m).ok())
-                .unwrap_or_default();
             let resumable = name.starts_with(RESUMABLE);
             let key = name
                 .trim_end_matches(PART)
                 .trim_end_matches(META)
                 .to_owned();
+            // A sidecar is as old as its partial's last write: it was
+            // written when the upload began, and a resume may go on for
+            // longer than `max_age` after that.
+            let last_write = if resumable && name.ends_with(META) {
+                std::fs::metadata(user.path().join(format!("{key}{PART}"))).unwrap_or(meta.clone())
+            } else {
+                meta.clone()
+            };
+            let age = last_write
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .unwrap_or_default();
             let expired = age > max_age || (at_startup && !resumable);
             // Plain uploads in progress are never in `active`; their files
             // are written continuously, so they never look old.

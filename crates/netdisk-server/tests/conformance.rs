@@ -151,6 +151,7 @@ async fn the_path_limit_is_4095_resolved_bytes_wherever_the_session_is() {
         Message::Stat(Stat {
             id,
             path: longest.clone(),
+            ..Default::default()
         }),
     )
     .await;
@@ -158,7 +159,15 @@ async fn the_path_limit_is_4095_resolved_bytes_wherever_the_session_is() {
     // One byte more is too long, as sent or as resolved.
     let over = format!("{parent}/{}y", longest.rsplit('/').next().expect("name"));
     let id = client.id();
-    let stat = ask(&mut client, Message::Stat(Stat { id, path: over })).await;
+    let stat = ask(
+        &mut client,
+        Message::Stat(Stat {
+            id,
+            path: over,
+            ..Default::default()
+        }),
+    )
+    .await;
     assert_eq!(code(&stat), Some(ErrorCode::TooLarge), "{stat:?}");
 
     // From a directory 240 bytes deep, a relative path of 3854 bytes
@@ -181,6 +190,7 @@ async fn the_path_limit_is_4095_resolved_bytes_wherever_the_session_is() {
         Message::Stat(Stat {
             id,
             path: rest.into(),
+            ..Default::default()
         }),
     )
     .await;
@@ -197,6 +207,7 @@ async fn the_path_limit_is_4095_resolved_bytes_wherever_the_session_is() {
         Message::Stat(Stat {
             id,
             path: roundabout,
+            ..Default::default()
         }),
     )
     .await;
@@ -324,6 +335,7 @@ async fn fifos_and_sockets_are_refused_without_being_opened_or_replaced() {
                 path: name.into(),
                 size: body.len() as u64,
                 blake3: blake3::hash(body).to_hex().to_string(),
+                ..Default::default()
             }))
             .await;
         client.send_raw(body).await;
@@ -340,6 +352,7 @@ async fn fifos_and_sockets_are_refused_without_being_opened_or_replaced() {
             Message::Stat(Stat {
                 id,
                 path: name.into(),
+                ..Default::default()
             }),
         )
         .await

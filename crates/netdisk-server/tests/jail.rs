@@ -72,6 +72,7 @@ fn requests(client: &mut RawClient, path: &str) -> Vec<Message> {
         Message::Stat(Stat {
             id: client.id(),
             path: p.clone(),
+            ..Default::default()
         }),
         Message::Ls(Ls {
             id: client.id(),

@@ -18,6 +18,7 @@ fn put_small(id: u64, path: &str, body: &[u8]) -> Message {
         path: path.into(),
         size: body.len() as u64,
         blake3: blake3::hash(body).to_hex().to_string(),
+        ..Default::default()
     })
 }
 

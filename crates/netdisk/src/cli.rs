@@ -22,6 +22,9 @@ pub struct Cli {
     /// No progress bars and no remarks; errors are still printed.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// More detail: each transferred file's BLAKE3, each skipped file.
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -143,8 +146,8 @@ pub enum RemoteCommand {
     /// List a remote directory.
     #[command(disable_help_flag = true, arg = long_only_help())]
     Ls(LsArgs),
-    /// Describe a remote file or directory.
-    Stat(PathArg),
+    /// Describe remote files or directories (a file's BLAKE3 too).
+    Stat(PathsArg),
     /// Create remote directories.
     Mkdir(MkdirArgs),
     /// Remove remote files (with -r, directories too).
@@ -160,6 +163,30 @@ pub enum RemoteCommand {
     /// Show disk usage of your home.
     #[command(disable_help_flag = true, arg = long_only_help())]
     Df(DfArgs),
+    /// Print remote files on standard output (verified: a mismatch is an error).
+    Cat(PathsArg),
+    /// Interrupted uploads the server keeps for a resume: list or discard them.
+    #[command(subcommand)]
+    Partials(PartialsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PartialsCommand {
+    /// List them: target, bytes kept of the whole, when they expire.
+    Ls,
+    /// Discard the kept bytes of interrupted uploads to these targets
+    /// (or all of them), freeing their quota.
+    Rm(PartialsRmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PartialsRmArgs {
+    /// Discard every kept partial upload.
+    #[arg(long, conflicts_with = "paths")]
+    pub all: bool,
+    /// The remote paths the interrupted uploads were going to.
+    #[arg(required_unless_present = "all")]
+    pub paths: Vec<String>,
 }
 
 /// `--help` without `-h`, for the commands where `-h` means
@@ -324,18 +351,43 @@ pub struct MvArgs {
 
 #[derive(Debug, Args)]
 pub struct TransferArgs {
-    /// Sources, then optionally the destination (a directory when there are several sources).
+    /// Sources, then optionally the destination (a directory when there
+    /// are several sources). `-` is standard input for put (then name the
+    /// remote file) and standard output for get.
     #[arg(required = true)]
     pub paths: Vec<String>,
-    /// Start over instead of continuing an interrupted transfer.
+    /// Start over instead of continuing an interrupted transfer (an
+    /// upload's kept bytes are discarded, and their quota freed, first).
     #[arg(long)]
     pub no_resume: bool,
-    /// Copy directories and everything in them.
+    /// Copy directories and everything in them. Files already identical
+    /// at the destination (same size and modification time) are skipped.
     #[arg(short = 'r', long)]
     pub recursive: bool,
     /// With -r, copy what local symlinks point to (they are skipped otherwise).
     #[arg(long)]
     pub follow_links: bool,
+    /// Also keep permission bits (modification times are always kept).
+    #[arg(short = 'p', long)]
+    pub preserve: bool,
+    /// Identical means same size and same BLAKE3, not same size and time
+    /// (reads every file of the same size on both sides).
+    #[arg(short = 'c', long)]
+    pub checksum: bool,
+    /// Skip every file that exists at the destination, identical or not.
+    #[arg(long)]
+    pub ignore_existing: bool,
+    /// Say what would be copied and skipped; copy nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Skip files and directories matching PATTERN (a glob: * ? [..];
+    /// without a slash it matches a name at any depth, with one the path
+    /// below the copied directory; a trailing slash matches directories only).
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Copy what matches PATTERN even if an --exclude matches it too.
+    #[arg(long, value_name = "PATTERN")]
+    pub include: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -4,12 +4,15 @@
 mod address;
 mod cli;
 mod config_file;
+mod filter;
+mod incremental;
 mod keygen;
 mod known_hosts;
 mod login;
 mod output;
 mod password;
 mod remote;
+mod remote_glob;
 mod saved_logins;
 mod serve;
 mod shell;
@@ -96,6 +99,7 @@ async fn run(cli: Cli) -> ExitCode {
     let output = output::Output {
         json: cli.json,
         quiet: cli.quiet,
+        verbose: cli.verbose,
     };
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args, &cli.security).await,

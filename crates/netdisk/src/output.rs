@@ -28,6 +28,12 @@ pub fn print_line(text: impl std::fmt::Display) {
     }
 }
 
+/// Records that stdout's reader went away, found by a write elsewhere
+/// (the raw bytes of `cat`).
+pub fn mark_stdout_lost() {
+    STDOUT_LOST.store(true, Ordering::Relaxed);
+}
+
 /// True when some output could not be written to stdout.
 pub fn stdout_lost() -> bool {
     STDOUT_LOST.load(Ordering::Relaxed)
@@ -43,6 +49,8 @@ pub fn print_error_line(text: impl std::fmt::Display) {
 pub struct Output {
     pub json: bool,
     pub quiet: bool,
+    /// `-v`: hashes in the per-file lines, and a line per skipped file.
+    pub verbose: bool,
 }
 
 impl Output {
@@ -84,9 +92,10 @@ impl Output {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let overall = (files > 1).then(|| {
             let bar = match total_bytes {
-                Some(total) => ProgressBar::new(total).with_style(byte_style("total")),
+                Some(total) => ProgressBar::new(total).with_style(byte_style()),
                 None => ProgressBar::new(files as u64).with_style(count_style()),
             };
+            bar.set_message("total");
             multi.add(bar)
         });
         Bars {
@@ -97,17 +106,18 @@ impl Output {
     }
 }
 
-fn byte_style(label: &str) -> ProgressStyle {
-    let template = format!(
-        "{label:>5} {{msg:<24!}} [{{bar:30}}] {{bytes:>10}}/{{total_bytes:<10}} {{bytes_per_sec:>12}} ETA {{eta}}"
-    );
-    ProgressStyle::with_template(&template)
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ")
+/// A byte bar that fits the terminal: the fixed parts take 61 columns,
+/// the bar the rest (so at least a short one in 80 columns).
+fn byte_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{msg:<20!} [{wide_bar}] {bytes:>9}/{total_bytes:<9} {bytes_per_sec:>11} {eta:>3}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ")
 }
 
 fn count_style() -> ProgressStyle {
-    ProgressStyle::with_template("files [{bar:30}] {pos}/{len} {elapsed}")
+    ProgressStyle::with_template("{msg:<20!} [{wide_bar}] {pos}/{len} files {elapsed:>4}")
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ")
 }
@@ -129,10 +139,12 @@ impl Bars {
         }
     }
 
-    /// A bar for one file; its `update` is what the client library calls.
-    pub fn file(&self, name: &str) -> FileBar {
+    /// A bar for one file of `size` bytes; its `update` is what the client
+    /// library calls. Sized from the start, so the time a resume is being
+    /// checked shows as 0 of the size, never as a full bar of nothing.
+    pub fn file(&self, name: &str, size: u64) -> FileBar {
         let bar = self.multi.as_ref().map(|multi| {
-            let bar = multi.add(ProgressBar::new(0).with_style(byte_style("file")));
+            let bar = multi.add(ProgressBar::new(size).with_style(byte_style()));
             bar.set_message(name.to_owned());
             bar
         });

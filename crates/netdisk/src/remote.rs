@@ -1,6 +1,6 @@
 //! The client commands: connect, log in, run, print.
 
-use crate::cli::{Remote, RemoteCommand as Command, Security, Trust};
+use crate::cli::{PartialsCommand, Remote, RemoteCommand as Command, Security, Trust};
 use crate::known_hosts::{Known, KnownHosts};
 use crate::output::{print_error_line, print_line, Output};
 use crate::password::{login_password, password_from_environment};
@@ -328,7 +328,17 @@ pub async fn execute(
         Command::Pwd => print_line(client.pwd().await.context("pwd")?),
         Command::Cd(args) => print_line(client.cd(&args.path).await.context("cd")?),
         Command::Ls(args) => {
-            let listing = client.ls(args.path.as_deref()).await.context("ls")?;
+            let listing = match args.path.as_deref() {
+                Some(path) => match crate::remote_glob::list(client, path).await.context("ls")? {
+                    Some((dir, entries)) => netdisk_proto::response::Listing {
+                        path: dir,
+                        entries,
+                        ..Default::default()
+                    },
+                    None => client.ls(Some(path)).await.context("ls")?,
+                },
+                None => client.ls(None).await.context("ls")?,
+            };
             for entry in &listing.entries {
                 let text = if args.long {
                     long_line(entry, args.human)
@@ -341,19 +351,31 @@ pub async fn execute(
             }
         }
         Command::Stat(args) => {
-            let info = client.stat(&args.path).await.context("stat")?;
-            let entry = &info.entry;
-            let text = format!(
-                "path:     {}\nkind:     {}\nsize:     {} ({})\nmodified: {}",
-                info.path,
-                kind_name(entry.kind),
-                entry.size,
-                human(entry.size),
-                modified(entry)
-            );
-            let mut json = entry_json(&info.path, entry);
-            json["path"] = info.path.clone().into();
-            output.data(text, json);
+            for path in crate::remote_glob::expand(client, args.paths)
+                .await
+                .context("stat")?
+            {
+                let info = client.stat_with_hash(&path).await.context("stat")?;
+                let entry = &info.entry;
+                let mut text = format!(
+                    "path:     {}\nkind:     {}\nsize:     {} ({})\nmodified: {}",
+                    info.path,
+                    kind_name(entry.kind),
+                    entry.size,
+                    human(entry.size),
+                    modified(entry)
+                );
+                if let Some(mode) = entry.mode {
+                    text.push_str(&format!("\nmode:     {mode:04o} ({})", permissions(mode)));
+                }
+                if let Some(blake3) = &info.blake3 {
+                    text.push_str(&format!("\nblake3:   {blake3}"));
+                }
+                let mut json = entry_json(&info.path, entry);
+                json["path"] = info.path.clone().into();
+                json["blake3"] = info.blake3.clone().into();
+                output.data(text, json);
+            }
         }
         Command::Mkdir(args) => {
             let parents = args.parents;
@@ -363,20 +385,26 @@ pub async fn execute(
             .await?;
         }
         Command::Rm(args) => {
+            let paths = crate::remote_glob::expand(client, args.paths)
+                .await
+                .context("rm")?;
             if args.recursive {
-                each(client, "rm", args.paths, |c, p| {
+                each(client, "rm", paths, |c, p| {
                     Box::pin(async move { c.rm_tree(&p).await })
                 })
                 .await?;
             } else {
-                each(client, "rm", args.paths, |c, p| {
+                each(client, "rm", paths, |c, p| {
                     Box::pin(async move { c.rm(&p).await })
                 })
                 .await?;
             }
         }
         Command::Rmdir(args) => {
-            each(client, "rmdir", args.paths, |c, p| {
+            let paths = crate::remote_glob::expand(client, args.paths)
+                .await
+                .context("rmdir")?;
+            each(client, "rmdir", paths, |c, p| {
                 Box::pin(async move { c.rmdir(&p).await })
             })
             .await?;
@@ -410,26 +438,122 @@ pub async fn execute(
             output.data(text, json);
         }
         Command::Put(args) => {
-            crate::transfer::put(client, output, transfer_request(args, login)).await?
+            crate::transfer::put(client, output, transfer_request(args, login)?).await?
         }
-        Command::Get(args) => {
-            crate::transfer::get(client, output, transfer_request(args, login)).await?
+        Command::Get(mut args) => {
+            // Sources may be patterns; the last argument is local.
+            let dest = (args.paths.len() > 1).then(|| args.paths.pop()).flatten();
+            args.paths = crate::remote_glob::expand(client, std::mem::take(&mut args.paths))
+                .await
+                .context("get")?;
+            args.paths.extend(dest);
+            crate::transfer::get(client, output, transfer_request(args, login)?).await?
+        }
+        Command::Cat(args) => {
+            let paths = crate::remote_glob::expand(client, args.paths)
+                .await
+                .context("cat")?;
+            let mut failed = false;
+            for path in paths {
+                if let Err(e) = crate::transfer::get_to_stdout(client, &path).await {
+                    report(&e);
+                    failed = true;
+                }
+            }
+            if failed {
+                return Err(AlreadyReported.into());
+            }
+        }
+        Command::Partials(PartialsCommand::Ls) => {
+            for partial in client.partials().await.context("partials")? {
+                let expires = partial
+                    .expires
+                    .map(|secs| format!(", kept until {}", rfc3339(secs)))
+                    .unwrap_or_default();
+                let active = if partial.active {
+                    ", uploading now"
+                } else {
+                    ""
+                };
+                let text = format!(
+                    "{}  {} of {} kept{expires}{active}",
+                    partial.path,
+                    human(partial.kept),
+                    human(partial.size)
+                );
+                let json = serde_json::json!({
+                    "path": partial.path,
+                    "size": partial.size,
+                    "kept": partial.kept,
+                    "modified": partial.modified,
+                    "expires": partial.expires,
+                    "active": partial.active,
+                });
+                output.data(text, json);
+            }
+        }
+        Command::Partials(PartialsCommand::Rm(args)) => {
+            let paths = if args.all {
+                let all = client.partials().await.context("partials rm")?;
+                all.into_iter().map(|p| p.path).collect()
+            } else {
+                args.paths
+            };
+            each(client, "partials rm", paths, |c, p| {
+                Box::pin(async move { c.partial_rm(&p).await })
+            })
+            .await?;
         }
     }
     Ok(())
 }
 
+fn rfc3339(secs: i64) -> String {
+    netdisk_proto::time::from_epoch_secs(secs)
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+/// "rwxr-xr-x" for 0o755.
+fn permissions(mode: u32) -> String {
+    (0..9)
+        .map(|bit| {
+            let set = mode & (0o400 >> bit) != 0;
+            match (set, bit % 3) {
+                (false, _) => '-',
+                (true, 0) => 'r',
+                (true, 1) => 'w',
+                (true, _) => 'x',
+            }
+        })
+        .collect()
+}
+
 fn transfer_request(
     args: crate::cli::TransferArgs,
     login: &Login,
-) -> crate::transfer::TransferRequest {
-    crate::transfer::TransferRequest {
+) -> anyhow::Result<crate::transfer::TransferRequest> {
+    use crate::incremental::Rule;
+    let skip = if args.ignore_existing {
+        Some(Rule::Existing)
+    } else if args.checksum {
+        Some(Rule::Checksum)
+    } else if args.recursive {
+        Some(Rule::SizeAndTime)
+    } else {
+        None
+    };
+    Ok(crate::transfer::TransferRequest {
         login: login.clone(),
         paths: args.paths,
         resume: !args.no_resume,
         recursive: args.recursive,
         follow_links: args.follow_links,
-    }
+        preserve: args.preserve,
+        skip,
+        dry_run: args.dry_run,
+        filter: crate::filter::Filter::new(&args.exclude, &args.include)?,
+    })
 }
 
 /// An entry as a JSON object, with its full remote path.
@@ -483,16 +607,7 @@ fn kind_name(kind: EntryKind) -> &'static str {
 }
 
 fn modified(entry: &Entry) -> String {
-    entry
-        .modified
-        .and_then(|secs| u64::try_from(secs).ok())
-        .map(|secs| {
-            humantime::format_rfc3339_seconds(
-                std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs),
-            )
-            .to_string()
-        })
-        .unwrap_or_else(|| "-".into())
+    entry.modified.map(rfc3339).unwrap_or_else(|| "-".into())
 }
 
 fn long_line(entry: &Entry, human_sizes: bool) -> String {
@@ -502,6 +617,7 @@ fn long_line(entry: &Entry, human_sizes: bool) -> String {
         EntryKind::Symlink => 'l',
         EntryKind::Other => '?',
     };
+    let mode = entry.mode.map(permissions).unwrap_or_else(|| "?".repeat(9));
     let suffix = if entry.kind == EntryKind::Dir {
         "/"
     } else {
@@ -513,7 +629,7 @@ fn long_line(entry: &Entry, human_sizes: bool) -> String {
         entry.size.to_string()
     };
     format!(
-        "{kind} {size:>14} {:<20} {}{suffix}",
+        "{kind}{mode} {size:>14} {:<20} {}{suffix}",
         modified(entry),
         entry.name
     )
@@ -522,6 +638,13 @@ fn long_line(entry: &Entry, human_sizes: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn permission_bits_read_like_ls() {
+        assert_eq!(permissions(0o755), "rwxr-xr-x");
+        assert_eq!(permissions(0o640), "rw-r-----");
+        assert_eq!(permissions(0), "---------");
+    }
 
     #[test]
     fn yes_and_no_are_understood_in_any_case_and_empty_is_no() {

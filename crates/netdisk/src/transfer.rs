@@ -1,19 +1,24 @@
 //! `netdisk put` and `netdisk get`: which file goes where (cp/scp rules),
 //! then verified transfers through the client library.
 
+use crate::filter::Filter;
+use crate::incremental::{count, filter_downloads, filter_uploads, Rule, Skipped, Verdict};
 use crate::output::{Bars, Output};
 use crate::remote::Session;
 use crate::remote::{close, connect_as, Login};
+use crate::size::human;
 use crate::tree::{plan_download, plan_upload, FileJob, Plan};
 use crate::{report, AlreadyReported};
 use anyhow::{anyhow, bail, Context};
 use netdisk_client::{ClientError, GetReport, PutReport, SmallDownload, SmallUpload};
 use netdisk_proto::request::PUT_SMALL_MAX;
+use netdisk_proto::time::to_epoch_secs;
 use netdisk_proto::{EntryKind, ErrorCode};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 /// "SRC... [DST]": with one argument there is no destination.
 fn split_sources(mut paths: Vec<String>) -> (Vec<String>, Option<String>) {
@@ -58,11 +63,23 @@ fn local_target(dest: &Path, dest_is_dir: bool, remote: &str) -> anyhow::Result<
     Ok(dest.join(name))
 }
 
+/// " (1.2 MiB)", and under -v the hash too.
+fn size_and_hash(output: Output, size: u64, blake3: &str) -> String {
+    if output.verbose {
+        format!("({}, blake3 {blake3})", human(size))
+    } else {
+        format!("({})", human(size))
+    }
+}
+
 fn report_put(output: Output, source: &str, done: &PutReport) {
-    tell_resume(output, source, done.resumed_from, done.restarted.as_deref());
+    if let Some(reason) = done.restarted.as_deref() {
+        output.note(format_args!("{source}: started over: {reason}"));
+    }
     output.say(format_args!(
-        "uploaded {source} -> {} ({} bytes, blake3 {})",
-        done.path, done.size, done.blake3
+        "uploaded {source} -> {} {}",
+        done.path,
+        size_and_hash(output, done.size, &done.blake3)
     ));
     output.record(serde_json::json!({
         "type": "put",
@@ -77,12 +94,13 @@ fn report_put(output: Output, source: &str, done: &PutReport) {
 }
 
 fn report_get(output: Output, remote: &str, local: &Path, done: &GetReport) {
-    tell_resume(output, remote, done.resumed_from, done.restarted.as_deref());
+    if let Some(reason) = done.restarted.as_deref() {
+        output.note(format_args!("{remote}: started over: {reason}"));
+    }
     output.say(format_args!(
-        "downloaded {remote} -> {} ({} bytes, blake3 {})",
+        "downloaded {remote} -> {} {}",
         local.display(),
-        done.size,
-        done.blake3
+        size_and_hash(output, done.size, &done.blake3)
     ));
     output.record(serde_json::json!({
         "type": "get",
@@ -96,21 +114,93 @@ fn report_get(output: Output, remote: &str, local: &Path, done: &GetReport) {
     }));
 }
 
-/// Says on stderr when a transfer continued, or why it could not.
-fn tell_resume(output: Output, what: &str, resumed_from: u64, restarted: Option<&str>) {
-    if resumed_from > 0 {
-        output.note(format_args!("{what}: resuming at {resumed_from} bytes"));
-    }
-    if let Some(reason) = restarted {
-        output.note(format_args!("{what}: restarting from zero: {reason}"));
-    }
-}
-
 fn finish(failed: bool) -> anyhow::Result<()> {
     if failed {
         Err(AlreadyReported.into())
     } else {
         Ok(())
+    }
+}
+
+/// What a run did, for its summary line; shared by its workers.
+#[derive(Default)]
+struct Tally {
+    files: AtomicUsize,
+    bytes: AtomicU64,
+    failed: AtomicUsize,
+}
+
+impl Tally {
+    fn done(&self, bytes: u64) {
+        self.files.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn fail(&self) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn failed(&self) -> usize {
+        self.failed.load(Ordering::Relaxed)
+    }
+}
+
+/// The end-of-run line of a tree or multi-file copy: files, bytes, time,
+/// rate, and what was skipped, left out or failed.
+fn summarize(
+    output: Output,
+    direction: Direction,
+    tally: &Tally,
+    skipped: &Skipped,
+    elapsed: std::time::Duration,
+) {
+    let files = tally.files.load(Ordering::Relaxed);
+    let bytes = tally.bytes.load(Ordering::Relaxed);
+    let failed = tally.failed();
+    let seconds = elapsed.as_secs_f64();
+    let verb = match direction {
+        Direction::Up => "uploaded",
+        Direction::Down => "downloaded",
+    };
+    let rate = if seconds > 0.0 {
+        format!(" ({}/s)", human((bytes as f64 / seconds) as u64))
+    } else {
+        String::new()
+    };
+    let mut text = format!(
+        "{verb} {files} file{} ({}) in {seconds:.1} s{rate}",
+        plural(files),
+        human(bytes)
+    );
+    for (count, what) in [
+        (skipped.identical, "identical, skipped"),
+        (skipped.existing, "existing, skipped"),
+        (skipped.excluded, "excluded"),
+        (failed, "failed"),
+    ] {
+        if count > 0 {
+            text.push_str(&format!("; {count} {what}"));
+        }
+    }
+    output.say(text);
+    output.record(serde_json::json!({
+        "type": "summary",
+        "direction": verb,
+        "files": files,
+        "bytes": bytes,
+        "seconds": seconds,
+        "skipped_identical": skipped.identical,
+        "skipped_existing": skipped.existing,
+        "excluded": skipped.excluded,
+        "failed": failed,
+    }));
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 {
+        ""
+    } else {
+        "s"
     }
 }
 
@@ -126,22 +216,26 @@ const FILES_PER_SESSION: usize = 16;
 const MAX_SESSIONS: usize = 4;
 
 /// Copies every file, over several sessions at once when there are many
-/// (so small files do not each wait for the previous one's round trips);
-/// returns true if any failed.
+/// (so small files do not each wait for the previous one's round trips),
+/// counting what was done in `tally`.
 async fn run_jobs(
     first: &mut Session,
     request: &TransferRequest,
     output: Output,
     jobs: Vec<FileJob>,
     direction: Direction,
-) -> bool {
+    tally: &Tally,
+) {
     let total = jobs.iter().map(|f| f.size).sum();
     let bars = output.bars(jobs.len(), Some(total));
     let wanted = (jobs.len() / FILES_PER_SESSION).clamp(1, MAX_SESSIONS);
     let mut extra = Vec::new();
     for _ in 1..wanted {
         match connect_as(&request.login).await {
-            Ok(session) => extra.push(session),
+            Ok(mut session) => {
+                session.set_preserve_mode(request.preserve);
+                extra.push(session)
+            }
             Err(e) => {
                 bars.print(|| {
                     output.note(format_args!(
@@ -153,11 +247,11 @@ async fn run_jobs(
         }
     }
     let queue = Mutex::new(VecDeque::from(jobs));
-    let failed = AtomicBool::new(false);
+    first.set_preserve_mode(request.preserve);
     let shared = Shared {
         queue: &queue,
         bars: &bars,
-        failed: &failed,
+        tally,
         output,
         resume: request.resume,
         direction,
@@ -168,13 +262,12 @@ async fn run_jobs(
     futures_util::future::join_all(workers).await;
     futures_util::future::join_all(extra.into_iter().map(close)).await;
     bars.clear();
-    failed.load(Ordering::Relaxed)
 }
 
 struct Shared<'a> {
     queue: &'a Mutex<VecDeque<FileJob>>,
     bars: &'a Bars,
-    failed: &'a AtomicBool,
+    tally: &'a Tally,
     output: Output,
     resume: bool,
     direction: Direction,
@@ -203,9 +296,18 @@ async fn worker(session: &mut Session, shared: &Shared<'_>) {
                 .unwrap_or(&job.remote)
                 .to_owned(),
         };
-        let bar = shared.bars.file(&name);
-        let mut progress = |done: u64, size: u64| bar.update(done, size);
+        let bar = shared.bars.file(&name, job.size);
         let output = shared.output;
+        let mut first_report = true;
+        // Said when the kept bytes are accepted, before the rest moves.
+        let mut progress = |done: u64, size: u64| {
+            if std::mem::take(&mut first_report) && done > 0 {
+                shared.bars.print(|| {
+                    output.note(format_args!("{name}: resuming at {done} bytes"));
+                });
+            }
+            bar.update(done, size);
+        };
         match shared.direction {
             Direction::Up => {
                 let result = session
@@ -220,11 +322,14 @@ async fn worker(session: &mut Session, shared: &Shared<'_>) {
                     .await;
                 bar.done();
                 match result {
-                    Ok(done) => shared
-                        .bars
-                        .print(|| report_get(output, &job.remote, &job.local, &done)),
+                    Ok(done) => {
+                        shared.tally.done(done.size);
+                        shared
+                            .bars
+                            .print(|| report_get(output, &job.remote, &job.local, &done))
+                    }
                     Err(e) => {
-                        shared.failed.store(true, Ordering::Relaxed);
+                        shared.tally.fail();
                         shared.bars.print(|| {
                             report(&anyhow::Error::new(e).context(format!("get {}", job.remote)))
                         });
@@ -239,11 +344,14 @@ async fn worker(session: &mut Session, shared: &Shared<'_>) {
 fn report_put_result(shared: &Shared<'_>, job: &FileJob, result: Result<PutReport, ClientError>) {
     let source = job.local.display().to_string();
     match result {
-        Ok(done) => shared
-            .bars
-            .print(|| report_put(shared.output, &source, &done)),
+        Ok(done) => {
+            shared.tally.done(done.size);
+            shared
+                .bars
+                .print(|| report_put(shared.output, &source, &done))
+        }
         Err(e) => {
-            shared.failed.store(true, Ordering::Relaxed);
+            shared.tally.fail();
             shared
                 .bars
                 .print(|| report(&anyhow::Error::new(e).context(format!("put {source}"))));
@@ -298,8 +406,8 @@ async fn put_small_group(session: &mut Session, group: Vec<FileJob>, shared: &Sh
         })
         .await;
     if let Err(e) = outcome {
-        shared.failed.store(true, Ordering::Relaxed);
         for (job, _) in group.iter().zip(&answered).filter(|(_, done)| !**done) {
+            shared.tally.fail();
             shared.bars.print(|| {
                 report(&anyhow!(
                     "put {}: not confirmed by the server: {e}",
@@ -314,7 +422,7 @@ async fn put_small_group(session: &mut Session, group: Vec<FileJob>, shared: &Sh
         let job = &group[index];
         let bar = shared
             .bars
-            .file(&local_name(&job.local).unwrap_or_default());
+            .file(&local_name(&job.local).unwrap_or_default(), job.size);
         let mut progress = |done: u64, size: u64| bar.update(done, size);
         let result = session
             .put_file(&job.local, &job.remote, shared.resume, Some(&mut progress))
@@ -342,12 +450,13 @@ async fn get_small_group(session: &mut Session, group: Vec<FileJob>, shared: &Sh
             match result {
                 Ok(done) => {
                     shared.bars.add_bytes(done.size);
+                    shared.tally.done(done.size);
                     shared
                         .bars
                         .print(|| report_get(shared.output, &job.remote, &job.local, &done));
                 }
                 Err(e) => {
-                    shared.failed.store(true, Ordering::Relaxed);
+                    shared.tally.fail();
                     shared.bars.print(|| {
                         report(&anyhow::Error::new(e).context(format!("get {}", job.remote)))
                     });
@@ -357,8 +466,8 @@ async fn get_small_group(session: &mut Session, group: Vec<FileJob>, shared: &Sh
         })
         .await;
     if let Err(e) = outcome {
-        shared.failed.store(true, Ordering::Relaxed);
         for (job, _) in group.iter().zip(&answered).filter(|(_, done)| !**done) {
+            shared.tally.fail();
             shared
                 .bars
                 .print(|| report(&anyhow!("get {}: not received: {e}", job.remote)));
@@ -374,6 +483,12 @@ pub struct TransferRequest {
     pub resume: bool,
     pub recursive: bool,
     pub follow_links: bool,
+    pub preserve: bool,
+    /// How files already at the destination are judged; `None`: copied
+    /// whatever is there (named files, as cp and scp do).
+    pub skip: Option<Rule>,
+    pub dry_run: bool,
+    pub filter: Filter,
 }
 
 /// The last name of a local path, also for "." and "..".
@@ -391,6 +506,9 @@ pub async fn put(
     mut request: TransferRequest,
 ) -> anyhow::Result<()> {
     let (sources, dest) = split_sources(std::mem::take(&mut request.paths));
+    if sources.iter().any(|s| s == "-") {
+        return put_stdin(client, output, &sources, dest.as_deref()).await;
+    }
     let dest_is_dir = match dest.as_deref() {
         None => true,
         Some(d) if names_remote_dir(d) => true,
@@ -406,6 +524,7 @@ pub async fn put(
             dest.unwrap_or_default()
         );
     }
+    let started = Instant::now();
     let mut plan = Plan::default();
     let mut failed = false;
     for source in sources {
@@ -417,17 +536,27 @@ pub async fn put(
         };
         let target = remote_target(dest.as_deref(), dest_is_dir, &name);
         let planned = match std::fs::metadata(&local) {
+            Ok(meta) if request.filter.skips(&name, meta.is_dir()) => {
+                plan.excluded += 1;
+                Ok(())
+            }
             Ok(meta) if meta.is_dir() && !request.recursive => {
                 Err(anyhow!("{source}: is a directory (use -r to copy it)"))
             }
-            Ok(meta) if meta.is_dir() => {
-                plan_upload(&local, &target, request.follow_links, output, &mut plan)
-            }
+            Ok(meta) if meta.is_dir() => plan_upload(
+                &local,
+                &target,
+                request.follow_links,
+                &request.filter,
+                output,
+                &mut plan,
+            ),
             Ok(meta) => {
                 plan.files.push(FileJob {
                     local,
                     remote: target,
                     size: meta.len(),
+                    modified: meta.modified().ok().and_then(to_epoch_secs),
                 });
                 Ok(())
             }
@@ -438,13 +567,31 @@ pub async fn put(
             failed = true;
         }
     }
+    let several = request.recursive || plan.files.len() > 1;
+    let (jobs, skipped) = match request.skip {
+        Some(rule) => filter_uploads(client, std::mem::take(&mut plan.files), rule)
+            .await
+            .context("put")?,
+        None => (std::mem::take(&mut plan.files), Vec::new()),
+    };
+    tell_skipped(output, Direction::Up, &skipped, request.dry_run);
+    let skipped = count(&skipped, plan.excluded);
+    if request.dry_run {
+        dry_run(output, Direction::Up, &jobs, &skipped);
+        return finish(failed);
+    }
     for dir in &plan.remote_dirs {
         if let Err(e) = client.mkdir(dir, true).await {
             report(&anyhow::Error::new(e).context(format!("put: mkdir {dir}")));
             failed = true;
         }
     }
-    failed |= run_jobs(client, &request, output, plan.files, Direction::Up).await;
+    let tally = Tally::default();
+    run_jobs(client, &request, output, jobs, Direction::Up, &tally).await;
+    failed |= tally.failed() > 0;
+    if several {
+        summarize(output, Direction::Up, &tally, &skipped, started.elapsed());
+    }
     if plan.unstorable > 0 {
         // The warnings scrolled past with the transfer: say it again at the end.
         report(&anyhow!(
@@ -458,12 +605,135 @@ pub async fn put(
     finish(failed)
 }
 
+/// `put - REMOTE`: standard input, spooled to a private temporary file
+/// first (an upload announces its size), then uploaded like a file.
+async fn put_stdin(
+    client: &mut Session,
+    output: Output,
+    sources: &[String],
+    dest: Option<&str>,
+) -> anyhow::Result<()> {
+    let (true, Some(dest)) = (sources.len() == 1, dest) else {
+        bail!("put -: standard input goes to one remote file: put - REMOTE");
+    };
+    if names_remote_dir(dest) {
+        bail!("put -: {dest} names a directory; name the remote file");
+    }
+    let spool = tokio::task::spawn_blocking(|| -> std::io::Result<tempfile::NamedTempFile> {
+        let mut spool = tempfile::NamedTempFile::new()?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut spool)?;
+        spool.as_file().sync_data()?;
+        Ok(spool)
+    })
+    .await
+    .context("put -")?
+    .context("put -: spooling standard input")?;
+    client.set_preserve_mode(false);
+    let done = client
+        .put_file(spool.path(), dest, false, None)
+        .await
+        .context("put -")?;
+    report_put(output, "-", &done);
+    Ok(())
+}
+
+/// `get REMOTE -` and `cat`: a remote file's bytes on standard output,
+/// verified as they pass. A mismatch is found only at the end, when the
+/// bytes are out: it is reported and the exit status says so.
+pub async fn get_to_stdout(client: &mut Session, remote: &str) -> anyhow::Result<()> {
+    let mut stdout = tokio::io::stdout();
+    match client.get_to_writer(remote, &mut stdout).await {
+        Ok(_) => Ok(()),
+        // `netdisk cat big | head`: quiet, as cat is; the exit status says it.
+        Err(ClientError::Local { error, .. }) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+            crate::output::mark_stdout_lost();
+            Ok(())
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("get {remote}"))),
+    }
+}
+
+/// Under -v (or in a dry run), one line per skipped file.
+fn tell_skipped(
+    output: Output,
+    direction: Direction,
+    skipped: &[(FileJob, Verdict)],
+    dry_run: bool,
+) {
+    if !output.verbose && !dry_run {
+        return;
+    }
+    for (job, verdict) in skipped {
+        let why = match verdict {
+            Verdict::Identical => "identical",
+            Verdict::Exists => "exists",
+            Verdict::Copy => continue,
+        };
+        let (source, target) = match direction {
+            Direction::Up => (job.local.display().to_string(), job.remote.clone()),
+            Direction::Down => (job.remote.clone(), job.local.display().to_string()),
+        };
+        output.say(format_args!("skipped {source} -> {target} ({why})"));
+    }
+}
+
+/// `--dry-run`: what would be copied, and the summary it would have.
+fn dry_run(output: Output, direction: Direction, jobs: &[FileJob], skipped: &Skipped) {
+    let verb = match direction {
+        Direction::Up => "upload",
+        Direction::Down => "download",
+    };
+    for job in jobs {
+        let (source, target) = match direction {
+            Direction::Up => (job.local.display().to_string(), job.remote.clone()),
+            Direction::Down => (job.remote.clone(), job.local.display().to_string()),
+        };
+        output.say(format_args!(
+            "would {verb} {source} -> {target} ({})",
+            human(job.size)
+        ));
+        output.record(serde_json::json!({
+            "type": "would_".to_owned() + verb,
+            "source": source,
+            "target": target,
+            "size": job.size,
+        }));
+    }
+    let bytes: u64 = jobs.iter().map(|j| j.size).sum();
+    let mut text = format!(
+        "dry run: would {verb} {} file{} ({})",
+        jobs.len(),
+        plural(jobs.len()),
+        human(bytes)
+    );
+    for (count, what) in [
+        (skipped.identical, "identical, skipped"),
+        (skipped.existing, "existing, skipped"),
+        (skipped.excluded, "excluded"),
+    ] {
+        if count > 0 {
+            text.push_str(&format!("; {count} {what}"));
+        }
+    }
+    output.say(text);
+}
+
 pub async fn get(
     client: &mut Session,
     output: Output,
     mut request: TransferRequest,
 ) -> anyhow::Result<()> {
     let (sources, dest) = split_sources(std::mem::take(&mut request.paths));
+    if dest.as_deref() == Some("-") {
+        let mut failed = false;
+        for remote in &sources {
+            if let Err(e) = get_to_stdout(client, remote).await {
+                report(&e);
+                failed = true;
+            }
+        }
+        return finish(failed);
+    }
     let dest_path = PathBuf::from(dest.as_deref().unwrap_or("."));
     let dest_is_dir = dest_path.is_dir();
     if dest.as_deref().is_some_and(|d| d.ends_with('/')) && !dest_is_dir {
@@ -475,33 +745,37 @@ pub async fn get(
             dest_path.display()
         );
     }
+    let started = Instant::now();
     let mut plan = Plan::default();
     let mut failed = false;
     for remote in sources {
         let planned = match client.stat(&remote).await {
+            Ok(info)
+                if request
+                    .filter
+                    .skips(&info.entry.name, info.entry.kind == EntryKind::Dir) =>
+            {
+                plan.excluded += 1;
+                Ok(())
+            }
             Ok(info) if info.entry.kind == EntryKind::Dir => {
                 if !request.recursive {
                     Err(anyhow!("{remote}: is a directory (use -r to copy it)"))
                 } else {
-                    match remote_base_name(&info.path) {
-                        _ if !dest_is_dir => {
-                            plan_download(client, &remote, &dest_path, output, &mut plan).await
-                        }
-                        Some(name) => {
-                            plan_download(client, &remote, &dest_path.join(name), output, &mut plan)
-                                .await
-                        }
-                        None => {
-                            plan_download(
-                                client,
-                                &remote,
-                                &dest_path.join("home"),
-                                output,
-                                &mut plan,
-                            )
-                            .await
-                        }
-                    }
+                    let local_root = match remote_base_name(&info.path) {
+                        _ if !dest_is_dir => dest_path.clone(),
+                        Some(name) => dest_path.join(name),
+                        None => dest_path.join("home"),
+                    };
+                    plan_download(
+                        client,
+                        &remote,
+                        &local_root,
+                        &request.filter,
+                        output,
+                        &mut plan,
+                    )
+                    .await
                 }
             }
             Ok(info) => local_target(&dest_path, dest_is_dir, &remote).map(|local| {
@@ -509,6 +783,7 @@ pub async fn get(
                     local,
                     remote: remote.clone(),
                     size: info.entry.size,
+                    modified: info.entry.modified,
                 })
             }),
             Err(e) => Err(anyhow::Error::new(e)),
@@ -518,13 +793,31 @@ pub async fn get(
             failed = true;
         }
     }
+    let several = request.recursive || plan.files.len() > 1;
+    let (jobs, skipped) = match request.skip {
+        Some(rule) => filter_downloads(client, std::mem::take(&mut plan.files), rule)
+            .await
+            .context("get")?,
+        None => (std::mem::take(&mut plan.files), Vec::new()),
+    };
+    tell_skipped(output, Direction::Down, &skipped, request.dry_run);
+    let skipped = count(&skipped, plan.excluded);
+    if request.dry_run {
+        dry_run(output, Direction::Down, &jobs, &skipped);
+        return finish(failed);
+    }
     for dir in &plan.local_dirs {
         if let Err(e) = std::fs::create_dir_all(dir) {
             report(&anyhow::Error::new(e).context(format!("get: mkdir {}", dir.display())));
             failed = true;
         }
     }
-    failed |= run_jobs(client, &request, output, plan.files, Direction::Down).await;
+    let tally = Tally::default();
+    run_jobs(client, &request, output, jobs, Direction::Down, &tally).await;
+    failed |= tally.failed() > 0;
+    if several {
+        summarize(output, Direction::Down, &tally, &skipped, started.elapsed());
+    }
     finish(failed)
 }
 

@@ -2,9 +2,11 @@
 //! files go where, walked before anything moves (so progress knows the
 //! total, and a tree is created top-down).
 
+use crate::filter::Filter;
 use crate::output::Output;
 use crate::remote::Session;
 use anyhow::Context;
+use netdisk_proto::time::to_epoch_secs;
 use netdisk_proto::{EntryKind, HomePath};
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
@@ -15,7 +17,9 @@ use std::path::{Path, PathBuf};
 pub struct FileJob {
     pub local: PathBuf,
     pub remote: String,
+    /// The source's size and modification time, when planned.
     pub size: u64,
+    pub modified: Option<i64>,
 }
 
 /// Directories to create (parents first), then files to copy.
@@ -27,6 +31,17 @@ pub struct Plan {
     /// Local names the server cannot store (each said in a warning); a
     /// directory among them counts once, with all it holds.
     pub unstorable: usize,
+    /// Files and directories left out by --exclude (a directory once).
+    pub excluded: usize,
+}
+
+/// `dir/name` below a copied directory ("" is the directory itself).
+fn join_relative(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
 }
 
 /// "a" + "b" -> "a/b", keeping "~" and "." readable.
@@ -44,12 +59,17 @@ pub fn plan_upload(
     local_root: &Path,
     remote_root: &str,
     follow_links: bool,
+    filter: &Filter,
     output: Output,
     plan: &mut Plan,
 ) -> anyhow::Result<()> {
     let mut seen = HashSet::new();
-    let mut pending = vec![(local_root.to_path_buf(), remote_root.to_owned())];
-    while let Some((local, remote)) = pending.pop() {
+    let mut pending = vec![(
+        local_root.to_path_buf(),
+        remote_root.to_owned(),
+        String::new(),
+    )];
+    while let Some((local, remote, relative)) = pending.pop() {
         let meta = std::fs::metadata(&local).with_context(|| local.display().to_string())?;
         if !seen.insert((meta.dev(), meta.ino())) {
             output.note(format_args!(
@@ -108,13 +128,19 @@ pub fn plan_upload(
                     .with_context(|| path.display().to_string())?
             };
             let target = join_remote(&remote, &name);
+            let below = join_relative(&relative, &name);
+            if filter.skips(&below, meta.is_dir()) {
+                plan.excluded += 1;
+                continue;
+            }
             if meta.is_dir() {
-                subdirs.push((path, target));
+                subdirs.push((path, target, below));
             } else if meta.is_file() {
                 plan.files.push(FileJob {
                     local: path,
                     remote: target,
                     size: meta.len(),
+                    modified: meta.modified().ok().and_then(to_epoch_secs),
                 });
             } else {
                 output.note(format_args!(
@@ -145,11 +171,16 @@ pub async fn plan_download(
     client: &mut Session,
     remote_root: &str,
     local_root: &Path,
+    filter: &Filter,
     output: Output,
     plan: &mut Plan,
 ) -> anyhow::Result<()> {
-    let mut pending = vec![(remote_root.to_owned(), local_root.to_path_buf())];
-    while let Some((remote, local)) = pending.pop() {
+    let mut pending = vec![(
+        remote_root.to_owned(),
+        local_root.to_path_buf(),
+        String::new(),
+    )];
+    while let Some((remote, local, relative)) = pending.pop() {
         let listing = client
             .ls(Some(&remote))
             .await
@@ -158,12 +189,18 @@ pub async fn plan_download(
         let mut subdirs = Vec::new();
         for entry in listing.entries {
             let source = join_remote(&remote, &entry.name);
+            let below = join_relative(&relative, &entry.name);
+            if filter.skips(&below, entry.kind == EntryKind::Dir) {
+                plan.excluded += 1;
+                continue;
+            }
             match entry.kind {
-                EntryKind::Dir => subdirs.push((source, local.join(&entry.name))),
+                EntryKind::Dir => subdirs.push((source, local.join(&entry.name), below)),
                 EntryKind::File => plan.files.push(FileJob {
                     local: local.join(&entry.name),
                     remote: source,
                     size: entry.size,
+                    modified: entry.modified,
                 }),
                 EntryKind::Symlink | EntryKind::Other => {
                     output.note(format_args!(
@@ -194,10 +231,11 @@ mod tests {
         let quiet = Output {
             json: false,
             quiet: true,
+            verbose: false,
         };
 
         let mut plan = Plan::default();
-        plan_upload(&root, "dst", false, quiet, &mut plan).expect("plan");
+        plan_upload(&root, "dst", false, &Filter::default(), quiet, &mut plan).expect("plan");
         assert_eq!(
             plan.remote_dirs,
             vec!["dst", "dst/b", "dst/b/deep", "dst/empty"]
@@ -210,7 +248,7 @@ mod tests {
         assert_eq!(files, vec![("dst/a.txt", 2), ("dst/b/deep/c.txt", 3)]);
 
         let mut followed = Plan::default();
-        plan_upload(&root, "dst", true, quiet, &mut followed).expect("plan");
+        plan_upload(&root, "dst", true, &Filter::default(), quiet, &mut followed).expect("plan");
         let files: Vec<_> = followed.files.iter().map(|f| f.remote.as_str()).collect();
         assert_eq!(files, vec!["dst/a.txt", "dst/link.txt", "dst/b/deep/c.txt"]);
         assert!(
@@ -235,9 +273,10 @@ mod tests {
         let quiet = Output {
             json: false,
             quiet: true,
+            verbose: false,
         };
         let mut plan = Plan::default();
-        plan_upload(&root, "dst", false, quiet, &mut plan).expect("plan");
+        plan_upload(&root, "dst", false, &Filter::default(), quiet, &mut plan).expect("plan");
         let files: Vec<_> = plan.files.iter().map(|f| f.remote.as_str()).collect();
         assert_eq!(files, vec!["dst/ok.txt"]);
         assert_eq!(plan.remote_dirs, vec!["dst"]);

@@ -469,7 +469,22 @@ fn transfers_and_errors_through_the_cli() {
     put.ok();
     assert!(put.stdout.contains("~/docs/small.bin"), "{}", put.stdout);
     let hash = blake3::hash(&pattern(100_000, 1)).to_hex().to_string();
-    assert!(put.stdout.contains(&hash), "hash printed: {}", put.stdout);
+    assert!(
+        !put.stdout.contains(&hash),
+        "one short line: {}",
+        put.stdout
+    );
+    assert!(
+        put.stdout.contains("uploaded 2 files (97.7 KiB) in "),
+        "a summary: {}",
+        put.stdout
+    );
+    let verbose = run(cli().args(["put", "-v"]).arg(&small).arg("docs"), "");
+    assert!(
+        verbose.ok().stdout.contains(&hash),
+        "-v: the hash: {}",
+        verbose.stdout
+    );
     assert_eq!(
         std::fs::read(server.home("alice").join("docs/small.bin")).expect("stored"),
         pattern(100_000, 1)

@@ -27,6 +27,7 @@ struct Source {
     file: std::fs::File,
     size: u64,
     modified: Option<i64>,
+    mode: Option<u32>,
     offset: u64,
     /// Covers `whole` when it is there, else the bytes before `offset`.
     hasher: blake3::Hasher,
@@ -51,11 +52,13 @@ fn open(session: &Session, req: &Get) -> Result<(HomePath, OpenWork), CommandErr
     Ok((
         path,
         Box::new(move |home: &Home| {
-            let (file, size, modified) = home.open_file(&open_path)?;
+            let (file, entry) = home.open_file(&open_path)?;
+            let (size, modified) = (entry.size, entry.modified);
             let mut source = Source {
                 file,
                 size,
                 modified,
+                mode: entry.mode,
                 offset: 0,
                 hasher: blake3::Hasher::new(),
                 restarted: None,
@@ -138,6 +141,7 @@ async fn download<S: AsyncRead + AsyncWrite + Unpin>(
         file,
         size,
         modified,
+        mode,
         offset,
         hasher,
         restarted,
@@ -148,6 +152,7 @@ async fn download<S: AsyncRead + AsyncWrite + Unpin>(
         offset,
         size: size - offset,
         modified,
+        mode,
         restarted,
     }))
     .await?;

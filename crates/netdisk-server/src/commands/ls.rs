@@ -90,6 +90,7 @@ mod tests {
                 kind: EntryKind::File,
                 size: n,
                 modified: Some(1),
+                mode: Some(0o644),
             })
             .collect();
         let pages = pages(entries.clone());

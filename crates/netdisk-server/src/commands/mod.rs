@@ -7,6 +7,8 @@ mod get;
 mod ls;
 mod mkdir;
 mod mv;
+mod partial_rm;
+mod partials;
 mod put;
 pub(crate) mod put_small;
 mod pwd;
@@ -73,6 +75,18 @@ pub(crate) async fn dispatch<S: AsyncRead + AsyncWrite + Unpin>(
             result
         }
         Message::Df(req) => df::apply(req, session, shared).await,
+        Message::Partials(req) => partials::apply(req, session, shared).await,
+        Message::PartialRm(req) => {
+            let path = shown(session, &req.path);
+            let result = partial_rm::apply(req, session, shared).await;
+            shared.audit.record(Event::PartialRemove {
+                peer: session.peer,
+                user: &session.user,
+                path: &path,
+                result: outcome(&result),
+            });
+            result
+        }
         Message::Put(req) => return put::apply(req, session, conn, shared).await,
         Message::Get(req) => return get::apply(req, session, conn, shared).await,
         other => {

@@ -13,7 +13,7 @@ use crate::error::CommandError;
 use crate::home::Home;
 use crate::quota::Reservation;
 use crate::session::{Session, Shared};
-use crate::staging::{ActivePartials, Prepared};
+use crate::staging::{ActivePartials, Prepared, SourceAttributes};
 use netdisk_fileio::{FileSink, PageCache};
 use netdisk_proto::request::{Put, PutEnd};
 use netdisk_proto::response::{PutDone, PutReady};
@@ -133,7 +133,13 @@ async fn upload<S: AsyncRead + AsyncWrite + Unpin>(
             ),
         ));
     }
-    let committed = upload.complete(prepared, session, &target).await;
+    let attributes = SourceAttributes {
+        modified: req.modified,
+        mode: req.mode,
+    };
+    let committed = upload
+        .complete(prepared, attributes, session, &target)
+        .await;
     record.result = super::outcome(&committed);
     let response = match committed {
         Ok(()) => {
@@ -175,10 +181,22 @@ async fn prepare(
         None
     };
     let check = target.clone();
-    let (size, modified) = (req.size, req.modified);
+    let (size, modified, resume) = (req.size, req.modified, req.resume);
+    let partials = session.partials.clone();
     let mut prepared = session
         .home
-        .run(move |home| home.prepare_upload(&check, size, modified, claim))
+        .run(move |home| {
+            // Starting over (`resume` false): a kept partial of this target
+            // is worthless, and its bytes must not count against this upload.
+            let dropped = if resume {
+                0
+            } else {
+                home.discard_partial(&check, &partials).unwrap_or(0)
+            };
+            let mut prepared = home.prepare_upload(&check, size, modified, claim)?;
+            prepared.discarded += dropped;
+            Ok(prepared)
+        })
         .await?;
     if prepared.discarded > 0 {
         shared.quotas.freed(&session.user, prepared.discarded);
@@ -290,6 +308,7 @@ impl Upload {
     async fn complete(
         self,
         mut prepared: Prepared,
+        attributes: SourceAttributes,
         session: &Session,
         target: &HomePath,
     ) -> Result<(), CommandError> {
@@ -311,7 +330,9 @@ impl Upload {
                     .home
                     .run(move |home| {
                         let stored = staged.len().saturating_sub(counted);
-                        file.sync_all()
+                        attributes
+                            .apply(&file)
+                            .and_then(|()| file.sync_all())
                             .map_err(|e| CommandError::from_io(&e, "upload"))?;
                         let replaced = home.commit_upload(staged, &target, &partials)?;
                         Ok((stored, replaced))

@@ -19,7 +19,7 @@ use crate::connection::{Connection, Fatal};
 use crate::error::CommandError;
 use crate::quota::Reservation;
 use crate::session::{Session, Shared};
-use crate::staging::SmallFile;
+use crate::staging::{SmallFile, SourceAttributes};
 use bytes::Bytes;
 use netdisk_proto::request::{PutSmall, PUT_SMALL_MAX};
 use netdisk_proto::response::PutDone;
@@ -155,6 +155,10 @@ pub(crate) async fn stage<S: AsyncRead + AsyncWrite + Unpin>(
                 batch.files.push(SmallFile {
                     target: target.clone(),
                     body,
+                    attributes: SourceAttributes {
+                        modified: req.modified,
+                        mode: req.mode,
+                    },
                 });
                 State::Pending {
                     path: target.to_string(),
