@@ -568,14 +568,9 @@ pub async fn put(
         }
     }
     let several = request.recursive || plan.files.len() > 1;
-    let (jobs, skipped) = match request.skip {
-        Some(rule) => filter_uploads(client, std::mem::take(&mut plan.files), rule)
-            .await
-            .context("put")?,
-        None => (std::mem::take(&mut plan.files), Vec::new()),
-    };
-    tell_skipped(output, Direction::Up, &skipped, request.dry_run);
-    let skipped = count(&skipped, plan.excluded);
+    let (jobs, skipped) = choose(client, &request, output, Direction::Up, &mut plan)
+        .await
+        .context("put")?;
     if request.dry_run {
         dry_run(output, Direction::Up, &jobs, &skipped);
         return finish(failed);
@@ -651,6 +646,25 @@ pub async fn get_to_stdout(client: &mut Session, remote: &str) -> anyhow::Result
         }
         Err(e) => Err(anyhow::Error::new(e).context(format!("get {remote}"))),
     }
+}
+
+/// The planned files the destination does not have yet (by
+/// `request.skip`); the others are said under -v and counted.
+async fn choose(
+    client: &mut Session,
+    request: &TransferRequest,
+    output: Output,
+    direction: Direction,
+    plan: &mut Plan,
+) -> anyhow::Result<(Vec<FileJob>, Skipped)> {
+    let files = std::mem::take(&mut plan.files);
+    let (jobs, skipped) = match (request.skip, direction) {
+        (None, _) => (files, Vec::new()),
+        (Some(rule), Direction::Up) => filter_uploads(client, files, rule).await?,
+        (Some(rule), Direction::Down) => filter_downloads(client, files, rule).await?,
+    };
+    tell_skipped(output, direction, &skipped, request.dry_run);
+    Ok((jobs, count(&skipped, plan.excluded)))
 }
 
 /// Under -v (or in a dry run), one line per skipped file.
@@ -794,14 +808,9 @@ pub async fn get(
         }
     }
     let several = request.recursive || plan.files.len() > 1;
-    let (jobs, skipped) = match request.skip {
-        Some(rule) => filter_downloads(client, std::mem::take(&mut plan.files), rule)
-            .await
-            .context("get")?,
-        None => (std::mem::take(&mut plan.files), Vec::new()),
-    };
-    tell_skipped(output, Direction::Down, &skipped, request.dry_run);
-    let skipped = count(&skipped, plan.excluded);
+    let (jobs, skipped) = choose(client, &request, output, Direction::Down, &mut plan)
+        .await
+        .context("get")?;
     if request.dry_run {
         dry_run(output, Direction::Down, &jobs, &skipped);
         return finish(failed);
