@@ -206,12 +206,12 @@ class Client:
         self.send({"type": "put_end", "id": request_id, "blake3": digest})
         return ready, self.response(request_id)
 
-    def send_put_small(self, remote_path, data, size=None):
+    def send_put_small(self, remote_path, data, size=None, **fields):
         """Sends one `put_small` (section 6.3.1) without waiting; returns its id."""
         request_id = self.new_id()
-        self.send({"type": "put_small", "id": request_id, "path": remote_path,
-                   "size": len(data) if size is None else size,
-                   "blake3": blake3.blake3(data).hexdigest()})
+        self.send(dict(type="put_small", id=request_id, path=remote_path,
+                       size=len(data) if size is None else size,
+                       blake3=blake3.blake3(data).hexdigest(), **fields))
         self.sock.sendall(data)
         return request_id
 
@@ -351,7 +351,7 @@ def conformance(addr, user, password, fingerprint, site_key, unicode_user, plant
     # Section 6.3.
     _, done = c.put_bytes("dated", b"when?", modified=1000000000)
     check(done["type"] == "put_done", "plain put with modified")
-    check(c.stat("dated").get("modified") != 1000000000, "modified on a plain put is ignored")
+    check(c.stat("dated").get("modified") == 1000000000, "modified becomes the stored file's")
     check(error_of(lambda: c.put_bytes("bad-hash", b"abc", digest="not-a-hash")) == "integrity",
           "a malformed hash at put_end is integrity")
     check(error_of(lambda: c.stat("bad-hash")) == "not_found", "nothing stored after integrity")
@@ -408,6 +408,49 @@ def conformance(addr, user, password, fingerprint, site_key, unicode_user, plant
                                  prefix_blake3=blake3.blake3(data).hexdigest())
     check(got["offset"] == len(data) and got["size"] == 0 and body == b"", f"resume at offset == size: {got}")
     check(end["blake3"] == blake3.blake3(data).hexdigest(), "get_end still hashes the whole file")
+
+    # Sections 6.1-6.4: an upload's modified and mode become the stored
+    # file's; get_data hands them back; stat with blake3 hashes a file.
+    _, done = c.put_bytes("dated-big", os.urandom(2 * 1024 * 1024), modified=1500000000, mode=0o640)
+    check(done["type"] == "put_done", f"put with modified and mode: {done}")
+    entry = c.stat("dated-big")
+    check(entry["modified"] == 1500000000 and entry["mode"] == 0o640, f"put keeps modified and mode: {entry}")
+    small = c.send_put_small("dated-small", b"tiny", modified=1400000000, mode=0o200)
+    check(c.response(small)["type"] == "put_done", "put_small with modified and mode")
+    entry = c.stat("dated-small")
+    check(entry["modified"] == 1400000000 and entry["mode"] == 0o600,
+          f"put_small keeps modified; the owner's read bit is always added: {entry}")
+    got, body, _ = c.get_bytes("dated-small")
+    check(got["modified"] == 1400000000 and got["mode"] == 0o600, f"get_data carries modified and mode: {got}")
+    info = c.request("stat", path="dated-small", blake3=True)
+    check(info.get("blake3") == blake3.blake3(b"tiny").hexdigest(), f"stat with blake3: {info}")
+    check("blake3" not in c.request("stat", path="dated-small"), "no hash unless asked")
+    check("blake3" not in c.request("stat", path=".", blake3=True), "no hash for a directory")
+
+    # Section 6.2: kept partial uploads are listed and discarded; a plain
+    # put of the same path discards its partial before the quota check.
+    partial = os.urandom(3 * 1024 * 1024)
+    for target in ("halfway", "restarted"):
+        other = connect()
+        other.login(user, password)
+        other.put_bytes(f"~/conf/{target}", partial, cut_after=1024 * 1024, resume=True, modified=1)
+    listed = []
+    for _ in range(200):  # the server lets go of a cut upload once it notices the cut
+        listed = c.request("partials")["partials"]
+        if len(listed) == 2 and not any(p.get("active") for p in listed):
+            break
+        time.sleep(0.05)
+    check([p["path"] for p in listed] == ["~/conf/halfway", "~/conf/restarted"], f"partials lists both: {listed}")
+    check(all(p["size"] == len(partial) and 0 < p["kept"] <= len(partial) and p["modified"] == 1
+              and p["expires"] > time.time() for p in listed), f"partial_upload fields: {listed}")
+    check(c.request("partial_rm", path="halfway")["type"] == "ok", "partial_rm")
+    check(error_of(lambda: c.request("partial_rm", path="halfway")) == "not_found", "partial_rm twice is not_found")
+    _, done = c.put_bytes("restarted", partial)
+    check(done["type"] == "put_done", "a plain put over a kept partial")
+    check(c.request("partials")["partials"] == [] and c.df()["partials"] == 0,
+          "a plain put discards the kept partial of its path")
+    for name in ("dated-big", "dated-small", "restarted"):
+        c.rm(name)
 
     # Section 5: an upload or mv onto a symlink replaces the link, never what
     # it points to (here a file outside the home); FIFOs are refused unopened.
