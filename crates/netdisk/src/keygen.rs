@@ -31,9 +31,9 @@ pub fn run(path: &Path, force: bool) -> anyhow::Result<()> {
         .and_then(|()| file.sync_all())
         .with_context(context)?;
     std::fs::rename(&temporary, path).with_context(context)?;
-    eprintln!(
+    crate::output::print_error_line(format_args!(
         "netdisk: wrote a new site key to {}; give it to the server and to each client (--site-key-file)",
         path.display()
-    );
+    ));
     Ok(())
 }

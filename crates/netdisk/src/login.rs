@@ -15,12 +15,12 @@ pub async fn save(target: Target<'_>, output: Output) -> anyhow::Result<()> {
     let logins = SavedLogins::default_location()?;
     logins.save(&login.server, &login.user, keys)?;
     if !output.quiet {
-        eprintln!(
+        crate::output::print_error_line(format_args!(
             "netdisk: saved the login of {} on {} in {} (keys derived from the password, not the password)",
             login.user,
             login.server,
             logins.path().display()
-        );
+        ));
     }
     Ok(())
 }
@@ -32,7 +32,9 @@ pub fn forget(target: Target<'_>, output: Output) -> anyhow::Result<()> {
     let logins = SavedLogins::default_location()?;
     if logins.remove(server, &user)? {
         if !output.quiet {
-            eprintln!("netdisk: forgot the saved login of {user} on {server}");
+            crate::output::print_error_line(format_args!(
+                "netdisk: forgot the saved login of {user} on {server}"
+            ));
         }
         Ok(())
     } else {

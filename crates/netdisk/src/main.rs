@@ -81,7 +81,9 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("netdisk: cannot start the async runtime: {e}");
+            crate::output::print_error_line(format_args!(
+                "netdisk: cannot start the async runtime: {e}"
+            ));
             return ExitCode::from(1);
         }
     };

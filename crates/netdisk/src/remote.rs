@@ -255,12 +255,14 @@ fn trust_on_first_use(
                          run again with --accept-new-host, or with --fingerprint {fingerprint}"
                     );
                 }
-                eprint!(
+                // A question nobody can see cannot be answered: fail then.
+                write!(
+                    std::io::stderr(),
                     "The authenticity of netdisk server {server} can't be established.\n\
                      Its certificate fingerprint is {fingerprint}.\n\
                      Trust it and remember it in {}? (yes/no) ",
                     hosts.path().display()
-                );
+                )?;
                 std::io::stderr().flush()?;
                 if !ask_yes_no(&mut std::io::stdin().lock(), &mut std::io::stderr()) {
                     bail!("{server} not trusted: nothing was sent to it");

@@ -18,10 +18,10 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
     let config = server_config(&args, security, file)?;
     if config.transport == Transport::Plaintext && !is_loopback(&config.listen) {
         tracing::warn!(listen = %config.listen, "PLAINTEXT on a non-loopback address: passwords are safe (SCRAM), but files and names cross the network unencrypted");
-        eprintln!(
+        crate::output::print_error_line(format_args!(
             "netdisk: warning: --plaintext on {}: files travel unencrypted",
             config.listen
-        );
+        ));
     }
     raise_descriptor_limit(config.max_connections);
     let server = Server::bind(config).await?;
@@ -37,10 +37,10 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
     drop(stdout);
     tracing::info!(%addr, root = %args.root.root.display(), "netdisk server started");
     if server.has_no_users() {
-        eprintln!(
+        crate::output::print_error_line(format_args!(
             "no users yet: add one with 'netdisk user add NAME --root {}'",
             args.root.root.display()
-        );
+        ));
     }
     server.run(shutdown_signal()).await?;
     tracing::info!("netdisk server stopped");

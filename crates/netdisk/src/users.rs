@@ -108,10 +108,10 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
             let (_, users) = open_existing(&root.root)?;
             let list = users.list()?;
             if list.is_empty() {
-                eprintln!(
+                crate::output::print_error_line(format_args!(
                     "no users yet: add one with 'netdisk user add NAME --root {}'",
                     root.root.display()
-                );
+                ));
             }
             for user in list {
                 let quota = user.quota.map_or_else(|| "unlimited".to_owned(), human);
