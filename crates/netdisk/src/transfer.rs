@@ -507,6 +507,13 @@ pub async fn put(
 ) -> anyhow::Result<()> {
     let (sources, dest) = split_sources(std::mem::take(&mut request.paths));
     if sources.iter().any(|s| s == "-") {
+        if request.dry_run {
+            output.say(format_args!(
+                "would upload standard input -> {}",
+                dest.as_deref().unwrap_or("?")
+            ));
+            return Ok(());
+        }
         return put_stdin(client, output, &sources, dest.as_deref()).await;
     }
     let dest_is_dir = match dest.as_deref() {
