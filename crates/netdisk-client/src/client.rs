@@ -202,6 +202,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         &self.hello
     }
 
+    /// How long the server lets a logged-in session sit between requests,
+    /// when its hello says.
+    pub fn server_idle_timeout(&self) -> Option<Duration> {
+        self.hello.idle_timeout.map(Duration::from_secs)
+    }
+
     /// The user this client logged in as, once logged in.
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()

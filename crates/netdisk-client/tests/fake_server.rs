@@ -26,6 +26,7 @@ fn hello(protocol: u32) -> Message {
         auth: vec!["SCRAM-SHA-256".into()],
         challenge: B64.encode([7u8; 32]),
         site_key: false,
+        idle_timeout: None,
     })
 }
 

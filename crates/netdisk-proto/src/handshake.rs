@@ -20,6 +20,12 @@ pub struct Hello {
     /// must then be a `site_proof`, or the connection is closed.
     #[serde(default)]
     pub site_key: bool,
+    /// Whole seconds (rounded down) a logged-in session may sit between
+    /// requests before the server closes it; absent when the server does
+    /// not say. A client that waits for its user can send a cheap request
+    /// (`pwd`) well within it to keep the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<u64>,
 }
 
 /// Proof that the client holds the server's site key: sent first, before

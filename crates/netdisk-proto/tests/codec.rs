@@ -73,18 +73,22 @@ fn message() -> impl Strategy<Value = Message> {
             text(),
             proptest::collection::vec(text(), 0..3),
             text(),
-            any::<bool>()
+            any::<bool>(),
+            proptest::option::of(any::<u64>())
         )
-            .prop_map(|(protocol, server, version, auth, challenge, site_key)| {
-                Message::Hello(Hello {
-                    protocol,
-                    server,
-                    version,
-                    auth,
-                    challenge,
-                    site_key,
-                })
-            }),
+            .prop_map(
+                |(protocol, server, version, auth, challenge, site_key, idle_timeout)| {
+                    Message::Hello(Hello {
+                        protocol,
+                        server,
+                        version,
+                        auth,
+                        challenge,
+                        site_key,
+                        idle_timeout,
+                    })
+                }
+            ),
         text().prop_map(|mac| Message::SiteProof(SiteProof { mac })),
         (id, any::<u32>(), text(), text()).prop_map(|(id, protocol, mechanism, data)| {
             Message::Login(Login {

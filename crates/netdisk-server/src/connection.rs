@@ -266,7 +266,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     }
 }
 
-fn hello(challenge: &[u8; 32], site_key: bool) -> Message {
+fn hello(challenge: &[u8; 32], site_key: bool, idle_timeout: Duration) -> Message {
     Message::Hello(Hello {
         protocol: PROTOCOL_VERSION,
         server: "netdisk".into(),
@@ -274,6 +274,7 @@ fn hello(challenge: &[u8; 32], site_key: bool) -> Message {
         auth: vec![netdisk_proto::scram::MECHANISM.into()],
         challenge: B64.encode(challenge),
         site_key,
+        idle_timeout: Some(idle_timeout.as_secs()),
     })
 }
 
@@ -316,7 +317,11 @@ async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
     let outcome = async {
         let mut challenge = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut challenge);
-        conn.send(&hello(&challenge, shared.config.site_key.is_some()))
+        conn.send(&hello(
+            &challenge,
+            shared.config.site_key.is_some(),
+            shared.config.idle_timeout,
+        ))
             .await?;
         let deadline = tokio::time::Instant::now() + shared.config.login_timeout;
         let user = tokio::select! {

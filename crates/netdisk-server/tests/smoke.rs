@@ -17,6 +17,8 @@ async fn hello_login_pwd() {
     assert_eq!(hello.protocol, PROTOCOL_VERSION);
     assert_eq!(hello.auth, vec!["SCRAM-SHA-256".to_string()]);
     assert_eq!(base64_len(&hello.challenge), 32);
+    // The default idle timeout, so a waiting client knows when to speak.
+    assert_eq!(hello.idle_timeout, Some(600));
     assert!(matches!(
         client.try_login("alice", "secret").await,
         Message::LoginOk(_)
