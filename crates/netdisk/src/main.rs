@@ -38,10 +38,23 @@ impl std::fmt::Display for AlreadyReported {
 
 impl std::error::Error for AlreadyReported {}
 
+/// What error reports say first, after "netdisk: ": while `netdisk shell`
+/// runs a line of a script, "line N: ", so every failure names its line.
+static REPORT_PREFIX: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// Sets what later error reports say first (see `REPORT_PREFIX`).
+pub fn set_report_prefix(prefix: String) {
+    *REPORT_PREFIX.lock().unwrap_or_else(|e| e.into_inner()) = prefix;
+}
+
 /// Prints one error line: "netdisk: what failed: why".
 pub fn report(error: &anyhow::Error) {
     let text = format!("{error:#}").replace(['\n', '\r'], " ");
-    output::print_error_line(format_args!("netdisk: {text}"));
+    let prefix = REPORT_PREFIX
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    output::print_error_line(format_args!("netdisk: {prefix}{text}"));
 }
 
 /// Diagnostics go to stderr, or (for the server, when configured) a file.

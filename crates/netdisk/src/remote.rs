@@ -612,7 +612,7 @@ fn modified(entry: &Entry) -> String {
     entry.modified.map(rfc3339).unwrap_or_else(|| "-".into())
 }
 
-fn long_line(entry: &Entry, human_sizes: bool) -> String {
+pub(crate) fn long_line(entry: &Entry, human_sizes: bool) -> String {
     let kind = match entry.kind {
         EntryKind::File => '-',
         EntryKind::Dir => 'd',

@@ -212,3 +212,348 @@ fn interactive_prompt_history_and_completion() {
         "{history}"
     );
 }
+
+#[test]
+fn batch_mode_has_local_commands_wildcards_and_lines_that_may_fail() {
+    let server = TestServer::start();
+    server.add_user("alice", "pw");
+    let local = server.scratch("batch-local");
+    for name in ["a.jpg", "b.jpg", "notes.txt"] {
+        write_file(&local.join(name), name.as_bytes());
+    }
+    let script = "\
+help
+mkdir pics
+cd pics
+put *.jpg
+ls
+cd
+pwd
+lmkdir -p made/deeper
+lls -l
+lls *.jpg
+!echo bang > bang.txt
+-rmdir nonexistent
+put *.png
+pwd
+";
+    let out = run(
+        netdisk_as(&server, "alice", "pw")
+            .arg("shell")
+            .current_dir(&local),
+        script,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}\n{}", out.stdout, out.stderr);
+    for local_command in ["lcd", "lls", "lpwd", "lmkdir", "!COMMAND"] {
+        assert!(
+            out.stdout.contains(local_command),
+            "help lists {local_command}: {}",
+            out.stdout
+        );
+    }
+    for name in ["a.jpg", "b.jpg"] {
+        assert_eq!(
+            std::fs::read(server.home("alice").join("pics").join(name)).expect("uploaded"),
+            name.as_bytes(),
+            "put *.jpg into the current directory"
+        );
+    }
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines.contains(&"~"), "cd alone goes home: {}", out.stdout);
+    assert!(local.join("made/deeper").is_dir(), "lmkdir -p");
+    // lls -l: kind, size, time, name, as ls -l prints remote entries.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("- ") && l.ends_with(" notes.txt") && l.contains(" 9 ")),
+        "lls -l: {}",
+        out.stdout
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("d ") && l.ends_with(" made/")),
+        "lls -l: {}",
+        out.stdout
+    );
+    assert!(lines.contains(&"a.jpg") && lines.contains(&"b.jpg"));
+    assert_eq!(
+        std::fs::read_to_string(local.join("bang.txt")).expect("!cmd ran"),
+        "bang\n"
+    );
+    // The line with "-" failed, said so with its number, and the script went on.
+    assert!(
+        out.stderr.contains("netdisk: line 12: rmdir: "),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("netdisk: line 13: put: no local match for *.png"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        lines.last(),
+        Some(&"b.jpg"),
+        "the failing put ended the script: {}",
+        out.stdout
+    );
+}
+
+/// A `netdisk shell` in a tmux terminal, killed when dropped.
+struct Terminal {
+    session: String,
+}
+
+impl Terminal {
+    /// The shell as alice (password "pw") in `dir`, trusting the server.
+    fn shell(server: &TestServer, dir: &std::path::Path, name: &str) -> Option<Terminal> {
+        if Process::new("tmux").arg("-V").output().is_err() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must provide tmux (.ci/run installs it)"
+            );
+            eprintln!("skipped: tmux is not installed");
+            return None;
+        }
+        let home = server.scratch(&format!("{name}-home"));
+        let session = format!("netdisk-{name}-{}", std::process::id());
+        let command = format!(
+            "cd '{}' && env -u XDG_CONFIG_HOME -u XDG_STATE_HOME HOME='{}' NETDISK_PASSWORD=pw NETDISK_FINGERPRINT={} {} --server {} --user alice shell; echo SHELL-EXIT=$?; sleep 60",
+            dir.display(),
+            home.display(),
+            server.fingerprint.expect("TLS"),
+            netdisk_bin(),
+            server.addr
+        );
+        assert!(tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "150",
+            "-y",
+            "50",
+            &command
+        ])
+        .status
+        .success());
+        let terminal = Terminal { session };
+        terminal.shows(&format!("alice@{}:~>", server.addr));
+        Some(terminal)
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", &self.session];
+        args.extend_from_slice(keys);
+        assert!(tmux(&args).status.success());
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-t", &self.session, "-p"]).stdout)
+            .into_owned()
+    }
+
+    fn shows(&self, wanted: &str) -> String {
+        screen_shows(&self.session, wanted)
+    }
+
+    /// Waits until `wanted` shows at least `count` times.
+    fn shows_times(&self, wanted: &str, count: usize) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.matches(wanted).count() >= count {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < LIMIT,
+                "screen never showed {wanted:?} {count} times:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Pastes `text` as a terminal does (bracketed when asked for).
+    fn paste(&self, text: &str, bracketed: bool) {
+        let buffer = format!("{}-paste", self.session);
+        assert!(tmux(&["set-buffer", "-b", &buffer, text]).status.success());
+        let mut args = vec!["paste-buffer", "-d", "-b", &buffer, "-t", &self.session];
+        if bracketed {
+            args.push("-p");
+        }
+        assert!(tmux(&args).status.success());
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = tmux(&["kill-session", "-t", &self.session]);
+    }
+}
+
+#[test]
+fn ctrl_c_stops_a_transfer_and_the_prompt_comes_back() {
+    let server = TestServer::start();
+    server.add_user("alice", "pw");
+    let local = server.scratch("interrupt");
+    // Big enough that the upload is still running when Ctrl-C comes.
+    let big = pattern(400 << 20, 7);
+    write_file(&local.join("big.bin"), &big);
+    let Some(terminal) = Terminal::shell(&server, &local, "interrupt") else {
+        return;
+    };
+    let prompt = format!("alice@{}:~>", server.addr);
+    // At the prompt, Ctrl-C abandons the line.
+    terminal.keys(&["rm abandoned.txt", "C-c"]);
+    terminal.shows_times(&prompt, 2);
+    terminal.keys(&["put big.bin", "Enter"]);
+    // The progress bar shows the upload under way.
+    terminal.shows("ETA");
+    terminal.keys(&["C-c"]);
+    terminal.shows("netdisk: interrupted");
+    terminal.shows_times(&prompt, 3);
+    terminal.keys(&["mkdir after", "Enter"]);
+    terminal.shows_times(&prompt, 4);
+    terminal.keys(&["ls", "Enter"]);
+    terminal.shows("after/");
+    // The server kept what arrived: the same put resumes.
+    terminal.keys(&["put big.bin", "Enter"]);
+    terminal.shows("resuming at");
+    let screen = terminal.shows("uploaded big.bin");
+    assert!(
+        !screen.contains("abandoned.txt:"),
+        "the abandoned line did not run:\n{screen}"
+    );
+    assert_eq!(
+        std::fs::read(server.home("alice").join("big.bin")).expect("uploaded"),
+        big
+    );
+    terminal.keys(&["exit", "Enter"]);
+    terminal.shows("SHELL-EXIT=0");
+}
+
+#[test]
+fn the_prompt_keeps_an_idle_session_alive() {
+    let server = TestServer::start_with(|c| c.idle_timeout = Duration::from_secs(2));
+    server.add_user("alice", "pw");
+    write_file(&server.home("alice").join("kept.txt"), b"x");
+    let local = server.scratch("idle");
+    let Some(terminal) = Terminal::shell(&server, &local, "idle") else {
+        return;
+    };
+    // Time passing is what is tested: well past the idle timeout.
+    std::thread::sleep(Duration::from_secs(5));
+    terminal.keys(&["ls", "Enter"]);
+    let screen = terminal.shows("kept.txt");
+    assert!(
+        !screen.contains("reconnected") && !screen.contains("netdisk:"),
+        "the session was kept, not replaced:\n{screen}"
+    );
+}
+
+#[test]
+fn a_lost_connection_is_reconnected_before_the_next_line() {
+    let mut server = TestServer::start();
+    server.add_user("alice", "pw");
+    std::fs::create_dir_all(server.home("alice").join("docs")).expect("docs");
+    write_file(&server.home("alice").join("docs/inside.txt"), b"x");
+    let local = server.scratch("reconnect");
+    let Some(terminal) = Terminal::shell(&server, &local, "reconnect") else {
+        return;
+    };
+    let in_docs = format!("alice@{}:~/docs>", server.addr);
+    terminal.keys(&["cd docs", "Enter"]);
+    terminal.shows(&in_docs);
+
+    // No server: the line fails, the shell stays.
+    server.stop();
+    terminal.keys(&["ls", "Enter"]);
+    terminal.shows("cannot reconnect");
+    terminal.shows_times(&in_docs, 2);
+
+    // A server again, on the same port: one line says so, then the
+    // command runs, in the directory the shell was in.
+    server.restart();
+    terminal.keys(&["ls", "Enter"]);
+    let screen = terminal.shows("inside.txt");
+    assert_eq!(
+        screen
+            .matches(&format!(
+                "netdisk: connection lost; reconnected to {}",
+                server.addr
+            ))
+            .count(),
+        1,
+        "{screen}"
+    );
+    terminal.keys(&["pwd", "Enter"]);
+    terminal.shows_times(&in_docs, 4);
+    terminal.keys(&["exit", "Enter"]);
+    terminal.shows("SHELL-EXIT=0");
+}
+
+#[test]
+fn pasted_lines_all_run() {
+    let server = TestServer::start();
+    server.add_user("alice", "pw");
+    let local = server.scratch("paste");
+    let Some(terminal) = Terminal::shell(&server, &local, "paste") else {
+        return;
+    };
+    let home = server.home("alice");
+    // Bracketed: the block waits for Enter (as in bash), then each line runs.
+    terminal.paste("mkdir a\nmkdir b\nls\n", true);
+    terminal.keys(&["Enter"]);
+    terminal.shows("b/");
+    assert!(home.join("a").is_dir() && home.join("b").is_dir());
+    // Plain: the lines come as if typed, one after the other.
+    terminal.paste("mkdir c\nmkdir d\nls\n", false);
+    terminal.shows("d/");
+    assert!(home.join("c").is_dir() && home.join("d").is_dir());
+    // A local command, on the terminal.
+    terminal.keys(&["!echo from-sh-$((6 * 7))", "Enter"]);
+    terminal.shows("from-sh-42");
+    terminal.keys(&["exit", "Enter"]);
+    terminal.shows("SHELL-EXIT=0");
+}
+
+#[test]
+fn completion_of_local_and_remote_names_with_spaces() {
+    let server = TestServer::start();
+    server.add_user("alice", "pw");
+    std::fs::create_dir_all(server.home("alice").join("my documents")).expect("dir");
+    write_file(&server.home("alice").join("alpha.txt"), b"x");
+    write_file(&server.home("alice").join("alps.txt"), b"x");
+    let local = server.scratch("complete");
+    write_file(&local.join("local file.txt"), b"local");
+    let Some(terminal) = Terminal::shell(&server, &local, "complete") else {
+        return;
+    };
+    // Remote, escaped as the line is split.
+    terminal.keys(&["cd my", "Tab"]);
+    terminal.shows("cd my\\ documents/");
+    terminal.keys(&["Enter"]);
+    terminal.shows(&format!("alice@{}:~/my documents>", server.addr));
+    terminal.keys(&["cd", "Enter"]);
+    terminal.shows_times(&format!("alice@{}:~>", server.addr), 2);
+    // Local: put's source.
+    terminal.keys(&["put loc", "Tab"]);
+    terminal.shows("put local\\ file.txt");
+    terminal.keys(&["Enter"]);
+    terminal.shows("uploaded local file.txt");
+    assert_eq!(
+        std::fs::read(server.home("alice").join("local file.txt")).expect("uploaded"),
+        b"local"
+    );
+    // Several candidates: the common part, then the list (like bash).
+    terminal.keys(&["stat al", "Tab"]);
+    terminal.shows("stat alp");
+    terminal.keys(&["Tab"]);
+    let screen = terminal.shows("alps.txt");
+    assert!(screen.contains("alpha.txt"), "{screen}");
+    terminal.keys(&["C-u", "exit", "Enter"]);
+    terminal.shows("SHELL-EXIT=0");
+}

@@ -1,28 +1,31 @@
 //! `netdisk shell`: one login, then commands like sftp's.
 //!
 //! On a terminal: a `user@server:cwd>` prompt with line editing, history
-//! and tab completion of remote paths (rustyline, on its own thread; it
-//! asks the session for directory listings over a channel). From a pipe:
-//! one command per line, no prompt, stopping at the first failure with a
-//! non-zero exit status, like `sftp -b`.
+//! and completion of local and remote paths (`editor`, `complete`); the
+//! session is kept alive at the prompt and reconnected when it was lost
+//! (`connection`); Ctrl-C stops the running command and comes back to the
+//! prompt. From a pipe: one command per line, no prompt, stopping at the
+//! first failure with a non-zero exit status (unless the line starts with
+//! `-`), like `sftp -b`. Local arguments get `~` and wildcards expanded
+//! here (`local`); remote ones go to the server as they are.
+
+mod complete;
+mod connection;
+mod editor;
+mod local;
 
 use crate::cli::RemoteCommand;
 use crate::output::{print_line, Output};
-use crate::remote::{close, connect, execute, Login, Session, Target};
-use crate::{report, AlreadyReported};
-use clap::{Parser, Subcommand};
-use netdisk_proto::EntryKind;
-use rustyline::completion::{Completer, Pair};
-use rustyline::error::ReadlineError;
-use rustyline::highlight::Highlighter;
-use rustyline::hint::Hinter;
-use rustyline::history::DefaultHistory;
-use rustyline::validate::Validator;
-use rustyline::{Context, Editor, Helper};
+use crate::remote::{connect, Target};
+use crate::{report, set_report_prefix, AlreadyReported};
+use anyhow::Context;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use connection::Connection;
+use editor::Event;
+use local::CommandInput;
 use std::io::IsTerminal;
-use std::path::PathBuf;
-use std::time::Duration;
 use tokio::io::AsyncBufReadExt;
+use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 /// One line typed in the shell.
@@ -31,23 +34,38 @@ use tokio::sync::mpsc;
     no_binary_name = true,
     disable_version_flag = true,
     disable_help_subcommand = true,
-    name = ""
+    name = "",
+    after_help = MORE_HELP
 )]
 struct Line {
     #[command(subcommand)]
     command: ShellCommand,
 }
 
+/// What `help` says after the commands.
+const MORE_HELP: &str = "\
+Also:
+  !COMMAND  Run COMMAND in the local shell (sh -c); a lone ! starts $SHELL
+  cd        With no directory: back to the home (~)
+Local paths (lcd, lls, lmkdir, put's sources, get's destination) may start
+with ~ (the local home); put's sources and lls's paths may use wildcards
+(*.jpg). Remote paths go to the server as typed. Ctrl-C stops a running
+command and returns to the prompt.
+In a script (commands from a pipe), a line starting with - may fail without
+ending the script.";
+
 #[derive(Debug, Subcommand)]
 enum ShellCommand {
     #[command(flatten)]
     Remote(RemoteCommand),
-    /// Change the local directory.
-    Lcd { path: Option<PathBuf> },
+    /// Change the local directory (the local home without an argument).
+    Lcd { path: Option<String> },
     /// Print the local directory.
     Lpwd,
-    /// List a local directory.
-    Lls { path: Option<PathBuf> },
+    /// List local files and directories.
+    Lls(LlsArgs),
+    /// Create local directories.
+    Lmkdir(LmkdirArgs),
     /// List the commands.
     Help,
     /// Leave the shell.
@@ -55,27 +73,63 @@ enum ShellCommand {
     Exit,
 }
 
-/// What running a line means for the shell loop.
-enum Next {
-    Continue,
-    Exit,
+#[derive(Debug, Args)]
+struct LlsArgs {
+    /// Long form: kind, size, modification time, name.
+    #[arg(short = 'l')]
+    long: bool,
+    paths: Vec<String>,
 }
 
-async fn run_line(
-    client: &mut Session,
-    login: &Login,
-    output: Output,
-    text: &str,
-) -> anyhow::Result<Next> {
-    let words = shell_words::split(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+#[derive(Debug, Args)]
+struct LmkdirArgs {
+    /// Create missing parents; no error if the directory exists.
+    #[arg(short = 'p', long = "parents")]
+    parents: bool,
+    #[arg(required = true)]
+    paths: Vec<String>,
+}
+
+/// The names a line may start with, for completion.
+fn command_names() -> Vec<String> {
+    let line = Line::command();
+    let mut names: Vec<String> = line
+        .get_subcommands()
+        .flat_map(|c| std::iter::once(c.get_name()).chain(c.get_all_aliases()))
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names
+}
+
+/// What a line asks for.
+enum Action {
+    Nothing,
+    Exit,
+    /// A `!COMMAND` (empty: an interactive shell).
+    ShellEscape(String),
+    Local(ShellCommand),
+    Remote(RemoteCommand),
+}
+
+/// Reads a line: `!COMMAND`, or words (split like a shell's) parsed by
+/// clap, with `~` and wildcards expanded in the local arguments.
+fn parse(text: &str) -> anyhow::Result<Action> {
+    if let Some(command) = text.strip_prefix('!') {
+        return Ok(Action::ShellEscape(command.to_owned()));
+    }
+    let mut words = shell_words::split(text).map_err(|e| anyhow::anyhow!("{e}"))?;
     if words.is_empty() {
-        return Ok(Next::Continue);
+        return Ok(Action::Nothing);
+    }
+    if words == ["cd"] {
+        words.push("~".into());
     }
     let line = match Line::try_parse_from(&words) {
         Ok(line) => line,
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
             print_line(e.to_string().trim_end());
-            return Ok(Next::Continue);
+            return Ok(Action::Nothing);
         }
         Err(e) => {
             return Err(anyhow::anyhow!(
@@ -88,143 +142,191 @@ async fn run_line(
             ))
         }
     };
-    let remote = match line.command {
-        ShellCommand::Exit => return Ok(Next::Exit),
+    Ok(match line.command {
+        ShellCommand::Exit => Action::Exit,
         ShellCommand::Help => {
-            let mut help = <Line as clap::CommandFactory>::command();
-            print_line(help.render_help());
-            return Ok(Next::Continue);
+            print_line(Line::command().render_help());
+            Action::Nothing
         }
-        ShellCommand::Lcd { path } => {
-            let target = match path.or_else(|| std::env::var_os("HOME").map(PathBuf::from)) {
-                Some(target) => target,
-                None => anyhow::bail!("lcd: no directory given and HOME is not set"),
+        ShellCommand::Remote(command) => Action::Remote(expand_local_arguments(command)?),
+        command => Action::Local(command),
+    })
+}
+
+/// `put`'s sources and `get`'s destination are local paths: `~` and
+/// wildcards there mean what they mean in a shell. Remote paths stay as
+/// typed (the server side decides what they mean).
+fn expand_local_arguments(command: RemoteCommand) -> anyhow::Result<RemoteCommand> {
+    Ok(match command {
+        RemoteCommand::Put(mut args) => {
+            let destination = if args.paths.len() > 1 {
+                args.paths.pop()
+            } else {
+                None
             };
-            std::env::set_current_dir(&target)
-                .map_err(|e| anyhow::anyhow!("lcd {}: {e}", target.display()))?;
-            return Ok(Next::Continue);
-        }
-        ShellCommand::Lpwd => {
-            print_line(std::env::current_dir()?.display());
-            return Ok(Next::Continue);
-        }
-        ShellCommand::Lls { path } => {
-            let dir = path.unwrap_or_else(|| PathBuf::from("."));
-            let mut names: Vec<String> = std::fs::read_dir(&dir)
-                .map_err(|e| anyhow::anyhow!("lls {}: {e}", dir.display()))?
-                .flatten()
-                .map(|e| {
-                    let dir_mark = if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                        "/"
-                    } else {
-                        ""
-                    };
-                    format!("{}{dir_mark}", e.file_name().to_string_lossy())
-                })
-                .collect();
-            names.sort();
-            for name in names {
-                print_line(name);
+            let mut sources = Vec::new();
+            for pattern in &args.paths {
+                sources.extend(local::expand_to_text(pattern).context("put")?);
             }
-            return Ok(Next::Continue);
+            // One pattern, several files: they go to the current directory,
+            // not the last of them.
+            let destination = match destination {
+                None if sources.len() > 1 => Some(".".to_owned()),
+                other => other,
+            };
+            sources.extend(destination);
+            args.paths = sources;
+            RemoteCommand::Put(args)
         }
-        ShellCommand::Remote(command) => command,
-    };
-    // `cd` prints its new directory in one-shot use; the prompt shows it here.
-    if let RemoteCommand::Cd(args) = &remote {
-        client
-            .cd(&args.path)
-            .await
-            .map_err(|e| anyhow::anyhow!("cd: {e}"))?;
-        return Ok(Next::Continue);
+        RemoteCommand::Get(mut args) if args.paths.len() > 1 => {
+            if let Some(destination) = args.paths.last_mut() {
+                let local = local::expand_tilde(destination).context("get")?;
+                *destination = local
+                    .into_os_string()
+                    .into_string()
+                    .map_err(|_| anyhow::anyhow!("get: the local home is not UTF-8"))?;
+            }
+            RemoteCommand::Get(args)
+        }
+        other => other,
+    })
+}
+
+fn run_local(command: ShellCommand) -> anyhow::Result<()> {
+    match command {
+        ShellCommand::Lcd { path } => local::lcd(path.as_deref()),
+        ShellCommand::Lpwd => local::lpwd(),
+        ShellCommand::Lls(args) => local::lls(args.long, &args.paths),
+        ShellCommand::Lmkdir(args) => local::lmkdir(args.parents, &args.paths),
+        // Handled by `parse`.
+        ShellCommand::Remote(_) | ShellCommand::Help | ShellCommand::Exit => Ok(()),
     }
-    execute(client, login, output, remote).await?;
+}
+
+/// What running a line means for the shell loop.
+enum Next {
+    Continue,
+    Exit,
+}
+
+/// Where the lines come from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A person at a terminal: Ctrl-C and reconnects are handled.
+    Prompt,
+    /// A script from a pipe.
+    Batch,
+}
+
+async fn run_line(
+    connection: &mut Connection,
+    output: Output,
+    text: &str,
+    mode: Mode,
+) -> anyhow::Result<Next> {
+    match parse(text)? {
+        Action::Nothing => {}
+        Action::Exit => return Ok(Next::Exit),
+        Action::ShellEscape(command) => {
+            let input = match mode {
+                Mode::Prompt => CommandInput::Terminal,
+                Mode::Batch => CommandInput::None,
+            };
+            local::shell_escape(&command, input).await?
+        }
+        Action::Local(command) => run_local(command)?,
+        Action::Remote(command) => match mode {
+            Mode::Prompt => connection.run_at_prompt(output, command).await?,
+            Mode::Batch => connection.run(output, command).await?,
+        },
+    }
     Ok(Next::Continue)
 }
 
 pub async fn run(target: Target<'_>, output: Output) -> anyhow::Result<()> {
-    let (mut client, login) = connect(target).await?;
+    let (session, login) = connect(target).await?;
+    let mut connection = Connection::new(session, login);
     let result = if std::io::stdin().is_terminal() {
-        interactive(&mut client, &login, output).await
+        interactive(&mut connection, output).await
     } else {
-        batch(&mut client, &login, output).await
+        batch(&mut connection, output).await
     };
-    close(client).await;
+    connection.close().await;
     result
 }
 
-/// Commands from a pipe: no prompt; the first failure ends the run.
-async fn batch(client: &mut Session, login: &Login, output: Output) -> anyhow::Result<()> {
+/// Commands from a pipe: no prompt; the first failure ends the run, unless
+/// its line starts with `-`. Every error names its line.
+async fn batch(connection: &mut Connection, output: Output) -> anyhow::Result<()> {
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut number = 0u64;
     while let Some(line) = lines.next_line().await? {
+        number += 1;
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        match run_line(client, login, output, line).await {
+        let (line, may_fail) = match line.strip_prefix('-') {
+            Some(rest) => (rest.trim_start(), true),
+            None => (line, false),
+        };
+        set_report_prefix(format!("line {number}: "));
+        let result = run_line(connection, output, line, Mode::Batch).await;
+        if let Err(e) = &result {
+            if e.downcast_ref::<AlreadyReported>().is_none() {
+                report(e);
+            }
+        }
+        set_report_prefix(String::new());
+        match result {
             Ok(Next::Continue) => {}
             Ok(Next::Exit) => return Ok(()),
-            Err(e) => {
-                if e.downcast_ref::<AlreadyReported>().is_none() {
-                    report(&e);
-                }
-                return Err(AlreadyReported.into());
-            }
+            Err(_) if may_fail => {}
+            Err(_) => return Err(AlreadyReported.into()),
         }
     }
     Ok(())
 }
 
-/// What the line-editor thread asks of the session.
-enum Event {
-    Line(String),
-    End,
-    /// List this remote directory for tab completion.
-    Complete(String, std::sync::mpsc::Sender<Vec<(String, bool)>>),
-}
-
-async fn interactive(client: &mut Session, login: &Login, output: Output) -> anyhow::Result<()> {
+async fn interactive(connection: &mut Connection, output: Output) -> anyhow::Result<()> {
+    // Before the editor thread starts: rustyline swaps in its own SIGINT
+    // handler while it reads a line and then puts back the one it found,
+    // which must be tokio's by then (Ctrl-C during a command is tokio's).
+    let _registered = signal(SignalKind::interrupt()).context("watching for Ctrl-C")?;
     let (events_tx, mut events) = mpsc::channel::<Event>(4);
     let (prompts_tx, prompts) = std::sync::mpsc::channel::<String>();
-    let editor_thread = std::thread::spawn(move || line_editor(prompts, events_tx));
-    let who = format!("{}@{}", login.user, login.server);
-    let mut cwd = client.pwd().await?;
-    let _ = prompts_tx.send(format!("{who}:{cwd}> "));
-    while let Some(event) = events.recv().await {
+    let editor_thread = std::thread::spawn(move || editor::run(prompts, events_tx));
+    let _ = prompts_tx.send(connection.prompt());
+    'session: loop {
+        // Only while the prompt waits: never during a command.
+        let event = match connection.keepalive_interval() {
+            Some(every) => tokio::select! {
+                event = events.recv() => event,
+                () = tokio::time::sleep(every) => {
+                    connection.keep_alive().await;
+                    continue;
+                }
+            },
+            None => events.recv().await,
+        };
         match event {
-            Event::Complete(dir, reply) => {
-                let listing = client
-                    .ls(Some(&dir))
-                    .await
-                    .map(|l| l.entries)
-                    .unwrap_or_default();
-                let _ = reply.send(
-                    listing
-                        .into_iter()
-                        .map(|e| (e.name, e.kind == EntryKind::Dir))
-                        .collect(),
-                );
+            None | Some(Event::End) => break,
+            Some(Event::Complete(dir, reply)) => {
+                let _ = reply.send(connection.listing(&dir).await);
             }
-            Event::End => break,
-            Event::Line(line) => {
-                match run_line(client, login, output, &line).await {
-                    Ok(Next::Exit) => break,
-                    Ok(Next::Continue) => {}
-                    Err(e) => {
-                        if e.downcast_ref::<AlreadyReported>().is_none() {
-                            report(&e);
+            Some(Event::Lines(lines)) => {
+                for line in lines {
+                    match run_line(connection, output, &line, Mode::Prompt).await {
+                        Ok(Next::Exit) => break 'session,
+                        Ok(Next::Continue) => {}
+                        Err(e) => {
+                            if e.downcast_ref::<AlreadyReported>().is_none() {
+                                report(&e);
+                            }
                         }
                     }
                 }
-                // The session may be gone (server stopped): say so and leave.
-                cwd = match client.pwd().await {
-                    Ok(cwd) => cwd,
-                    Err(e) => {
-                        report(&anyhow::Error::new(e).context("connection"));
-                        break;
-                    }
-                };
-                let _ = prompts_tx.send(format!("{who}:{cwd}> "));
+                let _ = prompts_tx.send(connection.prompt());
             }
         }
     }
@@ -233,132 +335,9 @@ async fn interactive(client: &mut Session, login: &Login, output: Output) -> any
     Ok(())
 }
 
-fn history_path() -> Option<PathBuf> {
-    let state = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state"))
-        })?;
-    Some(state.join("netdisk").join("history"))
-}
-
-/// The blocking line editor: waits for a prompt, reads a line, sends it.
-fn line_editor(prompts: std::sync::mpsc::Receiver<String>, events: mpsc::Sender<Event>) {
-    let Ok(mut editor) = Editor::<ShellHelper, DefaultHistory>::new() else {
-        let _ = events.blocking_send(Event::End);
-        return;
-    };
-    editor.set_helper(Some(ShellHelper {
-        events: events.clone(),
-    }));
-    let history = history_path();
-    if let Some(path) = &history {
-        let _ = editor.load_history(path);
-    }
-    while let Ok(prompt) = prompts.recv() {
-        let event = match editor.readline(&prompt) {
-            Ok(line) => {
-                if !line.trim().is_empty() {
-                    let _ = editor.add_history_entry(line.as_str());
-                }
-                Event::Line(line)
-            }
-            // Ctrl-C abandons the line, like a shell.
-            Err(ReadlineError::Interrupted) => Event::Line(String::new()),
-            Err(_) => Event::End,
-        };
-        let end = matches!(event, Event::End);
-        if events.blocking_send(event).is_err() || end {
-            break;
-        }
-    }
-    if let Some(path) = &history {
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let _ = editor.save_history(path);
-    }
-}
-
-/// Tab completion of command names and remote paths.
-struct ShellHelper {
-    events: mpsc::Sender<Event>,
-}
-
-const COMMANDS: &[&str] = &[
-    "cd", "df", "exit", "get", "help", "lcd", "lls", "lpwd", "ls", "mkdir", "mv", "put", "pwd",
-    "quit", "rm", "rmdir", "stat",
-];
-
-impl Completer for ShellHelper {
-    type Candidate = Pair;
-
-    fn complete(
-        &self,
-        line: &str,
-        pos: usize,
-        _ctx: &Context<'_>,
-    ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        let before = &line[..pos];
-        let start = before.rfind(' ').map_or(0, |i| i + 1);
-        let word = &before[start..];
-        if start == 0 {
-            let names = COMMANDS
-                .iter()
-                .filter(|c| c.starts_with(word))
-                .map(|c| Pair {
-                    display: (*c).to_owned(),
-                    replacement: format!("{c} "),
-                })
-                .collect();
-            return Ok((0, names));
-        }
-        let (dir, prefix) = match word.rfind('/') {
-            Some(i) => (&word[..=i], &word[i + 1..]),
-            None => ("", word),
-        };
-        let (reply_tx, reply) = std::sync::mpsc::channel();
-        let listed = if dir.is_empty() { "." } else { dir };
-        if self
-            .events
-            .blocking_send(Event::Complete(listed.to_owned(), reply_tx))
-            .is_err()
-        {
-            return Ok((start, Vec::new()));
-        }
-        let entries = reply
-            .recv_timeout(Duration::from_secs(5))
-            .unwrap_or_default();
-        let candidates = entries
-            .into_iter()
-            .filter(|(name, _)| name.starts_with(prefix))
-            .map(|(name, is_dir)| Pair {
-                display: if is_dir {
-                    format!("{name}/")
-                } else {
-                    name.clone()
-                },
-                replacement: format!("{dir}{name}{}", if is_dir { "/" } else { " " }),
-            })
-            .collect();
-        Ok((start, candidates))
-    }
-}
-
-impl Hinter for ShellHelper {
-    type Hint = String;
-}
-
-impl Highlighter for ShellHelper {}
-
-impl Validator for ShellHelper {}
-
-impl Helper for ShellHelper {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn shell_commands_are_well_formed() {
@@ -372,5 +351,64 @@ mod tests {
             ShellCommand::Exit
         ));
         assert!(Line::try_parse_from(["frobnicate"]).is_err());
+        let names = command_names();
+        for name in ["lmkdir", "lls", "put", "quit", "help"] {
+            assert!(names.iter().any(|n| n == name), "{name}: {names:?}");
+        }
+    }
+
+    #[test]
+    fn cd_alone_goes_home_and_remote_wildcards_stay_as_typed() {
+        assert!(matches!(
+            parse("cd").expect("cd"),
+            Action::Remote(RemoteCommand::Cd(args)) if args.path == "~"
+        ));
+        assert!(matches!(
+            parse("rm *.tmp 'a b'").expect("rm"),
+            Action::Remote(RemoteCommand::Rm(args)) if args.paths == ["*.tmp", "a b"]
+        ));
+        assert!(matches!(
+            parse("get *.jpg").expect("get"),
+            Action::Remote(RemoteCommand::Get(args)) if args.paths == ["*.jpg"]
+        ));
+        assert!(matches!(
+            parse("!echo 'hi there'").expect("!"),
+            Action::ShellEscape(command) if command == "echo 'hi there'"
+        ));
+    }
+
+    #[test]
+    fn local_arguments_are_expanded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in ["a.jpg", "b.jpg", "c.txt"] {
+            std::fs::write(dir.path().join(name), b"x").expect("file");
+        }
+        let root = dir.path().display();
+        let Action::Remote(RemoteCommand::Put(args)) =
+            parse(&format!("put {root}/*.jpg")).expect("put")
+        else {
+            panic!("not a put");
+        };
+        assert_eq!(
+            args.paths,
+            [format!("{root}/a.jpg"), format!("{root}/b.jpg"), ".".into()],
+            "several matches of one pattern go to the current directory"
+        );
+        let Action::Remote(RemoteCommand::Put(args)) =
+            parse(&format!("put {root}/*.txt *.remote")).expect("put")
+        else {
+            panic!("not a put");
+        };
+        assert_eq!(args.paths, [format!("{root}/c.txt"), "*.remote".into()]);
+        let error = parse(&format!("put {root}/*.png")).err().expect("no match");
+        assert_eq!(
+            format!("{error:#}"),
+            format!("put: no local match for {root}/*.png")
+        );
+        let home = std::env::var("HOME").expect("HOME");
+        let Action::Remote(RemoteCommand::Get(args)) = parse("get a.txt ~/x").expect("get") else {
+            panic!("not a get");
+        };
+        assert_eq!(args.paths, ["a.txt".to_owned(), format!("{home}/x")]);
     }
 }

@@ -22,8 +22,45 @@ pub struct TestServer {
     pub fingerprint: Option<Fingerprint>,
     pub root: PathBuf,
     pub dir: tempfile::TempDir,
+    /// What it runs with, to start it again (`restart`).
+    config: ServerConfig,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A server running on its own runtime thread.
+struct Running {
+    addr: SocketAddr,
+    fingerprint: Option<Fingerprint>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+fn spawn_server(config: ServerConfig) -> Running {
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async move {
+            let server = Server::bind(config).await.expect("bind");
+            addr_tx
+                .send((server.local_addr().expect("addr"), server.fingerprint()))
+                .expect("send addr");
+            server
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server run");
+        });
+    });
+    let (addr, fingerprint) = addr_rx.recv_timeout(LIMIT).expect("server started");
+    Running {
+        addr,
+        fingerprint,
+        stop,
+        thread,
+    }
 }
 
 impl TestServer {
@@ -41,32 +78,39 @@ impl TestServer {
             ..ServerConfig::default()
         };
         adjust(&mut config);
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Runtime::new().expect("runtime");
-            runtime.block_on(async move {
-                let server = Server::bind(config).await.expect("bind");
-                addr_tx
-                    .send((server.local_addr().expect("addr"), server.fingerprint()))
-                    .expect("send addr");
-                server
-                    .run(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .expect("server run");
-            });
-        });
-        let (addr, fingerprint) = addr_rx.recv_timeout(LIMIT).expect("server started");
+        let running = spawn_server(config.clone());
         TestServer {
-            addr,
-            fingerprint,
+            addr: running.addr,
+            fingerprint: running.fingerprint,
             root,
             dir,
-            stop: Some(stop),
-            thread: Some(thread),
+            config,
+            stop: Some(running.stop),
+            thread: Some(running.thread),
         }
+    }
+
+    /// Stops the server (its sessions end); its data stays.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// Starts the server again (stopping it first if it runs): same data,
+    /// address and certificate.
+    pub fn restart(&mut self) {
+        self.stop();
+        let mut config = self.config.clone();
+        config.listen = self.addr.to_string();
+        let running = spawn_server(config);
+        assert_eq!(running.addr, self.addr);
+        assert_eq!(running.fingerprint, self.fingerprint);
+        self.stop = Some(running.stop);
+        self.thread = Some(running.thread);
     }
 
     /// How a library client reaches this server: TLS pinned to its
@@ -102,12 +146,7 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.stop();
     }
 }
 
