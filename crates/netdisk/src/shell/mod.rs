@@ -105,11 +105,9 @@ fn command_names() -> Vec<String> {
 /// What a line asks for.
 enum Action {
     Nothing,
-    Exit,
     /// A `!COMMAND` (empty: an interactive shell).
     ShellEscape(String),
-    Local(ShellCommand),
-    Remote(RemoteCommand),
+    Command(ShellCommand),
 }
 
 /// Reads a line: `!COMMAND`, or words (split like a shell's) parsed by
@@ -142,15 +140,10 @@ fn parse(text: &str) -> anyhow::Result<Action> {
             ))
         }
     };
-    Ok(match line.command {
-        ShellCommand::Exit => Action::Exit,
-        ShellCommand::Help => {
-            print_line(Line::command().render_help());
-            Action::Nothing
-        }
-        ShellCommand::Remote(command) => Action::Remote(expand_local_arguments(command)?),
-        command => Action::Local(command),
-    })
+    Ok(Action::Command(match line.command {
+        ShellCommand::Remote(command) => ShellCommand::Remote(expand_local_arguments(command)?),
+        command => command,
+    }))
 }
 
 /// `put`'s sources and `get`'s destination are local paths: `~` and
@@ -192,17 +185,6 @@ fn expand_local_arguments(command: RemoteCommand) -> anyhow::Result<RemoteComman
     })
 }
 
-fn run_local(command: ShellCommand) -> anyhow::Result<()> {
-    match command {
-        ShellCommand::Lcd { path } => local::lcd(path.as_deref()),
-        ShellCommand::Lpwd => local::lpwd(),
-        ShellCommand::Lls(args) => local::lls(args.long, &args.paths),
-        ShellCommand::Lmkdir(args) => local::lmkdir(args.parents, &args.paths),
-        // Handled by `parse`.
-        ShellCommand::Remote(_) | ShellCommand::Help | ShellCommand::Exit => Ok(()),
-    }
-}
-
 /// What running a line means for the shell loop.
 enum Next {
     Continue,
@@ -226,7 +208,6 @@ async fn run_line(
 ) -> anyhow::Result<Next> {
     match parse(text)? {
         Action::Nothing => {}
-        Action::Exit => return Ok(Next::Exit),
         Action::ShellEscape(command) => {
             let input = match mode {
                 Mode::Prompt => CommandInput::Terminal,
@@ -234,10 +215,17 @@ async fn run_line(
             };
             local::shell_escape(&command, input).await?
         }
-        Action::Local(command) => run_local(command)?,
-        Action::Remote(command) => match mode {
-            Mode::Prompt => connection.run_at_prompt(output, command).await?,
-            Mode::Batch => connection.run(output, command).await?,
+        Action::Command(command) => match command {
+            ShellCommand::Exit => return Ok(Next::Exit),
+            ShellCommand::Help => print_line(Line::command().render_help()),
+            ShellCommand::Lcd { path } => local::lcd(path.as_deref())?,
+            ShellCommand::Lpwd => local::lpwd()?,
+            ShellCommand::Lls(args) => local::lls(args.long, &args.paths)?,
+            ShellCommand::Lmkdir(args) => local::lmkdir(args.parents, &args.paths)?,
+            ShellCommand::Remote(command) => match mode {
+                Mode::Prompt => connection.run_at_prompt(output, command).await?,
+                Mode::Batch => connection.run(output, command).await?,
+            },
         },
     }
     Ok(Next::Continue)
@@ -361,15 +349,15 @@ mod tests {
     fn cd_alone_goes_home_and_remote_wildcards_stay_as_typed() {
         assert!(matches!(
             parse("cd").expect("cd"),
-            Action::Remote(RemoteCommand::Cd(args)) if args.path == "~"
+            Action::Command(ShellCommand::Remote(RemoteCommand::Cd(args))) if args.path == "~"
         ));
         assert!(matches!(
             parse("rm *.tmp 'a b'").expect("rm"),
-            Action::Remote(RemoteCommand::Rm(args)) if args.paths == ["*.tmp", "a b"]
+            Action::Command(ShellCommand::Remote(RemoteCommand::Rm(args))) if args.paths == ["*.tmp", "a b"]
         ));
         assert!(matches!(
             parse("get *.jpg").expect("get"),
-            Action::Remote(RemoteCommand::Get(args)) if args.paths == ["*.jpg"]
+            Action::Command(ShellCommand::Remote(RemoteCommand::Get(args))) if args.paths == ["*.jpg"]
         ));
         assert!(matches!(
             parse("!echo 'hi there'").expect("!"),
@@ -384,7 +372,7 @@ mod tests {
             std::fs::write(dir.path().join(name), b"x").expect("file");
         }
         let root = dir.path().display();
-        let Action::Remote(RemoteCommand::Put(args)) =
+        let Action::Command(ShellCommand::Remote(RemoteCommand::Put(args))) =
             parse(&format!("put {root}/*.jpg")).expect("put")
         else {
             panic!("not a put");
@@ -394,7 +382,7 @@ mod tests {
             [format!("{root}/a.jpg"), format!("{root}/b.jpg"), ".".into()],
             "several matches of one pattern go to the current directory"
         );
-        let Action::Remote(RemoteCommand::Put(args)) =
+        let Action::Command(ShellCommand::Remote(RemoteCommand::Put(args))) =
             parse(&format!("put {root}/*.txt *.remote")).expect("put")
         else {
             panic!("not a put");
@@ -406,7 +394,9 @@ mod tests {
             format!("put: no local match for {root}/*.png")
         );
         let home = std::env::var("HOME").expect("HOME");
-        let Action::Remote(RemoteCommand::Get(args)) = parse("get a.txt ~/x").expect("get") else {
+        let Action::Command(ShellCommand::Remote(RemoteCommand::Get(args))) =
+            parse("get a.txt ~/x").expect("get")
+        else {
             panic!("not a get");
         };
         assert_eq!(args.paths, ["a.txt".to_owned(), format!("{home}/x")]);
