@@ -261,18 +261,18 @@ pwd
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(lines.contains(&"~"), "cd alone goes home: {}", out.stdout);
     assert!(local.join("made/deeper").is_dir(), "lmkdir -p");
-    // lls -l: kind, size, time, name, as ls -l prints remote entries.
+    // lls -l: kind and mode, size, time, name, as ls -l prints remote entries.
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("- ") && l.ends_with(" notes.txt") && l.contains(" 9 ")),
+            .any(|l| l.starts_with("-rw") && l.ends_with(" notes.txt") && l.contains(" 9 ")),
         "lls -l: {}",
         out.stdout
     );
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("d ") && l.ends_with(" made/")),
+            .any(|l| l.starts_with("drwx") && l.ends_with(" made/")),
         "lls -l: {}",
         out.stdout
     );
@@ -410,8 +410,8 @@ fn ctrl_c_stops_a_transfer_and_the_prompt_comes_back() {
     terminal.keys(&["rm abandoned.txt", "C-c"]);
     terminal.shows_times(&prompt, 2);
     terminal.keys(&["put big.bin", "Enter"]);
-    // The progress bar shows the upload under way.
-    terminal.shows("ETA");
+    // The progress bar (its rate column) shows the upload under way.
+    terminal.shows("B/s");
     terminal.keys(&["C-c"]);
     terminal.shows("netdisk: interrupted");
     terminal.shows_times(&prompt, 3);
