@@ -691,6 +691,17 @@ mod tests {
         );
         assert!(sweep(dir.path(), Duration::ZERO, &active, false).is_empty());
         assert!(user.join("r-key2.part").exists());
+        // A sidecar written when a long resume began ages with its partial.
+        std::fs::write(user.join("r-key3.part"), b"recent bytes").expect("write");
+        std::fs::write(user.join("r-key3.meta"), b"{}").expect("write");
+        let day_ago = SystemTime::now() - Duration::from_secs(24 * 3600);
+        std::fs::File::options()
+            .write(true)
+            .open(user.join("r-key3.meta"))
+            .and_then(|f| f.set_modified(day_ago))
+            .expect("age the sidecar");
+        assert!(sweep(dir.path(), Duration::from_secs(3600), &active, false).is_empty());
+        assert!(user.join("r-key3.meta").exists() && user.join("r-key3.part").exists());
     }
 
     #[tokio::test]
