@@ -27,3 +27,25 @@ pub struct Entry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<u32>,
 }
+
+impl Entry {
+    /// An entry from what a file system says of a file, with the
+    /// protocol's rules: a directory's size is 0, only files and
+    /// directories have a mode (its permission bits), times in seconds.
+    pub fn describe(
+        name: String,
+        kind: EntryKind,
+        len: u64,
+        modified: Option<std::time::SystemTime>,
+        mode: u32,
+    ) -> Entry {
+        let has_mode = matches!(kind, EntryKind::File | EntryKind::Dir);
+        Entry {
+            name,
+            kind,
+            size: if kind == EntryKind::Dir { 0 } else { len },
+            modified: modified.and_then(crate::time::to_epoch_secs),
+            mode: has_mode.then_some(mode & crate::request::MODE_MASK),
+        }
+    }
+}

@@ -17,7 +17,6 @@
 use crate::error::CommandError;
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, Metadata, PermissionsExt};
-use netdisk_proto::request::MODE_MASK;
 use netdisk_proto::{Entry, EntryKind, ErrorCode, HomePath};
 use std::io;
 use std::path::Path;
@@ -40,25 +39,13 @@ fn entry_of(name: String, meta: &Metadata) -> Entry {
     } else {
         EntryKind::Other
     };
-    let modified = meta
-        .modified()
-        .ok()
-        .and_then(|t| netdisk_proto::time::to_epoch_secs(t.into_std()));
-    let mode = match kind {
-        EntryKind::File | EntryKind::Dir => Some(meta.permissions().mode() & MODE_MASK),
-        EntryKind::Symlink | EntryKind::Other => None,
-    };
-    Entry {
+    Entry::describe(
         name,
         kind,
-        size: if kind == EntryKind::Dir {
-            0
-        } else {
-            meta.len()
-        },
-        modified,
-        mode,
-    }
+        meta.len(),
+        meta.modified().ok().map(|t| t.into_std()),
+        meta.permissions().mode(),
+    )
 }
 
 pub(crate) fn io_err(path: &HomePath) -> impl Fn(io::Error) -> CommandError + '_ {

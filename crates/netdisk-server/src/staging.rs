@@ -105,6 +105,13 @@ pub(crate) struct PartialRelease {
     pub(crate) user: String,
 }
 
+impl PartialRelease {
+    /// Claims this user's partial "r-KEY", unless an upload writes it.
+    fn claim_key(&self, key: &str) -> Option<ActiveClaim> {
+        self.active.claim(ActivePartials::key_of(&self.user, key))
+    }
+}
+
 pub(crate) struct ActiveClaim {
     active: Arc<ActivePartials>,
     key: String,
@@ -375,42 +382,51 @@ impl Home {
     /// attempt over it, and its bytes only held quota. A partial some
     /// session is writing (claimed) is left alone. Returns its bytes.
     fn release_partial(&self, target: &HomePath, partials: &PartialRelease) -> u64 {
-        self.discard_partial(target, partials).unwrap_or(0)
+        // Hashed once: this runs for every file a batch commits.
+        let key = partial_name(target);
+        match partials.claim_key(&key) {
+            Some(_claim) => self.remove_kept(&key).ok().flatten().unwrap_or(0),
+            None => 0,
+        }
     }
 
     /// Removes the kept partial upload to `target` (`partial_rm`, a plain
-    /// `put` over it, a completed upload) and returns its bytes: `busy`
-    /// while an upload writes it, `not_found` when there is none.
+    /// `put` over it) and returns its bytes: `busy` while an upload
+    /// writes it, `not_found` when there is none.
     pub(crate) fn discard_partial(
         &self,
         target: &HomePath,
         partials: &PartialRelease,
     ) -> Result<u64, CommandError> {
-        // Hashed once: this runs for every file a batch commits.
         let key = partial_name(target);
-        let Some(_claim) = partials
-            .active
-            .claim(ActivePartials::key_of(&partials.user, &key))
-        else {
+        let Some(_claim) = partials.claim_key(&key) else {
             return Err(CommandError::new(
                 ErrorCode::Busy,
                 format!("{target}: an upload is writing this partial now"),
             ));
         };
+        match self.remove_kept(&key) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(CommandError::new(
+                ErrorCode::NotFound,
+                format!("{target}: no interrupted upload is kept for it"),
+            )),
+            Err(e) => Err(staging_err(e)),
+        }
+    }
+
+    /// Removes the partial `key` ("r-KEY"), which the caller has claimed:
+    /// its bytes, or `None` when there is none.
+    fn remove_kept(&self, key: &str) -> io::Result<Option<u64>> {
         let part = format!("{key}{PART}");
-        let meta = self.staging.metadata(&part).map_err(|e| {
-            if e.kind() == io::ErrorKind::NotFound {
-                CommandError::new(
-                    ErrorCode::NotFound,
-                    format!("{target}: no interrupted upload is kept for it"),
-                )
-            } else {
-                staging_err(e)
-            }
-        })?;
+        let meta = match self.staging.metadata(&part) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let _ = self.staging.remove_file(format!("{key}{META}"));
-        self.staging.remove_file(&part).map_err(staging_err)?;
-        Ok(meta.len())
+        self.staging.remove_file(&part)?;
+        Ok(Some(meta.len()))
     }
 
     /// The kept partial uploads (those whose target is on record), sorted

@@ -4,7 +4,7 @@
 //! --checksum the same BLAKE3; --ignore-existing skips whatever exists).
 
 use crate::remote::Session;
-use crate::tree::FileJob;
+use crate::tree::{split_remote, FileJob};
 use anyhow::Context;
 use netdisk_proto::time::to_epoch_secs;
 use netdisk_proto::{Entry, EntryKind, ErrorCode};
@@ -88,15 +88,6 @@ async fn same_content(client: &mut Session, job: &FileJob) -> anyhow::Result<boo
     Ok(remote.blake3.as_deref() == Some(local.as_str()))
 }
 
-/// "dir/name" -> ("dir", "name"); a bare name is in ".".
-fn remote_parent(path: &str) -> (&str, &str) {
-    match path.rsplit_once('/') {
-        Some(("", name)) => ("/", name),
-        Some((dir, name)) => (dir, name),
-        None => (".", path),
-    }
-}
-
 /// Splits `jobs` into those to copy and the verdicts of those skipped:
 /// uploads, compared with the remote listing of each target directory
 /// (one `ls` per directory; a missing one holds nothing).
@@ -109,7 +100,7 @@ pub async fn filter_uploads(
     let mut keep = Vec::new();
     let mut skipped = Vec::new();
     for job in jobs {
-        let (dir, name) = remote_parent(&job.remote);
+        let (dir, name) = split_remote(&job.remote);
         if !listings.contains_key(dir) {
             let entries = match client.ls(Some(dir)).await {
                 Ok(listing) => listing.entries,
@@ -241,12 +232,5 @@ mod tests {
             quick(Rule::Checksum, &job(9, Some(100)), Some(&there)),
             Verdict::Copy
         );
-    }
-
-    #[test]
-    fn remote_parents() {
-        assert_eq!(remote_parent("a.txt"), (".", "a.txt"));
-        assert_eq!(remote_parent("~/d/a.txt"), ("~/d", "a.txt"));
-        assert_eq!(remote_parent("/a.txt"), ("/", "a.txt"));
     }
 }

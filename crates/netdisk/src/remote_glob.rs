@@ -5,6 +5,7 @@
 //! remote name may hold, escapes: `rm 'a\*b'` removes the file `a*b`.
 
 use crate::remote::Session;
+use crate::tree::{join_remote, split_remote};
 use anyhow::{anyhow, Context};
 use glob::{MatchOptions, Pattern};
 use netdisk_proto::Entry;
@@ -20,10 +21,7 @@ fn split_pattern(path: &str) -> Option<(&str, &str)> {
     if path.contains('\\') {
         return None;
     }
-    let (dir, name) = match path.rsplit_once('/') {
-        Some((dir, name)) => (if dir.is_empty() { "/" } else { dir }, name),
-        None => (".", path),
-    };
+    let (dir, name) = split_remote(path);
     name.contains(['*', '?', '[']).then_some((dir, name))
 }
 
@@ -55,14 +53,6 @@ async fn matching(client: &mut Session, dir: &str, name: &str) -> anyhow::Result
         .collect())
 }
 
-fn join(dir: &str, name: &str) -> String {
-    match dir {
-        "." => name.to_owned(),
-        "/" => format!("/{name}"),
-        _ => format!("{}/{name}", dir.trim_end_matches('/')),
-    }
-}
-
 /// Every path, with patterns replaced by what they match; a pattern that
 /// matches nothing is an error, as in sftp.
 pub async fn expand(client: &mut Session, paths: Vec<String>) -> anyhow::Result<Vec<String>> {
@@ -75,7 +65,7 @@ pub async fn expand(client: &mut Session, paths: Vec<String>) -> anyhow::Result<
                 if found.is_empty() {
                     return Err(anyhow!("{path}: no remote match"));
                 }
-                expanded.extend(found.into_iter().map(|e| join(dir, &e.name)));
+                expanded.extend(found.into_iter().map(|e| join_remote(dir, &e.name)));
             }
         }
     }
@@ -114,8 +104,6 @@ mod tests {
         assert_eq!(split_pattern("dir*/plain.txt"), None, "only the last name");
         assert_eq!(split_pattern("a\\*b"), None);
         assert_eq!(unescape("a\\*b"), "a*b");
-        assert_eq!(join(".", "x"), "x");
-        assert_eq!(join("~/d/", "x"), "~/d/x");
     }
 
     #[test]

@@ -167,22 +167,12 @@ fn summarize(
     } else {
         String::new()
     };
-    let mut text = format!(
-        "{verb} {files} file{} ({}) in {seconds:.1} s{rate}",
+    output.say(format_args!(
+        "{verb} {files} file{} ({}) in {seconds:.1} s{rate}{}",
         plural(files),
-        human(bytes)
-    );
-    for (count, what) in [
-        (skipped.identical, "identical, skipped"),
-        (skipped.existing, "existing, skipped"),
-        (skipped.excluded, "excluded"),
-        (failed, "failed"),
-    ] {
-        if count > 0 {
-            text.push_str(&format!("; {count} {what}"));
-        }
-    }
-    output.say(text);
+        human(bytes),
+        left_alone(skipped, failed)
+    ));
     output.record(serde_json::json!({
         "type": "summary",
         "direction": verb,
@@ -194,6 +184,21 @@ fn summarize(
         "excluded": skipped.excluded,
         "failed": failed,
     }));
+}
+
+/// "; 3 identical, skipped; 1 failed": what a summary adds, nothing when
+/// everything was copied.
+fn left_alone(skipped: &Skipped, failed: usize) -> String {
+    [
+        (skipped.identical, "identical, skipped"),
+        (skipped.existing, "existing, skipped"),
+        (skipped.excluded, "excluded"),
+        (failed, "failed"),
+    ]
+    .into_iter()
+    .filter(|(count, _)| *count > 0)
+    .map(|(count, what)| format!("; {count} {what}"))
+    .collect()
 }
 
 fn plural(count: usize) -> &'static str {
@@ -630,6 +635,7 @@ async fn put_stdin(
     .await
     .context("put -")?
     .context("put -: spooling standard input")?;
+    // The spool's own mode (0600) says nothing about the data.
     client.set_preserve_mode(false);
     let done = client
         .put_file(spool.path(), dest, false, None)
@@ -721,22 +727,13 @@ fn dry_run(output: Output, direction: Direction, jobs: &[FileJob], skipped: &Ski
         }));
     }
     let bytes: u64 = jobs.iter().map(|j| j.size).sum();
-    let mut text = format!(
-        "dry run: would {verb} {} file{} ({})",
+    output.say(format_args!(
+        "dry run: would {verb} {} file{} ({}){}",
         jobs.len(),
         plural(jobs.len()),
-        human(bytes)
-    );
-    for (count, what) in [
-        (skipped.identical, "identical, skipped"),
-        (skipped.existing, "existing, skipped"),
-        (skipped.excluded, "excluded"),
-    ] {
-        if count > 0 {
-            text.push_str(&format!("; {count} {what}"));
-        }
-    }
-    output.say(text);
+        human(bytes),
+        left_alone(skipped, 0)
+    ));
 }
 
 pub async fn get(

@@ -52,6 +52,15 @@ pub fn join_remote(dir: &str, name: &str) -> String {
     }
 }
 
+/// "dir/name" -> ("dir", "name"): a bare name is in ".", "/name" in "/".
+pub fn split_remote(path: &str) -> (&str, &str) {
+    match path.rsplit_once('/') {
+        Some(("", name)) => ("/", name),
+        Some((dir, name)) => (dir, name),
+        None => (".", path),
+    }
+}
+
 /// Walks a local directory into `plan`, mapping it to `remote_root`.
 /// Symlinks are skipped with a warning unless `follow_links`; a link
 /// cycle is never entered twice.
@@ -288,5 +297,9 @@ mod tests {
         assert_eq!(join_remote(".", "a"), "a");
         assert_eq!(join_remote("~", "a"), "~/a");
         assert_eq!(join_remote("x/", "a"), "x/a");
+        assert_eq!(join_remote("/", "a"), "/a");
+        assert_eq!(split_remote("a.txt"), (".", "a.txt"));
+        assert_eq!(split_remote("~/d/a.txt"), ("~/d", "a.txt"));
+        assert_eq!(split_remote("/a.txt"), ("/", "a.txt"));
     }
 }

@@ -176,23 +176,13 @@ fn entry(name: String, meta: &std::fs::Metadata) -> Entry {
     } else {
         EntryKind::Other
     };
-    let modified = meta
-        .modified()
-        .ok()
-        .and_then(netdisk_proto::time::to_epoch_secs);
-    let mode = matches!(kind, EntryKind::File | EntryKind::Dir)
-        .then(|| std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777);
-    Entry {
+    Entry::describe(
         name,
         kind,
-        size: if kind == EntryKind::Dir {
-            0
-        } else {
-            meta.len()
-        },
-        modified,
-        mode,
-    }
+        meta.len(),
+        meta.modified().ok(),
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()),
+    )
 }
 
 fn show(entry: &Entry, long: bool) -> String {
