@@ -3,7 +3,8 @@
 
 use netdisk_client::{ServerTrust, Transport};
 use netdisk_proto::Fingerprint;
-use netdisk_server::{AuditDestination, DataDir, Server, ServerConfig};
+use netdisk_server::{AuditDestination, Server, ServerConfig};
+use netdisk_store::DataDir;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

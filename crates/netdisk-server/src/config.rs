@@ -1,6 +1,7 @@
 //! Server settings, with the defaults `netdisk serve` uses.
 
 use netdisk_proto::SiteKey;
+pub use netdisk_store::AuditDestination;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,21 +16,6 @@ pub enum Transport {
     TlsWith { cert: PathBuf, key: PathBuf },
     /// No encryption: only for loopback or a network that is already private.
     Plaintext,
-}
-
-/// Where the audit log (one JSON line per event) goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuditDestination {
-    Off,
-    Stderr,
-    /// A file, appended to; a relative path is inside the data directory.
-    File(PathBuf),
-}
-
-impl Default for AuditDestination {
-    fn default() -> Self {
-        AuditDestination::File(PathBuf::from("audit.log"))
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -75,7 +61,7 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
-            root: PathBuf::from(crate::data_dir::DEFAULT_ROOT),
+            root: PathBuf::from(netdisk_store::DEFAULT_ROOT),
             listen: format!("0.0.0.0:{}", netdisk_proto::DEFAULT_PORT),
             transport: Transport::default(),
             site_key: None,

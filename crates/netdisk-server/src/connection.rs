@@ -1,7 +1,6 @@
 //! One client connection: frames in and out over any byte stream, with a
 //! time limit on every read, and the task that serves it from hello to close.
 
-use crate::audit::Event;
 use crate::login::{login, LoggedIn};
 use crate::session::{serve_requests, Shared};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -9,6 +8,7 @@ use base64::Engine;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use netdisk_proto::handshake::Hello;
 use netdisk_proto::{CodecError, ErrorCode, Frame, Message, NetdiskCodec, PROTOCOL_VERSION};
+use netdisk_store::Event;
 use rand::RngCore;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -356,7 +356,10 @@ async fn admit<S: AsyncRead + AsyncWrite + Unpin>(
     if let Some(key) = &shared.config.site_key {
         let refused = |reason: &'static str| {
             tracing::warn!(%peer, reason, "site key refused");
-            shared.audit.record(Event::SiteKeyRefused { peer, reason });
+            shared
+                .store
+                .audit()
+                .record(Event::SiteKeyRefused { peer, reason });
             Fatal::SiteKey(reason)
         };
         match conn

@@ -3,15 +3,13 @@
 //! sweeps expired partial uploads.
 
 use crate::accept::{serve_connections, ConnectionLimits};
-use crate::audit::AuditLog;
 use crate::config::{ServerConfig, Transport};
 use crate::connection::{refuse, serve_connection};
-use crate::data_dir::DataDir;
 use crate::error::ServerError;
 use crate::session::Shared;
-use crate::staging::{self, ActivePartials};
 use crate::tls::ServerTls;
 use netdisk_proto::Fingerprint;
+use netdisk_store::{Store, StoreConfig};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,10 +26,15 @@ impl Server {
     /// Opens the data directory (creating it, and the TLS certificate, on
     /// first start) and binds.
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
-        let data = DataDir::open(&config.root)?;
-        let users = data.users()?;
-        let tls = ServerTls::load(&config.transport, data.root())?;
-        let audit = AuditLog::open(&config.audit, data.root())?;
+        let store = Store::open(StoreConfig {
+            root: config.root.clone(),
+            default_quota: config.default_quota,
+            partial_ttl: config.partial_ttl,
+            audit: config.audit.clone(),
+            max_login_failures: config.max_login_failures,
+            lockout: config.lockout,
+        })?;
+        let tls = ServerTls::load(&config.transport, store.root())?;
         let listener =
             TcpListener::bind(&config.listen)
                 .await
@@ -39,22 +42,7 @@ impl Server {
                     addr: config.listen.clone(),
                     source,
                 })?;
-        // Uploads cut by a crash: plain ones go now, resumable ones when they expire.
-        staging::sweep(
-            &data.root().join("staging"),
-            config.partial_ttl,
-            &ActivePartials::default(),
-            true,
-        );
-        let decoy_key = users.secret("decoy-verifier")?;
-        let shared = Arc::new(Shared::new(
-            data,
-            users,
-            config.clone(),
-            decoy_key,
-            tls,
-            audit,
-        ));
+        let shared = Arc::new(Shared::new(store, config.clone(), tls));
         Ok(Server {
             listener,
             shared,
@@ -79,7 +67,7 @@ impl Server {
 
     /// True when the user database has no users yet.
     pub fn has_no_users(&self) -> bool {
-        self.shared.users.is_empty().unwrap_or(false)
+        self.shared.store.users().is_empty().unwrap_or(false)
     }
 
     /// Serves until `shutdown` completes, then drains within the grace period.
@@ -107,8 +95,7 @@ impl Server {
 
 /// Removes expired partial uploads now and then, until shutdown.
 async fn sweep_partials(shared: Arc<Shared>, cancel: CancellationToken) {
-    let ttl = shared.config.partial_ttl;
-    let period = (ttl / 4).clamp(
+    let period = (shared.config.partial_ttl / 4).clamp(
         std::time::Duration::from_secs(1),
         std::time::Duration::from_secs(600),
     );
@@ -117,19 +104,6 @@ async fn sweep_partials(shared: Arc<Shared>, cancel: CancellationToken) {
             () = cancel.cancelled() => return,
             () = tokio::time::sleep(period) => {}
         }
-        let worker = shared.clone();
-        let swept = tokio::task::spawn_blocking(move || {
-            staging::sweep(
-                &worker.data.root().join("staging"),
-                ttl,
-                &worker.active,
-                false,
-            )
-        })
-        .await;
-        for (user, bytes) in swept.unwrap_or_default() {
-            tracing::info!(%user, bytes, "expired partial uploads removed");
-            shared.quotas.freed(&user, bytes);
-        }
+        shared.store.sweep_expired().await;
     }
 }

@@ -1,22 +1,18 @@
-//! The login exchange: SCRAM-SHA-256 against the user database.
-//!
-//! An unknown user gets a made-up verifier (a salt derived from the name, so
-//! it is the same on every attempt, and random keys), so the exchange runs
-//! the same steps and fails at the same place as a wrong password.
+//! The login exchange: SCRAM-SHA-256 in `login`, `login_challenge` and
+//! `login_proof` frames, against the store's logins (verifiers, made-up
+//! ones for unknown users, the throttle).
 
-use crate::audit::Event;
 use crate::connection::{Connection, Fatal};
 use crate::session::Shared;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use hmac::{Hmac, Mac};
 use netdisk_proto::handshake::{LoginChallenge, LoginOk};
-use netdisk_proto::scram::{ClientHello, ServerFirst, Verifier, DEFAULT_ITERATIONS, MECHANISM};
+use netdisk_proto::scram::{ClientHello, ServerFirst, MECHANISM};
 use netdisk_proto::{Message, PROTOCOL_VERSION};
+use netdisk_store::Event;
 use rand::RngCore;
-use sha2::Sha256;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub(crate) struct LoggedIn {
@@ -27,22 +23,6 @@ pub(crate) struct LoggedIn {
 /// Each step may take at most this long; the whole login is also bounded
 /// by the caller's deadline.
 const STEP: Duration = Duration::from_secs(3600);
-
-fn decoy_verifier(key: &[u8; 32], user: &str) -> Verifier {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(user.as_bytes());
-    let digest = mac.finalize().into_bytes();
-    let mut stored_key = [0u8; 32];
-    let mut server_key = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut stored_key);
-    rand::thread_rng().fill_bytes(&mut server_key);
-    Verifier {
-        salt: digest[..16].to_vec(),
-        iterations: DEFAULT_ITERATIONS,
-        stored_key,
-        server_key,
-    }
-}
 
 fn nonce() -> String {
     let mut bytes = [0u8; 18];
@@ -82,17 +62,15 @@ pub(crate) async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let hello =
         ClientHello::parse(&request.data).map_err(|e| Fatal::protocol(Some(id), e.to_string()))?;
+    let logins = shared.store.logins();
     let audit = |result| {
-        shared.audit.record(Event::Login {
+        shared.store.audit().record(Event::Login {
             peer,
             user: &hello.user,
             result,
         })
     };
-    if let Err(wait) = shared
-        .throttle
-        .check(peer.ip(), &hello.user, Instant::now())
-    {
+    if let Err(wait) = logins.check(peer.ip(), &hello.user) {
         tracing::warn!(user = %hello.user, %peer, "login refused: locked out after failed logins");
         audit("throttled");
         return Err(Fatal::Throttled {
@@ -100,20 +78,11 @@ pub(crate) async fn login<S: AsyncRead + AsyncWrite + Unpin>(
             seconds: wait.as_secs().max(1),
         });
     }
-    let lookup = shared.users.clone();
-    let name = hello.user.clone();
-    let found = tokio::task::spawn_blocking(move || lookup.credentials(&name))
+    let credentials = logins
+        .credentials(&hello.user)
         .await
-        .map_err(|e| Fatal::Io(std::io::Error::other(e)))?
-        .map_err(|e| {
-            tracing::error!(error = %e, "user database lookup failed");
-            Fatal::Io(std::io::Error::other(e.to_string()))
-        })?;
-    let known = found.is_some();
-    let verifier = match found {
-        Some((verifier, _quota)) => verifier,
-        None => decoy_verifier(&shared.decoy_key, &hello.user),
-    };
+        .map_err(|e| Fatal::Io(std::io::Error::other(e.message)))?;
+    let (known, verifier) = (credentials.known, credentials.verifier);
     let (state, server_first) = ServerFirst::new(&hello, verifier, &nonce())
         .map_err(|e| Fatal::protocol(Some(id), e.to_string()))?;
     conn.send(&Message::LoginChallenge(LoginChallenge {
@@ -135,10 +104,6 @@ pub(crate) async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     };
     match state.handle_client_final(&proof.data) {
         Ok(server_final) if known => {
-            shared
-                .data
-                .create_home(&hello.user)
-                .map_err(|e| Fatal::Io(std::io::Error::other(e.to_string())))?;
             conn.send(&Message::LoginOk(LoginOk {
                 id,
                 data: server_final,
@@ -146,7 +111,7 @@ pub(crate) async fn login<S: AsyncRead + AsyncWrite + Unpin>(
                 cwd: "~".into(),
             }))
             .await?;
-            shared.throttle.succeeded(peer.ip(), &hello.user);
+            logins.succeeded(peer.ip(), &hello.user);
             audit("ok");
             Ok(LoggedIn {
                 name: hello.user,
@@ -156,9 +121,7 @@ pub(crate) async fn login<S: AsyncRead + AsyncWrite + Unpin>(
         _ => {
             tracing::warn!(user = %hello.user, %peer, "login failed");
             audit("failed");
-            let delay = shared
-                .throttle
-                .failed(peer.ip(), &hello.user, Instant::now());
+            let delay = logins.failed(peer.ip(), &hello.user);
             // The answer waits; the task sleeps, no CPU is spent.
             tokio::time::sleep(delay).await;
             Err(Fatal::AuthFailed { id })

@@ -1,97 +1,51 @@
-//! A logged-in session: who the user is, their jailed home, the current
+//! A logged-in session: the user's space in the store, the current
 //! directory, and the loop that reads requests and runs them in order.
 
-use crate::audit::AuditLog;
 use crate::commands::dispatch;
 use crate::commands::put_small::{self, Committing, SmallBatch};
 use crate::config::ServerConfig;
 use crate::connection::{Connection, Fatal};
-use crate::data_dir::DataDir;
-use crate::error::CommandError;
-use crate::home::{Home, OpenHomes};
 use crate::login::LoggedIn;
-use crate::quota::QuotaBook;
-use crate::staging::{ActivePartials, PartialRelease};
-use crate::throttle::LoginThrottle;
 use crate::tls::ServerTls;
-use crate::users::UserDb;
 use netdisk_proto::HomePath;
-use netdisk_proto::{ErrorCode, Message};
+use netdisk_proto::Message;
+use netdisk_store::{Space, Store};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 
 /// State shared by every connection of one server.
 pub(crate) struct Shared {
-    pub(crate) data: DataDir,
-    pub(crate) users: Arc<UserDb>,
+    pub(crate) store: Store,
     pub(crate) config: ServerConfig,
-    /// Keys the made-up verifiers of unknown users (see `login`); kept in
-    /// the user database so an unknown user's salt survives restarts too.
-    pub(crate) decoy_key: [u8; 32],
-    pub(crate) quotas: Arc<QuotaBook>,
-    pub(crate) active: Arc<ActivePartials>,
     /// `None` in plaintext mode.
     pub(crate) tls: Option<ServerTls>,
-    pub(crate) audit: AuditLog,
-    pub(crate) throttle: LoginThrottle,
-    pub(crate) homes: OpenHomes,
     /// Room for `put_small` bodies waiting for their commit, in KiB.
     pub(crate) small_bodies: Arc<tokio::sync::Semaphore>,
 }
 
 impl Shared {
-    pub(crate) fn new(
-        data: DataDir,
-        users: UserDb,
-        config: ServerConfig,
-        decoy_key: [u8; 32],
-        tls: Option<ServerTls>,
-        audit: AuditLog,
-    ) -> Shared {
+    pub(crate) fn new(store: Store, config: ServerConfig, tls: Option<ServerTls>) -> Shared {
         let small_bodies = Arc::new(tokio::sync::Semaphore::new(put_small::budget(
             config.small_upload_memory,
         )));
         Shared {
-            data,
-            users: Arc::new(users),
-            throttle: LoginThrottle::new(config.max_login_failures, config.lockout),
+            store,
             config,
-            decoy_key,
-            quotas: Arc::default(),
-            active: Arc::default(),
             tls,
-            audit,
-            homes: OpenHomes::default(),
             small_bodies,
         }
-    }
-
-    /// The user's quota now (it may change while the server runs):
-    /// their own, else the server's default; `None` is unlimited.
-    pub(crate) async fn quota_of(&self, user: &str) -> Result<Option<u64>, CommandError> {
-        let users = self.users.clone();
-        let name = user.to_owned();
-        let own = tokio::task::spawn_blocking(move || users.credentials(&name))
-            .await
-            .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))?
-            .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))?
-            .and_then(|(_, quota)| quota);
-        Ok(own.or(self.config.default_quota))
     }
 }
 
 pub(crate) struct Session {
-    pub(crate) user: String,
-    pub(crate) peer: std::net::SocketAddr,
-    pub(crate) home: Home,
+    /// The user's files, through the store.
+    pub(crate) space: Space,
     pub(crate) cwd: HomePath,
     /// `put_small` uploads waiting for their batch's commit.
     pub(crate) batch: SmallBatch,
     /// The batch before it, being committed.
     pub(crate) committing: Option<Committing>,
-    /// For commits: the user's kept partials they may release.
-    pub(crate) partials: PartialRelease,
 }
 
 pub(crate) async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
@@ -100,34 +54,21 @@ pub(crate) async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
     user: LoggedIn,
     cancel: &CancellationToken,
 ) -> Result<(), Fatal> {
-    let home = shared.homes.open(
-        &user.name,
-        &shared.data.home(&user.name),
-        &shared.data.staging(&user.name),
-    )?;
-    if !shared.quotas.is_loaded(&user.name) {
-        // Measured once per server run; every change after is tracked.
-        let used = home
-            .run(|home| Ok(home.usage()? + home.kept_partial_bytes()))
-            .await;
-        shared.quotas.load(&user.name, used.unwrap_or(0));
-    }
+    let space = shared
+        .store
+        .space(&user.name, user.peer)
+        .await
+        .map_err(|e| Fatal::Io(std::io::Error::other(e.message)))?;
     let mut session = Session {
-        user: user.name.clone(),
-        peer: user.peer,
-        home,
+        space,
         cwd: HomePath::home(),
         batch: SmallBatch::default(),
         committing: None,
-        partials: PartialRelease {
-            active: shared.active.clone(),
-            user: user.name,
-        },
     };
     let ended = serve_session(&mut session, conn, shared, cancel).await;
-    put_small::finish_unanswered(&mut session, shared).await;
+    put_small::finish_unanswered(&mut session).await;
     if !session.batch.is_empty() {
-        put_small::abandon(&mut session, shared);
+        put_small::abandon(&mut session);
     }
     ended
 }
@@ -148,7 +89,7 @@ async fn serve_session<S: AsyncRead + AsyncWrite + Unpin>(
             // commit, whichever comes first.
             None | Some(Err(Fatal::Closed)) => {
                 if session.committing.is_none() {
-                    put_small::start_commit(session, conn, shared).await?;
+                    put_small::start_commit(session, conn).await?;
                 }
                 conn.release_buffers();
                 // Shutdown is only checked between requests: a running transfer finishes.
@@ -156,11 +97,11 @@ async fn serve_session<S: AsyncRead + AsyncWrite + Unpin>(
                     biased;
                     () = cancel.cancelled() => {
                         // Uploads received are committed and answered before leaving.
-                        put_small::commit(session, conn, shared).await?;
+                        put_small::commit(session, conn).await?;
                         return Err(Fatal::ShuttingDown);
                     }
                     joined = put_small::committed(&mut session.committing) => {
-                        put_small::answer_committed(joined, session, conn, shared).await?;
+                        put_small::answer_committed(joined, session, conn).await?;
                         continue;
                     }
                     message = conn.next_request(shared.config.idle_timeout, shared.config.header_timeout) => match message {
@@ -169,7 +110,7 @@ async fn serve_session<S: AsyncRead + AsyncWrite + Unpin>(
                         // committed and answered first (a client that
                         // closed its side may still read its answers).
                         Err(end) => {
-                            put_small::commit(session, conn, shared).await?;
+                            put_small::commit(session, conn).await?;
                             return Err(end);
                         }
                     },
@@ -181,12 +122,12 @@ async fn serve_session<S: AsyncRead + AsyncWrite + Unpin>(
             Message::PutSmall(req) => {
                 put_small::stage(req, session, conn, shared).await?;
                 if session.batch.is_full() {
-                    put_small::start_commit(session, conn, shared).await?;
+                    put_small::start_commit(session, conn).await?;
                 }
             }
             other => {
                 // Answers go out in request order, and what follows sees the files.
-                put_small::commit(session, conn, shared).await?;
+                put_small::commit(session, conn).await?;
                 dispatch(other, session, conn, shared).await?;
             }
         }

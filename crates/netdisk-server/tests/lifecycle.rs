@@ -181,7 +181,7 @@ async fn sessions_of_one_user_share_their_home_handles_until_the_home_is_replace
 
     // The home is deleted and made again (user del --purge, user add) while
     // a session still holds the old one: a new session must get the new one.
-    let data = netdisk_server::DataDir::open(&server.root).expect("data dir");
+    let data = netdisk_store::DataDir::open(&server.root).expect("data dir");
     data.remove_home("alice").expect("purge");
     data.create_home("alice").expect("recreate");
     let mut fresh = RawClient::login(server.addr, "alice", "pw").await;

@@ -103,7 +103,7 @@ pub struct Trust {
 #[derive(Debug, Clone, Args)]
 pub struct RootArg {
     /// The server's data directory.
-    #[arg(long, default_value = netdisk_server::DEFAULT_ROOT)]
+    #[arg(long, default_value = netdisk_store::DEFAULT_ROOT)]
     pub root: PathBuf,
 }
 

@@ -6,10 +6,10 @@ use crate::output::print_line;
 use crate::password::new_password;
 use crate::size::{human, Quota};
 use anyhow::Context;
-use netdisk_server::DataDir;
+use netdisk_store::DataDir;
 use std::path::Path;
 
-fn open(root: &Path) -> anyhow::Result<(DataDir, netdisk_server::UserDb)> {
+fn open(root: &Path) -> anyhow::Result<(DataDir, netdisk_store::UserDb)> {
     let data = DataDir::open(root)?;
     let users = data.users()?;
     Ok((data, users))
@@ -18,7 +18,7 @@ fn open(root: &Path) -> anyhow::Result<(DataDir, netdisk_server::UserDb)> {
 /// Opens a data directory that must exist already: only `user add` (and
 /// `serve`) may create one, so a mistyped --root is an error, not a new
 /// empty data directory at the typo.
-fn open_existing(root: &Path) -> anyhow::Result<(DataDir, netdisk_server::UserDb)> {
+fn open_existing(root: &Path) -> anyhow::Result<(DataDir, netdisk_store::UserDb)> {
     let database = root.join("users.db");
     let exists = database
         .try_exists()
@@ -41,7 +41,7 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
             password_stdin,
             root,
         } => {
-            netdisk_server::validate_user_name(&name)
+            netdisk_store::validate_user_name(&name)
                 .with_context(|| format!("user add {name:?}"))?;
             let password = new_password(password_stdin)?;
             let (data, users) = open(&root.root)?;

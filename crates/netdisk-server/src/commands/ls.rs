@@ -3,6 +3,7 @@
 
 use super::resolve;
 use crate::connection::{Connection, Fatal};
+use crate::error::CommandError;
 use crate::session::Session;
 use netdisk_proto::request::Ls;
 use netdisk_proto::response::Listing;
@@ -12,10 +13,6 @@ use tokio::io::{AsyncRead, AsyncWrite};
 /// Entries per frame are packed up to this many bytes of JSON, leaving
 /// room for the frame's other fields under the header limit.
 const PAGE_BYTES: usize = MAX_HEADER_LEN * 3 / 4;
-
-/// Directories up to this size are listed on the async thread (see
-/// `home.rs` for why); a larger one is listed again on the blocking pool.
-const INLINE_ENTRIES: usize = 128;
 
 pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
     req: Ls,
@@ -27,15 +24,12 @@ pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
         None => Ok(session.cwd.clone()),
     };
     let result = match listed {
-        Ok(path) => {
-            let shown = path.to_string();
-            match session.home.list_at_most(&path, INLINE_ENTRIES) {
-                Ok(Some(entries)) => Ok(entries),
-                Ok(None) => session.home.run(move |home| home.list(&path)).await,
-                Err(e) => Err(e),
-            }
-            .map(|entries| (shown, entries))
-        }
+        Ok(path) => session
+            .space
+            .list(&path)
+            .await
+            .map(|entries| (path.to_string(), entries))
+            .map_err(CommandError::from),
         Err(e) => Err(e),
     };
     let (path, entries) = match result {

@@ -16,7 +16,6 @@ mod rm;
 mod rmdir;
 mod stat;
 
-use crate::audit::Event;
 use crate::connection::{Connection, Fatal};
 use crate::error::CommandError;
 use crate::session::{Session, Shared};
@@ -39,56 +38,14 @@ pub(crate) async fn dispatch<S: AsyncRead + AsyncWrite + Unpin>(
         Message::Ls(req) => return ls::apply(req, session, conn).await,
         Message::Stat(req) => stat::apply(req, session).await,
         Message::Mkdir(req) => mkdir::apply(req, session).await,
-        Message::Rm(req) => {
-            let (path, recursive) = (shown(session, &req.path), req.recursive);
-            let result = rm::apply(req, session, shared).await;
-            shared.audit.record(Event::Remove {
-                peer: session.peer,
-                user: &session.user,
-                path: &path,
-                recursive,
-                result: outcome(&result),
-            });
-            result
-        }
-        Message::Rmdir(req) => {
-            let path = shown(session, &req.path);
-            let result = rmdir::apply(req, session).await;
-            shared.audit.record(Event::Rmdir {
-                peer: session.peer,
-                user: &session.user,
-                path: &path,
-                result: outcome(&result),
-            });
-            result
-        }
-        Message::Mv(req) => {
-            let (from, to) = (shown(session, &req.from), shown(session, &req.to));
-            let result = mv::apply(req, session, shared).await;
-            shared.audit.record(Event::Rename {
-                peer: session.peer,
-                user: &session.user,
-                from: &from,
-                to: &to,
-                result: outcome(&result),
-            });
-            result
-        }
-        Message::Df(req) => df::apply(req, session, shared).await,
-        Message::Partials(req) => partials::apply(req, session, shared).await,
-        Message::PartialRm(req) => {
-            let path = shown(session, &req.path);
-            let result = partial_rm::apply(req, session, shared).await;
-            shared.audit.record(Event::PartialRemove {
-                peer: session.peer,
-                user: &session.user,
-                path: &path,
-                result: outcome(&result),
-            });
-            result
-        }
+        Message::Rm(req) => rm::apply(req, session).await,
+        Message::Rmdir(req) => rmdir::apply(req, session).await,
+        Message::Mv(req) => mv::apply(req, session).await,
+        Message::Df(req) => df::apply(req, session).await,
+        Message::Partials(req) => partials::apply(req, session).await,
+        Message::PartialRm(req) => partial_rm::apply(req, session).await,
         Message::Put(req) => return put::apply(req, session, conn, shared).await,
-        Message::Get(req) => return get::apply(req, session, conn, shared).await,
+        Message::Get(req) => return get::apply(req, session, conn).await,
         other => {
             return Err(Fatal::protocol(
                 id,
@@ -115,12 +72,9 @@ pub(crate) fn shown(session: &Session, path: &str) -> String {
     }
 }
 
-/// A request's result as the audit log shows it: "ok" or the error code.
-pub(crate) fn outcome<T>(result: &Result<T, CommandError>) -> &'static str {
-    match result {
-        Ok(_) => "ok",
-        Err(err) => err.code.as_str(),
-    }
+/// A store's refusal as an `error` frame answering request `id`.
+pub(crate) fn refusal(err: netdisk_store::StoreError, id: u64) -> Message {
+    CommandError::from(err).into_message(id)
 }
 
 /// Resolves a client path against the session's directory; a refusal names the path.

@@ -1,47 +1,29 @@
-use super::resolve;
+use super::{resolve, shown};
 use crate::error::CommandError;
-use crate::session::{Session, Shared};
+use crate::session::Session;
 use netdisk_proto::request::Mv;
 use netdisk_proto::response::Done;
-use netdisk_proto::{ErrorCode, Message};
+use netdisk_proto::Message;
+use netdisk_store::Event;
 
-pub(crate) async fn apply(
-    req: Mv,
-    session: &mut Session,
-    shared: &Shared,
-) -> Result<Message, CommandError> {
-    let from = resolve(session, &req.from)?;
-    let to = resolve(session, &req.to)?;
-    let Some(name) = from.file_name().map(str::to_owned) else {
-        return Err(CommandError::new(
-            ErrorCode::PermissionDenied,
-            "cannot move the home directory",
-        ));
+pub(crate) async fn apply(req: Mv, session: &mut Session) -> Result<Message, CommandError> {
+    let resolved =
+        resolve(session, &req.from).and_then(|from| Ok((from, resolve(session, &req.to)?)));
+    let (from, to) = match resolved {
+        Ok(paths) => paths,
+        Err(err) => {
+            // Refused before the store, which audits the rest.
+            let space = &session.space;
+            space.audit_log().record(Event::Rename {
+                peer: space.peer(),
+                user: space.user(),
+                from: &shown(session, &req.from),
+                to: &shown(session, &req.to),
+                result: err.code.as_str(),
+            });
+            return Err(err);
+        }
     };
-    let replaced = session
-        .home
-        .run(move |home| {
-            // Like mv(1): an existing directory as the target receives the source inside it.
-            let target = if home.is_dir(&to) {
-                to.join(&name)?
-            } else {
-                to
-            };
-            if target == from {
-                return Ok(0);
-            }
-            if target.names().starts_with(from.names()) {
-                return Err(CommandError::new(
-                    ErrorCode::BadRequest,
-                    format!("cannot move {from} into itself ({target})"),
-                ));
-            }
-            // A file replaced by the move leaves the disk.
-            let replaced = home.file_size(&target);
-            home.rename(&from, &target)?;
-            Ok(replaced)
-        })
-        .await?;
-    shared.quotas.freed(&session.user, replaced);
+    session.space.rename(&from, &to).await?;
     Ok(Message::Done(Done { id: req.id }))
 }

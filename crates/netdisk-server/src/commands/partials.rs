@@ -2,24 +2,14 @@
 //! their quota and discard it (`partial_rm`).
 
 use crate::error::CommandError;
-use crate::session::{Session, Shared};
+use crate::session::Session;
 use netdisk_proto::request::Partials;
 use netdisk_proto::response::PartialList;
 use netdisk_proto::Message;
 
-pub(crate) async fn apply(
-    req: Partials,
-    session: &mut Session,
-    shared: &Shared,
-) -> Result<Message, CommandError> {
-    let partials = session.partials.clone();
-    let ttl = shared.config.partial_ttl;
-    let found = session
-        .home
-        .run(move |home| home.kept_partials(&partials, ttl))
-        .await?;
+pub(crate) async fn apply(req: Partials, session: &mut Session) -> Result<Message, CommandError> {
     Ok(Message::PartialList(PartialList {
         id: req.id,
-        partials: found,
+        partials: session.space.partials().await?,
     }))
 }

@@ -1,7 +1,7 @@
 //! `put_small`: a whole small file in one frame. A client may send many
 //! without waiting; each is read, verified and given its quota here, then
 //! waits in the session's [`SmallBatch`]. The batch is committed (one
-//! durability step for all its files, see `Home::commit_small_batch`) when
+//! durability step for all its files, by the store) when
 //! the client has sent nothing more for now, when it is full, or before
 //! any other request; only then is each answered, in order. A file is
 //! never reported committed before it is durable.
@@ -14,16 +14,14 @@
 //! every file of the batches before it in place.
 
 use super::{resolve, shown};
-use crate::audit::TransferRecord;
 use crate::connection::{Connection, Fatal};
 use crate::error::CommandError;
-use crate::quota::Reservation;
 use crate::session::{Session, Shared};
-use crate::staging::{SmallFile, SourceAttributes};
 use bytes::Bytes;
 use netdisk_proto::request::{PutSmall, PUT_SMALL_MAX};
 use netdisk_proto::response::PutDone;
-use netdisk_proto::{ErrorCode, Frame, HomePath, Message};
+use netdisk_proto::{ErrorCode, Frame, Message};
+use netdisk_store::{BatchResults, SmallFile, SmallPending, SourceAttributes, TransferRecord};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinHandle;
@@ -63,19 +61,15 @@ pub(crate) struct SmallBatch {
 
 struct Entry {
     id: u64,
-    record: TransferRecord,
     state: State,
 }
 
 enum State {
-    /// Refused before the commit; the answer is this error.
+    /// Refused before the commit (and audited); the answer is this error.
     Refused(CommandError),
     /// Its file is in `files`; the answer depends on the commit.
     Pending {
-        path: String,
-        size: u64,
-        blake3: String,
-        reservation: Reservation,
+        pending: Box<SmallPending>,
         /// Its share of the server-wide room, given back with the entry.
         _room: OwnedSemaphorePermit,
     },
@@ -90,9 +84,6 @@ impl SmallBatch {
         self.entries.len() >= BATCH_FILES || self.bytes >= BATCH_BYTES
     }
 }
-
-/// What `Home::commit_small_batch` gives back: per file, the bytes it replaced.
-type BatchResults = Vec<Result<u64, CommandError>>;
 
 /// A batch being committed on the blocking pool, waiting to be answered.
 pub(crate) struct Committing {
@@ -117,12 +108,11 @@ pub(crate) async fn answer_committed<S: AsyncRead + AsyncWrite + Unpin>(
     joined: Result<BatchResults, tokio::task::JoinError>,
     session: &mut Session,
     conn: &mut Connection<S>,
-    shared: &Shared,
 ) -> Result<(), Fatal> {
     let Some(committing) = session.committing.take() else {
         return Ok(());
     };
-    let messages = settle_joined(committing.entries, joined, session, shared);
+    let messages = settle_joined(committing.entries, joined, session);
     send_all(messages, conn).await
 }
 
@@ -136,46 +126,34 @@ pub(crate) async fn stage<S: AsyncRead + AsyncWrite + Unpin>(
     let mut record = TransferRecord::start("upload", shown(session, &req.path));
     let state = if req.size > PUT_SMALL_MAX {
         skip_body(req.size, conn, shared).await?;
-        State::Refused(CommandError::new(
+        let err = CommandError::new(
             ErrorCode::TooLarge,
             format!(
                 "put_small carries at most {PUT_SMALL_MAX} bytes ({} sent); use put",
                 req.size
             ),
-        ))
+        );
+        record.bytes = req.size;
+        record.result = err.code.as_str();
+        session.space.record_refused(&record);
+        State::Refused(err)
     } else {
         let room = make_room(req.size, session, conn, shared).await?;
-        let (body, hash) = read_body(req.size, conn, shared).await?;
-        record.bytes = req.size;
-        record.blake3 = Some(hash.clone());
-        match check(&req, &hash, session, shared).await {
-            Ok((target, reservation)) => {
+        let body = read_body(req.size, conn, shared).await?;
+        match check(&req, body, session).await {
+            Ok((file, pending)) => {
                 let batch = &mut session.batch;
                 batch.bytes += req.size;
-                batch.files.push(SmallFile {
-                    target: target.clone(),
-                    body,
-                    attributes: SourceAttributes {
-                        modified: req.modified,
-                        mode: req.mode,
-                    },
-                });
+                batch.files.push(file);
                 State::Pending {
-                    path: target.to_string(),
-                    size: req.size,
-                    blake3: hash,
-                    reservation,
+                    pending: Box::new(pending),
                     _room: room,
                 }
             }
             Err(error) => State::Refused(error),
         }
     };
-    session.batch.entries.push(Entry {
-        id: req.id,
-        record,
-        state,
-    });
+    session.batch.entries.push(Entry { id: req.id, state });
     Ok(())
 }
 
@@ -194,7 +172,7 @@ async fn make_room<S: AsyncRead + AsyncWrite + Unpin>(
         return Ok(room);
     }
     // Give back all this session holds: the batch in flight and this one.
-    commit(session, conn, shared).await?;
+    commit(session, conn).await?;
     shared
         .small_bodies
         .clone()
@@ -203,61 +181,54 @@ async fn make_room<S: AsyncRead + AsyncWrite + Unpin>(
         .map_err(|_| Fatal::ShuttingDown)
 }
 
-/// The target, the hash and the quota.
+/// The target, then the store checks the hash and the quota; either
+/// refusal is audited.
 async fn check(
     req: &PutSmall,
-    hash: &str,
+    body: Vec<u8>,
     session: &mut Session,
-    shared: &Shared,
-) -> Result<(HomePath, Reservation), CommandError> {
-    let target = resolve(session, &req.path)?;
-    if req.blake3 != hash {
-        return Err(CommandError::new(
-            ErrorCode::Integrity,
-            format!(
-                "{target}: BLAKE3 mismatch (client {}, server {hash}); nothing was stored",
-                req.blake3
-            ),
-        ));
-    }
+) -> Result<(SmallFile, SmallPending), CommandError> {
+    let target = match resolve(session, &req.path) {
+        Ok(target) => target,
+        Err(err) => {
+            let mut record = TransferRecord::start("upload", shown(session, &req.path));
+            record.bytes = req.size;
+            record.result = err.code.as_str();
+            session.space.record_refused(&record);
+            return Err(err);
+        }
+    };
     let quota = match session.batch.quota {
         Some(quota) => quota,
         None => {
-            let quota = shared.quota_of(&session.user).await?;
+            let quota = session.space.quota().await?;
             session.batch.quota = Some(quota);
             quota
         }
     };
-    let reservation = match shared.quotas.reserve(&session.user, req.size, 0, quota) {
-        Ok(reservation) => reservation,
-        // Near the quota, the file it replaces may free enough. Looked up
-        // only then (one stat, answered from the kernel's cache), so the
-        // usual batch pays nothing for it.
-        Err(full) => match session.home.file_size(&target) {
-            0 => return Err(full),
-            replacing => shared
-                .quotas
-                .reserve(&session.user, req.size, replacing, quota)?,
-        },
+    let attributes = SourceAttributes {
+        modified: req.modified,
+        mode: req.mode,
     };
-    Ok((target, reservation))
+    Ok(session
+        .space
+        .accept_small(&target, body, &req.blake3, attributes, quota)?)
 }
 
-/// The body (at most PUT_SMALL_MAX bytes) and its BLAKE3. The bytes are
+/// The body (at most PUT_SMALL_MAX bytes). The bytes are
 /// copied out of the read buffer: a chunk kept as `Bytes` would keep the
 /// whole buffer it came from (up to 256 KiB) alive until the commit.
 async fn read_body<S: AsyncRead + AsyncWrite + Unpin>(
     size: u64,
     conn: &mut Connection<S>,
     shared: &Shared,
-) -> Result<(Vec<u8>, String), Fatal> {
+) -> Result<Vec<u8>, Fatal> {
     // Bounded by PUT_SMALL_MAX, checked by the caller.
     let mut body = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     while (body.len() as u64) < size {
         body.extend_from_slice(&body_chunk(conn, shared).await?);
     }
-    let hash = blake3::hash(&body).to_hex().to_string();
-    Ok((body, hash))
+    Ok(body)
 }
 
 /// Reads and drops a refused body, so the connection stays in step.
@@ -283,14 +254,10 @@ async fn body_chunk<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// The connection ended before the batch was committed: nothing of it
-/// is stored (the bodies were only in memory) and the reservations go
-/// back; each upload gets its audit line.
-pub(crate) fn abandon(session: &mut Session, shared: &Shared) {
-    for entry in std::mem::take(&mut session.batch).entries {
-        entry
-            .record
-            .write(&shared.audit, session.peer, &session.user);
-    }
+/// is stored (the bodies were only in memory); dropping the entries gives
+/// the reservations back and audits each upload as interrupted.
+pub(crate) fn abandon(session: &mut Session) {
+    session.batch = SmallBatch::default();
 }
 
 /// Commits the session's batch and answers each of its requests, in
@@ -298,10 +265,9 @@ pub(crate) fn abandon(session: &mut Session, shared: &Shared) {
 pub(crate) async fn commit<S: AsyncRead + AsyncWrite + Unpin>(
     session: &mut Session,
     conn: &mut Connection<S>,
-    shared: &Shared,
 ) -> Result<(), Fatal> {
-    start_commit(session, conn, shared).await?;
-    finish_commit(session, conn, shared).await
+    start_commit(session, conn).await?;
+    finish_commit(session, conn).await
 }
 
 /// Answers the batch in flight (waiting for it), then starts committing
@@ -309,63 +275,50 @@ pub(crate) async fn commit<S: AsyncRead + AsyncWrite + Unpin>(
 pub(crate) async fn start_commit<S: AsyncRead + AsyncWrite + Unpin>(
     session: &mut Session,
     conn: &mut Connection<S>,
-    shared: &Shared,
 ) -> Result<(), Fatal> {
-    finish_commit(session, conn, shared).await?;
+    finish_commit(session, conn).await?;
     if session.batch.is_empty() {
         return Ok(());
     }
     let SmallBatch { entries, files, .. } = std::mem::take(&mut session.batch);
     if files.is_empty() {
         // Every request was refused: nothing to commit, answer now.
-        let messages = settle(entries, Vec::new(), session, shared);
+        let messages = settle(entries, Vec::new());
         return send_all(messages, conn).await;
     }
-    let home = session.home.clone();
-    let partials = session.partials.clone();
     session.committing = Some(Committing {
         entries,
-        results: tokio::task::spawn_blocking(move || home.commit_small_batch(files, &partials)),
+        results: session.space.commit_small(files),
     });
     Ok(())
 }
 
 /// Waits for the batch in flight, if any, and answers its requests.
-pub(crate) async fn finish_commit<S: AsyncRead + AsyncWrite + Unpin>(
+async fn finish_commit<S: AsyncRead + AsyncWrite + Unpin>(
     session: &mut Session,
     conn: &mut Connection<S>,
-    shared: &Shared,
 ) -> Result<(), Fatal> {
     if session.committing.is_none() {
         return Ok(());
     }
     let joined = committed(&mut session.committing).await;
-    answer_committed(joined, session, conn, shared).await
+    answer_committed(joined, session, conn).await
 }
 
 /// The connection ended with a batch in flight: its files may be in place,
 /// so the space is accounted and the audit lines written; nobody is left
 /// to answer.
-pub(crate) async fn finish_unanswered(session: &mut Session, shared: &Shared) {
+pub(crate) async fn finish_unanswered(session: &mut Session) {
     if let Some(committing) = session.committing.take() {
-        settle_committed(committing, session, shared).await;
+        let joined = committing.results.await;
+        settle_joined(committing.entries, joined, session);
     }
-}
-
-async fn settle_committed(
-    committing: Committing,
-    session: &Session,
-    shared: &Shared,
-) -> Vec<Message> {
-    let joined = committing.results.await;
-    settle_joined(committing.entries, joined, session, shared)
 }
 
 fn settle_joined(
     entries: Vec<Entry>,
     joined: Result<BatchResults, tokio::task::JoinError>,
     session: &Session,
-    shared: &Shared,
 ) -> Vec<Message> {
     // One result per entry whose file went to the commit.
     let files = entries
@@ -373,62 +326,43 @@ fn settle_joined(
         .filter(|entry| matches!(entry.state, State::Pending { .. }))
         .count();
     let results = joined.unwrap_or_else(|e| {
-        let failed = CommandError::new(ErrorCode::Internal, format!("worker failed: {e}"));
+        let failed = netdisk_store::StoreError::new(
+            netdisk_store::ErrorKind::Internal,
+            format!("worker failed: {e}"),
+        );
         vec![Err(failed); files]
     });
-    tracing::debug!(user = %session.user, files, "small uploads committed");
-    settle(entries, results, session, shared)
+    tracing::debug!(user = %session.space.user(), files, "small uploads committed");
+    settle(entries, results)
 }
 
-/// Settles each request's space and writes its audit line; returns the
-/// answers, in order.
-fn settle(
-    entries: Vec<Entry>,
-    results: BatchResults,
-    session: &Session,
-    shared: &Shared,
-) -> Vec<Message> {
+/// Settles each request's space (the store writes its audit line);
+/// returns the answers, in order.
+fn settle(entries: Vec<Entry>, results: BatchResults) -> Vec<Message> {
     let mut results = results.into_iter();
-    let mut messages = Vec::with_capacity(entries.len());
-    for Entry {
-        id,
-        mut record,
-        state,
-    } in entries
-    {
-        let message = match state {
+    entries
+        .into_iter()
+        .map(|Entry { id, state }| match state {
             State::Refused(error) => error.into_message(id),
-            State::Pending {
-                path,
-                size,
-                blake3,
-                reservation,
-                ..
-            } => match results.next() {
-                Some(Ok(replaced)) => {
-                    reservation.settle(size, replaced);
-                    Message::PutDone(PutDone {
+            State::Pending { pending, .. } => {
+                let result = results.next().unwrap_or_else(|| {
+                    Err(netdisk_store::StoreError::new(
+                        netdisk_store::ErrorKind::Internal,
+                        "batch result missing",
+                    ))
+                });
+                match pending.settle(result) {
+                    Ok(done) => Message::PutDone(PutDone {
                         id,
-                        path,
-                        size,
-                        blake3,
-                    })
+                        path: done.path.to_string(),
+                        size: done.size,
+                        blake3: done.blake3,
+                    }),
+                    Err(err) => super::refusal(err, id),
                 }
-                // Dropping the reservation gives the space back.
-                Some(Err(error)) => error.into_message(id),
-                None => {
-                    CommandError::new(ErrorCode::Internal, "batch result missing").into_message(id)
-                }
-            },
-        };
-        record.result = match &message {
-            Message::Error(e) => e.code.as_str(),
-            _ => "ok",
-        };
-        record.write(&shared.audit, session.peer, &session.user);
-        messages.push(message);
-    }
-    messages
+            }
+        })
+        .collect()
 }
 
 async fn send_all<S: AsyncRead + AsyncWrite + Unpin>(

@@ -1,4 +1,5 @@
-//! `stat`: one path's entry; with `blake3`, a regular file's hash too.
+//! `stat`: one path's entry; with `blake3`, a regular file's hash too
+//! (the one the store recorded at its commit, while it is still true).
 
 use super::resolve;
 use crate::error::CommandError;
@@ -9,26 +10,16 @@ use netdisk_proto::Message;
 
 pub(crate) async fn apply(req: Stat, session: &mut Session) -> Result<Message, CommandError> {
     let path = resolve(session, &req.path)?;
-    let shown = path.to_string();
-    if req.blake3 {
-        // Reads the whole file: on the blocking pool.
-        let (entry, blake3) = session
-            .home
-            .run(move |home| home.entry_with_hash(&path))
-            .await?;
-        return Ok(Message::Info(Info {
-            id: req.id,
-            path: shown,
-            entry,
-            blake3,
-        }));
-    }
-    // A bounded lookup, on this thread (see home.rs).
-    let entry = session.home.entry(&path)?;
+    let (entry, blake3) = if req.blake3 {
+        session.space.stat_with_hash(&path).await?
+    } else {
+        // A bounded lookup, on this thread.
+        (session.space.entry(&path)?, None)
+    };
     Ok(Message::Info(Info {
         id: req.id,
-        path: shown,
+        path: path.to_string(),
         entry,
-        blake3: None,
+        blake3,
     }))
 }

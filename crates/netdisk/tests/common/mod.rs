@@ -6,7 +6,8 @@
 use netdisk_client::{ServerTrust, Transport};
 use netdisk_proto::scram::MIN_ITERATIONS;
 use netdisk_proto::Fingerprint;
-use netdisk_server::{DataDir, Server, ServerConfig};
+use netdisk_server::{Server, ServerConfig};
+use netdisk_store::DataDir;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

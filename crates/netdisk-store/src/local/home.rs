@@ -3,8 +3,7 @@
 //! RESOLVE_BENEATH where available), so `..` and symlinks cannot lead out,
 //! whatever the path checks before it missed.
 //!
-//! Calls here block. The async code runs them with `spawn_blocking`
-//! ([`Home::run`]), except the bounded read-only lookups (`entry`,
+//! Calls here block. The engine runs them with `spawn_blocking`, except the bounded read-only lookups (`entry`,
 //! `require_dir`, `list_at_most` with a small limit): those it calls
 //! directly. The kernel answers them from its caches in microseconds, and
 //! the hand-off to the blocking pool and back (two thread wake-ups, and a
@@ -14,16 +13,16 @@
 //! the disk on an async thread, as nginx's `stat`s do; anything that
 //! writes, syncs or may walk far stays on the blocking pool.
 
-use crate::error::CommandError;
+use crate::error::{ErrorKind, StoreError};
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, Metadata, PermissionsExt};
-use netdisk_proto::{Entry, EntryKind, ErrorCode, HomePath};
+use netdisk_proto::{Entry, EntryKind, HomePath};
 use std::io;
 use std::path::Path;
 use std::sync::{Arc, Weak};
 
 #[derive(Clone)]
-pub(crate) struct Home {
+pub(crate) struct LocalHome {
     pub(crate) dir: Arc<Dir>,
     pub(crate) staging: Arc<Dir>,
 }
@@ -48,8 +47,8 @@ fn entry_of(name: String, meta: &Metadata) -> Entry {
     )
 }
 
-pub(crate) fn io_err(path: &HomePath) -> impl Fn(io::Error) -> CommandError + '_ {
-    move |e| CommandError::from_io(&e, &path.to_string())
+pub(crate) fn io_err(path: &HomePath) -> impl Fn(io::Error) -> StoreError + '_ {
+    move |e| StoreError::from_io(&e, &path.to_string())
 }
 
 /// The open homes, so that all sessions of one user share two directory
@@ -66,11 +65,11 @@ type WeakHome = (Weak<Dir>, Weak<Dir>);
 impl OpenHomes {
     /// The user's home, shared with their other sessions when it is still
     /// the directory at `home` (not one deleted and made again meanwhile).
-    pub(crate) fn open(&self, user: &str, home: &Path, staging: &Path) -> io::Result<Home> {
+    pub(crate) fn open(&self, user: &str, home: &Path, staging: &Path) -> io::Result<LocalHome> {
         let mut homes = self.homes.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((dir, staged)) = homes.get(user) {
             if let (Some(dir), Some(staging_dir)) = (dir.upgrade(), staged.upgrade()) {
-                let open = Home {
+                let open = LocalHome {
                     dir,
                     staging: staging_dir,
                 };
@@ -79,7 +78,7 @@ impl OpenHomes {
                 }
             }
         }
-        let opened = Home::open(home, staging)?;
+        let opened = LocalHome::open(home, staging)?;
         if homes.len() >= 1024 {
             homes.retain(|_, (dir, _)| dir.strong_count() > 0);
         }
@@ -99,9 +98,9 @@ fn same_directory(dir: &Dir, path: &Path) -> io::Result<bool> {
     Ok(open.dev() == now.dev() && open.ino() == now.ino())
 }
 
-impl Home {
-    pub(crate) fn open(home: &Path, staging: &Path) -> io::Result<Home> {
-        Ok(Home {
+impl LocalHome {
+    pub(crate) fn open(home: &Path, staging: &Path) -> io::Result<LocalHome> {
+        Ok(LocalHome {
             dir: Arc::new(Dir::open_ambient_dir(home, ambient_authority())?),
             staging: Arc::new(Dir::open_ambient_dir(staging, ambient_authority())?),
         })
@@ -111,42 +110,14 @@ impl Home {
         Ok(same_directory(&self.dir, home)? && same_directory(&self.staging, staging)?)
     }
 
-    /// Runs blocking file-system work off the async threads.
-    pub(crate) async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Home) -> Result<T, CommandError> + Send + 'static,
-    ) -> Result<T, CommandError> {
-        let home = self.clone();
-        tokio::task::spawn_blocking(move || work(&home))
-            .await
-            .map_err(|e| CommandError::new(ErrorCode::Internal, format!("worker failed: {e}")))?
-    }
-
     /// Describes a path without following a final symlink.
-    pub(crate) fn entry(&self, path: &HomePath) -> Result<Entry, CommandError> {
+    pub(crate) fn entry(&self, path: &HomePath) -> Result<Entry, StoreError> {
         let meta = self
             .dir
             .symlink_metadata(path.relative())
             .map_err(io_err(path))?;
         let name = path.file_name().unwrap_or("~").to_owned();
         Ok(entry_of(name, &meta))
-    }
-
-    /// `entry`, and for a regular file its BLAKE3, read from the disk.
-    pub(crate) fn entry_with_hash(
-        &self,
-        path: &HomePath,
-    ) -> Result<(Entry, Option<String>), CommandError> {
-        let entry = self.entry(path)?;
-        if entry.kind != EntryKind::File {
-            return Ok((entry, None));
-        }
-        let (file, entry) = self.open_file(path)?;
-        let mut hasher = blake3::Hasher::new();
-        hasher
-            .update_reader(file)
-            .map_err(|e| CommandError::from_io(&e, &path.to_string()))?;
-        Ok((entry, Some(hasher.finalize().to_hex().to_string())))
     }
 
     /// True if the path is a directory (following symlinks that stay inside).
@@ -157,20 +128,16 @@ impl Home {
             .unwrap_or(false)
     }
 
-    pub(crate) fn require_dir(&self, path: &HomePath) -> Result<(), CommandError> {
+    pub(crate) fn require_dir(&self, path: &HomePath) -> Result<(), StoreError> {
         let meta = self.dir.metadata(path.relative()).map_err(io_err(path))?;
         if meta.is_dir() {
             Ok(())
         } else {
-            Err(CommandError::new(
-                ErrorCode::NotADirectory,
+            Err(StoreError::new(
+                ErrorKind::NotADirectory,
                 format!("{path}: not a directory"),
             ))
         }
-    }
-
-    pub(crate) fn list(&self, path: &HomePath) -> Result<Vec<Entry>, CommandError> {
-        Ok(self.list_at_most(path, usize::MAX)?.unwrap_or_default())
     }
 
     /// Lists a directory (or describes a file), giving up with `None` once
@@ -179,7 +146,7 @@ impl Home {
         &self,
         path: &HomePath,
         limit: usize,
-    ) -> Result<Option<Vec<Entry>>, CommandError> {
+    ) -> Result<Option<Vec<Entry>>, StoreError> {
         let meta = self.dir.metadata(path.relative()).map_err(io_err(path))?;
         if !meta.is_dir() {
             return Ok(Some(vec![self.entry(path)?]));
@@ -200,14 +167,14 @@ impl Home {
         Ok(Some(entries))
     }
 
-    pub(crate) fn mkdir(&self, path: &HomePath, parents: bool) -> Result<(), CommandError> {
+    pub(crate) fn mkdir(&self, path: &HomePath, parents: bool) -> Result<(), StoreError> {
         if parents {
             if let Ok(meta) = self.dir.symlink_metadata(path.relative()) {
                 return if meta.is_dir() {
                     Ok(())
                 } else {
-                    Err(CommandError::new(
-                        ErrorCode::Exists,
+                    Err(StoreError::new(
+                        ErrorKind::Exists,
                         format!("{path}: exists and is not a directory"),
                     ))
                 };
@@ -221,11 +188,11 @@ impl Home {
     }
 
     /// Removes a file or symlink; returns the bytes it held.
-    pub(crate) fn remove_file(&self, path: &HomePath) -> Result<u64, CommandError> {
+    pub(crate) fn remove_file(&self, path: &HomePath) -> Result<u64, StoreError> {
         let entry = self.entry(path)?;
         if entry.kind == EntryKind::Dir {
-            return Err(CommandError::new(
-                ErrorCode::IsADirectory,
+            return Err(StoreError::new(
+                ErrorKind::IsADirectory,
                 format!("{path}: is a directory (use rmdir)"),
             ));
         }
@@ -245,15 +212,14 @@ impl Home {
     /// cannot be replaced; nor can a FIFO, socket or device: an upload
     /// never replaces what only an operator can have put there (remove it
     /// first). One lookup for the usual case, a second only for a symlink.
-    pub(crate) fn replaced_size(&self, path: &HomePath) -> Result<u64, CommandError> {
-        let is_dir =
-            || CommandError::new(ErrorCode::IsADirectory, format!("{path}: is a directory"));
+    pub(crate) fn replaced_size(&self, path: &HomePath) -> Result<u64, StoreError> {
+        let is_dir = || StoreError::new(ErrorKind::IsADirectory, format!("{path}: is a directory"));
         match self.dir.symlink_metadata(path.relative()) {
             Ok(meta) if meta.is_dir() => Err(is_dir()),
             Ok(meta) if meta.is_symlink() && self.is_dir(path) => Err(is_dir()),
             Ok(meta) if meta.is_file() => Ok(meta.len()),
-            Ok(meta) if !meta.is_symlink() => Err(CommandError::new(
-                ErrorCode::BadRequest,
+            Ok(meta) if !meta.is_symlink() => Err(StoreError::new(
+                ErrorKind::Invalid,
                 format!(
                     "{path}: not a regular file; an upload does not replace it (remove it first)"
                 ),
@@ -269,37 +235,37 @@ impl Home {
         }
     }
 
-    pub(crate) fn remove_dir(&self, path: &HomePath) -> Result<(), CommandError> {
+    pub(crate) fn remove_dir(&self, path: &HomePath) -> Result<(), StoreError> {
         if self.entry(path)?.kind != EntryKind::Dir {
-            return Err(CommandError::new(
-                ErrorCode::NotADirectory,
+            return Err(StoreError::new(
+                ErrorKind::NotADirectory,
                 format!("{path}: not a directory"),
             ));
         }
         self.dir.remove_dir(path.relative()).map_err(io_err(path))
     }
 
-    pub(crate) fn rename(&self, from: &HomePath, to: &HomePath) -> Result<(), CommandError> {
+    pub(crate) fn rename(&self, from: &HomePath, to: &HomePath) -> Result<(), StoreError> {
         self.entry(from)?;
         self.dir
             .rename(from.relative(), &self.dir, to.relative())
             .map_err(|e| match e.kind() {
-                io::ErrorKind::InvalidInput => CommandError::new(
-                    ErrorCode::BadRequest,
+                io::ErrorKind::InvalidInput => StoreError::new(
+                    ErrorKind::Invalid,
                     format!("cannot move {from} into itself ({to})"),
                 ),
-                _ => CommandError::from_io(&e, &format!("{from} -> {to}")),
+                _ => StoreError::from_io(&e, &format!("{from} -> {to}")),
             })
     }
 
     /// Bytes in regular files under the home. Symlinks are not followed.
-    pub(crate) fn usage(&self) -> Result<u64, CommandError> {
+    pub(crate) fn usage(&self) -> Result<u64, StoreError> {
         self.bytes_under(&HomePath::home())
     }
 
     /// Removes a directory and everything in it (symlinks inside are
     /// removed, never followed); returns the bytes its files held.
-    pub(crate) fn remove_tree(&self, path: &HomePath) -> Result<u64, CommandError> {
+    pub(crate) fn remove_tree(&self, path: &HomePath) -> Result<u64, StoreError> {
         if self.entry(path)?.kind != EntryKind::Dir {
             return self.remove_file(path);
         }
@@ -311,7 +277,7 @@ impl Home {
     }
 
     /// Bytes in regular files under `root`. Symlinks are not followed.
-    fn bytes_under(&self, root: &HomePath) -> Result<u64, CommandError> {
+    fn bytes_under(&self, root: &HomePath) -> Result<u64, StoreError> {
         let mut total = 0u64;
         let mut pending = vec![root.clone()];
         while let Some(dir) = pending.pop() {
@@ -341,10 +307,7 @@ impl Home {
     /// in case the name changed between the two looks); it changes
     /// nothing for a regular file. O_NOCTTY keeps a planted terminal from
     /// becoming the server's.
-    pub(crate) fn open_file(
-        &self,
-        path: &HomePath,
-    ) -> Result<(std::fs::File, Entry), CommandError> {
+    pub(crate) fn open_file(&self, path: &HomePath) -> Result<(std::fs::File, Entry), StoreError> {
         use cap_std::fs::OpenOptionsExt;
         require_regular(
             path,
@@ -361,7 +324,7 @@ impl Home {
             .map_err(|e| match e.raw_os_error() {
                 // What open(2) says of a Unix socket.
                 Some(libc::ENXIO) => not_regular(path),
-                _ => CommandError::from_io(&e, &path.to_string()),
+                _ => StoreError::from_io(&e, &path.to_string()),
             })?;
         let meta = file.metadata().map_err(io_err(path))?;
         require_regular(path, &meta)?;
@@ -370,15 +333,15 @@ impl Home {
     }
 }
 
-fn not_regular(path: &HomePath) -> CommandError {
-    CommandError::new(ErrorCode::BadRequest, format!("{path}: not a regular file"))
+fn not_regular(path: &HomePath) -> StoreError {
+    StoreError::new(ErrorKind::Invalid, format!("{path}: not a regular file"))
 }
 
 /// A directory is `is_a_directory`; a FIFO, socket or device `bad_request`.
-fn require_regular(path: &HomePath, meta: &Metadata) -> Result<(), CommandError> {
+fn require_regular(path: &HomePath, meta: &Metadata) -> Result<(), StoreError> {
     if meta.is_dir() {
-        Err(CommandError::new(
-            ErrorCode::IsADirectory,
+        Err(StoreError::new(
+            ErrorKind::IsADirectory,
             format!("{path}: is a directory"),
         ))
     } else if meta.is_file() {
@@ -401,7 +364,7 @@ mod tests {
         for name in ["c", "a", "b"] {
             std::fs::write(homes.join("dir").join(name), name).expect("file");
         }
-        let home = Home::open(&homes, &staging).expect("open");
+        let home = LocalHome::open(&homes, &staging).expect("open");
         let dir = HomePath::home().resolve("dir").expect("path");
         let names = |entries: Vec<Entry>| -> Vec<String> {
             entries.into_iter().map(|entry| entry.name).collect()
@@ -415,7 +378,11 @@ mod tests {
             home.list_at_most(&dir, 2).expect("list").is_none(),
             "over the limit"
         );
-        assert_eq!(names(home.list(&dir).expect("list")), ["a", "b", "c"]);
+        let full = home.list_at_most(&dir, usize::MAX).expect("list");
+        assert_eq!(
+            full.map(names),
+            Some(vec!["a".into(), "b".into(), "c".into()])
+        );
         let file = HomePath::home().resolve("dir/b").expect("path");
         let single = home.list_at_most(&file, 0).expect("a file is described");
         assert_eq!(single.map(names), Some(vec!["b".into()]));

@@ -3,17 +3,31 @@
 //! their log tools. Separate from the diagnostic log (`tracing`), which
 //! may be filtered or reformatted; this one is a stable record.
 
-use crate::config::AuditDestination;
 use serde::Serialize;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+/// Where the audit log (one JSON line per event) goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditDestination {
+    Off,
+    Stderr,
+    /// A file, appended to; a relative path is inside the data directory.
+    File(PathBuf),
+}
+
+impl Default for AuditDestination {
+    fn default() -> Self {
+        AuditDestination::File(PathBuf::from("audit.log"))
+    }
+}
 
 /// What happened. Field names are part of the documented log format.
 #[derive(Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub(crate) enum Event<'a> {
+pub enum Event<'a> {
     /// A client's answer to the site-key challenge was missing or wrong.
     SiteKeyRefused { peer: SocketAddr, reason: &'a str },
     Login {
@@ -73,12 +87,12 @@ struct Line<'a> {
     event: &'a Event<'a>,
 }
 
-pub(crate) struct AuditLog {
+pub struct AuditLog {
     sink: Option<Mutex<Box<dyn Write + Send>>>,
 }
 
 impl AuditLog {
-    pub(crate) fn open(destination: &AuditDestination, root: &Path) -> std::io::Result<AuditLog> {
+    pub fn open(destination: &AuditDestination, root: &Path) -> std::io::Result<AuditLog> {
         let sink: Option<Box<dyn Write + Send>> = match destination {
             AuditDestination::Off => None,
             AuditDestination::Stderr => Some(Box::new(std::io::stderr())),
@@ -103,7 +117,7 @@ impl AuditLog {
 
     /// Appends one line. Each line is one `write` on an append-only file,
     /// so lines from concurrent connections never interleave.
-    pub(crate) fn record(&self, event: Event<'_>) {
+    pub fn record(&self, event: Event<'_>) {
         let Some(sink) = &self.sink else {
             return;
         };
@@ -128,18 +142,18 @@ impl AuditLog {
 
 /// A transfer's audit line, filled in as the transfer goes and written
 /// when it ends, however it ends.
-pub(crate) struct TransferRecord {
+pub struct TransferRecord {
     direction: &'static str,
     started: std::time::Instant,
-    pub(crate) path: String,
-    pub(crate) bytes: u64,
-    pub(crate) blake3: Option<String>,
-    pub(crate) result: &'static str,
+    pub path: String,
+    pub bytes: u64,
+    pub blake3: Option<String>,
+    pub result: &'static str,
 }
 
 impl TransferRecord {
     /// A transfer that has not got anywhere yet ("interrupted" until told otherwise).
-    pub(crate) fn start(direction: &'static str, path: String) -> TransferRecord {
+    pub fn start(direction: &'static str, path: String) -> TransferRecord {
         TransferRecord {
             direction,
             started: std::time::Instant::now(),
@@ -150,7 +164,7 @@ impl TransferRecord {
         }
     }
 
-    pub(crate) fn write(&self, audit: &AuditLog, peer: SocketAddr, user: &str) {
+    pub fn write(&self, audit: &AuditLog, peer: SocketAddr, user: &str) {
         let elapsed = self.started.elapsed().as_millis();
         audit.record(Event::Transfer {
             peer,

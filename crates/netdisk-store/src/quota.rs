@@ -11,8 +11,8 @@
 //! smaller one), and a second upload over the same file gets no second
 //! credit for the same bytes.
 
-use crate::error::CommandError;
-use netdisk_proto::ErrorCode;
+use crate::error::{ErrorKind, StoreError};
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -67,7 +67,7 @@ impl QuotaBook {
         bytes: u64,
         replacing: u64,
         quota: Option<u64>,
-    ) -> Result<Reservation, CommandError> {
+    ) -> Result<Reservation, StoreError> {
         let mut reservation = Reservation {
             book: self.clone(),
             user: user.to_owned(),
@@ -94,7 +94,7 @@ impl Reservation {
         extra: u64,
         replacing: u64,
         quota: Option<u64>,
-    ) -> Result<(), CommandError> {
+    ) -> Result<(), StoreError> {
         let mut accounts = self.book.lock();
         let account = accounts.entry(self.user.clone()).or_default();
         let taken = account.used.saturating_add(account.reserved);
@@ -108,8 +108,8 @@ impl Reservation {
                         "{extra} bytes needed, {replacing} of them freed by the file replaced"
                     ),
                 };
-                return Err(CommandError::new(
-                    ErrorCode::QuotaExceeded,
+                return Err(StoreError::new(
+                    ErrorKind::QuotaExceeded,
                     format!("quota exceeded: {needed}, {free} of {quota} free"),
                 ));
             }
@@ -153,7 +153,7 @@ mod tests {
         let first = book.reserve("a", 500, 0, Some(1000)).expect("fits");
         let second = book.reserve("a", 400, 0, Some(1000)).expect("fits exactly");
         let err = book.reserve("a", 1, 0, Some(1000)).err().expect("over");
-        assert_eq!(err.code, ErrorCode::QuotaExceeded);
+        assert_eq!(err.kind, ErrorKind::QuotaExceeded);
         assert_eq!(
             book.account("a"),
             Account {

@@ -8,20 +8,23 @@
 //! even after a server restart. Kept partials count toward the quota and
 //! expire after a while (see `sweep`).
 
-use crate::error::CommandError;
-use crate::home::{io_err, Home};
-use cap_std::fs::{Dir, OpenOptions};
+use super::hash_record;
+use super::home::{io_err, LocalHome};
+use crate::backend::{Prepared, SmallFile, SourceAttributes, Staged};
+use crate::claims::{partial_name, ActiveClaim, ActivePartials, PartialRelease, RESUMABLE};
+use crate::error::{ErrorKind, StoreError};
+use crate::hashing::hash_prefix;
+use cap_std::fs::OpenOptions;
 use netdisk_proto::response::PartialUpload;
-use netdisk_proto::{ErrorCode, HomePath};
+use netdisk_proto::HomePath;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-use std::io::{self, Read, Seek, SeekFrom};
-use std::sync::{Arc, Mutex};
+use std::io::{self, Seek, SeekFrom};
 use std::time::{Duration, SystemTime};
 
-/// Prefix of resumable staging files; anything else in staging is a plain upload.
-const RESUMABLE: &str = "r-";
+// Resumable staging files start with RESUMABLE; anything else in staging
+// is a plain upload.
 const PART: &str = ".part";
 const META: &str = ".meta";
 
@@ -33,134 +36,58 @@ struct PartialMeta {
     modified: Option<i64>,
 }
 
-/// Resumable partials being written right now (across all sessions), so
-/// two sessions never write the same one and the sweeper leaves them alone.
-#[derive(Default)]
-pub(crate) struct ActivePartials {
-    names: Mutex<HashSet<String>>,
-    released: tokio::sync::Notify,
-}
-
-impl ActivePartials {
-    fn names(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.names
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn claim(self: &Arc<Self>, key: String) -> Option<ActiveClaim> {
-        if self.names().insert(key.clone()) {
-            Some(ActiveClaim {
-                active: self.clone(),
-                key,
-            })
-        } else {
-            None
-        }
-    }
-
-    /// Claims `key`, waiting up to `patience` for its writer to finish:
-    /// a client that retries right after its connection was cut must not
-    /// lose to its own old session, which may not have noticed the cut yet.
-    pub(crate) async fn claim_within(
-        self: &Arc<Self>,
-        key: String,
-        patience: Duration,
-    ) -> Option<ActiveClaim> {
-        let deadline = tokio::time::Instant::now() + patience;
-        loop {
-            let released = self.released.notified();
-            tokio::pin!(released);
-            // Register for the wake-up before looking, so none is missed.
-            released.as_mut().enable();
-            if let Some(claim) = self.claim(key.clone()) {
-                return Some(claim);
-            }
-            if tokio::time::timeout_at(deadline, released).await.is_err() {
-                return None;
-            }
-        }
-    }
-
-    /// Resumable partials are named after their target.
-    pub(crate) fn key_for(user: &str, target: &HomePath) -> String {
-        Self::key_of(user, &partial_name(target))
-    }
-
-    /// The key of the partial with staging name `name` ("r-KEY").
-    fn key_of(user: &str, name: &str) -> String {
-        format!("{user}/{name}")
-    }
-
-    fn contains(&self, key: &str) -> bool {
-        self.names().contains(key)
-    }
-}
-
-/// Whose kept partials a commit may release, and the claims that keep
-/// it off those being written.
-#[derive(Clone)]
-pub(crate) struct PartialRelease {
-    pub(crate) active: Arc<ActivePartials>,
-    pub(crate) user: String,
-}
-
-impl PartialRelease {
-    /// Claims this user's partial "r-KEY", unless an upload writes it.
-    fn claim_key(&self, key: &str) -> Option<ActiveClaim> {
-        self.active.claim(ActivePartials::key_of(&self.user, key))
-    }
-}
-
-pub(crate) struct ActiveClaim {
-    active: Arc<ActivePartials>,
-    key: String,
-}
-
-impl Drop for ActiveClaim {
-    fn drop(&mut self) {
-        self.active.names().remove(&self.key);
-        self.active.released.notify_waiters();
-    }
-}
-
-/// "r-KEY": the staging name of a resumable upload to `target`.
-fn partial_name(target: &HomePath) -> String {
-    format!(
-        "{RESUMABLE}{}",
-        &blake3::hash(target.relative().as_bytes()).to_hex()[..32]
-    )
-}
-
 /// An upload's staging file. Dropped uncommitted, it is removed, unless it
 /// is a resumable partial whose bytes are worth keeping.
-pub(crate) struct Staged {
-    staging: Arc<Dir>,
+pub(crate) struct LocalStaged {
+    home: LocalHome,
     name: String,
     meta: Option<String>,
     /// Keep the file for a later resume when dropped uncommitted.
-    pub(crate) keep: bool,
+    keep: bool,
     committed: bool,
     _claim: Option<ActiveClaim>,
 }
 
-impl Staged {
-    /// Bytes in the staging file now.
-    pub(crate) fn len(&self) -> u64 {
-        self.staging
+impl Staged for LocalStaged {
+    fn written(&self) -> u64 {
+        self.home
+            .staging
             .metadata(&self.name)
             .map(|m| m.len())
             .unwrap_or(0)
     }
+
+    fn set_keep(&mut self, keep: bool) {
+        self.keep = keep;
+    }
+
+    fn keeps(&self) -> bool {
+        self.keep
+    }
+
+    fn commit(
+        self: Box<Self>,
+        file: std::fs::File,
+        attributes: SourceAttributes,
+        blake3: &str,
+        target: &HomePath,
+        partials: &PartialRelease,
+    ) -> Result<u64, StoreError> {
+        finish_staged(&file, &attributes, blake3)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| StoreError::from_io(&e, "upload"))?;
+        let home = self.home.clone();
+        home.commit_upload(*self, target, partials)
+    }
 }
 
-impl Drop for Staged {
+impl Drop for LocalStaged {
     fn drop(&mut self) {
         if self.committed || self.keep {
             return;
         }
         for name in std::iter::once(&self.name).chain(self.meta.as_ref()) {
-            if let Err(e) = self.staging.remove_file(name) {
+            if let Err(e) = self.home.staging.remove_file(name) {
                 if e.kind() != io::ErrorKind::NotFound {
                     tracing::warn!(file = %name, error = %e, "could not remove staging file");
                 }
@@ -173,52 +100,17 @@ impl Drop for Staged {
 /// ones with one `syncfs`.
 const FSYNC_EACH_MAX: usize = 2;
 
-/// A small upload, received and verified, to be committed with its batch.
-pub(crate) struct SmallFile {
-    pub(crate) target: HomePath,
-    pub(crate) body: Vec<u8>,
-    pub(crate) attributes: SourceAttributes,
-}
-
-/// What an upload keeps of its source file besides the bytes: its
-/// modification time, and with `put -p` its permission bits.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct SourceAttributes {
-    pub(crate) modified: Option<i64>,
-    pub(crate) mode: Option<u32>,
-}
-
-impl SourceAttributes {
-    /// Sets them on the staging file, after its last write (a write would
-    /// move the time) and before its sync (which makes them durable too).
-    pub(crate) fn apply(&self, file: &std::fs::File) -> io::Result<()> {
-        use std::os::unix::fs::PermissionsExt;
-        if let Some(mode) = self.mode {
-            // The owner's read bit stays, so the server can serve it back.
-            let mode = (mode & netdisk_proto::request::MODE_MASK) | 0o400;
-            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        }
-        if let Some(time) = self.modified.and_then(netdisk_proto::time::from_epoch_secs) {
-            file.set_modified(time)?;
-        }
-        Ok(())
-    }
-}
-
-/// A staging file ready to receive bytes from `offset` on.
-pub(crate) struct Prepared {
-    pub(crate) staged: Staged,
-    pub(crate) file: std::fs::File,
-    /// Bytes kept from an earlier attempt (counted in the user's usage).
-    pub(crate) offset: u64,
-    /// BLAKE3 state over those bytes.
-    pub(crate) hasher: blake3::Hasher,
-    /// Why an earlier attempt's bytes were discarded, if they were.
-    pub(crate) restarted: Option<String>,
-    /// Bytes of a discarded earlier attempt (they left the disk).
-    pub(crate) discarded: u64,
-    /// Bytes of the file at the target now, which the commit will free.
-    pub(crate) replacing: u64,
+/// Gives a written staging file its source's attributes and its hash
+/// record, in the order that works: the time first (the record is of the
+/// final time), the mode last (a read-only mode refuses the record).
+fn finish_staged(
+    file: &std::fs::File,
+    attributes: &SourceAttributes,
+    blake3: &str,
+) -> io::Result<()> {
+    attributes.set_modified(file)?;
+    hash_record::write(file, blake3);
+    attributes.set_mode(file)
 }
 
 fn random_name() -> String {
@@ -231,22 +123,11 @@ fn random_name() -> String {
         + PART
 }
 
-fn staging_err(e: io::Error) -> CommandError {
-    CommandError::from_io(&e, "staging file")
+fn staging_err(e: io::Error) -> StoreError {
+    StoreError::from_io(&e, "staging file")
 }
 
-/// Hashes the first `len` bytes of `file`, leaving it positioned at `len`.
-pub(crate) fn hash_prefix(file: &mut std::fs::File, len: u64) -> io::Result<blake3::Hasher> {
-    let mut hasher = blake3::Hasher::new();
-    file.seek(SeekFrom::Start(0))?;
-    let copied = io::copy(&mut file.take(len), &mut hasher)?;
-    if copied != len {
-        return Err(io::ErrorKind::UnexpectedEof.into());
-    }
-    Ok(hasher)
-}
-
-impl Home {
+impl LocalHome {
     /// Checks that `target` can receive an upload and prepares its staging
     /// file: a fresh one, or for `resume` the kept partial of this version
     /// of the file, positioned after its bytes.
@@ -256,7 +137,7 @@ impl Home {
         size: u64,
         modified: Option<i64>,
         claim: Option<ActiveClaim>,
-    ) -> Result<Prepared, CommandError> {
+    ) -> Result<Prepared, StoreError> {
         refuse_the_home(target)?;
         self.require_dir(&target.parent())?;
         // Checked again when the upload is placed (`place_upload`).
@@ -264,7 +145,7 @@ impl Home {
         let Some(claim) = claim else {
             let (staged, file) = self.create_plain_staging()?;
             return Ok(Prepared {
-                staged,
+                staged: Box::new(staged),
                 file,
                 offset: 0,
                 hasher: blake3::Hasher::new(),
@@ -315,19 +196,19 @@ impl Home {
         if offset == 0 {
             file.set_len(0).map_err(staging_err)?;
             let json = serde_json::to_string(&wanted)
-                .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))?;
+                .map_err(|e| StoreError::new(ErrorKind::Internal, e.to_string()))?;
             self.staging.write(&meta_name, json).map_err(staging_err)?;
         }
         file.seek(SeekFrom::Start(offset)).map_err(staging_err)?;
         Ok(Prepared {
-            staged: Staged {
-                staging: self.staging.clone(),
+            staged: Box::new(LocalStaged {
+                home: self.clone(),
                 name: part,
                 meta: Some(meta_name),
                 keep: true,
                 committed: false,
                 _claim: Some(claim),
-            },
+            }),
             file,
             offset,
             hasher,
@@ -338,14 +219,14 @@ impl Home {
     }
 
     /// A new staging file under a random name, removed unless committed.
-    fn create_plain_staging(&self) -> Result<(Staged, std::fs::File), CommandError> {
+    fn create_plain_staging(&self) -> Result<(LocalStaged, std::fs::File), StoreError> {
         let name = random_name();
         let file = self
             .staging
             .open_with(&name, OpenOptions::new().write(true).create_new(true))
             .map_err(staging_err)?;
-        let staged = Staged {
-            staging: self.staging.clone(),
+        let staged = LocalStaged {
+            home: self.clone(),
             name,
             meta: None,
             keep: false,
@@ -355,23 +236,15 @@ impl Home {
         Ok((staged, file.into_std()))
     }
 
-    /// Throws away the bytes of a resumable partial, keeping the file.
-    pub(crate) fn restart_upload(file: &mut std::fs::File) -> Result<(), CommandError> {
-        file.set_len(0).map_err(staging_err)?;
-        file.seek(SeekFrom::Start(0))
-            .map(|_| ())
-            .map_err(staging_err)
-    }
-
     /// Moves a complete, synced upload into place and makes the rename
     /// durable. Returns the bytes that left the disk: the file it replaced
     /// and a kept partial of the same target (see `release_partial`).
-    pub(crate) fn commit_upload(
+    fn commit_upload(
         &self,
-        staged: Staged,
+        staged: LocalStaged,
         target: &HomePath,
         partials: &PartialRelease,
-    ) -> Result<u64, CommandError> {
+    ) -> Result<u64, StoreError> {
         let replaced = self.place_upload(staged, target)?;
         self.sync_dir(&target.parent())?;
         Ok(replaced + self.release_partial(target, partials))
@@ -397,18 +270,18 @@ impl Home {
         &self,
         target: &HomePath,
         partials: &PartialRelease,
-    ) -> Result<u64, CommandError> {
+    ) -> Result<u64, StoreError> {
         let key = partial_name(target);
         let Some(_claim) = partials.claim_key(&key) else {
-            return Err(CommandError::new(
-                ErrorCode::Busy,
+            return Err(StoreError::new(
+                ErrorKind::Busy,
                 format!("{target}: an upload is writing this partial now"),
             ));
         };
         match self.remove_kept(&key) {
             Ok(Some(bytes)) => Ok(bytes),
-            Ok(None) => Err(CommandError::new(
-                ErrorCode::NotFound,
+            Ok(None) => Err(StoreError::new(
+                ErrorKind::NotFound,
                 format!("{target}: no interrupted upload is kept for it"),
             )),
             Err(e) => Err(staging_err(e)),
@@ -436,7 +309,7 @@ impl Home {
         &self,
         partials: &PartialRelease,
         ttl: Duration,
-    ) -> Result<Vec<PartialUpload>, CommandError> {
+    ) -> Result<Vec<PartialUpload>, StoreError> {
         let mut found = Vec::new();
         for item in self.staging.entries().map_err(staging_err)?.flatten() {
             let name = item.file_name().to_string_lossy().into_owned();
@@ -479,7 +352,7 @@ impl Home {
 
     /// Renames a complete, synced upload over its target (not yet durable:
     /// see `sync_dir`). Returns the size of the file it replaced (0 if none).
-    fn place_upload(&self, mut staged: Staged, target: &HomePath) -> Result<u64, CommandError> {
+    fn place_upload(&self, mut staged: LocalStaged, target: &HomePath) -> Result<u64, StoreError> {
         let replaced = self.replaced_size(target)?;
         self.staging
             .rename(&staged.name, &self.dir, target.relative())
@@ -494,7 +367,7 @@ impl Home {
     /// fsyncs a directory so the renames into it survive a crash. A
     /// read-only handle: cap-std's open_dir gives an O_PATH one, which
     /// fsync refuses.
-    fn sync_dir(&self, dir: &HomePath) -> Result<(), CommandError> {
+    fn sync_dir(&self, dir: &HomePath) -> Result<(), StoreError> {
         let handle = self.dir.open(dir.relative()).map_err(io_err(dir))?;
         handle.sync_all().map_err(io_err(dir))
     }
@@ -510,7 +383,7 @@ impl Home {
         &self,
         files: Vec<SmallFile>,
         partials: &PartialRelease,
-    ) -> Vec<Result<u64, CommandError>> {
+    ) -> Vec<Result<u64, StoreError>> {
         let fsync_each = files.len() <= FSYNC_EACH_MAX || !netdisk_fileio::SYNCS_FILESYSTEMS;
         let mut written = Vec::with_capacity(files.len());
         // A batch is mostly files of one directory: check each parent once.
@@ -543,7 +416,7 @@ impl Home {
             .map(|(target, staged)| {
                 let (staged, _handle) = staged?;
                 if let Err(e) = &synced {
-                    return Err(CommandError::from_io(e, "upload"));
+                    return Err(StoreError::from_io(e, "upload"));
                 }
                 let replaced = self.place_upload(staged, &target)?;
                 dirs.insert(target.parent());
@@ -571,8 +444,8 @@ impl Home {
     fn write_small(
         &self,
         file: &SmallFile,
-        parents: &mut HashMap<HomePath, Result<(), CommandError>>,
-    ) -> Result<(Staged, Option<std::fs::File>), CommandError> {
+        parents: &mut HashMap<HomePath, Result<(), StoreError>>,
+    ) -> Result<(LocalStaged, Option<std::fs::File>), StoreError> {
         use std::io::Write;
         refuse_the_home(&file.target)?;
         parents
@@ -582,8 +455,8 @@ impl Home {
         let (staged, mut handle) = self.create_plain_staging()?;
         handle
             .write_all(&file.body)
-            .and_then(|()| file.attributes.apply(&handle))
-            .map_err(|e| CommandError::from_io(&e, "upload"))?;
+            .and_then(|()| finish_staged(&handle, &file.attributes, &file.blake3))
+            .map_err(|e| StoreError::from_io(&e, "upload"))?;
         Ok((staged, Some(handle)))
     }
 
@@ -605,10 +478,10 @@ impl Home {
 }
 
 /// An upload may replace anything in the home but the home itself.
-fn refuse_the_home(target: &HomePath) -> Result<(), CommandError> {
+fn refuse_the_home(target: &HomePath) -> Result<(), StoreError> {
     if target.is_home() {
-        return Err(CommandError::new(
-            ErrorCode::PermissionDenied,
+        return Err(StoreError::new(
+            ErrorKind::PermissionDenied,
             "cannot replace the home directory",
         ));
     }
@@ -677,6 +550,7 @@ pub(crate) fn sweep(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn sweep_removes_crash_leftovers_and_expired_partials_only() {
@@ -718,30 +592,5 @@ mod tests {
             .expect("age the sidecar");
         assert!(sweep(dir.path(), Duration::from_secs(3600), &active, false).is_empty());
         assert!(user.join("r-key3.meta").exists() && user.join("r-key3.part").exists());
-    }
-
-    #[tokio::test]
-    async fn a_claim_passes_to_the_next_writer_when_released() {
-        let active = Arc::new(ActivePartials::default());
-        let first = active.claim("u/r-k".into()).expect("free");
-        let waiter = {
-            let active = active.clone();
-            tokio::spawn(async move {
-                active
-                    .claim_within("u/r-k".into(), Duration::from_secs(30))
-                    .await
-                    .is_some()
-            })
-        };
-        drop(first);
-        assert!(
-            waiter.await.expect("task"),
-            "the waiting writer got the claim"
-        );
-        let _held = active.claim("u/r-k2".into()).expect("free");
-        assert!(active
-            .claim_within("u/r-k2".into(), Duration::from_millis(50))
-            .await
-            .is_none());
     }
 }

@@ -1,0 +1,103 @@
+//! Logins, for every front-end: SCRAM-SHA-256 verifiers from the user
+//! database, made-up verifiers for unknown users, and the throttle on
+//! failures. The exchange itself (which frames or headers carry the
+//! SCRAM messages) is the front-end's.
+//!
+//! An unknown user gets a made-up verifier (a salt derived from the
+//! name, so it is the same on every attempt, and random keys), so the
+//! exchange runs the same steps and fails at the same place as a wrong
+//! password.
+
+use crate::error::{ErrorKind, StoreError};
+use crate::throttle::LoginThrottle;
+use crate::users::UserDb;
+use hmac::{Hmac, Mac};
+use netdisk_proto::scram::{Verifier, DEFAULT_ITERATIONS};
+use rand::RngCore;
+use sha2::Sha256;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub struct Logins {
+    users: Arc<UserDb>,
+    /// Keys the made-up verifiers; kept in the user database so an
+    /// unknown user's salt survives restarts too.
+    decoy_key: [u8; 32],
+    throttle: LoginThrottle,
+}
+
+/// The verifier to run a login against.
+pub struct Credentials {
+    pub verifier: Verifier,
+    /// False for a made-up verifier: the login must fail however it goes.
+    pub known: bool,
+}
+
+impl Logins {
+    pub(crate) fn new(
+        users: Arc<UserDb>,
+        decoy_key: [u8; 32],
+        max_failures: u32,
+        lockout: Duration,
+    ) -> Logins {
+        Logins {
+            users,
+            decoy_key,
+            throttle: LoginThrottle::new(max_failures, lockout),
+        }
+    }
+
+    /// Before an attempt: `Err(wait)` while the source or the name is locked out.
+    pub fn check(&self, ip: IpAddr, user: &str) -> Result<(), Duration> {
+        self.throttle.check(ip, user, Instant::now())
+    }
+
+    /// The user's verifier, or a made-up one for an unknown user.
+    pub async fn credentials(&self, user: &str) -> Result<Credentials, StoreError> {
+        let users = self.users.clone();
+        let name = user.to_owned();
+        let found = tokio::task::spawn_blocking(move || users.credentials(&name))
+            .await
+            .map_err(StoreError::worker)?
+            .map_err(|e| {
+                tracing::error!(error = %e, "user database lookup failed");
+                StoreError::new(ErrorKind::Internal, e.to_string())
+            })?;
+        Ok(match found {
+            Some((verifier, _quota)) => Credentials {
+                verifier,
+                known: true,
+            },
+            None => Credentials {
+                verifier: decoy_verifier(&self.decoy_key, user),
+                known: false,
+            },
+        })
+    }
+
+    /// After a failure: how long to wait before answering (a sleep, not work).
+    pub fn failed(&self, ip: IpAddr, user: &str) -> Duration {
+        self.throttle.failed(ip, user, Instant::now())
+    }
+
+    pub fn succeeded(&self, ip: IpAddr, user: &str) {
+        self.throttle.succeeded(ip, user);
+    }
+}
+
+fn decoy_verifier(key: &[u8; 32], user: &str) -> Verifier {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(user.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    let mut stored_key = [0u8; 32];
+    let mut server_key = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut stored_key);
+    rand::thread_rng().fill_bytes(&mut server_key);
+    Verifier {
+        salt: digest[..16].to_vec(),
+        iterations: DEFAULT_ITERATIONS,
+        stored_key,
+        server_key,
+    }
+}

@@ -1,0 +1,190 @@
+//! The seam between the engine and the place names and bytes live. The
+//! engine (`Space`, `Upload`, `Download`) keeps the rules: which paths a
+//! user may name, the quota, the claims on partials, the audit trail,
+//! hashing and verification. A back-end keeps the files. The local file
+//! system (`local`) is the first; docs/ARCHITECTURE.md lists what every
+//! back-end promises.
+//!
+//! Calls block: the engine runs them on tokio's blocking pool, never on
+//! an async thread (except the bounded lookups named in `Home`'s docs).
+
+use crate::claims::{ActiveClaim, ActivePartials, PartialRelease};
+use crate::error::StoreError;
+use netdisk_proto::response::PartialUpload;
+use netdisk_proto::{Entry, HomePath};
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where every user's home lives.
+pub trait Backend: Send + Sync + 'static {
+    /// The user's home, created on first use.
+    fn open_home(&self, user: &str) -> Result<Arc<dyn Home>, StoreError>;
+
+    /// Removes staging files older than `max_age` that no upload is
+    /// writing; `at_startup`, every plain (non-resumable) upload too,
+    /// since a crash left it. Returns, per user, the bytes of kept
+    /// partials removed (they counted toward the quota).
+    fn sweep(
+        &self,
+        max_age: Duration,
+        active: &ActivePartials,
+        at_startup: bool,
+    ) -> Vec<(String, u64)>;
+}
+
+/// One user's files, and their uploads in progress. Every path is
+/// already checked and normalised (`HomePath`); a back-end still makes
+/// sure no name leads out of the home (symlinks, races).
+///
+/// `entry`, `require_dir` and `list_at_most` with a small limit may be
+/// called on an async thread: they must answer from memory or a cache.
+pub trait Home: Send + Sync + 'static {
+    /// Describes a path without following a final symlink.
+    fn entry(&self, path: &HomePath) -> Result<Entry, StoreError>;
+    /// True if the path is a directory (following symlinks that stay inside).
+    fn is_dir(&self, path: &HomePath) -> bool;
+    /// `not_a_directory` unless the path is one.
+    fn require_dir(&self, path: &HomePath) -> Result<(), StoreError>;
+    /// A directory's entries sorted by name (or a file's own entry), or
+    /// `None` once there are more than `limit`.
+    fn list_at_most(&self, path: &HomePath, limit: usize)
+        -> Result<Option<Vec<Entry>>, StoreError>;
+    fn mkdir(&self, path: &HomePath, parents: bool) -> Result<(), StoreError>;
+    /// Removes a file or symlink; returns the bytes it held.
+    fn remove_file(&self, path: &HomePath) -> Result<u64, StoreError>;
+    /// Removes a directory and all in it (a file alone, too); returns the bytes.
+    fn remove_tree(&self, path: &HomePath) -> Result<u64, StoreError>;
+    /// Removes an empty directory.
+    fn remove_dir(&self, path: &HomePath) -> Result<(), StoreError>;
+    /// Renames `from` to `to` atomically, replacing a file at `to`.
+    fn rename(&self, from: &HomePath, to: &HomePath) -> Result<(), StoreError>;
+    /// Bytes of the regular file at `path`; 0 for anything else or nothing.
+    fn file_size(&self, path: &HomePath) -> u64;
+    /// Bytes in the home's regular files.
+    fn usage(&self) -> Result<u64, StoreError>;
+
+    /// Opens a regular file for reading; anything else is refused, and
+    /// the open never blocks (a FIFO). Returns its entry.
+    fn open_file(&self, path: &HomePath) -> Result<(std::fs::File, Entry), StoreError>;
+    /// The open file's BLAKE3 as recorded when it was committed, if the
+    /// record is still true of it (same size and modification time).
+    fn stored_hash(&self, file: &std::fs::File) -> Option<String>;
+    /// Records `blake3` as the open file's hash (after a re-hash); best effort.
+    fn record_hash(&self, file: &std::fs::File, blake3: &str);
+
+    /// Checks that `target` can receive an upload of `size` bytes and
+    /// prepares its staging file: a fresh one, or with a `claim` (a
+    /// resumable upload) the kept partial of this version of the source,
+    /// positioned after its bytes.
+    fn prepare_upload(
+        &self,
+        target: &HomePath,
+        size: u64,
+        modified: Option<i64>,
+        claim: Option<ActiveClaim>,
+    ) -> Result<Prepared, StoreError>;
+    /// Bytes held by kept partial uploads.
+    fn kept_partial_bytes(&self) -> u64;
+    /// The kept partial uploads, sorted by target; `expires` is `ttl`
+    /// after each one's last write.
+    fn kept_partials(
+        &self,
+        partials: &PartialRelease,
+        ttl: Duration,
+    ) -> Result<Vec<PartialUpload>, StoreError>;
+    /// Removes the kept partial upload to `target`; returns its bytes.
+    /// `busy` while an upload writes it, `not_found` when there is none.
+    fn discard_partial(
+        &self,
+        target: &HomePath,
+        partials: &PartialRelease,
+    ) -> Result<u64, StoreError>;
+    /// Commits small uploads with one durability step for all; returns,
+    /// in order, the bytes each replaced (and released) or why it failed.
+    fn commit_small_batch(
+        &self,
+        files: Vec<SmallFile>,
+        partials: &PartialRelease,
+    ) -> Vec<Result<u64, StoreError>>;
+}
+
+/// An upload's staging area, written through `Prepared::file`. Dropped
+/// uncommitted, it is removed, unless it is a partial worth keeping.
+pub trait Staged: Send {
+    /// Bytes in it now.
+    fn written(&self) -> u64;
+    /// Keep it for a later resume when dropped uncommitted (resumable only).
+    fn set_keep(&mut self, keep: bool);
+    fn keeps(&self) -> bool;
+    /// Makes the complete upload (written through `file`) the file at
+    /// `target`: sets its `attributes`, records `blake3` as its hash,
+    /// makes all of it durable, then moves it over `target` atomically
+    /// and durably. Returns the bytes that left the disk: the file it
+    /// replaced and any kept partial of the same target.
+    fn commit(
+        self: Box<Self>,
+        file: std::fs::File,
+        attributes: SourceAttributes,
+        blake3: &str,
+        target: &HomePath,
+        partials: &PartialRelease,
+    ) -> Result<u64, StoreError>;
+}
+
+/// A staging file ready to receive bytes from `offset` on.
+pub struct Prepared {
+    pub staged: Box<dyn Staged>,
+    pub file: std::fs::File,
+    /// Bytes kept from an earlier attempt (counted in the user's usage).
+    pub offset: u64,
+    /// BLAKE3 state over those bytes.
+    pub hasher: blake3::Hasher,
+    /// Why an earlier attempt's bytes were discarded, if they were.
+    pub restarted: Option<String>,
+    /// Bytes of a discarded earlier attempt (they left the disk).
+    pub discarded: u64,
+    /// Bytes of the file at the target now, which the commit will free.
+    pub replacing: u64,
+}
+
+/// A small upload, received and verified, to be committed with its batch.
+pub struct SmallFile {
+    pub target: HomePath,
+    pub body: Vec<u8>,
+    pub blake3: String,
+    pub attributes: SourceAttributes,
+}
+
+/// What an upload keeps of its source file besides the bytes: its
+/// modification time, and with `put -p` its permission bits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SourceAttributes {
+    /// Seconds since the Unix epoch.
+    pub modified: Option<i64>,
+    pub mode: Option<u32>,
+}
+
+impl SourceAttributes {
+    /// Sets the modification time on a staging file, after its last write
+    /// (a write would move it) and before its sync (which makes it durable).
+    pub fn set_modified(&self, file: &std::fs::File) -> io::Result<()> {
+        match self.modified.and_then(netdisk_proto::time::from_epoch_secs) {
+            Some(time) => file.set_modified(time),
+            None => Ok(()),
+        }
+    }
+
+    /// Sets the permission bits on a staging file, last: a read-only mode
+    /// would refuse what is written after it (the hash record).
+    pub fn set_mode(&self, file: &std::fs::File) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        match self.mode {
+            // The owner's read bit stays, so the server can serve it back.
+            Some(mode) => file.set_permissions(std::fs::Permissions::from_mode(
+                (mode & netdisk_proto::request::MODE_MASK) | 0o400,
+            )),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! netdisk's storage engine, shared by every front-end (the native
+//! protocol's server, and later HTTP and WebDAV): it knows nothing of
+//! sockets or frames. Given a logged-in user, a [`Space`] offers what a
+//! front-end needs (stat, list, mkdir, remove, rename, verified uploads
+//! and downloads, small-file batches, usage, kept partials), with the
+//! rules in one place: the jail, the quota, the durable atomic commit,
+//! the audit trail. [`Store`] holds what all users share: the user
+//! database and logins, the back-end, the quota book.
+//!
+//! Where names and bytes live is the [`Backend`] trait; the local file
+//! system ([`local`]) is its first implementation. docs/ARCHITECTURE.md
+//! lists what a back-end promises.
+
+mod audit;
+mod auth;
+mod backend;
+mod claims;
+mod data_dir;
+mod download;
+mod error;
+mod hashing;
+pub mod local;
+mod quota;
+mod small;
+mod source;
+mod space;
+mod store;
+mod throttle;
+mod upload;
+mod user_name;
+mod users;
+
+pub use audit::{AuditDestination, AuditLog, Event, TransferRecord};
+pub use auth::{Credentials, Logins};
+pub use backend::{Backend, Home, Prepared, SmallFile, SourceAttributes, Staged};
+pub use claims::{ActiveClaim, ActivePartials, PartialRelease};
+pub use data_dir::{DataDir, DataDirError, DEFAULT_ROOT};
+pub use download::{Download, KeptPrefix};
+pub use error::{ErrorKind, StoreError};
+pub use small::{BatchResults, SmallPending};
+pub use source::source_of;
+pub use space::{Space, SpaceUsage};
+pub use store::{OpenError, Store, StoreConfig};
+pub use upload::{Committed, Upload, UploadSpec};
+pub use user_name::{validate_user_name, UserNameError, MAX_USER_NAME_LEN};
+pub use users::{UserDb, UserDbError, UserInfo};

@@ -1,0 +1,285 @@
+//! One logged-in user's view of the store: every operation a front-end
+//! offers on files, with the rules that go with it (the home cannot be
+//! removed or replaced, the quota, claims on partials) and the audit
+//! record of each change. Paths come in already resolved (`HomePath`):
+//! a front-end parses what its client sent with `HomePath::resolve`.
+
+use crate::audit::Event;
+use crate::backend::Home;
+use crate::claims::PartialRelease;
+use crate::error::{ErrorKind, StoreError};
+use crate::hashing::hash_file;
+use crate::store::Inner;
+use netdisk_proto::response::PartialUpload;
+use netdisk_proto::{Entry, EntryKind, HomePath};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Directories up to this size are listed on the async thread (see the
+/// local back-end's home.rs for why); a larger one on the blocking pool.
+const INLINE_ENTRIES: usize = 128;
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Space {
+    pub(crate) user: String,
+    pub(crate) peer: SocketAddr,
+    pub(crate) home: Arc<dyn Home>,
+    /// For commits: the user's kept partials they may release.
+    pub(crate) partials: PartialRelease,
+    pub(crate) store: Arc<Inner>,
+}
+
+/// Where a user's space goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpaceUsage {
+    /// Bytes in files and kept partial uploads.
+    pub used: u64,
+    /// Bytes promised to uploads in progress.
+    pub reserved: u64,
+    /// Of `used`, bytes in kept partial uploads.
+    pub partials: u64,
+    /// `None` is unlimited.
+    pub quota: Option<u64>,
+}
+
+impl Space {
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Runs blocking back-end work off the async threads.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&dyn Home) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let home = self.home.clone();
+        tokio::task::spawn_blocking(move || work(home.as_ref()))
+            .await
+            .map_err(StoreError::worker)?
+    }
+
+    /// The audit log, for a front-end to record what it refused before
+    /// asking the store (which records everything it is asked).
+    pub fn audit_log(&self) -> &crate::AuditLog {
+        &self.store.audit
+    }
+
+    pub(crate) fn audit(&self, event: Event<'_>) {
+        self.store.audit.record(event);
+    }
+
+    /// Describes a path (a final symlink is described, not followed). A
+    /// bounded lookup, answered on the calling thread.
+    pub fn entry(&self, path: &HomePath) -> Result<Entry, StoreError> {
+        self.home.entry(path)
+    }
+
+    /// `not_a_directory` unless `path` is a directory. Bounded, like `entry`.
+    pub fn require_dir(&self, path: &HomePath) -> Result<(), StoreError> {
+        self.home.require_dir(path)
+    }
+
+    /// `entry`, and for a regular file its BLAKE3: the one stored at its
+    /// commit when that is still true of it, else read from the file
+    /// (and stored for next time).
+    pub async fn stat_with_hash(
+        &self,
+        path: &HomePath,
+    ) -> Result<(Entry, Option<String>), StoreError> {
+        let path = path.clone();
+        self.run(move |home| {
+            let entry = home.entry(&path)?;
+            if entry.kind != EntryKind::File {
+                return Ok((entry, None));
+            }
+            let (mut file, entry) = home.open_file(&path)?;
+            if let Some(stored) = home.stored_hash(&file) {
+                return Ok((entry, Some(stored)));
+            }
+            let hash =
+                hash_file(&mut file).map_err(|e| StoreError::from_io(&e, &path.to_string()))?;
+            home.record_hash(&file, &hash);
+            Ok((entry, Some(hash)))
+        })
+        .await
+    }
+
+    /// A directory's entries sorted by name, or a file's own entry.
+    pub async fn list(&self, path: &HomePath) -> Result<Vec<Entry>, StoreError> {
+        if let Some(entries) = self.home.list_at_most(path, INLINE_ENTRIES)? {
+            return Ok(entries);
+        }
+        let path = path.clone();
+        self.run(move |home| Ok(home.list_at_most(&path, usize::MAX)?.unwrap_or_default()))
+            .await
+    }
+
+    /// Makes a directory; with `parents`, its missing parents too, and an
+    /// existing directory is no error.
+    pub async fn mkdir(&self, path: &HomePath, parents: bool) -> Result<(), StoreError> {
+        if path.is_home() {
+            return if parents {
+                Ok(())
+            } else {
+                Err(StoreError::new(ErrorKind::Exists, "~: already exists"))
+            };
+        }
+        let path = path.clone();
+        self.run(move |home| home.mkdir(&path, parents)).await
+    }
+
+    /// Removes a file or symlink; with `recursive`, a directory and all
+    /// in it. The bytes freed leave the user's usage.
+    pub async fn remove(&self, path: &HomePath, recursive: bool) -> Result<(), StoreError> {
+        let result = self.remove_unaudited(path, recursive).await;
+        self.audit(Event::Remove {
+            peer: self.peer,
+            user: &self.user,
+            path: &path.to_string(),
+            recursive,
+            result: outcome(&result),
+        });
+        result
+    }
+
+    async fn remove_unaudited(&self, path: &HomePath, recursive: bool) -> Result<(), StoreError> {
+        if path.is_home() {
+            return Err(StoreError::new(
+                ErrorKind::PermissionDenied,
+                "cannot remove the home directory",
+            ));
+        }
+        let target = path.clone();
+        let freed = self
+            .run(move |home| {
+                if recursive {
+                    home.remove_tree(&target)
+                } else {
+                    home.remove_file(&target)
+                }
+            })
+            .await?;
+        self.store.quotas.freed(&self.user, freed);
+        Ok(())
+    }
+
+    /// Removes an empty directory.
+    pub async fn rmdir(&self, path: &HomePath) -> Result<(), StoreError> {
+        let result = if path.is_home() {
+            Err(StoreError::new(
+                ErrorKind::PermissionDenied,
+                "cannot remove the home directory",
+            ))
+        } else {
+            let target = path.clone();
+            self.run(move |home| home.remove_dir(&target)).await
+        };
+        self.audit(Event::Rmdir {
+            peer: self.peer,
+            user: &self.user,
+            path: &path.to_string(),
+            result: outcome(&result),
+        });
+        result
+    }
+
+    /// Moves `from` to `to`, like mv(1): an existing directory at `to`
+    /// receives it inside; a file at `to` is replaced (its bytes freed).
+    pub async fn rename(&self, from: &HomePath, to: &HomePath) -> Result<(), StoreError> {
+        let result = self.rename_unaudited(from, to).await;
+        self.audit(Event::Rename {
+            peer: self.peer,
+            user: &self.user,
+            from: &from.to_string(),
+            to: &to.to_string(),
+            result: outcome(&result),
+        });
+        result
+    }
+
+    async fn rename_unaudited(&self, from: &HomePath, to: &HomePath) -> Result<(), StoreError> {
+        let Some(name) = from.file_name().map(str::to_owned) else {
+            return Err(StoreError::new(
+                ErrorKind::PermissionDenied,
+                "cannot move the home directory",
+            ));
+        };
+        let (from, to) = (from.clone(), to.clone());
+        let replaced = self
+            .run(move |home| {
+                let target = if home.is_dir(&to) {
+                    to.join(&name)?
+                } else {
+                    to
+                };
+                if target == from {
+                    return Ok(0);
+                }
+                if target.names().starts_with(from.names()) {
+                    return Err(StoreError::new(
+                        ErrorKind::Invalid,
+                        format!("cannot move {from} into itself ({target})"),
+                    ));
+                }
+                let replaced = home.file_size(&target);
+                home.rename(&from, &target)?;
+                Ok(replaced)
+            })
+            .await?;
+        self.store.quotas.freed(&self.user, replaced);
+        Ok(())
+    }
+
+    /// The user's quota now: their own, else the server's default.
+    pub async fn quota(&self) -> Result<Option<u64>, StoreError> {
+        self.store.quota_of(&self.user).await
+    }
+
+    pub async fn usage(&self) -> Result<SpaceUsage, StoreError> {
+        let account = self.store.quotas.account(&self.user);
+        let partials = self.run(|home| Ok(home.kept_partial_bytes())).await?;
+        Ok(SpaceUsage {
+            used: account.used,
+            reserved: account.reserved,
+            partials,
+            quota: self.quota().await?,
+        })
+    }
+
+    /// The kept partial uploads, sorted by target.
+    pub async fn partials(&self) -> Result<Vec<PartialUpload>, StoreError> {
+        let partials = self.partials.clone();
+        let ttl = self.store.config.partial_ttl;
+        self.run(move |home| home.kept_partials(&partials, ttl))
+            .await
+    }
+
+    /// Discards the kept partial upload to `target`, freeing its bytes.
+    pub async fn discard_partial(&self, target: &HomePath) -> Result<(), StoreError> {
+        let (check, partials) = (target.clone(), self.partials.clone());
+        let result = self
+            .run(move |home| home.discard_partial(&check, &partials))
+            .await
+            .map(|freed| self.store.quotas.freed(&self.user, freed));
+        self.audit(Event::PartialRemove {
+            peer: self.peer,
+            user: &self.user,
+            path: &target.to_string(),
+            result: outcome(&result),
+        });
+        result
+    }
+}
+
+/// A result as the audit log shows it: "ok" or the error code.
+pub(crate) fn outcome<T>(result: &Result<T, StoreError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(err) => err.code().as_str(),
+    }
+}

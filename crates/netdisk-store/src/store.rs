@@ -1,0 +1,179 @@
+//! The engine as a whole: the data directory, the user database and
+//! logins, the back-end, the quota book, the claims on partials and the
+//! audit log, shared by every front-end of one server process.
+
+use crate::audit::{AuditDestination, AuditLog};
+use crate::auth::Logins;
+use crate::backend::Backend;
+use crate::claims::{ActivePartials, PartialRelease};
+use crate::data_dir::{DataDir, DataDirError};
+use crate::error::{ErrorKind, StoreError};
+use crate::local::LocalBackend;
+use crate::quota::QuotaBook;
+use crate::space::Space;
+use crate::users::{UserDb, UserDbError};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The engine's settings.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The data directory (see [`DataDir`]).
+    pub root: PathBuf,
+    /// Quota for users without one of their own; `None` is unlimited.
+    pub default_quota: Option<u64>,
+    /// How long the bytes of an interrupted resumable upload are kept.
+    pub partial_ttl: Duration,
+    pub audit: AuditDestination,
+    /// Failed logins (per address, and per user name) before a lockout.
+    pub max_login_failures: u32,
+    /// How long a lockout lasts; failures older than this are forgotten.
+    pub lockout: Duration,
+}
+
+/// Why the store could not open.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    #[error(transparent)]
+    Users(#[from] UserDbError),
+    #[error(transparent)]
+    Audit(#[from] std::io::Error),
+}
+
+/// Cheap to clone: every clone is the same engine.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) root: PathBuf,
+    pub(crate) users: Arc<UserDb>,
+    pub(crate) logins: Logins,
+    pub(crate) backend: Box<dyn Backend>,
+    pub(crate) quotas: Arc<QuotaBook>,
+    pub(crate) active: Arc<ActivePartials>,
+    pub(crate) audit: AuditLog,
+    pub(crate) config: StoreConfig,
+}
+
+impl Store {
+    /// Opens the data directory (creating it on first use) on the local
+    /// file system, and removes what a crash left of plain uploads.
+    pub fn open(config: StoreConfig) -> Result<Store, OpenError> {
+        let data = DataDir::open(&config.root)?;
+        let users = Arc::new(data.users()?);
+        let audit = AuditLog::open(&config.audit, data.root())?;
+        let decoy_key = users.secret("decoy-verifier")?;
+        let root = data.root().to_owned();
+        let backend = LocalBackend::new(data);
+        // Uploads cut by a crash: plain ones go now, resumable ones when they expire.
+        backend.sweep(config.partial_ttl, &ActivePartials::default(), true);
+        Ok(Store {
+            inner: Arc::new(Inner {
+                root,
+                logins: Logins::new(
+                    users.clone(),
+                    decoy_key,
+                    config.max_login_failures,
+                    config.lockout,
+                ),
+                users,
+                backend: Box::new(backend),
+                quotas: Arc::default(),
+                active: Arc::default(),
+                audit,
+                config,
+            }),
+        })
+    }
+
+    /// The data directory.
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    pub fn users(&self) -> &UserDb {
+        &self.inner.users
+    }
+
+    pub fn logins(&self) -> &Logins {
+        &self.inner.logins
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.inner.audit
+    }
+
+    pub fn partial_ttl(&self) -> Duration {
+        self.inner.config.partial_ttl
+    }
+
+    /// The logged-in `user`'s files, for requests from `peer`. The first
+    /// space of a user in this process measures their usage; every change
+    /// after that is tracked.
+    pub async fn space(&self, user: &str, peer: SocketAddr) -> Result<Space, StoreError> {
+        let inner = self.inner.clone();
+        let name = user.to_owned();
+        let home = tokio::task::spawn_blocking(move || {
+            let home = inner.backend.open_home(&name)?;
+            if !inner.quotas.is_loaded(&name) {
+                let used = home.usage().unwrap_or(0) + home.kept_partial_bytes();
+                inner.quotas.load(&name, used);
+            }
+            Ok::<_, StoreError>(home)
+        })
+        .await
+        .map_err(StoreError::worker)??;
+        Ok(Space {
+            user: user.to_owned(),
+            peer,
+            home,
+            partials: PartialRelease {
+                active: self.inner.active.clone(),
+                user: user.to_owned(),
+            },
+            store: self.inner.clone(),
+        })
+    }
+
+    /// Removes the partial uploads that expired; returns how many bytes.
+    pub async fn sweep_expired(&self) -> u64 {
+        let inner = self.inner.clone();
+        let swept = tokio::task::spawn_blocking(move || {
+            let swept = inner
+                .backend
+                .sweep(inner.config.partial_ttl, &inner.active, false);
+            for (user, bytes) in &swept {
+                tracing::info!(%user, bytes, "expired partial uploads removed");
+                inner.quotas.freed(user, *bytes);
+            }
+            swept
+        })
+        .await;
+        swept
+            .unwrap_or_default()
+            .iter()
+            .map(|(_, bytes)| bytes)
+            .sum()
+    }
+}
+
+impl Inner {
+    /// The user's quota now (it may change while the server runs):
+    /// their own, else the default; `None` is unlimited.
+    pub(crate) async fn quota_of(&self, user: &str) -> Result<Option<u64>, StoreError> {
+        let users = self.users.clone();
+        let name = user.to_owned();
+        let own = tokio::task::spawn_blocking(move || users.credentials(&name))
+            .await
+            .map_err(StoreError::worker)?
+            .map_err(|e| StoreError::new(ErrorKind::Internal, e.to_string()))?
+            .and_then(|(_, quota)| quota);
+        Ok(own.or(self.config.default_quota))
+    }
+}

@@ -1,0 +1,345 @@
+//! A verified upload: space reserved before the first byte, bytes staged
+//! outside the home and hashed as they arrive, and the file placed only
+//! when its BLAKE3 matches the client's, durably and atomically. A
+//! resumable upload keeps what reached the disk when it is cut, for a
+//! later attempt to go on from.
+//!
+//! Space: the upload reserves what it may still write before the client
+//! sends a byte; when it ends, what it left on disk moves from reserved
+//! to used.
+
+use crate::audit::TransferRecord;
+use crate::backend::{Prepared, SourceAttributes};
+use crate::claims::ActivePartials;
+use crate::error::{ErrorKind, StoreError};
+use crate::quota::Reservation;
+use crate::space::{outcome, Space};
+use bytes::Bytes;
+use netdisk_fileio::{FileSink, PageCache};
+use netdisk_proto::HomePath;
+use std::io::{self, Seek, SeekFrom};
+use std::time::Duration;
+
+/// How long a resumable upload waits for an earlier writer of its partial
+/// (typically the same client's cut connection) to let go.
+const CLAIM_PATIENCE: Duration = Duration::from_secs(5);
+
+/// What the client says of the file it is about to send.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UploadSpec {
+    pub size: u64,
+    /// The source's attributes, kept on the stored file; `modified` also
+    /// tells whether a kept partial is of this version of the source.
+    pub attributes: SourceAttributes,
+    /// Keep the bytes if the upload is cut, and go on from kept ones.
+    pub resume: bool,
+}
+
+/// A committed upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub path: HomePath,
+    pub size: u64,
+    pub blake3: String,
+}
+
+/// An upload between its acceptance and its commit. End it with
+/// [`Upload::finish`] or [`Upload::abandon`]; either writes its audit line.
+pub struct Upload {
+    space: Space,
+    target: HomePath,
+    spec: UploadSpec,
+    prepared: Prepared,
+    reservation: Reservation,
+    quota: Option<u64>,
+    /// Bytes of the staging file counted in the user's usage before this upload wrote.
+    counted: u64,
+    /// Where the body starts: `offset`, or 0 when the client starts over.
+    start: u64,
+    failure: Option<StoreError>,
+    sink: Option<FileSink>,
+    record: Audited,
+}
+
+impl Space {
+    /// Checks the target and the quota, finds any kept partial, and
+    /// reserves the space. Refused, nothing is staged.
+    pub async fn begin_upload(
+        &self,
+        target: &HomePath,
+        spec: UploadSpec,
+    ) -> Result<Upload, StoreError> {
+        let mut record = Audited::start(self, "upload", target);
+        match self.prepare(target, spec).await {
+            Ok((prepared, reservation, quota)) => Ok(Upload {
+                space: self.clone(),
+                target: target.clone(),
+                spec,
+                counted: prepared.offset,
+                start: prepared.offset,
+                prepared,
+                reservation,
+                quota,
+                failure: None,
+                sink: None,
+                record,
+            }),
+            Err(err) => {
+                record.0.result = err.code().as_str();
+                Err(err)
+            }
+        }
+    }
+
+    async fn prepare(
+        &self,
+        target: &HomePath,
+        spec: UploadSpec,
+    ) -> Result<(Prepared, Reservation, Option<u64>), StoreError> {
+        let quota = self.quota().await?;
+        let claim = if spec.resume {
+            let key = ActivePartials::key_for(&self.user, target);
+            let claim = self
+                .partials
+                .active
+                .claim_within(key, CLAIM_PATIENCE)
+                .await
+                .ok_or_else(|| {
+                    StoreError::new(
+                        ErrorKind::Busy,
+                        format!("{target}: another upload to it is in progress"),
+                    )
+                })?;
+            Some(claim)
+        } else {
+            None
+        };
+        let (check, partials) = (target.clone(), self.partials.clone());
+        let mut prepared = self
+            .run(move |home| {
+                // Starting over (not resumable): a kept partial of this target
+                // is worthless, and its bytes must not count against this upload.
+                let dropped = if spec.resume {
+                    0
+                } else {
+                    home.discard_partial(&check, &partials).unwrap_or(0)
+                };
+                let mut prepared =
+                    home.prepare_upload(&check, spec.size, spec.attributes.modified, claim)?;
+                prepared.discarded += dropped;
+                Ok(prepared)
+            })
+            .await?;
+        if prepared.discarded > 0 {
+            self.store.quotas.freed(&self.user, prepared.discarded);
+        }
+        match self.store.quotas.reserve(
+            &self.user,
+            spec.size - prepared.offset,
+            prepared.replacing,
+            quota,
+        ) {
+            Ok(reservation) => Ok((prepared, reservation, quota)),
+            Err(err) => {
+                // Kept bytes stay for a later attempt; a partial just created goes.
+                if prepared.offset == 0 {
+                    prepared.staged.set_keep(false);
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+impl Upload {
+    /// Bytes kept from an interrupted attempt: the client sends the rest.
+    pub fn offset(&self) -> u64 {
+        self.prepared.offset
+    }
+
+    /// The BLAKE3 of the kept bytes, for the client to check against its own.
+    pub fn prefix_blake3(&self) -> Option<String> {
+        (self.prepared.offset > 0)
+            .then(|| self.prepared.hasher.clone().finalize().to_hex().to_string())
+    }
+
+    /// Why the bytes of an earlier attempt were thrown away, if they were.
+    pub fn take_restarted(&mut self) -> Option<String> {
+        self.prepared.restarted.take()
+    }
+
+    /// Starts receiving the body from `start`: `offset()`, or 0 when the
+    /// client's first bytes differ from the kept ones (it starts over).
+    pub fn start_body(&mut self, start: u64) -> io::Result<()> {
+        let offset = self.prepared.offset;
+        let mut hasher = std::mem::take(&mut self.prepared.hasher);
+        if start == 0 && offset > 0 {
+            self.prepared.file.set_len(0)?;
+            self.prepared.file.seek(SeekFrom::Start(0))?;
+            self.space.store.quotas.freed(&self.space.user, offset);
+            self.counted = 0;
+            hasher = blake3::Hasher::new();
+            // What of the replaced file's credit the first reservation left unused.
+            let credit = self
+                .prepared
+                .replacing
+                .saturating_sub(self.spec.size - offset);
+            if let Err(err) = self.reservation.grow_replacing(offset, credit, self.quota) {
+                self.failure = Some(err);
+            }
+        }
+        self.start = start;
+        let file = self.prepared.file.try_clone()?;
+        // A body already refused (no room to restart) is still read and
+        // hashed, so the client stays in step.
+        self.sink = Some(match self.failure {
+            Some(_) => FileSink::hash_only(file, hasher),
+            None => FileSink::start(file, hasher, PageCache::Keep),
+        });
+        Ok(())
+    }
+
+    /// Bytes the body has left from `start`.
+    pub fn body_len(&self) -> u64 {
+        self.spec.size - self.start
+    }
+
+    /// Hands a chunk of the body to the file writer (waiting while its
+    /// queue is full). An error means the writer thread is gone.
+    pub async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
+        match &mut self.sink {
+            Some(sink) => sink.push(chunk).await,
+            None => Err(io::Error::other("upload body written before start_body")),
+        }
+    }
+
+    /// Waits for every write to land; a write error (disk full) is kept
+    /// for `finish` to report.
+    async fn land_writes(&mut self) -> io::Result<blake3::Hasher> {
+        let Some(sink) = self.sink.take() else {
+            return Ok(std::mem::take(&mut self.prepared.hasher));
+        };
+        let written = sink.finish().await?;
+        if let (None, Some(e)) = (&self.failure, written.error) {
+            self.failure = Some(StoreError::from_io(&e, "upload"));
+        }
+        self.record.0.bytes = written.hasher.count().saturating_sub(self.start);
+        Ok(written.hasher)
+    }
+
+    /// The whole body arrived, with the client's BLAKE3 of the file:
+    /// commits it unless the hashes differ or a write failed, and settles
+    /// the space either way.
+    pub async fn finish(mut self, client_blake3: &str) -> Result<Committed, StoreError> {
+        let landed = self.land_writes().await;
+        let Upload {
+            space,
+            target,
+            spec,
+            mut prepared,
+            reservation,
+            counted,
+            start,
+            mut failure,
+            mut record,
+            ..
+        } = self;
+        let hash = match landed {
+            Ok(hasher) => hasher.finalize().to_hex().to_string(),
+            Err(e) => {
+                let err = StoreError::from_io(&e, "upload");
+                record.0.result = err.code().as_str();
+                return Err(err);
+            }
+        };
+        record.0.blake3 = Some(hash.clone());
+        if failure.is_none() && client_blake3 != hash {
+            failure = Some(StoreError::new(
+                ErrorKind::Integrity,
+                format!(
+                    "{target}: BLAKE3 mismatch (client {client_blake3}, server {hash}); nothing was stored"
+                ),
+            ));
+        }
+        // From here the staging file is either committed or worthless.
+        prepared.staged.set_keep(false);
+        let placed = match failure {
+            Some(err) => Err(err),
+            None => {
+                let Prepared { file, staged, .. } = prepared;
+                let (target, hash, partials) =
+                    (target.clone(), hash.clone(), space.partials.clone());
+                space
+                    .run(move |_home| {
+                        let stored = staged.written().saturating_sub(counted);
+                        let replaced =
+                            staged.commit(file, spec.attributes, &hash, &target, &partials)?;
+                        Ok((stored, replaced))
+                    })
+                    .await
+            }
+        };
+        record.0.result = outcome(&placed);
+        match placed {
+            Ok((stored, replaced)) => {
+                reservation.settle(stored, replaced);
+                tracing::info!(user = %space.user, path = %target, bytes = spec.size, resumed_from = start, blake3 = %hash, "upload committed");
+                Ok(Committed {
+                    path: target,
+                    size: spec.size,
+                    blake3: hash,
+                })
+            }
+            Err(err) => {
+                // A failed upload's bytes are not worth keeping.
+                tracing::info!(user = %space.user, error = %err.message, "upload failed");
+                reservation.settle(0, counted);
+                Err(err)
+            }
+        }
+    }
+
+    /// The client went away before the end: what reached the disk stays
+    /// only if the upload is resumable, and the space is settled accordingly.
+    pub async fn abandon(mut self) {
+        if let Err(e) = self.land_writes().await {
+            tracing::warn!(error = %e, "upload writer failed");
+        }
+        let stored = if self.prepared.staged.keeps() {
+            self.prepared.staged.written().saturating_sub(self.counted)
+        } else {
+            0
+        };
+        let Upload {
+            prepared,
+            reservation,
+            record,
+            ..
+        } = self;
+        // The partial is let go before the space is settled, so whoever
+        // sees the reservation end may claim the partial at once.
+        drop(prepared);
+        reservation.settle(stored, 0);
+        drop(record);
+    }
+}
+
+/// A transfer's audit line, written when it is dropped, however the
+/// transfer ended ("interrupted" unless told otherwise).
+pub(crate) struct Audited(pub(crate) TransferRecord, pub(crate) Space);
+
+impl Audited {
+    pub(crate) fn start(space: &Space, direction: &'static str, path: &HomePath) -> Audited {
+        Audited(
+            TransferRecord::start(direction, path.to_string()),
+            space.clone(),
+        )
+    }
+}
+
+impl Drop for Audited {
+    fn drop(&mut self) {
+        let space = &self.1;
+        self.0.write(&space.store.audit, space.peer, &space.user);
+    }
+}
