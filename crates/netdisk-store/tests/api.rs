@@ -113,12 +113,20 @@ async fn uploads_downloads_renames_and_the_stored_hash() {
     );
     assert_eq!(recorded, Some(hash(&body)));
     let on_disk = root.path().join("homes/alice/docs/2026/a.bin");
-    std::fs::write(&on_disk, b"changed behind its back").expect("rewrite");
+    // Same size (so the quota book, which learns of changes made behind
+    // the store's back only when it next measures the disk, stays exact),
+    // other bytes, and a modification time surely different.
+    let changed: Vec<u8> = body.iter().map(|b| b ^ 0x5a).collect();
+    let file = std::fs::File::create(&on_disk).expect("rewrite");
+    std::io::Write::write_all(&mut &file, &changed).expect("rewrite");
+    file.set_modified(std::time::UNIX_EPOCH + Duration::from_secs(1_000_000))
+        .expect("mtime");
+    drop(file);
     let (_, rehashed) = space
         .stat_with_hash(&path("docs/2026/a.bin"))
         .await
         .expect("stat");
-    assert_eq!(rehashed, Some(hash(b"changed behind its back")));
+    assert_eq!(rehashed, Some(hash(&changed)));
 
     // Renames: into a directory, over a file (whose bytes are freed).
     upload(&space, "b.txt", b"bee").await.expect("upload b");
@@ -176,11 +184,17 @@ async fn uploads_downloads_renames_and_the_stored_hash() {
 async fn two_uploads_racing_for_the_quota_cannot_both_pass() {
     let root = tempfile::tempdir().expect("tempdir");
     let store = open_store(root.path(), Some(1000));
+    // Two sessions, each on a task of its own: a real race on the
+    // multi-threaded runtime, not two futures taking turns.
     let (first, second) = (space(&store).await, space(&store).await);
-    let (a, b) = tokio::join!(
-        first.begin_upload(&path("a"), spec(600, false)),
-        second.begin_upload(&path("b"), spec(600, false)),
-    );
+    let racing = |space: Space, name: &'static str| {
+        tokio::spawn(async move {
+            let target = path(name);
+            space.begin_upload(&target, spec(600, false)).await
+        })
+    };
+    let (a, b) = (racing(first.clone(), "a"), racing(second.clone(), "b"));
+    let (a, b) = (a.await.expect("task"), b.await.expect("task"));
     let (winner, loser) = match (a, b) {
         (Ok(won), Err(lost)) | (Err(lost), Ok(won)) => (won, lost),
         (Ok(_), Ok(_)) => panic!("both uploads passed a 1000-byte quota with 600 bytes each"),
@@ -193,14 +207,14 @@ async fn two_uploads_racing_for_the_quota_cannot_both_pass() {
         .write(Bytes::from(vec![7u8; 600]))
         .await
         .expect("write");
-    winner.finish(&hash(&[7u8; 600])).await.expect("commit");
+    let committed = winner.finish(&hash(&[7u8; 600])).await.expect("commit");
     let usage = first.usage().await.expect("df");
     assert_eq!(
         (usage.used, usage.reserved, usage.quota),
         (600, 0, Some(1000))
     );
     // Replacing the file is checked as if its bytes were already free.
-    upload(&second, "a", &[1u8; 900])
+    upload(&second, &committed.path.to_string(), &[1u8; 900])
         .await
         .expect("an overwrite fits");
     assert!(upload(&second, "c", &[1u8; 200]).await.is_err(), "full");

@@ -90,12 +90,14 @@ async fn receive<S: AsyncRead + AsyncWrite + Unpin>(
         {
             data.offset
         }
-        other => return Err(Fatal::protocol(
-            other.id(),
-            format!(
+        other => {
+            return Err(Fatal::protocol(
+                other.id(),
+                format!(
                 "expected put_data with id {id}, offset {offset} or 0, and size {size} from there"
             ),
-        )),
+            ))
+        }
     };
     upload.start_body(start)?;
     let mut remaining = upload.body_len();
