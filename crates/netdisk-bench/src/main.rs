@@ -128,10 +128,19 @@ async fn main() -> anyhow::Result<()> {
                     Some(mbs) => mbs,
                     None => raw_tcp()?,
                 };
-                let (up, down) =
-                    scenarios::big_file(&server, &source, sizes.big_file, scratch.path()).await?;
-                eprintln!("1 big file [{mode}]: upload {up:.0} MB/s, download {down:.0} MB/s");
-                runs.push((up, down, reference));
+                let run = scenarios::big_file(
+                    &server,
+                    &source,
+                    sizes.big_file,
+                    scratch.path(),
+                    reference,
+                )
+                .await?;
+                eprintln!(
+                    "1 big file [{mode}]: upload {:.0} MB/s ({:.2} server CPU s/GiB), download {:.0} MB/s ({:.2} server CPU s/GiB)",
+                    run.up, run.up_cpu, run.down, run.down_cpu
+                );
+                runs.push(run);
             }
             let got = scenarios::big_file_figures(mode, &runs);
             single_stream = Some(got[0].value);

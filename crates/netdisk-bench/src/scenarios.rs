@@ -61,43 +61,73 @@ pub fn settle(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Scenario 1: one big file up and down; MB/s each way.
+/// One round of scenario 1: MB/s each way, the raw-TCP baseline of the
+/// same round, and the server's CPU seconds per GiB each way.
+pub struct BigFileRun {
+    pub up: f64,
+    pub down: f64,
+    pub reference: f64,
+    pub up_cpu: f64,
+    pub down_cpu: f64,
+}
+
+/// Scenario 1: one big file up and down; MB/s each way, and what each
+/// direction cost the server in CPU.
 pub async fn big_file(
     server: &ServerProcess,
     source: &Path,
     size: u64,
     scratch: &Path,
-) -> anyhow::Result<(f64, f64)> {
+    reference: f64,
+) -> anyhow::Result<BigFileRun> {
     let mut client = login(server).await?;
-    let started = Instant::now();
+    let gib = size as f64 / f64::from(1u32 << 30);
+    let (cpu, started) = (server.cpu_seconds()?, Instant::now());
     client.put_file(source, "big.bin", false, None).await?;
     let up = size as f64 / started.elapsed().as_secs_f64() / MB;
+    let up_cpu = (server.cpu_seconds()? - cpu) / gib;
     let target = scratch.join("big.back");
-    let started = Instant::now();
+    let (cpu, started) = (server.cpu_seconds()?, Instant::now());
     client.get_file("big.bin", &target, false, None).await?;
     let down = size as f64 / started.elapsed().as_secs_f64() / MB;
+    let down_cpu = (server.cpu_seconds()? - cpu) / gib;
     std::fs::remove_file(&target)?;
     client.rm("big.bin").await?;
-    Ok((up, down))
+    Ok(BigFileRun {
+        up,
+        down,
+        reference,
+        up_cpu,
+        down_cpu,
+    })
 }
 
-/// The medians of scenario 1's rounds, given as (upload, download, baseline
-/// of the same round): each ratio is taken within its round, then the median.
-pub fn big_file_figures(mode: &str, runs: &[(f64, f64, f64)]) -> Vec<Figure> {
+/// The medians of scenario 1's rounds: each ratio is taken within its
+/// round (against that round's baseline), then the median.
+pub fn big_file_figures(mode: &str, runs: &[BigFileRun]) -> Vec<Figure> {
     let note = format!(
         "median of {} rounds, each against its own baseline",
         runs.len()
     );
-    let figure = |name: &str, pick: fn(&(f64, f64, f64)) -> f64| {
+    let speed = |name: &str, pick: fn(&BigFileRun) -> f64| {
         let values: Vec<f64> = runs.iter().map(pick).collect();
-        let ratios: Vec<f64> = runs.iter().map(|run| pick(run) / run.2).collect();
+        let ratios: Vec<f64> = runs.iter().map(|run| pick(run) / run.reference).collect();
         let mut figure = Figure::new(name, mode, median(&values), "MB/s").note(&note);
         figure.ratio = Some(median(&ratios));
         figure
     };
+    let cpu = |name: &str, pick: fn(&BigFileRun) -> f64| {
+        let values: Vec<f64> = runs.iter().map(pick).collect();
+        Figure::new(name, mode, median(&values), "CPU s/GiB").note(&format!(
+            "server process, user + system, median of {} rounds",
+            runs.len()
+        ))
+    };
     vec![
-        figure("1 big file upload", |run| run.0),
-        figure("1 big file download", |run| run.1),
+        speed("1 big file upload", |run| run.up),
+        speed("1 big file download", |run| run.down),
+        cpu("1 big file upload: server CPU", |run| run.up_cpu),
+        cpu("1 big file download: server CPU", |run| run.down_cpu),
     ]
 }
 

@@ -107,6 +107,29 @@ impl ServerProcess {
         })
     }
 
+    /// CPU time the server process has used so far (user + system, all
+    /// its threads, those ended too), in seconds.
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        // /proc counts in USER_HZ ticks, which Linux fixes at 100 for
+        // every program on every architecture it runs this bench on.
+        const USER_HZ: f64 = 100.0;
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // Fields after the command name, which is in parentheses and may
+        // hold spaces: state is the 1st, utime the 12th, stime the 13th.
+        let after_name = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest)
+            .ok_or_else(|| anyhow::anyhow!("unreadable /proc/PID/stat"))?;
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks = |i: usize| -> anyhow::Result<f64> {
+            Ok(fields
+                .get(i)
+                .ok_or_else(|| anyhow::anyhow!("short /proc/PID/stat"))?
+                .parse::<u64>()? as f64)
+        };
+        Ok((ticks(11)? + ticks(12)?) / USER_HZ)
+    }
+
     /// Resident memory of the server process, in bytes.
     pub fn rss(&self) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;

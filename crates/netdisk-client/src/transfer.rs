@@ -12,6 +12,7 @@ use crate::client::{unexpected, Client};
 use crate::error::ClientError;
 use netdisk_fileio::{FileSink, FileSource, PageCache};
 use netdisk_proto::request::{Get, Put, PutData, PutEnd};
+use netdisk_proto::response::{GetData, GetEnd};
 use netdisk_proto::{Frame, Message};
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
@@ -49,6 +50,27 @@ pub struct GetReport {
 }
 
 /// Hashes the first `len` bytes of `file`, leaving it positioned at `len`.
+/// Checks a download's bytes (`actual`, their BLAKE3) against the hash
+/// the server gave: in `get_end`, and in `get_data` too when it knew the
+/// hash before sending (the two must agree).
+fn check_hash(data: &GetData, end: GetEnd, actual: &str) -> Result<(), ClientError> {
+    if let Some(announced) = &data.blake3 {
+        if *announced != end.blake3 {
+            return Err(ClientError::Protocol(format!(
+                "the server announced BLAKE3 {announced} but ended with {}",
+                end.blake3
+            )));
+        }
+    }
+    if end.blake3 != actual {
+        return Err(ClientError::Integrity {
+            expected: end.blake3,
+            actual: actual.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 async fn hash_prefix(file: &mut tokio::fs::File, len: u64) -> std::io::Result<blake3::Hasher> {
     file.seek(SeekFrom::Start(0)).await?;
     let mut hasher = blake3::Hasher::new();
@@ -209,7 +231,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         if let Some(report) = progress.as_mut() {
             report(sent, size);
         }
-        let mut reader = FileSource::start(file.into_std().await, hasher, size - start);
+        let mut reader = FileSource::start(file.into_std().await, Some(hasher), size - start);
         while let Some(chunk) = reader.next().await {
             // A file that shrank was announced with its old size: the
             // stream cannot be repaired, so the connection is abandoned.
@@ -227,7 +249,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             }
         }
         let hasher = reader.finish().await.map_err(ClientError::local(local))?;
-        let blake3 = hasher.finalize().to_hex().to_string();
+        let blake3 = hasher.unwrap_or_default().finalize().to_hex().to_string();
         self.send(&Message::PutEnd(PutEnd {
             id,
             blake3: blake3.clone(),
@@ -383,12 +405,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             });
         }
         let blake3 = written.hasher.finalize().to_hex().to_string();
-        if end.blake3 != blake3 {
-            return Err(ClientError::Integrity {
-                expected: end.blake3,
-                actual: blake3,
-            });
-        }
+        check_hash(&data, end, &blake3)?;
         Attributes::from_server(data.modified, data.mode, self.preserve_mode)
             .apply(&written.file)
             .map_err(ClientError::local(&part.path))?;
@@ -469,12 +486,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             });
         }
         let blake3 = hasher.finalize().to_hex().to_string();
-        if end.blake3 != blake3 {
-            return Err(ClientError::Integrity {
-                expected: end.blake3,
-                actual: blake3,
-            });
-        }
+        check_hash(&data, end, &blake3)?;
         Ok(GetReport {
             path: PathBuf::from("-"),
             size: data.size,

@@ -116,6 +116,17 @@ async fn another_protocol_version_is_refused() {
 
 #[tokio::test]
 async fn a_corrupted_download_leaves_the_old_file_and_no_temp_file() {
+    corrupted_download(false).await;
+}
+
+#[tokio::test]
+async fn a_download_differing_from_the_hash_sent_up_front_is_refused() {
+    corrupted_download(true).await;
+}
+
+/// The server sends bytes that do not match the hash it gives, in
+/// `get_end` alone or (`up_front`) in `get_data` too.
+async fn corrupted_download(up_front: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     let target = dir.path().join("report.txt");
     std::fs::write(&target, b"the old, good version").expect("old file");
@@ -127,6 +138,9 @@ async fn a_corrupted_download_leaves_the_old_file_and_no_temp_file() {
             panic!("expected get")
         };
         let body = b"tampered bytes".to_vec();
+        let wrong = blake3::hash(b"what the server thinks it sent")
+            .to_hex()
+            .to_string();
         server
             .send(Message::GetData(GetData {
                 id: get.id,
@@ -135,13 +149,11 @@ async fn a_corrupted_download_leaves_the_old_file_and_no_temp_file() {
                 modified: None,
                 mode: None,
                 restarted: None,
+                blake3: up_front.then(|| wrong.clone()),
             }))
             .await
             .expect("send");
         server.send(bytes::Bytes::from(body)).await.expect("body");
-        let wrong = blake3::hash(b"what the server thinks it sent")
-            .to_hex()
-            .to_string();
         server
             .send(Message::GetEnd(GetEnd {
                 id: get.id,

@@ -1,4 +1,5 @@
-//! Reading a file to send on a blocking thread, hashing it.
+//! Reading a file to send on a blocking thread, hashing it unless its
+//! hash is already known.
 
 use crate::{CHUNK, QUEUE};
 use bytes::Bytes;
@@ -8,16 +9,17 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Reads `len` bytes from a file's current position in chunks, on a
-/// blocking thread that hashes them; the async side takes the chunks with
-/// [`FileSource::next`] and sends them.
+/// blocking thread that hashes them (given a hasher); the async side
+/// takes the chunks with [`FileSource::next`] and sends them.
 pub struct FileSource {
     chunks: mpsc::Receiver<io::Result<Bytes>>,
-    worker: JoinHandle<blake3::Hasher>,
+    worker: JoinHandle<Option<blake3::Hasher>>,
 }
 
 impl FileSource {
-    /// `hasher` already covers any bytes before the position (a resumed transfer).
-    pub fn start(mut file: File, hasher: blake3::Hasher, len: u64) -> FileSource {
+    /// `hasher` already covers any bytes before the position (a resumed
+    /// transfer); `None` when the hash is known and no byte need be hashed.
+    pub fn start(mut file: File, hasher: Option<blake3::Hasher>, len: u64) -> FileSource {
         let (sender, chunks) = mpsc::channel(QUEUE);
         let worker = tokio::task::spawn_blocking(move || {
             let mut hasher = hasher;
@@ -32,7 +34,9 @@ impl FileSource {
                         format!("the file ended {left} bytes early: it shrank while being sent"),
                     )),
                     Ok(n) => {
-                        hasher.update(&buffer);
+                        if let Some(hasher) = &mut hasher {
+                            hasher.update(&buffer);
+                        }
                         left -= n as u64;
                         Ok(Bytes::from(buffer))
                     }
@@ -54,8 +58,9 @@ impl FileSource {
         self.chunks.recv().await
     }
 
-    /// The hash over everything given out (after `next` returned `None`).
-    pub async fn finish(self) -> io::Result<blake3::Hasher> {
+    /// The hash over everything given out (after `next` returned `None`),
+    /// if it was started with a hasher.
+    pub async fn finish(self) -> io::Result<Option<blake3::Hasher>> {
         drop(self.chunks);
         self.worker
             .await
@@ -85,20 +90,20 @@ mod tests {
         file.seek(SeekFrom::Start(1000)).expect("seek");
         let mut prefix = blake3::Hasher::new();
         prefix.update(&data[..1000]);
-        let mut source = FileSource::start(file, prefix, (data.len() - 1000) as u64);
+        let mut source = FileSource::start(file, Some(prefix), (data.len() - 1000) as u64);
         let mut got = Vec::new();
         while let Some(chunk) = source.next().await {
             got.extend_from_slice(&chunk.expect("chunk"));
         }
         assert_eq!(got, &data[1000..]);
-        let hasher = source.finish().await.expect("finish");
+        let hasher = source.finish().await.expect("finish").expect("hasher");
         assert_eq!(hasher.finalize(), blake3::hash(&data));
     }
 
     #[tokio::test]
     async fn a_file_shorter_than_announced_is_an_error() {
         let (_dir, file) = file_with(&[7u8; 5000]);
-        let mut source = FileSource::start(file, blake3::Hasher::new(), 6000);
+        let mut source = FileSource::start(file, None, 6000);
         let first = source.next().await.expect("item").expect("bytes");
         assert_eq!(first.len(), 5000);
         let err = source.next().await.expect("item").expect_err("short");
@@ -110,10 +115,10 @@ mod tests {
     async fn dropping_the_source_early_stops_the_reader() {
         let data = vec![1u8; 4 * CHUNK * crate::QUEUE];
         let (_dir, file) = file_with(&data);
-        let mut source = FileSource::start(file, blake3::Hasher::new(), data.len() as u64);
+        let mut source = FileSource::start(file, Some(blake3::Hasher::new()), data.len() as u64);
         assert!(source.next().await.is_some());
         // The worker blocks on a full queue until the receiver goes; finish must not hang.
-        let hasher = source.finish().await.expect("finish");
+        let hasher = source.finish().await.expect("finish").expect("hasher");
         assert!(hasher.count() < data.len() as u64);
     }
 }

@@ -134,6 +134,10 @@ pub struct GetData {
     /// Why the client's kept bytes cannot be used, when it offered some.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restarted: Option<String>,
+    /// The whole file's BLAKE3, when the server recorded it at the commit
+    /// and can send it before the bytes; `get_end` then repeats it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blake3: Option<String>,
 }
 
 /// End of a download: the BLAKE3 hash of the bytes sent, for the client to check.

@@ -254,18 +254,20 @@ fn message() -> impl Strategy<Value = Message> {
             0u64..4096,
             proptest::option::of(any::<i64>()),
             proptest::option::of(any::<u32>()),
+            proptest::option::of(text()),
             proptest::option::of(text())
         )
-            .prop_map(
-                |(id, offset, size, modified, mode, restarted)| Message::GetData(GetData {
+            .prop_map(|(id, offset, size, modified, mode, restarted, blake3)| {
+                Message::GetData(GetData {
                     id,
                     offset,
                     size,
                     modified,
                     mode,
-                    restarted
+                    restarted,
+                    blake3,
                 })
-            ),
+            }),
         (id, text()).prop_map(|(id, blake3)| Message::GetEnd(GetEnd { id, blake3 })),
         (proptest::option::of(id), code(), text())
             .prop_map(|(id, code, message)| Message::Error(Error { id, code, message })),

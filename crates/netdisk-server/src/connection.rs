@@ -2,20 +2,21 @@
 //! time limit on every read, and the task that serves it from hello to close.
 
 use crate::login::{login, LoggedIn};
+use crate::peer_stream::{send_file, PeerStream, SendFileError};
 use crate::session::{serve_requests, Shared};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use netdisk_proto::handshake::Hello;
 use netdisk_proto::{CodecError, ErrorCode, Frame, Message, NetdiskCodec, PROTOCOL_VERSION};
-use netdisk_store::Event;
+use netdisk_store::{Event, FileBody};
 use rand::RngCore;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
@@ -106,7 +107,7 @@ pub(crate) struct Connection<S> {
     write_limit: Duration,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+impl<S: PeerStream> Connection<S> {
     pub(crate) fn new(stream: S, write_limit: Duration) -> Self {
         Connection {
             framed: Framed::with_capacity(stream, NetdiskCodec::new(), IDLE_BUFFER),
@@ -236,6 +237,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             .map_err(|_| Fatal::Timeout(SENDING))?
     }
 
+    /// True if a file's bytes can go to the peer zero-copy (plaintext).
+    pub(crate) fn sends_files_zero_copy(&self) -> bool {
+        self.framed.get_ref().plain_socket().is_some()
+    }
+
+    /// Sends `body` with `sendfile` after any queued header, adding the
+    /// bytes sent to `sent`; a peer that takes nothing for the write limit
+    /// is cut. Over a stream that cannot (TLS), nothing is sent: check
+    /// [`Connection::sends_files_zero_copy`] first.
+    pub(crate) async fn send_file(&mut self, body: &FileBody, sent: &mut u64) -> Result<(), Fatal> {
+        tokio::time::timeout(
+            self.write_limit,
+            SinkExt::<bytes::Bytes>::flush(&mut self.framed),
+        )
+        .await
+        .map_err(|_| Fatal::Timeout(SENDING))??;
+        let Some(socket) = self.framed.get_ref().plain_socket() else {
+            return Err(Fatal::Io(std::io::Error::other(
+                "zero-copy send over a stream that encrypts",
+            )));
+        };
+        send_file(
+            socket,
+            &body.file,
+            body.offset,
+            body.len,
+            self.write_limit,
+            sent,
+        )
+        .await
+        .map_err(|e| match e {
+            SendFileError::Stalled => Fatal::Timeout(SENDING),
+            SendFileError::Io(e) => Fatal::Io(e),
+        })
+    }
+
     pub(crate) async fn flush(&mut self) -> Result<(), Fatal> {
         let flush = async {
             SinkExt::<bytes::Bytes>::flush(&mut self.framed).await?;
@@ -307,7 +344,7 @@ pub(crate) async fn serve_connection(
 }
 
 /// Serves one client over an established byte stream.
-async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
+async fn serve_stream<S: PeerStream>(
     stream: S,
     peer: SocketAddr,
     shared: &Shared,
@@ -347,7 +384,7 @@ async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// The site-key check, when the server has a key, then the login.
-async fn admit<S: AsyncRead + AsyncWrite + Unpin>(
+async fn admit<S: PeerStream>(
     conn: &mut Connection<S>,
     shared: &Shared,
     peer: SocketAddr,
@@ -389,10 +426,7 @@ pub(crate) async fn refuse(stream: TcpStream, shared: Arc<Shared>, why: &'static
     }
 }
 
-async fn say_and_close<S: AsyncRead + AsyncWrite + Unpin>(
-    mut conn: Connection<S>,
-    message: &Message,
-) {
+async fn say_and_close<S: PeerStream>(mut conn: Connection<S>, message: &Message) {
     let _ = conn.send(message).await;
     conn.close().await;
 }

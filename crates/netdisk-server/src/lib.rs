@@ -15,6 +15,7 @@ mod error;
 mod linger;
 mod listener;
 mod login;
+mod peer_stream;
 mod session;
 mod source;
 mod tls;

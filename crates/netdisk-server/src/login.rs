@@ -3,6 +3,7 @@
 //! ones for unknown users, the throttle).
 
 use crate::connection::{Connection, Fatal};
+use crate::peer_stream::PeerStream;
 use crate::session::Shared;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -13,7 +14,6 @@ use netdisk_store::Event;
 use rand::RngCore;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
 
 pub(crate) struct LoggedIn {
     pub(crate) name: String,
@@ -30,7 +30,7 @@ fn nonce() -> String {
     B64.encode(bytes)
 }
 
-pub(crate) async fn login<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn login<S: PeerStream>(
     conn: &mut Connection<S>,
     shared: &Shared,
     peer: SocketAddr,

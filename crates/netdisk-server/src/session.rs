@@ -6,12 +6,12 @@ use crate::commands::put_small::{self, Committing, SmallBatch};
 use crate::config::ServerConfig;
 use crate::connection::{Connection, Fatal};
 use crate::login::LoggedIn;
+use crate::peer_stream::PeerStream;
 use crate::tls::ServerTls;
 use netdisk_proto::HomePath;
 use netdisk_proto::Message;
 use netdisk_store::{Space, Store};
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 
 /// State shared by every connection of one server.
@@ -48,7 +48,7 @@ pub(crate) struct Session {
     pub(crate) committing: Option<Committing>,
 }
 
-pub(crate) async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn serve_requests<S: PeerStream>(
     conn: &mut Connection<S>,
     shared: &Shared,
     user: LoggedIn,
@@ -74,7 +74,7 @@ pub(crate) async fn serve_requests<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Reads requests and runs them in order until the connection ends.
-async fn serve_session<S: AsyncRead + AsyncWrite + Unpin>(
+async fn serve_session<S: PeerStream>(
     session: &mut Session,
     conn: &mut Connection<S>,
     shared: &Shared,

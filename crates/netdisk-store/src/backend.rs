@@ -16,6 +16,20 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A file's stored hash, or why it must be computed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HashLookup {
+    Recorded(String),
+    /// No record, or a stale one: the file as it was when looked up, to
+    /// record a hash computed from it later (`Home::record_hash`).
+    Missing(FileStamp),
+}
+
+/// What a file was (for the local back-end: its size and modification
+/// time), opaque to the engine. `None` when it could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStamp(pub(crate) Option<String>);
+
 /// Where every user's home lives.
 pub trait Backend: Send + Sync + 'static {
     /// The user's home, created on first use.
@@ -69,9 +83,10 @@ pub trait Home: Send + Sync + 'static {
     fn open_file(&self, path: &HomePath) -> Result<(std::fs::File, Entry), StoreError>;
     /// The open file's BLAKE3 as recorded when it was committed, if the
     /// record is still true of it (same size and modification time).
-    fn stored_hash(&self, file: &std::fs::File) -> Option<String>;
-    /// Records `blake3` as the open file's hash (after a re-hash); best effort.
-    fn record_hash(&self, file: &std::fs::File, blake3: &str);
+    fn stored_hash(&self, file: &std::fs::File) -> HashLookup;
+    /// Records `blake3`, hashed from the file's bytes after `before` was
+    /// looked up, if the file has not changed since; best effort.
+    fn record_hash(&self, file: &std::fs::File, before: &FileStamp, blake3: &str);
 
     /// Checks that `target` can receive an upload of `size` bytes and
     /// prepares its staging file: a fresh one, or with a `claim` (a

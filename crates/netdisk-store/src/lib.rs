@@ -32,10 +32,12 @@ mod users;
 
 pub use audit::{AuditDestination, AuditLog, Event, TransferRecord};
 pub use auth::{Credentials, Logins};
-pub use backend::{Backend, Home, Prepared, SmallFile, SourceAttributes, Staged};
+pub use backend::{
+    Backend, FileStamp, HashLookup, Home, Prepared, SmallFile, SourceAttributes, Staged,
+};
 pub use claims::{ActiveClaim, ActivePartials, PartialRelease};
 pub use data_dir::{DataDir, DataDirError, DEFAULT_ROOT};
-pub use download::{Download, KeptPrefix};
+pub use download::{Download, FileBody, KeptPrefix};
 pub use error::{ErrorKind, StoreError};
 pub use small::{BatchResults, SmallPending};
 pub use source::source_of;

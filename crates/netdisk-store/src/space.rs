@@ -5,7 +5,7 @@
 //! a front-end parses what its client sent with `HomePath::resolve`.
 
 use crate::audit::Event;
-use crate::backend::Home;
+use crate::backend::{HashLookup, Home};
 use crate::claims::PartialRelease;
 use crate::error::{ErrorKind, StoreError};
 use crate::hashing::hash_file;
@@ -98,12 +98,13 @@ impl Space {
                 return Ok((entry, None));
             }
             let (mut file, entry) = home.open_file(&path)?;
-            if let Some(stored) = home.stored_hash(&file) {
-                return Ok((entry, Some(stored)));
-            }
+            let before = match home.stored_hash(&file) {
+                HashLookup::Recorded(stored) => return Ok((entry, Some(stored))),
+                HashLookup::Missing(before) => before,
+            };
             let hash =
                 hash_file(&mut file).map_err(|e| StoreError::from_io(&e, &path.to_string()))?;
-            home.record_hash(&file, &hash);
+            home.record_hash(&file, &before, &hash);
             Ok((entry, Some(hash)))
         })
         .await

@@ -410,8 +410,11 @@ fn ctrl_c_stops_a_transfer_and_the_prompt_comes_back() {
     terminal.keys(&["rm abandoned.txt", "C-c"]);
     terminal.shows_times(&prompt, 2);
     terminal.keys(&["put big.bin", "Enter"]);
-    // The progress bar (its rate column) shows the upload under way.
+    // The progress bar (its rate column) shows the upload under way, and
+    // the server already holds some of it (else there is nothing to
+    // resume: on a loaded machine the bar can show before a byte is in).
     terminal.shows("B/s");
+    partial_grows(&server.root.join("staging/alice"));
     terminal.keys(&["C-c"]);
     terminal.shows("netdisk: interrupted");
     terminal.shows_times(&prompt, 3);
@@ -433,6 +436,29 @@ fn ctrl_c_stops_a_transfer_and_the_prompt_comes_back() {
     );
     terminal.keys(&["exit", "Enter"]);
     terminal.shows("SHELL-EXIT=0");
+}
+
+/// Waits (bounded) until a resumable partial in `staging` holds bytes.
+fn partial_grows(staging: &std::path::Path) {
+    let start = Instant::now();
+    loop {
+        let held: u64 = std::fs::read_dir(staging)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum();
+        if held > 0 {
+            return;
+        }
+        assert!(
+            start.elapsed() < LIMIT,
+            "the server received no byte of the upload"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]

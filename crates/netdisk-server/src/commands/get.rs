@@ -1,18 +1,19 @@
 //! Download: `get` -> `get_data` + body -> `get_end` with the BLAKE3 of
-//! the whole file. A client that kept the first bytes of an interrupted
-//! download offers them; the store checks them (`Download`) and the body
-//! is only the rest, or everything with the reason.
+//! the whole file (in `get_data` too, when the store recorded it). A
+//! client that kept the first bytes of an interrupted download offers
+//! them; the store checks them (`Download`) and the body is only the
+//! rest, or everything with the reason.
 
 use super::{resolve, shown};
 use crate::connection::{Connection, Fatal};
+use crate::peer_stream::PeerStream;
 use crate::session::Session;
 use netdisk_proto::request::Get;
 use netdisk_proto::response::{GetData, GetEnd};
 use netdisk_proto::Message;
 use netdisk_store::{KeptPrefix, TransferRecord};
-use tokio::io::{AsyncRead, AsyncWrite};
 
-pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn apply<S: PeerStream>(
     req: Get,
     session: &mut Session,
     conn: &mut Connection<S>,
@@ -46,13 +47,24 @@ pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
         modified: entry.modified,
         mode: entry.mode,
         restarted: download.take_restarted(),
+        blake3: download.recorded_hash().map(str::to_owned),
     }))
     .await?;
-    while let Some(chunk) = download.next_chunk().await {
-        // The file shrank (or could not be read) after get_data announced
-        // its size: the promised bytes cannot be delivered, so the stream
-        // cannot stay in step.
-        conn.write_body(&chunk?).await?;
+    // A file whose hash is recorded goes out untouched: zero-copy in
+    // plaintext mode, else read (not hashed) and written.
+    let zero_copy = conn.sends_files_zero_copy();
+    if let Some(body) = zero_copy.then(|| download.take_file()).flatten() {
+        let mut sent = 0;
+        let outcome = conn.send_file(&body, &mut sent).await;
+        download.sent(sent);
+        outcome?;
+    } else {
+        while let Some(chunk) = download.next_chunk().await {
+            // The file shrank (or could not be read) after get_data announced
+            // its size: the promised bytes cannot be delivered, so the stream
+            // cannot stay in step.
+            conn.write_body(&chunk?).await?;
+        }
     }
     conn.flush().await?;
     let blake3 = download.finish().await?;

@@ -4,17 +4,17 @@
 use super::resolve;
 use crate::connection::{Connection, Fatal};
 use crate::error::CommandError;
+use crate::peer_stream::PeerStream;
 use crate::session::Session;
 use netdisk_proto::request::Ls;
 use netdisk_proto::response::Listing;
 use netdisk_proto::{Entry, Message, MAX_HEADER_LEN};
-use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Entries per frame are packed up to this many bytes of JSON, leaving
 /// room for the frame's other fields under the header limit.
 const PAGE_BYTES: usize = MAX_HEADER_LEN * 3 / 4;
 
-pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn apply<S: PeerStream>(
     req: Ls,
     session: &mut Session,
     conn: &mut Connection<S>,

@@ -18,14 +18,14 @@ mod stat;
 
 use crate::connection::{Connection, Fatal};
 use crate::error::CommandError;
+use crate::peer_stream::PeerStream;
 use crate::session::{Session, Shared};
 use netdisk_proto::Message;
-use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Runs one request and sends its response. A failed request becomes an
 /// `error` frame and the session goes on; only protocol violations and
 /// broken connections end it.
-pub(crate) async fn dispatch<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn dispatch<S: PeerStream>(
     message: Message,
     session: &mut Session,
     conn: &mut Connection<S>,
@@ -44,8 +44,11 @@ pub(crate) async fn dispatch<S: AsyncRead + AsyncWrite + Unpin>(
         Message::Df(req) => df::apply(req, session).await,
         Message::Partials(req) => partials::apply(req, session).await,
         Message::PartialRm(req) => partial_rm::apply(req, session).await,
-        Message::Put(req) => return put::apply(req, session, conn, shared).await,
-        Message::Get(req) => return get::apply(req, session, conn).await,
+        // A transfer's state (hashers, buffers, the store's handles) is
+        // kilobytes: boxed, it is on the heap only while the transfer
+        // runs, not in every idle connection's task.
+        Message::Put(req) => return Box::pin(put::apply(req, session, conn, shared)).await,
+        Message::Get(req) => return Box::pin(get::apply(req, session, conn)).await,
         other => {
             return Err(Fatal::protocol(
                 id,

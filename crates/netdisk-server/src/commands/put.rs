@@ -5,14 +5,14 @@
 
 use super::{resolve, shown};
 use crate::connection::{Connection, Fatal};
+use crate::peer_stream::PeerStream;
 use crate::session::{Session, Shared};
 use netdisk_proto::request::{Put, PutEnd};
 use netdisk_proto::response::{PutDone, PutReady};
 use netdisk_proto::{Frame, Message};
 use netdisk_store::{SourceAttributes, TransferRecord, Upload, UploadSpec};
-use tokio::io::{AsyncRead, AsyncWrite};
 
-pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn apply<S: PeerStream>(
     req: Put,
     session: &mut Session,
     conn: &mut Connection<S>,
@@ -71,7 +71,7 @@ pub(crate) async fn apply<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// `put_data`, the body into the upload, then `put_end`.
-async fn receive<S: AsyncRead + AsyncWrite + Unpin>(
+async fn receive<S: PeerStream>(
     id: u64,
     size: u64,
     upload: &mut Upload,

@@ -16,13 +16,13 @@
 use super::{resolve, shown};
 use crate::connection::{Connection, Fatal};
 use crate::error::CommandError;
+use crate::peer_stream::PeerStream;
 use crate::session::{Session, Shared};
 use bytes::Bytes;
 use netdisk_proto::request::{PutSmall, PUT_SMALL_MAX};
 use netdisk_proto::response::PutDone;
 use netdisk_proto::{ErrorCode, Frame, Message};
 use netdisk_store::{BatchResults, SmallFile, SmallPending, SourceAttributes, TransferRecord};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinHandle;
 
@@ -104,7 +104,7 @@ pub(crate) async fn committed(
 }
 
 /// Answers the batch in flight, whose commit [`committed`] saw end.
-pub(crate) async fn answer_committed<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn answer_committed<S: PeerStream>(
     joined: Result<BatchResults, tokio::task::JoinError>,
     session: &mut Session,
     conn: &mut Connection<S>,
@@ -117,7 +117,7 @@ pub(crate) async fn answer_committed<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Reads a `put_small` and its body, checks it, and queues it.
-pub(crate) async fn stage<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn stage<S: PeerStream>(
     req: PutSmall,
     session: &mut Session,
     conn: &mut Connection<S>,
@@ -161,7 +161,7 @@ pub(crate) async fn stage<S: AsyncRead + AsyncWrite + Unpin>(
 /// When there is none, this session's batch is committed first (giving
 /// back its own share), then it waits for others to commit theirs; a
 /// session never waits while holding room.
-async fn make_room<S: AsyncRead + AsyncWrite + Unpin>(
+async fn make_room<S: PeerStream>(
     size: u64,
     session: &mut Session,
     conn: &mut Connection<S>,
@@ -218,7 +218,7 @@ async fn check(
 /// The body (at most PUT_SMALL_MAX bytes). The bytes are
 /// copied out of the read buffer: a chunk kept as `Bytes` would keep the
 /// whole buffer it came from (up to 256 KiB) alive until the commit.
-async fn read_body<S: AsyncRead + AsyncWrite + Unpin>(
+async fn read_body<S: PeerStream>(
     size: u64,
     conn: &mut Connection<S>,
     shared: &Shared,
@@ -232,7 +232,7 @@ async fn read_body<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Reads and drops a refused body, so the connection stays in step.
-async fn skip_body<S: AsyncRead + AsyncWrite + Unpin>(
+async fn skip_body<S: PeerStream>(
     mut remaining: u64,
     conn: &mut Connection<S>,
     shared: &Shared,
@@ -243,7 +243,7 @@ async fn skip_body<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(())
 }
 
-async fn body_chunk<S: AsyncRead + AsyncWrite + Unpin>(
+async fn body_chunk<S: PeerStream>(
     conn: &mut Connection<S>,
     shared: &Shared,
 ) -> Result<Bytes, Fatal> {
@@ -262,7 +262,7 @@ pub(crate) fn abandon(session: &mut Session) {
 
 /// Commits the session's batch and answers each of its requests, in
 /// order, after the batch in flight: when this returns, nothing waits.
-pub(crate) async fn commit<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn commit<S: PeerStream>(
     session: &mut Session,
     conn: &mut Connection<S>,
 ) -> Result<(), Fatal> {
@@ -272,7 +272,7 @@ pub(crate) async fn commit<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// Answers the batch in flight (waiting for it), then starts committing
 /// the session's batch on the blocking pool without waiting for it.
-pub(crate) async fn start_commit<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn start_commit<S: PeerStream>(
     session: &mut Session,
     conn: &mut Connection<S>,
 ) -> Result<(), Fatal> {
@@ -294,7 +294,7 @@ pub(crate) async fn start_commit<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Waits for the batch in flight, if any, and answers its requests.
-async fn finish_commit<S: AsyncRead + AsyncWrite + Unpin>(
+async fn finish_commit<S: PeerStream>(
     session: &mut Session,
     conn: &mut Connection<S>,
 ) -> Result<(), Fatal> {
@@ -365,7 +365,7 @@ fn settle(entries: Vec<Entry>, results: BatchResults) -> Vec<Message> {
         .collect()
 }
 
-async fn send_all<S: AsyncRead + AsyncWrite + Unpin>(
+async fn send_all<S: PeerStream>(
     messages: Vec<Message>,
     conn: &mut Connection<S>,
 ) -> Result<(), Fatal> {

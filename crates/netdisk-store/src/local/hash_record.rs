@@ -9,12 +9,13 @@
 //! File systems without user extended attributes (some tmpfs and network
 //! mounts) keep no record: every hash is then computed when asked for.
 
+use crate::backend::{FileStamp, HashLookup};
 use std::os::unix::fs::MetadataExt;
 
 const NAME: &str = "user.netdisk.blake3";
 
 /// What the record says of the file: "SIZE MTIME_SECS MTIME_NANOS HEX".
-fn stamp(file: &std::fs::File) -> Option<String> {
+fn stamp_of(file: &std::fs::File) -> Option<String> {
     let meta = file.metadata().ok()?;
     Some(format!(
         "{} {} {}",
@@ -24,21 +25,48 @@ fn stamp(file: &std::fs::File) -> Option<String> {
     ))
 }
 
-/// The recorded hash, if it is still true of the file.
-pub(crate) fn read(file: &std::fs::File) -> Option<String> {
+/// The recorded hash, if it is still true of the file; else the file's
+/// stamp now, under which a hash computed next may be recorded.
+pub(crate) fn read(file: &std::fs::File) -> HashLookup {
     use xattr::FileExt;
-    let value = file.get_xattr(NAME).ok()??;
-    let value = String::from_utf8(value).ok()?;
-    let (recorded, hash) = value.rsplit_once(' ')?;
-    let valid = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
-    (valid && stamp(file)? == recorded).then(|| hash.to_owned())
+    let now = stamp_of(file);
+    let recorded = file
+        .get_xattr(NAME)
+        .ok()
+        .flatten()
+        .and_then(|value| String::from_utf8(value).ok());
+    if let (Some(now), Some(value)) = (&now, recorded) {
+        if let Some((stamp, hash)) = value.rsplit_once(' ') {
+            let valid = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+            if valid && stamp == now {
+                return HashLookup::Recorded(hash.to_owned());
+            }
+        }
+    }
+    HashLookup::Missing(FileStamp(now))
 }
 
-/// Records `blake3` as the file's hash now. Best effort: without a
-/// record the hash is computed when needed.
+/// Records `blake3` as the hash of the file the committing upload just
+/// wrote. Best effort: without a record the hash is computed when needed.
 pub(crate) fn write(file: &std::fs::File, blake3: &str) {
+    if let Some(stamp) = stamp_of(file) {
+        set(file, &stamp, blake3);
+    }
+}
+
+/// Records `blake3`, computed from the file's bytes after `before` was
+/// taken, only if the file is still as it was then: a change that raced
+/// the hashing would otherwise leave a wrong hash trusted.
+pub(crate) fn write_if_unchanged(file: &std::fs::File, before: &FileStamp, blake3: &str) {
+    if let (Some(before), Some(now)) = (&before.0, stamp_of(file)) {
+        if *before == now {
+            set(file, &now, blake3);
+        }
+    }
+}
+
+fn set(file: &std::fs::File, stamp: &str, blake3: &str) {
     use xattr::FileExt;
-    let Some(stamp) = stamp(file) else { return };
     if let Err(e) = file.set_xattr(NAME, format!("{stamp} {blake3}").as_bytes()) {
         tracing::debug!(error = %e, "no stored hash: extended attributes refused");
     }
@@ -59,18 +87,29 @@ mod tests {
             .open(&path)
             .expect("open");
         let hash = blake3::hash(b"first").to_hex().to_string();
-        assert_eq!(read(&file), None, "no record yet");
-        write(&file, &hash);
+        let HashLookup::Missing(before) = read(&file) else {
+            panic!("no record yet");
+        };
+        write_if_unchanged(&file, &before, &hash);
         use xattr::FileExt;
         if file.get_xattr(NAME).ok().flatten().is_none() {
             eprintln!("skipped: this file system keeps no extended attributes");
             return;
         }
-        assert_eq!(read(&file), Some(hash.clone()));
+        assert_eq!(read(&file), HashLookup::Recorded(hash.clone()));
         // Changed behind the server's back: same size, new bytes and time.
         std::fs::write(&path, b"other").expect("rewrite");
         let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
         file.set_modified(later).expect("touch");
-        assert_eq!(read(&file), None, "a stale record is not trusted");
+        let HashLookup::Missing(before) = read(&file) else {
+            panic!("a stale record is not trusted");
+        };
+        // A hash computed while the file changed again is not recorded.
+        file.set_modified(later + std::time::Duration::from_secs(5))
+            .expect("touch");
+        write_if_unchanged(&file, &before, &hash);
+        assert!(matches!(read(&file), HashLookup::Missing(_)));
+        write(&file, blake3::hash(b"other").to_hex().as_str());
+        assert!(matches!(read(&file), HashLookup::Recorded(_)));
     }
 }

@@ -7,7 +7,7 @@ mod hash_record;
 mod home;
 mod staging;
 
-use crate::backend::{Backend, Home, Prepared, SmallFile};
+use crate::backend::{Backend, FileStamp, HashLookup, Home, Prepared, SmallFile};
 use crate::claims::{ActiveClaim, ActivePartials, PartialRelease};
 use crate::data_dir::DataDir;
 use crate::error::StoreError;
@@ -117,12 +117,12 @@ impl Home for LocalHome {
         LocalHome::open_file(self, path)
     }
 
-    fn stored_hash(&self, file: &std::fs::File) -> Option<String> {
+    fn stored_hash(&self, file: &std::fs::File) -> HashLookup {
         hash_record::read(file)
     }
 
-    fn record_hash(&self, file: &std::fs::File, blake3: &str) {
-        hash_record::write(file, blake3);
+    fn record_hash(&self, file: &std::fs::File, before: &FileStamp, blake3: &str) {
+        hash_record::write_if_unchanged(file, before, blake3);
     }
 
     fn prepare_upload(
