@@ -7,6 +7,7 @@ mod baseline;
 mod report;
 mod scenarios;
 mod server;
+mod trees;
 
 use clap::{Parser, Subcommand};
 use report::Figure;
@@ -22,7 +23,7 @@ struct Args {
     /// Small sizes: the whole run in about a minute.
     #[arg(long)]
     quick: bool,
-    /// Scenarios to run, by number (1-6); all by default.
+    /// Scenarios to run, by number (1-7); all by default.
     #[arg(long, value_delimiter = ',')]
     only: Vec<u8>,
     /// Modes to run: plaintext, tls.
@@ -62,6 +63,8 @@ fn sizes(quick: bool) -> Sizes {
             ls_requests: 20,
             idle_connections: 1000,
             login_seconds: 1.0,
+            photo_files: 50,
+            mixed_files: 150,
         }
     } else {
         Sizes {
@@ -73,6 +76,8 @@ fn sizes(quick: bool) -> Sizes {
             ls_requests: 100,
             idle_connections: 10_000,
             login_seconds: 3.0,
+            photo_files: 200,
+            mixed_files: 600,
         }
     }
 }
@@ -174,6 +179,17 @@ async fn main() -> anyhow::Result<()> {
                 &mut figures,
                 scenarios::logins(&server, mode, sizes.login_seconds, scratch.path()).await?,
             );
+        }
+        if wanted(7) {
+            for tree in [
+                trees::Tree::flat("photo folder", sizes.photo_files, 1 << 20),
+                trees::Tree::mixed("mixed tree", sizes.mixed_files),
+            ] {
+                report(
+                    &mut figures,
+                    trees::tree_transfers(&server, mode, &tree, rounds, scratch.path())?,
+                );
+            }
         }
     }
     if !baselines.is_empty() {

@@ -4,7 +4,7 @@
 use crate::report::Figure;
 use crate::server::{ServerProcess, PASSWORD, REALISTIC_USER, USER};
 use netdisk_client::{Client, NetStream, SmallDownload, SmallUpload};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,8 @@ pub struct Sizes {
     pub ls_requests: usize,
     pub idle_connections: usize,
     pub login_seconds: f64,
+    pub photo_files: usize,
+    pub mixed_files: usize,
 }
 
 const MB: f64 = 1_000_000.0;
@@ -426,38 +428,44 @@ pub async fn logins(
     Ok(figures)
 }
 
-/// The whole one-shot command: a new `netdisk put` process per upload of
-/// one byte (process start, TLS handshake, login, put, exit), for both
-/// bench users, and with a login saved by `netdisk login` (no PBKDF2 on
-/// the client). Needs the `netdisk` binary beside this one
-/// (`cargo build --release -p netdisk`); skipped with a notice otherwise.
-fn one_shot_processes(
-    server: &ServerProcess,
-    mode: &str,
-    one: &Path,
-    scratch: &Path,
-) -> anyhow::Result<Vec<Figure>> {
-    let netdisk = std::env::current_exe()?.with_file_name("netdisk");
-    if !netdisk.exists() {
-        eprintln!(
-            "6 one-shot process: skipped, no {} (cargo build --release -p netdisk)",
-            netdisk.display()
-        );
-        return Ok(Vec::new());
+/// The `netdisk` binary beside this one, as a command aimed at the bench
+/// server: its config (known hosts, saved logins) in the scratch
+/// directory. `None` when it is not built (`cargo build --release -p netdisk`).
+pub struct NetdiskCli {
+    binary: PathBuf,
+    server: String,
+    transport: netdisk_client::Transport,
+    config: PathBuf,
+}
+
+impl NetdiskCli {
+    pub fn find(server: &ServerProcess, scratch: &Path) -> anyhow::Result<Option<NetdiskCli>> {
+        let binary = std::env::current_exe()?.with_file_name("netdisk");
+        if !binary.exists() {
+            return Ok(None);
+        }
+        Ok(Some(NetdiskCli {
+            binary,
+            server: server.addr.clone(),
+            transport: server.transport.clone(),
+            config: scratch.to_owned(),
+        }))
     }
-    let command = |user: &str, password: bool| -> anyhow::Result<std::process::Command> {
-        let mut command = std::process::Command::new(&netdisk);
+
+    /// A quiet command as `user`, with the password in the environment or
+    /// (`password` false) relying on a login saved by `netdisk login`.
+    pub fn command(&self, user: &str, password: bool) -> anyhow::Result<std::process::Command> {
+        let mut command = std::process::Command::new(&self.binary);
         command
-            .env("NETDISK_SERVER", &server.addr)
+            .env("NETDISK_SERVER", &self.server)
             .env("NETDISK_USER", user)
-            // Its known_hosts and logins files go to the scratch directory.
-            .env("XDG_CONFIG_HOME", scratch)
+            .env("XDG_CONFIG_HOME", &self.config)
             .env_remove("NETDISK_PASSWORD")
             .arg("-q");
         if password {
             command.env("NETDISK_PASSWORD", PASSWORD);
         }
-        match &server.transport {
+        match &self.transport {
             netdisk_client::Transport::Plaintext => {
                 command.arg("--plaintext");
             }
@@ -467,9 +475,35 @@ fn one_shot_processes(
             netdisk_client::Transport::Tls(_) => anyhow::bail!("bench servers are pinned"),
         }
         Ok(command)
+    }
+
+    /// Runs `netdisk login` (or `logout`) for `user`.
+    pub fn saved_login(&self, user: &str, keep: bool) -> anyhow::Result<()> {
+        let verb = if keep { "login" } else { "logout" };
+        let status = self.command(user, keep)?.arg(verb).status()?;
+        anyhow::ensure!(status.success(), "netdisk {verb} failed: {status}");
+        Ok(())
+    }
+}
+
+/// The whole one-shot command: a new `netdisk put` process per upload of
+/// one byte (process start, TLS handshake, login, put, exit), for both
+/// bench users, and with a login saved by `netdisk login` (no PBKDF2 on
+/// the client). Needs the `netdisk` binary beside this one; skipped with
+/// a notice otherwise.
+fn one_shot_processes(
+    server: &ServerProcess,
+    mode: &str,
+    one: &Path,
+    scratch: &Path,
+) -> anyhow::Result<Vec<Figure>> {
+    let Some(cli) = NetdiskCli::find(server, scratch)? else {
+        eprintln!(
+            "6 one-shot process: skipped, no netdisk binary (cargo build --release -p netdisk)"
+        );
+        return Ok(Vec::new());
     };
-    let saved = command(REALISTIC_USER, true)?.arg("login").status()?;
-    anyhow::ensure!(saved.success(), "netdisk login failed: {saved}");
+    cli.saved_login(REALISTIC_USER, true)?;
     let mut figures = Vec::new();
     for (user, password, what) in [
         (
@@ -490,7 +524,7 @@ fn one_shot_processes(
     ] {
         let mut times = Vec::new();
         for _ in 0..20 {
-            let mut put = command(user, password)?;
+            let mut put = cli.command(user, password)?;
             put.arg("put").arg(one).arg("one-byte-process");
             let started = Instant::now();
             let status = put.status()?;
@@ -508,7 +542,6 @@ fn one_shot_processes(
             .note("median of 20 runs: process start, handshake, login, put, exit"),
         );
     }
-    let forgot = command(REALISTIC_USER, false)?.arg("logout").status()?;
-    anyhow::ensure!(forgot.success(), "netdisk logout failed: {forgot}");
+    cli.saved_login(REALISTIC_USER, false)?;
     Ok(figures)
 }

@@ -41,7 +41,7 @@ pub use download::{Download, FileBody, KeptPrefix};
 pub use error::{ErrorKind, StoreError};
 pub use small::{BatchResults, SmallPending};
 pub use source::source_of;
-pub use space::{Space, SpaceUsage};
+pub use space::{ListPage, Space, SpaceUsage};
 pub use store::{OpenError, Store, StoreConfig};
 pub use upload::{Committed, Upload, UploadSpec};
 pub use user_name::{validate_user_name, UserNameError, MAX_USER_NAME_LEN};

@@ -19,6 +19,14 @@ use std::sync::Arc;
 /// local back-end's home.rs for why); a larger one on the blocking pool.
 const INLINE_ENTRIES: usize = 128;
 
+/// One page of a directory's listing (`Space::list_page`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPage {
+    pub entries: Vec<Entry>,
+    /// More entries follow the last of these.
+    pub more: bool,
+}
+
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct Space {
@@ -118,6 +126,30 @@ impl Space {
         let path = path.clone();
         self.run(move |home| Ok(home.list_at_most(&path, usize::MAX)?.unwrap_or_default()))
             .await
+    }
+
+    /// At most `limit` of a directory's entries in name (byte) order,
+    /// starting after the name `after` (the last one of the previous
+    /// page; `None` for the first page), and whether more follow. Pages
+    /// are keyed by name, not position: a name added or removed between
+    /// two pages never makes another one show twice or not at all.
+    pub async fn list_page(
+        &self,
+        path: &HomePath,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<ListPage, StoreError> {
+        let mut entries = self.list(path).await?;
+        let start = after.map_or(0, |name| {
+            entries.partition_point(|entry| entry.name.as_str() <= name)
+        });
+        let end = start.saturating_add(limit).min(entries.len());
+        let more = end < entries.len();
+        entries.truncate(end);
+        Ok(ListPage {
+            entries: entries.split_off(start),
+            more,
+        })
     }
 
     /// Makes a directory; with `parents`, its missing parents too, and an

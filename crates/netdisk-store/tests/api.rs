@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use netdisk_proto::{EntryKind, ErrorCode, HomePath};
 use netdisk_store::{
-    AuditDestination, ErrorKind, KeptPrefix, Space, Store, StoreConfig, UploadSpec,
+    AuditDestination, ErrorKind, KeptPrefix, ListPage, Space, Store, StoreConfig, UploadSpec,
 };
 use std::time::Duration;
 
@@ -178,6 +178,43 @@ async fn uploads_downloads_renames_and_the_stored_hash() {
     ] {
         assert!(audit.contains(wanted), "{wanted} in {audit}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_directory_is_listed_in_pages_keyed_by_name() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let store = open_store(root.path(), None);
+    let space = space(&store).await;
+    for name in ["e", "b", "d", "a", "c"] {
+        upload(&space, name, name.as_bytes()).await.expect("upload");
+    }
+    let names =
+        |page: &ListPage| -> Vec<String> { page.entries.iter().map(|e| e.name.clone()).collect() };
+    let home = HomePath::home();
+    let first = space.list_page(&home, None, 2).await.expect("page 1");
+    assert_eq!(
+        (names(&first), first.more),
+        (vec!["a".into(), "b".into()], true)
+    );
+    // A name removed between pages does not shift the next one.
+    space.remove(&path("b"), false).await.expect("rm b");
+    let second = space.list_page(&home, Some("b"), 2).await.expect("page 2");
+    assert_eq!(
+        (names(&second), second.more),
+        (vec!["c".into(), "d".into()], true)
+    );
+    let last = space.list_page(&home, Some("d"), 2).await.expect("page 3");
+    assert_eq!((names(&last), last.more), (vec!["e".into()], false));
+    let past = space
+        .list_page(&home, Some("z"), 2)
+        .await
+        .expect("past the end");
+    assert_eq!((past.entries.len(), past.more), (0, false));
+    let err = space
+        .list_page(&path("nowhere"), None, 2)
+        .await
+        .expect_err("missing");
+    assert_eq!(err.kind, ErrorKind::NotFound);
 }
 
 #[tokio::test(flavor = "multi_thread")]
