@@ -183,6 +183,7 @@ async fn main() -> anyhow::Result<()> {
         if wanted(7) {
             for tree in [
                 trees::Tree::flat("photo folder", sizes.photo_files, 1 << 20),
+                trees::Tree::flat("small files", sizes.small_files, 4096),
                 trees::Tree::mixed("mixed tree", sizes.mixed_files),
             ] {
                 report(

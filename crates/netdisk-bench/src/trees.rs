@@ -20,7 +20,8 @@ pub struct Tree {
 }
 
 impl Tree {
-    /// `count` files of `size` bytes in one directory: a folder of photos.
+    /// `count` files of `size` bytes in one directory: a folder of photos,
+    /// or of small documents.
     pub fn flat(name: &'static str, count: usize, size: u64) -> Tree {
         Tree {
             name,

@@ -25,7 +25,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 /// Most requests sent ahead of their answers...
 const WINDOW_FILES: usize = 1024;
-/// ...and most body bytes (also what a download batch holds in memory).
+/// ...and most body bytes (also what a download batch holds in memory;
+/// a session holds two: one received, one being made durable).
 const WINDOW_BYTES: u64 = 8 * 1024 * 1024;
 
 /// One file for [`Client::put_small_files`].
@@ -180,6 +181,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         files: &[SmallDownload],
         mut on_done: impl FnMut(usize, Result<GetReport, ClientError>),
     ) -> Result<(), ClientError> {
+        let mut pending = None;
+        let outcome = self
+            .fetch_small_files(files, &mut pending, &mut on_done)
+            .await;
+        // Even when the connection failed: what was verified is placed
+        // and reported, and nothing is written after this returns.
+        if let Some(batch) = pending {
+            batch.report(&mut on_done).await;
+        }
+        outcome
+    }
+
+    /// The body of [`Client::get_small_files`]: each full window of
+    /// verified files goes to be made durable (`pending`) while the next
+    /// one is received.
+    async fn fetch_small_files(
+        &mut self,
+        files: &[SmallDownload],
+        pending: &mut Option<DurableBatch>,
+        on_done: &mut impl FnMut(usize, Result<GetReport, ClientError>),
+    ) -> Result<(), ClientError> {
         let mut requested: VecDeque<(usize, u64, Instant)> = VecDeque::new();
         let mut fetched = Vec::new();
         // Bytes of verified files held in memory until their batch is written.
@@ -187,8 +209,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         let mut next = 0;
         while next < files.len() || !requested.is_empty() {
             if next < files.len() && requested.len() <= WINDOW_FILES / 2 {
-                // Before asking for more: make what came durable, report it.
-                make_durable(std::mem::take(&mut fetched), &mut on_done).await;
+                // Before asking for more: hand over what came.
+                make_durable(std::mem::take(&mut fetched), pending, on_done).await;
                 held = 0;
                 while next < files.len() && requested.len() < WINDOW_FILES {
                     let id = self.next_id();
@@ -221,11 +243,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                 Err(error) => on_done(index, Err(error)),
             }
             if held >= WINDOW_BYTES {
-                make_durable(std::mem::take(&mut fetched), &mut on_done).await;
+                make_durable(std::mem::take(&mut fetched), pending, on_done).await;
                 held = 0;
             }
         }
-        make_durable(fetched, &mut on_done).await;
+        make_durable(fetched, pending, on_done).await;
         Ok(())
     }
 
@@ -344,13 +366,53 @@ enum Destination {
 /// their bytes with one `syncfs` (an fsync each for one or two files, or
 /// where syncfs is missing), then the renames, then an fsync of each
 /// directory that received one. Reports every file.
+/// A batch of verified downloads being written and made durable on the
+/// blocking pool while the session receives the next one.
+struct DurableBatch {
+    indices: Vec<usize>,
+    work: tokio::task::JoinHandle<Vec<(usize, Result<GetReport, ClientError>)>>,
+}
+
+impl DurableBatch {
+    /// Waits for the batch and reports each of its files.
+    async fn report(self, on_done: &mut impl FnMut(usize, Result<GetReport, ClientError>)) {
+        match self.work.await {
+            Ok(placed) => {
+                for (index, result) in placed {
+                    on_done(index, result);
+                }
+            }
+            // The worker panicked; its drop guards removed the partial files.
+            Err(e) => {
+                for index in self.indices {
+                    let error = std::io::Error::other(format!("durability step failed: {e}"));
+                    on_done(index, Err(ClientError::Io(error)));
+                }
+            }
+        }
+    }
+}
+
+/// Hands `fetched` to the blocking pool to be made durable, once the
+/// batch before it (if any) is done and reported: one batch in flight, so
+/// a session holds at most two windows of bodies.
 async fn make_durable(
     fetched: Vec<Fetched>,
+    pending: &mut Option<DurableBatch>,
     on_done: &mut impl FnMut(usize, Result<GetReport, ClientError>),
 ) {
     if fetched.is_empty() {
         return;
     }
+    if let Some(previous) = pending.take() {
+        previous.report(on_done).await;
+    }
+    *pending = Some(start_durable(fetched));
+}
+
+/// Writes the batch's small bodies, gives each file its attributes, makes
+/// them durable together and moves them into place.
+fn start_durable(fetched: Vec<Fetched>) -> DurableBatch {
     let indices: Vec<usize> = fetched.iter().map(|f| f.index).collect();
     let work = tokio::task::spawn_blocking(move || {
         // Small bodies are written here, together, rather than one trip
@@ -419,20 +481,7 @@ async fn make_durable(
         }
         placed
     });
-    match work.await {
-        Ok(placed) => {
-            for (index, result) in placed {
-                on_done(index, result);
-            }
-        }
-        // The worker panicked; its drop guards removed the partial files.
-        Err(e) => {
-            for index in indices {
-                let error = std::io::Error::other(format!("durability step failed: {e}"));
-                on_done(index, Err(ClientError::Io(error)));
-            }
-        }
-    }
+    DurableBatch { indices, work }
 }
 
 /// One `syncfs` per file system holding any of `paths`.
