@@ -75,6 +75,16 @@ pub(crate) fn shown(session: &Session, path: &str) -> String {
     }
 }
 
+/// The answer to request `id` once its upload is committed.
+pub(crate) fn put_done(id: u64, done: netdisk_store::Committed) -> Message {
+    Message::PutDone(netdisk_proto::response::PutDone {
+        id,
+        path: done.path.to_string(),
+        size: done.size,
+        blake3: done.blake3,
+    })
+}
+
 /// A store's refusal as an `error` frame answering request `id`.
 pub(crate) fn refusal(err: netdisk_store::StoreError, id: u64) -> Message {
     CommandError::from(err).into_message(id)

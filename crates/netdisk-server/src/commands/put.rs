@@ -8,7 +8,7 @@ use crate::connection::{Connection, Fatal};
 use crate::peer_stream::PeerStream;
 use crate::session::{Session, Shared};
 use netdisk_proto::request::{Put, PutEnd};
-use netdisk_proto::response::{PutDone, PutReady};
+use netdisk_proto::response::PutReady;
 use netdisk_proto::{Frame, Message};
 use netdisk_store::{SourceAttributes, TransferRecord, Upload, UploadSpec};
 
@@ -53,12 +53,7 @@ pub(crate) async fn apply<S: PeerStream>(
     match receive(id, req.size, &mut upload, conn, shared).await {
         Ok(end) => {
             let response = match upload.finish(&end.blake3).await {
-                Ok(done) => Message::PutDone(PutDone {
-                    id,
-                    path: done.path.to_string(),
-                    size: done.size,
-                    blake3: done.blake3,
-                }),
+                Ok(done) => super::put_done(id, done),
                 Err(err) => super::refusal(err, id),
             };
             conn.send(&response).await

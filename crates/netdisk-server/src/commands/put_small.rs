@@ -20,7 +20,6 @@ use crate::peer_stream::PeerStream;
 use crate::session::{Session, Shared};
 use bytes::Bytes;
 use netdisk_proto::request::{PutSmall, PUT_SMALL_MAX};
-use netdisk_proto::response::PutDone;
 use netdisk_proto::{ErrorCode, Frame, Message};
 use netdisk_store::{BatchResults, SmallFile, SmallPending, SourceAttributes, TransferRecord};
 use tokio::sync::OwnedSemaphorePermit;
@@ -352,12 +351,7 @@ fn settle(entries: Vec<Entry>, results: BatchResults) -> Vec<Message> {
                     ))
                 });
                 match pending.settle(result) {
-                    Ok(done) => Message::PutDone(PutDone {
-                        id,
-                        path: done.path.to_string(),
-                        size: done.size,
-                        blake3: done.blake3,
-                    }),
+                    Ok(done) => super::put_done(id, done),
                     Err(err) => super::refusal(err, id),
                 }
             }
