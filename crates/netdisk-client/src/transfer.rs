@@ -248,8 +248,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                 report(sent, size);
             }
         }
-        let hasher = reader.finish().await.map_err(ClientError::local(local))?;
-        let blake3 = hasher.unwrap_or_default().finalize().to_hex().to_string();
+        // Started with a hasher, the reader gives it back; never a silent
+        // empty hash in its place.
+        let hasher = reader
+            .finish()
+            .await
+            .and_then(|hasher| {
+                hasher.ok_or_else(|| std::io::Error::other("the file reader lost its hash"))
+            })
+            .map_err(ClientError::local(local))?;
+        let blake3 = hasher.finalize().to_hex().to_string();
         self.send(&Message::PutEnd(PutEnd {
             id,
             blake3: blake3.clone(),
