@@ -25,4 +25,4 @@ pub use config::{AuditDestination, ServerConfig, Transport};
 pub use error::ServerError;
 pub use linger::close_lingering;
 pub use listener::Server;
-pub use tls::TlsError;
+pub use tls::{ServerTls, TlsError};

@@ -34,7 +34,7 @@ impl Server {
             max_login_failures: config.max_login_failures,
             lockout: config.lockout,
         })?;
-        let tls = ServerTls::load(&config.transport, store.root())?;
+        let tls = ServerTls::load(&config.transport, store.root())?.map(Arc::new);
         let listener =
             TcpListener::bind(&config.listen)
                 .await
@@ -57,7 +57,18 @@ impl Server {
 
     /// The SHA-256 fingerprint of the TLS certificate; `None` in plaintext.
     pub fn fingerprint(&self) -> Option<Fingerprint> {
-        self.shared.tls.as_ref().map(ServerTls::fingerprint)
+        self.shared.tls.as_deref().map(ServerTls::fingerprint)
+    }
+
+    /// The engine, for other front-ends in the same process (the web gateway).
+    pub fn store(&self) -> Store {
+        self.shared.store.clone()
+    }
+
+    /// The TLS acceptor with this server's certificate, for other
+    /// front-ends in the same process; `None` in plaintext.
+    pub fn tls(&self) -> Option<Arc<ServerTls>> {
+        self.shared.tls.clone()
     }
 
     /// True when connections are not encrypted.

@@ -19,13 +19,13 @@ pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) config: ServerConfig,
     /// `None` in plaintext mode.
-    pub(crate) tls: Option<ServerTls>,
+    pub(crate) tls: Option<Arc<ServerTls>>,
     /// Room for `put_small` bodies waiting for their commit, in KiB.
     pub(crate) small_bodies: Arc<tokio::sync::Semaphore>,
 }
 
 impl Shared {
-    pub(crate) fn new(store: Store, config: ServerConfig, tls: Option<ServerTls>) -> Shared {
+    pub(crate) fn new(store: Store, config: ServerConfig, tls: Option<Arc<ServerTls>>) -> Shared {
         let small_bodies = Arc::new(tokio::sync::Semaphore::new(put_small::budget(
             config.small_upload_memory,
         )));

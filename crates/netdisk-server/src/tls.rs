@@ -31,7 +31,7 @@ fn file_error(path: &Path, message: impl ToString) -> TlsError {
 }
 
 /// What the listener needs to speak TLS.
-pub(crate) struct ServerTls {
+pub struct ServerTls {
     acceptor: TlsAcceptor,
     fingerprint: Fingerprint,
 }
@@ -65,12 +65,12 @@ impl ServerTls {
         }))
     }
 
-    pub(crate) fn fingerprint(&self) -> Fingerprint {
+    pub fn fingerprint(&self) -> Fingerprint {
         self.fingerprint
     }
 
     /// The server side of the handshake, bounded by `limit`.
-    pub(crate) async fn accept(
+    pub async fn accept(
         &self,
         stream: TcpStream,
         limit: Duration,

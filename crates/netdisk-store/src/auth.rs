@@ -18,6 +18,7 @@ use sha2::Sha256;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
 
 pub struct Logins {
     users: Arc<UserDb>,
@@ -84,6 +85,47 @@ impl Logins {
     pub fn succeeded(&self, ip: IpAddr, user: &str) {
         self.throttle.succeeded(ip, user);
     }
+
+    /// A login with the password itself (HTTP, over TLS), checked against
+    /// the same SCRAM verifier the native login uses: no second secret is
+    /// stored. Throttled like the native login; a failure answers only
+    /// after the throttle's delay.
+    pub async fn verify_password(
+        &self,
+        ip: IpAddr,
+        user: &str,
+        password: &str,
+    ) -> Result<(), PasswordRefused> {
+        self.check(ip, user).map_err(PasswordRefused::Throttled)?;
+        let credentials = self
+            .credentials(user)
+            .await
+            .map_err(PasswordRefused::Internal)?;
+        let (password, verifier) = (password.to_owned(), credentials.verifier);
+        // PBKDF2 with the stored count: tens of milliseconds of CPU.
+        let matches = tokio::task::spawn_blocking(move || {
+            Verifier::from_password(&password, &verifier.salt, verifier.iterations)
+                .is_ok_and(|derived| bool::from(derived.stored_key.ct_eq(&verifier.stored_key)))
+        })
+        .await
+        .map_err(|e| PasswordRefused::Internal(StoreError::worker(e)))?;
+        if matches && credentials.known {
+            self.succeeded(ip, user);
+            return Ok(());
+        }
+        tokio::time::sleep(self.failed(ip, user)).await;
+        Err(PasswordRefused::Wrong)
+    }
+}
+
+/// Why [`Logins::verify_password`] refused.
+#[derive(Debug)]
+pub enum PasswordRefused {
+    /// Unknown user or wrong password (the two are not told apart).
+    Wrong,
+    /// Too many failures from this source or for this name: try after this.
+    Throttled(Duration),
+    Internal(StoreError),
 }
 
 fn decoy_verifier(key: &[u8; 32], user: &str) -> Verifier {

@@ -238,6 +238,53 @@ impl Download {
         }
     }
 
+    /// Part of the file, `len` bytes from `start`, as the open file (an HTTP
+    /// Range request): offered whatever is known of the hash (none is
+    /// computed or checked for a part), before any chunk was taken.
+    /// `None` when the range is not inside the file or the body is gone.
+    pub fn take_range(&mut self, start: u64, len: u64) -> Option<FileBody> {
+        let inside = start
+            .checked_add(len)
+            .is_some_and(|end| end <= self.entry.size);
+        if !inside || self.offset != 0 {
+            return None;
+        }
+        let file = match std::mem::replace(&mut self.body, Body::Taken) {
+            Body::Waiting(file) => file,
+            // A small file read whole: a second handle on it would need the
+            // home again; its bytes are here.
+            Body::Whole(Some(bytes)) => {
+                self.body = Body::Whole(Some(bytes));
+                return None;
+            }
+            other => {
+                self.body = other;
+                return None;
+            }
+        };
+        Some(FileBody {
+            file,
+            offset: start,
+            len,
+        })
+    }
+
+    /// The bytes of a small file read whole at opening, when it was (a
+    /// front-end may slice them for a range).
+    pub fn whole_bytes(&mut self) -> Option<Bytes> {
+        match &mut self.body {
+            Body::Whole(whole) => whole.take().map(Bytes::from),
+            _ => None,
+        }
+    }
+
+    /// After a front-end sent the part it took (`take_range`,
+    /// `whole_bytes` sliced): audited as sent, with no hash (a part proves
+    /// nothing of the whole).
+    pub fn finish_part(mut self) {
+        self.record.0.result = "ok";
+    }
+
     /// Bytes of a taken body the front-end sent, for the audit trail.
     pub fn sent(&mut self, bytes: u64) {
         self.record.0.bytes += bytes;

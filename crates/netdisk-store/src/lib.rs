@@ -26,12 +26,13 @@ mod source;
 mod space;
 mod store;
 mod throttle;
+mod tokens;
 mod upload;
 mod user_name;
 mod users;
 
 pub use audit::{AuditDestination, AuditLog, Event, TransferRecord};
-pub use auth::{Credentials, Logins};
+pub use auth::{Credentials, Logins, PasswordRefused};
 pub use backend::{
     Backend, FileStamp, HashLookup, Home, Prepared, SmallFile, SourceAttributes, Staged,
 };
@@ -43,6 +44,7 @@ pub use small::{BatchResults, SmallPending};
 pub use source::source_of;
 pub use space::{ListPage, Space, SpaceUsage};
 pub use store::{OpenError, Store, StoreConfig};
+pub use tokens::{ApiToken, TokenKind, TokenOwner, Tokens};
 pub use upload::{Committed, Upload, UploadSpec};
 pub use user_name::{validate_user_name, UserNameError, MAX_USER_NAME_LEN};
 pub use users::{UserDb, UserDbError, UserInfo};

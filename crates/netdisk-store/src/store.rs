@@ -11,6 +11,7 @@ use crate::error::{ErrorKind, StoreError};
 use crate::local::LocalBackend;
 use crate::quota::QuotaBook;
 use crate::space::Space;
+use crate::tokens::Tokens;
 use crate::users::{UserDb, UserDbError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -99,6 +100,11 @@ impl Store {
 
     pub fn users(&self) -> &UserDb {
         &self.inner.users
+    }
+
+    /// The HTTP API's bearer tokens.
+    pub fn tokens(&self) -> Tokens {
+        Tokens::new(self.inner.users.clone())
     }
 
     pub fn logins(&self) -> &Logins {

@@ -230,7 +230,18 @@ impl Upload {
     /// The whole body arrived, with the client's BLAKE3 of the file:
     /// commits it unless the hashes differ or a write failed, and settles
     /// the space either way.
-    pub async fn finish(mut self, client_blake3: &str) -> Result<Committed, StoreError> {
+    pub async fn finish(self, client_blake3: &str) -> Result<Committed, StoreError> {
+        self.commit(Some(client_blake3)).await
+    }
+
+    /// The whole body arrived from a client that sent no hash of it (an
+    /// HTTP client without a digest header): only the transport vouches
+    /// for the bytes. Commits unless a write failed.
+    pub async fn finish_unhashed(self) -> Result<Committed, StoreError> {
+        self.commit(None).await
+    }
+
+    async fn commit(mut self, client_blake3: Option<&str>) -> Result<Committed, StoreError> {
         let landed = self.land_writes().await;
         let Upload {
             space,
@@ -253,13 +264,16 @@ impl Upload {
             }
         };
         record.0.blake3 = Some(hash.clone());
-        if failure.is_none() && client_blake3 != hash {
-            failure = Some(StoreError::new(
-                ErrorKind::Integrity,
-                format!(
-                    "{target}: BLAKE3 mismatch (client {client_blake3}, server {hash}); nothing was stored"
-                ),
-            ));
+        match client_blake3 {
+            Some(client) if failure.is_none() && client != hash => {
+                failure = Some(StoreError::new(
+                    ErrorKind::Integrity,
+                    format!(
+                        "{target}: BLAKE3 mismatch (client {client}, server {hash}); nothing was stored"
+                    ),
+                ));
+            }
+            _ => {}
         }
         // From here the staging file is either committed or worthless.
         prepared.staged.set_keep(false);

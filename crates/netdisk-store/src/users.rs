@@ -45,7 +45,7 @@ pub struct UserDb {
     iterations: u32,
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -76,6 +76,17 @@ impl UserDb {
                 quota INTEGER,
                 created INTEGER NOT NULL
             ) STRICT;
+            -- API tokens (tokens.rs); only each token's SHA-256 is kept.
+            -- A new table, not a new schema: older builds ignore it.
+            CREATE TABLE IF NOT EXISTS tokens (
+                id INTEGER PRIMARY KEY,
+                hash BLOB NOT NULL UNIQUE,
+                user TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                name TEXT NOT NULL,
+                created INTEGER NOT NULL,
+                expires INTEGER
+            ) STRICT;
             CREATE TABLE IF NOT EXISTS secrets (
                 name TEXT PRIMARY KEY NOT NULL,
                 value BLOB NOT NULL
@@ -94,7 +105,7 @@ impl UserDb {
         self
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent
         // (it has its own transactions), so a poisoned lock is still usable.
         self.conn

@@ -210,6 +210,10 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (printed on start) [0.0.0.0:7420].
     #[arg(long)]
     pub listen: Option<String>,
+    /// Also serve the HTTP API (docs/HTTP.md) on this address, with the
+    /// same certificate (HTTPS) or --plaintext; e.g. 0.0.0.0:7480 [off].
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
     /// TLS certificate chain (PEM) instead of the generated one; needs --tls-key.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,

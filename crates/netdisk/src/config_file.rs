@@ -15,6 +15,8 @@ pub const FILE_NAME: &str = "netdisk.toml";
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     pub listen: Option<String>,
+    /// The HTTP API's address (`--http`); absent: no HTTP.
+    pub http_listen: Option<String>,
     pub max_connections: Option<usize>,
     pub max_connections_per_ip: Option<usize>,
     pub login_timeout: Option<DurationText>,

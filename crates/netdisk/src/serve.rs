@@ -3,6 +3,7 @@
 use crate::cli::{Security, ServeArgs};
 use crate::config_file::ConfigFile;
 use anyhow::{bail, Context};
+use netdisk_http::{HttpConfig, HttpGateway};
 use netdisk_proto::SiteKey;
 use netdisk_server::{AuditDestination, Server, ServerConfig, Transport};
 use std::io::Write;
@@ -15,6 +16,7 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
         file.log.level.as_deref().unwrap_or("info"),
         file.log.server.as_deref(),
     )?;
+    let http_listen = args.http.clone().or(file.http_listen.clone());
     let config = server_config(&args, security, file)?;
     if config.transport == Transport::Plaintext && !is_loopback(&config.listen) {
         tracing::warn!(listen = %config.listen, "PLAINTEXT on a non-loopback address: passwords are safe (SCRAM), but files and names cross the network unencrypted");
@@ -24,11 +26,36 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
         ));
     }
     raise_descriptor_limit(config.max_connections);
+    let http_config = http_listen.map(|listen| HttpConfig {
+        listen,
+        max_connections: config.max_connections,
+        max_connections_per_ip: config.max_connections_per_ip,
+        header_timeout: config.header_timeout,
+        stall_timeout: config.stall_timeout,
+        grace_period: config.grace_period,
+        ..HttpConfig::default()
+    });
     let server = Server::bind(config).await?;
     let addr = server.local_addr()?;
+    let gateway = match http_config {
+        Some(http) => Some(HttpGateway::bind(server.store(), server.tls(), http).await?),
+        None => None,
+    };
     // Scripts and tests read these lines to learn the real port and the certificate.
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on {addr}")?;
+    if let Some(gateway) = &gateway {
+        let scheme = if server.is_plaintext() {
+            "http"
+        } else {
+            "https"
+        };
+        writeln!(
+            stdout,
+            "HTTP API on {scheme}://{}/api/v1/",
+            gateway.local_addr()?
+        )?;
+    }
     match server.fingerprint() {
         Some(fingerprint) => writeln!(stdout, "TLS certificate fingerprint {fingerprint}")?,
         None => writeln!(stdout, "plaintext: connections are not encrypted")?,
@@ -42,7 +69,22 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
             args.root.root.display()
         ));
     }
-    server.run(shutdown_signal()).await?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let signal = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        signal.cancel();
+    });
+    match gateway {
+        Some(gateway) => {
+            let (served, ()) = tokio::join!(
+                server.run(stop.clone().cancelled_owned()),
+                gateway.run(stop.cancelled_owned())
+            );
+            served?;
+        }
+        None => server.run(stop.cancelled_owned()).await?,
+    }
     tracing::info!("netdisk server stopped");
     Ok(())
 }

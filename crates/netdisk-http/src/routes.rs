@@ -1,0 +1,79 @@
+//! The API's routes (docs/HTTP.md lists them) and what every response
+//! carries.
+
+use crate::config::HttpConfig;
+use crate::{auth, download, files, upload};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use netdisk_store::Store;
+use std::sync::Arc;
+
+/// JSON request bodies (logins, moves, token names) are small.
+const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub(crate) struct AppState(pub(crate) Arc<Shared>);
+
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    pub(crate) config: HttpConfig,
+}
+
+impl AppState {
+    pub(crate) fn new(store: Store, config: HttpConfig) -> AppState {
+        AppState(Arc::new(Shared { store, config }))
+    }
+}
+
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/login", post(auth::login))
+        .route("/api/v1/logout", post(auth::logout))
+        .route(
+            "/api/v1/tokens",
+            get(auth::list_tokens).post(auth::add_token),
+        )
+        .route("/api/v1/tokens/{id}", delete(auth::revoke_token))
+        .route("/api/v1/usage", get(files::usage))
+        .route("/api/v1/list", get(files::list_home))
+        .route("/api/v1/list/{*path}", get(files::list))
+        .route("/api/v1/stat/{*path}", get(files::stat))
+        .route("/api/v1/mkdir/{*path}", post(files::mkdir))
+        .route("/api/v1/move", post(files::rename))
+        .route(
+            "/api/v1/files/{*path}",
+            get(download::get_file)
+                .put(upload::put_file)
+                .delete(files::remove),
+        )
+        .fallback(files::no_route)
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::map_response(harden))
+        .with_state(state)
+}
+
+/// Every answer: no type sniffing, no framing, and nothing in it ever runs
+/// as a page of this origin (a downloaded HTML file included).
+async fn harden(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,196 @@
+//! `PUT /api/v1/files/PATH`: a streamed upload (never held in memory)
+//! through the store's verified upload: space reserved before the first
+//! byte, staged outside the home, committed durably and atomically once
+//! whole. The client's BLAKE3, when it sends one (`X-Netdisk-Blake3: HEX`
+//! or `Content-Digest: blake3=:BASE64:`), must match or nothing is stored.
+
+use crate::auth::Authed;
+use crate::error::ApiError;
+use crate::files::home_path;
+use crate::routes::AppState;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use base64::Engine;
+use netdisk_proto::ErrorCode;
+use netdisk_store::{SourceAttributes, Upload, UploadSpec};
+
+/// A refused upload's body is read and dropped up to this much, so a
+/// client that sends its body without waiting (no `Expect: 100-continue`)
+/// reads the refusal instead of a reset; a larger one is cut.
+const DRAIN_MAX: u64 = 64 * 1024 * 1024;
+
+pub(crate) async fn put_file(
+    State(state): State<AppState>,
+    authed: Authed,
+    headers: HeaderMap,
+    Path(path): Path<String>,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut body = Some(body);
+    let outcome = upload(&state, authed, &headers, &path, &mut body).await;
+    let waits_for_continue = headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if let (Err(_), Some(body), false) = (&outcome, body, waits_for_continue) {
+        drain(body, state.0.config.stall_timeout).await;
+    }
+    outcome
+}
+
+async fn drain(body: Body, stall: std::time::Duration) {
+    let mut body = body.into_data_stream();
+    let mut drained = 0u64;
+    while drained <= DRAIN_MAX {
+        match tokio::time::timeout(stall, futures_util::StreamExt::next(&mut body)).await {
+            Ok(Some(Ok(chunk))) => drained += chunk.len() as u64,
+            _ => return,
+        }
+    }
+}
+
+async fn upload(
+    state: &AppState,
+    authed: Authed,
+    headers: &HeaderMap,
+    path: &str,
+    body: &mut Option<Body>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let path = home_path(path)?;
+    let size = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::LENGTH_REQUIRED,
+                ErrorCode::BadRequest,
+                "an upload needs Content-Length (the quota is checked before the body)",
+            )
+        })?;
+    let expected = client_hash(headers)?;
+    if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v == "*")
+        && authed.space.entry(&path).is_ok()
+    {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            ErrorCode::Exists,
+            format!("{path} exists (If-None-Match: *)"),
+        ));
+    }
+    let modified = headers
+        .get("x-netdisk-modified")
+        .map(|v| v.to_str().ok().and_then(|v| v.parse::<i64>().ok()))
+        .map(|parsed| {
+            parsed
+                .ok_or_else(|| ApiError::bad_request("X-Netdisk-Modified: seconds since the epoch"))
+        })
+        .transpose()?;
+    let spec = UploadSpec {
+        size,
+        attributes: SourceAttributes {
+            modified,
+            mode: None,
+        },
+        resume: false,
+    };
+    let mut upload = authed.space.begin_upload(&path, spec).await?;
+    upload
+        .start_body(0)
+        .map_err(|e| ApiError::internal(format!("upload: {e}")))?;
+    let body = body
+        .take()
+        .ok_or_else(|| ApiError::internal("upload body taken twice"))?;
+    if let Err(err) = receive(body, size, &mut upload, state).await {
+        upload.abandon().await;
+        return Err(err);
+    }
+    let committed = match expected {
+        Some(hash) => upload.finish(&hash).await?,
+        None => upload.finish_unhashed().await?,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "path": committed.path.to_string(),
+            "size": committed.size,
+            "blake3": committed.blake3,
+        })),
+    ))
+}
+
+/// The body into the upload, each wait for the next piece bounded.
+async fn receive(
+    body: Body,
+    size: u64,
+    upload: &mut Upload,
+    state: &AppState,
+) -> Result<(), ApiError> {
+    let stall = state.0.config.stall_timeout;
+    let mut body = body.into_data_stream();
+    let mut remaining = size;
+    loop {
+        let next = tokio::time::timeout(stall, futures_util::StreamExt::next(&mut body))
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    ErrorCode::Timeout,
+                    format!("no byte of the upload for {} s", stall.as_secs()),
+                )
+            })?;
+        let Some(chunk) = next else { break };
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("upload body: {e}")))?;
+        remaining = remaining
+            .checked_sub(chunk.len() as u64)
+            .ok_or_else(|| ApiError::bad_request("upload body longer than Content-Length"))?;
+        upload
+            .write(chunk)
+            .await
+            .map_err(|e| ApiError::internal(format!("upload: {e}")))?;
+    }
+    if remaining > 0 {
+        return Err(ApiError::bad_request(
+            "upload body shorter than Content-Length",
+        ));
+    }
+    Ok(())
+}
+
+/// The client's BLAKE3 of the file, as lower-case hex, if it sent one.
+fn client_hash(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    if let Some(value) = headers.get("x-netdisk-blake3") {
+        let hex = value.to_str().unwrap_or("").trim().to_ascii_lowercase();
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ApiError::bad_request(
+                "X-Netdisk-Blake3 must be 64 hex digits",
+            ));
+        }
+        return Ok(Some(hex));
+    }
+    let Some(digest) = headers.get("content-digest").and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    // RFC 9530: a dictionary of algorithm=:base64:; only blake3 is checked.
+    for member in digest.split(',') {
+        let Some((algorithm, value)) = member.trim().split_once('=') else {
+            continue;
+        };
+        if !algorithm.trim().eq_ignore_ascii_case("blake3") {
+            continue;
+        }
+        let bytes = value
+            .trim()
+            .strip_prefix(':')
+            .and_then(|v| v.strip_suffix(':'))
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+            .filter(|bytes| bytes.len() == 32)
+            .ok_or_else(|| {
+                ApiError::bad_request("Content-Digest: blake3=:<32 bytes in base64>:")
+            })?;
+        return Ok(Some(bytes.iter().map(|b| format!("{b:02x}")).collect()));
+    }
+    Ok(None)
+}

@@ -1,0 +1,733 @@
+//! The HTTP API through real HTTP: a real `netdisk-server` + gateway on
+//! 127.0.0.1:0 in this process, driven by reqwest.
+
+use netdisk_http::{HttpConfig, HttpGateway};
+use netdisk_proto::scram::MIN_ITERATIONS;
+use netdisk_server::{Server, ServerConfig, Transport};
+use netdisk_store::DataDir;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+struct Gateway {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    base: String,
+    http: reqwest::Client,
+    stop: CancellationToken,
+    done: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Gateway {
+    async fn start(transport: Transport, tune: impl FnOnce(&mut HttpConfig)) -> Gateway {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("data");
+        let config = ServerConfig {
+            root: root.clone(),
+            listen: "127.0.0.1:0".into(),
+            transport: transport.clone(),
+            default_quota: Some(10 << 20),
+            max_login_failures: 4,
+            ..ServerConfig::default()
+        };
+        let server = Server::bind(config).await.expect("bind");
+        {
+            let users = DataDir::open(&root)
+                .expect("data dir")
+                .users()
+                .expect("users");
+            let users = users.with_iterations(MIN_ITERATIONS);
+            users.add("alice", "pw", None).expect("alice");
+            users.add("bob", "pw", None).expect("bob");
+        }
+        let mut http = HttpConfig {
+            listen: "127.0.0.1:0".into(),
+            ..HttpConfig::default()
+        };
+        tune(&mut http);
+        let gateway = HttpGateway::bind(server.store(), server.tls(), http)
+            .await
+            .expect("bind http");
+        let addr = gateway.local_addr().expect("addr");
+        let client = match transport {
+            Transport::Plaintext => client_trusting(rustls::RootCertStore::empty()),
+            _ => tls_client(&root),
+        };
+        let scheme = if matches!(transport, Transport::Plaintext) {
+            "http"
+        } else {
+            "https"
+        };
+        let stop = CancellationToken::new();
+        let (a, b) = (stop.clone(), stop.clone());
+        let done = tokio::spawn(async move {
+            let (served, ()) = tokio::join!(
+                server.run(a.cancelled_owned()),
+                gateway.run(b.cancelled_owned())
+            );
+            served.expect("server");
+        });
+        Gateway {
+            _dir: dir,
+            root,
+            base: format!("{scheme}://{addr}/api/v1"),
+            http: client,
+            stop,
+            done: Some(done),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{path}", self.base)
+    }
+
+    fn home(&self, user: &str) -> PathBuf {
+        self.root.join("homes").join(user)
+    }
+
+    async fn login(&self, user: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("login"))
+            .json(&serde_json::json!({ "user": user, "password": password }))
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    async fn token(&self, user: &str) -> String {
+        let response = self.login(user, "pw").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("json");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    async fn put(&self, token: &str, path: &str, body: Vec<u8>) -> reqwest::Response {
+        let hash = blake3::hash(&body).to_hex().to_string();
+        self.http
+            .put(self.url(&format!("files/{path}")))
+            .bearer_auth(token)
+            .header("x-netdisk-blake3", hash)
+            .body(body)
+            .send()
+            .await
+            .expect("put")
+    }
+
+    async fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(done) = self.done.take() {
+            tokio::time::timeout(Duration::from_secs(30), done)
+                .await
+                .expect("shutdown within 30 s")
+                .expect("server task");
+        }
+    }
+}
+
+/// A client that trusts the server's generated certificate (as a pinned root).
+fn tls_client(root: &std::path::Path) -> reqwest::Client {
+    let pem = std::fs::read(root.join("tls/cert.pem")).expect("cert");
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls::pki_types::pem::PemObject;
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(cert.expect("pem")).expect("root");
+    }
+    client_trusting(roots)
+}
+
+/// reqwest on rustls with ring (the server's provider), trusting `roots`.
+fn client_trusting(roots: rustls::RootCertStore) -> reqwest::Client {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("tls 1.3")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .build()
+        .expect("client")
+}
+
+async fn error_code(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.expect("error json");
+    (
+        status,
+        body["error"]["code"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logins_tokens_and_logout() {
+    let gw = Gateway::start(Transport::Plaintext, |_| {}).await;
+    let (status, code) = error_code(gw.login("alice", "wrong").await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "auth_failed")
+    );
+    let (status, code) = error_code(gw.login("nobody", "pw").await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "auth_failed")
+    );
+    let anonymous = gw.http.get(gw.url("usage")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let forged = gw
+        .http
+        .get(gw.url("usage"))
+        .bearer_auth("ndt_forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+
+    let session = gw.token("alice").await;
+    let usage: Value = gw
+        .http
+        .get(gw.url("usage"))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(usage["used"], 0);
+    assert_eq!(usage["quota"], 10 << 20);
+
+    // A personal token for a script works on its own, and is listed.
+    let made: Value = gw
+        .http
+        .post(gw.url("tokens"))
+        .bearer_auth(&session)
+        .json(&serde_json::json!({ "name": "ci" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let personal = made["token"].as_str().expect("token").to_owned();
+    let listed: Value = gw
+        .http
+        .get(gw.url("tokens"))
+        .bearer_auth(&personal)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = listed["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["login", "ci"]);
+    // Bob sees none of alice's tokens and cannot revoke them.
+    let bob = gw.token("bob").await;
+    let id = made["id"].as_i64().unwrap();
+    let refused = gw
+        .http
+        .delete(gw.url(&format!("tokens/{id}")))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+
+    // Logout ends the session's token, not the personal one.
+    let out = gw
+        .http
+        .post(gw.url("logout"))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let after = gw
+        .http
+        .get(gw.url("usage"))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    let still = gw
+        .http
+        .get(gw.url("usage"))
+        .bearer_auth(&personal)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.status(), StatusCode::OK);
+    let revoked = gw
+        .http
+        .delete(gw.url(&format!("tokens/{id}")))
+        .bearer_auth(&personal)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    let gone = gw
+        .http
+        .get(gw.url("usage"))
+        .bearer_auth(&personal)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
+
+    // Failed logins are throttled like native ones, and audited.
+    let mut throttled = false;
+    for _ in 0..8 {
+        let response = gw.login("bob", "wrong").await;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(response.headers().contains_key("retry-after"));
+            throttled = true;
+            break;
+        }
+    }
+    assert!(throttled, "eight failures in a row were never throttled");
+    let audit = std::fs::read_to_string(gw.root.join("audit.log")).expect("audit log");
+    assert!(audit.contains(r#""event":"login""#) && audit.contains(r#""result":"throttled""#));
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_session_token_is_refused() {
+    let gw = Gateway::start(Transport::Plaintext, |c| {
+        c.session_lifetime = Duration::ZERO
+    })
+    .await;
+    let token = gw.token("alice").await;
+    let response = gw
+        .http
+        .get(gw.url("usage"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uploads_are_verified_and_downloads_ranged() {
+    let gw = Gateway::start(Transport::Plaintext, |_| {}).await;
+    let token = gw.token("alice").await;
+    let body: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let hash = blake3::hash(&body).to_hex().to_string();
+    let put = gw.put(&token, "photos/été 1.jpg", body.clone()).await;
+    // The parent must exist, as on the native port.
+    assert_eq!(
+        error_code(put).await,
+        (StatusCode::NOT_FOUND, "not_found".into())
+    );
+    let made = gw
+        .http
+        .post(gw.url("mkdir/photos"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let put = gw.put(&token, "photos/été 1.jpg", body.clone()).await;
+    assert_eq!(put.status(), StatusCode::CREATED);
+    let done: Value = put.json().await.unwrap();
+    assert_eq!(done["blake3"], hash.as_str());
+    assert_eq!(
+        std::fs::read(gw.home("alice").join("photos/été 1.jpg")).unwrap(),
+        body
+    );
+
+    let url = gw.url("files/photos/%C3%A9t%C3%A9%201.jpg");
+    let got = gw.http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    let etag = got.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(etag, format!("\"{hash}\""));
+    assert_eq!(
+        got.headers()["content-disposition"],
+        "attachment; filename=\"_t_ 1.jpg\"; filename*=UTF-8''%C3%A9t%C3%A9%201.jpg"
+    );
+    assert_eq!(got.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(got.bytes().await.unwrap().as_ref(), body.as_slice());
+
+    let cached = gw
+        .http
+        .get(&url)
+        .bearer_auth(&token)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+    for (range, start, end) in [
+        ("bytes=10-19", 10, 20),
+        ("bytes=-5", body.len() - 5, body.len()),
+        ("bytes=2999990-", 2_999_990, body.len()),
+    ] {
+        let part = gw
+            .http
+            .get(&url)
+            .bearer_auth(&token)
+            .header("range", range)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT, "{range}");
+        assert_eq!(
+            part.headers()["content-range"].to_str().unwrap(),
+            format!("bytes {start}-{}/{}", end - 1, body.len())
+        );
+        assert_eq!(
+            part.bytes().await.unwrap().as_ref(),
+            &body[start..end],
+            "{range}"
+        );
+    }
+    let beyond = gw
+        .http
+        .get(&url)
+        .bearer_auth(&token)
+        .header("range", "bytes=5000000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(beyond.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(beyond.headers()["content-range"], "bytes */3000000");
+    let head = gw.http.head(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(head.headers()["content-length"], "3000000");
+
+    // A wrong hash stores nothing and keeps the old file.
+    let wrong = gw
+        .http
+        .put(&url)
+        .bearer_auth(&token)
+        .header("x-netdisk-blake3", blake3::hash(b"other").to_hex().as_str())
+        .body(vec![1u8; 1000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(wrong).await,
+        (StatusCode::UNPROCESSABLE_ENTITY, "integrity".into())
+    );
+    assert_eq!(
+        std::fs::read(gw.home("alice").join("photos/été 1.jpg")).unwrap(),
+        body
+    );
+    // Content-Digest with blake3 in base64 is checked the same way.
+    let small = b"hello over http".to_vec();
+    use base64::Engine;
+    let digest = base64::engine::general_purpose::STANDARD.encode(blake3::hash(&small).as_bytes());
+    let ok = gw
+        .http
+        .put(gw.url("files/hello.txt"))
+        .bearer_auth(&token)
+        .header(
+            "content-digest",
+            format!("sha-256=:AAAA:, blake3=:{digest}:"),
+        )
+        .body(small.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::CREATED);
+    let exists = gw
+        .http
+        .put(gw.url("files/hello.txt"))
+        .bearer_auth(&token)
+        .header("if-none-match", "*")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(exists.status(), StatusCode::PRECONDITION_FAILED);
+    // A small file's ranges come from the bytes read at open.
+    let part = gw
+        .http
+        .get(gw.url("files/hello.txt"))
+        .bearer_auth(&token)
+        .header("range", "bytes=6-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.bytes().await.unwrap().as_ref(), b"over");
+
+    // Without a length the quota cannot be checked first: refused.
+    let chunks =
+        futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"abc"))]);
+    let streamed = gw
+        .http
+        .put(gw.url("files/chunked.txt"))
+        .bearer_auth(&token)
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.status(), StatusCode::LENGTH_REQUIRED);
+    // Over the quota (10 MiB): refused before the body, nothing stored.
+    let big = gw.put(&token, "big.bin", vec![0u8; 8 << 20]).await;
+    assert_eq!(
+        error_code(big).await,
+        (StatusCode::INSUFFICIENT_STORAGE, "quota_exceeded".into())
+    );
+    assert!(!gw.home("alice").join("big.bin").exists());
+    let audit = std::fs::read_to_string(gw.root.join("audit.log")).expect("audit log");
+    assert!(audit.contains(r#""direction":"upload""#) && audit.contains(r#""result":"integrity""#));
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn listing_stat_move_and_delete() {
+    let gw = Gateway::start(Transport::Plaintext, |_| {}).await;
+    let token = gw.token("alice").await;
+    let made = gw
+        .http
+        .post(gw.url("mkdir/a/b/c?parents=true"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    for (name, size) in [("a/one", 1), ("a/three", 3), ("a/two", 2), ("a/b/deep", 4)] {
+        assert_eq!(
+            gw.put(&token, name, vec![b'x'; size]).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let page = |query: &str| {
+        let url = gw.url(&format!("list/a?{query}"));
+        let (http, token) = (gw.http.clone(), token.clone());
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let names = |page: &Value| -> Vec<String> {
+        page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = page("limit=2").await;
+    assert_eq!(names(&first), ["b", "one"]);
+    assert_eq!(first["next"], "one");
+    let second = page("limit=2&after=one").await;
+    assert_eq!(names(&second), ["three", "two"]);
+    assert!(second["next"].is_null());
+    let by_size = page("sort=size&desc=true&limit=3").await;
+    assert_eq!(names(&by_size), ["three", "two", "one"]);
+    assert_eq!(by_size["next_offset"], 3);
+    let home: Value = gw
+        .http
+        .get(gw.url("list"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(names(&home), ["a"]);
+
+    let stat: Value = gw
+        .http
+        .get(gw.url("stat/a/three"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stat["entry"]["size"], 3);
+    assert_eq!(stat["entry"]["kind"], "file");
+    assert_eq!(stat["blake3"], blake3::hash(b"xxx").to_hex().as_str());
+
+    let moved = gw
+        .http
+        .post(gw.url("move"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"from": "a/three", "to": "a/b"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), StatusCode::NO_CONTENT);
+    assert!(gw.home("alice").join("a/b/three").exists());
+    let not_empty = gw
+        .http
+        .delete(gw.url("files/a/b"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(not_empty).await,
+        (StatusCode::CONFLICT, "not_empty".into())
+    );
+    let tree = gw
+        .http
+        .delete(gw.url("files/a/b?recursive=true"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tree.status(), StatusCode::NO_CONTENT);
+    assert!(!gw.home("alice").join("a/b").exists());
+    let missing = gw
+        .http
+        .get(gw.url("stat/a/b"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(missing).await,
+        (StatusCode::NOT_FOUND, "not_found".into())
+    );
+    let usage: Value = gw
+        .http
+        .get(gw.url("usage"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(usage["used"], 3, "one + two bytes are left");
+    let unknown = gw.http.get(gw.url("nothing-here")).send().await.unwrap();
+    assert_eq!(
+        error_code(unknown).await,
+        (StatusCode::NOT_FOUND, "not_found".into())
+    );
+    gw.stop().await;
+}
+
+/// One form of the native jail test's hostile-path corpus.
+#[derive(serde::Deserialize)]
+struct Form {
+    path: String,
+    expect: String,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_paths_never_leave_the_home() {
+    let corpus: Vec<Form> = serde_json::from_str(include_str!(
+        "../../netdisk-server/tests/data/hostile_paths.json"
+    ))
+    .expect("corpus");
+    let gw = Gateway::start(Transport::Plaintext, |_| {}).await;
+    let token = gw.token("alice").await;
+    std::fs::create_dir_all(gw.home("bob")).expect("bob's home");
+    std::fs::create_dir_all(gw.home("alice")).expect("alice's home");
+    std::fs::write(gw.home("bob").join("bob.txt"), b"bob's file").expect("bob's file");
+    let outside = tempfile::tempdir().expect("outside");
+    std::fs::write(outside.path().join("secret.txt"), b"outside secret").unwrap();
+    std::os::unix::fs::symlink(outside.path(), gw.home("alice").join("outside-link")).unwrap();
+    std::os::unix::fs::symlink("/etc", gw.home("alice").join("etc-link")).unwrap();
+    let passwd = std::fs::read("/etc/passwd").unwrap_or_default();
+    let encode = |path: &str| -> String { path.bytes().map(|b| format!("%{b:02X}")).collect() };
+    for form in corpus.iter().filter(|f| !f.path.is_empty()) {
+        let encoded = encode(&form.path);
+        let got = gw
+            .http
+            .get(gw.url(&format!("files/{encoded}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let status = got.status();
+        let bytes = got.bytes().await.unwrap();
+        assert!(
+            !bytes
+                .windows(14)
+                .any(|w| w == b"outside secret" || w == b"bob's file\0\0\0\0")
+                && (passwd.is_empty() || bytes.as_ref() != passwd.as_slice())
+                && bytes.as_ref() != b"bob's file",
+            "{:?} read something outside the home ({status})",
+            form.path
+        );
+        if form.expect != "contained" && form.expect != "not_followed" {
+            assert!(status.is_client_error(), "{:?}: {status}", form.path);
+        }
+        let put = gw
+            .http
+            .put(gw.url(&format!("files/{encoded}")))
+            .bearer_auth(&token)
+            .body("planted")
+            .send()
+            .await
+            .unwrap();
+        // A planted link may be replaced by a file of that name (inside
+        // the home); what it points to must never be written.
+        if form.expect != "contained" && form.expect != "not_followed" {
+            assert!(
+                !put.status().is_success(),
+                "{:?}: stored ({})",
+                form.path,
+                put.status()
+            );
+        }
+    }
+    assert_eq!(
+        std::fs::read_dir(outside.path()).unwrap().count(),
+        1,
+        "nothing written outside"
+    );
+    assert_eq!(
+        std::fs::read(outside.path().join("secret.txt")).unwrap(),
+        b"outside secret"
+    );
+    assert_eq!(std::fs::read("/etc/passwd").unwrap_or_default(), passwd);
+    assert_eq!(
+        std::fs::read(gw.home("bob").join("bob.txt")).unwrap(),
+        b"bob's file"
+    );
+    assert_eq!(
+        std::fs::read_dir(gw.home("bob")).unwrap().count(),
+        1,
+        "nothing written to bob"
+    );
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn https_with_the_native_certificate() {
+    let gw = Gateway::start(Transport::Tls, |_| {}).await;
+    let token = gw.token("alice").await;
+    let body = vec![42u8; 300_000];
+    assert_eq!(
+        gw.put(&token, "over-tls.bin", body.clone()).await.status(),
+        StatusCode::CREATED
+    );
+    let got = gw
+        .http
+        .get(gw.url("files/over-tls.bin"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.bytes().await.unwrap().as_ref(), body.as_slice());
+    // Plain HTTP to the TLS port gets nothing served.
+    let plain = client_trusting(rustls::RootCertStore::empty())
+        .get(gw.base.replace("https://", "http://") + "/usage")
+        .send()
+        .await;
+    assert!(plain.map(|r| !r.status().is_success()).unwrap_or(true));
+    gw.stop().await;
+}
