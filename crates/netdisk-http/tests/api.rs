@@ -5,7 +5,7 @@ use netdisk_http::{HttpConfig, HttpGateway};
 use netdisk_proto::scram::MIN_ITERATIONS;
 use netdisk_server::{Server, ServerConfig, Transport};
 use netdisk_store::DataDir;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -115,6 +115,16 @@ impl Gateway {
             .expect("put")
     }
 
+    /// A request with no body, as `token`'s user.
+    async fn call(&self, method: Method, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
     async fn stop(mut self) {
         self.stop.cancel();
         if let Some(done) = self.done.take() {
@@ -175,23 +185,13 @@ async fn logins_tokens_and_logout() {
     );
     let anonymous = gw.http.get(gw.url("usage")).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    let forged = gw
-        .http
-        .get(gw.url("usage"))
-        .bearer_auth("ndt_forged")
-        .send()
-        .await
-        .unwrap();
+    let forged = gw.call(Method::GET, "ndt_forged", "usage").await;
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
 
     let session = gw.token("alice").await;
     let usage: Value = gw
-        .http
-        .get(gw.url("usage"))
-        .bearer_auth(&session)
-        .send()
+        .call(Method::GET, &session, "usage")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -212,12 +212,8 @@ async fn logins_tokens_and_logout() {
         .unwrap();
     let personal = made["token"].as_str().expect("token").to_owned();
     let listed: Value = gw
-        .http
-        .get(gw.url("tokens"))
-        .bearer_auth(&personal)
-        .send()
+        .call(Method::GET, &personal, "tokens")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -231,55 +227,21 @@ async fn logins_tokens_and_logout() {
     // Bob sees none of alice's tokens and cannot revoke them.
     let bob = gw.token("bob").await;
     let id = made["id"].as_i64().unwrap();
-    let refused = gw
-        .http
-        .delete(gw.url(&format!("tokens/{id}")))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap();
+    let refused = gw.call(Method::DELETE, &bob, &format!("tokens/{id}")).await;
     assert_eq!(refused.status(), StatusCode::NOT_FOUND);
 
     // Logout ends the session's token, not the personal one.
-    let out = gw
-        .http
-        .post(gw.url("logout"))
-        .bearer_auth(&session)
-        .send()
-        .await
-        .unwrap();
+    let out = gw.call(Method::POST, &session, "logout").await;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
-    let after = gw
-        .http
-        .get(gw.url("usage"))
-        .bearer_auth(&session)
-        .send()
-        .await
-        .unwrap();
+    let after = gw.call(Method::GET, &session, "usage").await;
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
-    let still = gw
-        .http
-        .get(gw.url("usage"))
-        .bearer_auth(&personal)
-        .send()
-        .await
-        .unwrap();
+    let still = gw.call(Method::GET, &personal, "usage").await;
     assert_eq!(still.status(), StatusCode::OK);
     let revoked = gw
-        .http
-        .delete(gw.url(&format!("tokens/{id}")))
-        .bearer_auth(&personal)
-        .send()
-        .await
-        .unwrap();
+        .call(Method::DELETE, &personal, &format!("tokens/{id}"))
+        .await;
     assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
-    let gone = gw
-        .http
-        .get(gw.url("usage"))
-        .bearer_auth(&personal)
-        .send()
-        .await
-        .unwrap();
+    let gone = gw.call(Method::GET, &personal, "usage").await;
     assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
 
     // Failed logins are throttled like native ones, and audited.
@@ -305,13 +267,7 @@ async fn an_expired_session_token_is_refused() {
     })
     .await;
     let token = gw.token("alice").await;
-    let response = gw
-        .http
-        .get(gw.url("usage"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let response = gw.call(Method::GET, &token, "usage").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     gw.stop().await;
 }
@@ -328,13 +284,7 @@ async fn uploads_are_verified_and_downloads_ranged() {
         error_code(put).await,
         (StatusCode::NOT_FOUND, "not_found".into())
     );
-    let made = gw
-        .http
-        .post(gw.url("mkdir/photos"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let made = gw.call(Method::POST, &token, "mkdir/photos").await;
     assert_eq!(made.status(), StatusCode::CREATED);
     let put = gw.put(&token, "photos/été 1.jpg", body.clone()).await;
     assert_eq!(put.status(), StatusCode::CREATED);
@@ -488,12 +438,8 @@ async fn listing_stat_move_and_delete() {
     let gw = Gateway::start(Transport::Plaintext, |_| {}).await;
     let token = gw.token("alice").await;
     let made = gw
-        .http
-        .post(gw.url("mkdir/a/b/c?parents=true"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+        .call(Method::POST, &token, "mkdir/a/b/c?parents=true")
+        .await;
     assert_eq!(made.status(), StatusCode::CREATED);
     for (name, size) in [("a/one", 1), ("a/three", 3), ("a/two", 2), ("a/b/deep", 4)] {
         assert_eq!(
@@ -533,24 +479,16 @@ async fn listing_stat_move_and_delete() {
     assert_eq!(names(&by_size), ["three", "two", "one"]);
     assert_eq!(by_size["next_offset"], 3);
     let home: Value = gw
-        .http
-        .get(gw.url("list"))
-        .bearer_auth(&token)
-        .send()
+        .call(Method::GET, &token, "list")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(names(&home), ["a"]);
 
     let stat: Value = gw
-        .http
-        .get(gw.url("stat/a/three"))
-        .bearer_auth(&token)
-        .send()
+        .call(Method::GET, &token, "stat/a/three")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -568,44 +506,24 @@ async fn listing_stat_move_and_delete() {
         .unwrap();
     assert_eq!(moved.status(), StatusCode::NO_CONTENT);
     assert!(gw.home("alice").join("a/b/three").exists());
-    let not_empty = gw
-        .http
-        .delete(gw.url("files/a/b"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let not_empty = gw.call(Method::DELETE, &token, "files/a/b").await;
     assert_eq!(
         error_code(not_empty).await,
         (StatusCode::CONFLICT, "not_empty".into())
     );
     let tree = gw
-        .http
-        .delete(gw.url("files/a/b?recursive=true"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+        .call(Method::DELETE, &token, "files/a/b?recursive=true")
+        .await;
     assert_eq!(tree.status(), StatusCode::NO_CONTENT);
     assert!(!gw.home("alice").join("a/b").exists());
-    let missing = gw
-        .http
-        .get(gw.url("stat/a/b"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let missing = gw.call(Method::GET, &token, "stat/a/b").await;
     assert_eq!(
         error_code(missing).await,
         (StatusCode::NOT_FOUND, "not_found".into())
     );
     let usage: Value = gw
-        .http
-        .get(gw.url("usage"))
-        .bearer_auth(&token)
-        .send()
+        .call(Method::GET, &token, "usage")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -645,12 +563,8 @@ async fn hostile_paths_never_leave_the_home() {
     for form in corpus.iter().filter(|f| !f.path.is_empty()) {
         let encoded = encode(&form.path);
         let got = gw
-            .http
-            .get(gw.url(&format!("files/{encoded}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+            .call(Method::GET, &token, &format!("files/{encoded}"))
+            .await;
         let status = got.status();
         let bytes = got.bytes().await.unwrap();
         assert!(
@@ -715,13 +629,7 @@ async fn https_with_the_native_certificate() {
         gw.put(&token, "over-tls.bin", body.clone()).await.status(),
         StatusCode::CREATED
     );
-    let got = gw
-        .http
-        .get(gw.url("files/over-tls.bin"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let got = gw.call(Method::GET, &token, "files/over-tls.bin").await;
     assert_eq!(got.bytes().await.unwrap().as_ref(), body.as_slice());
     // Plain HTTP to the TLS port gets nothing served.
     let plain = client_trusting(rustls::RootCertStore::empty())
