@@ -639,3 +639,56 @@ async fn https_with_the_native_certificate() {
     assert!(plain.map(|r| !r.status().is_success()).unwrap_or(true));
     gw.stop().await;
 }
+
+/// Reads until the server closes; how long that took, or `None` after `limit`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<Duration> {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut sink = [0u8; 4096];
+    tokio::time::timeout(limit, async {
+        while stream.read(&mut sink).await.map(|n| n > 0).unwrap_or(false) {}
+    })
+    .await
+    .ok()
+    .map(|()| started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trickled_header_and_an_idle_connection_are_cut() {
+    use tokio::io::AsyncWriteExt;
+    let gw = Gateway::start(Transport::Plaintext, |c| {
+        c.header_timeout = Duration::from_millis(300)
+    })
+    .await;
+    let addr = gw
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches("/api/v1")
+        .to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    slow.write_all(b"GET /api/v1/usage HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    assert!(
+        closed_within(&mut slow, Duration::from_secs(10))
+            .await
+            .is_some(),
+        "an unfinished header kept the connection open for 10 s"
+    );
+    // A kept-alive connection that sends nothing more is closed too.
+    let mut idle = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    idle.write_all(b"GET /api/v1/nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(10))
+            .await
+            .is_some(),
+        "an idle kept-alive connection stayed open for 10 s"
+    );
+    gw.stop().await;
+}
