@@ -122,19 +122,13 @@ pub(crate) async fn login(
 
 /// Revokes the token the request came with.
 pub(crate) async fn logout(authed: Authed) -> Result<StatusCode, ApiError> {
-    let (tokens, owner) = (authed.space_tokens(), authed.owner.clone());
+    let (tokens, owner) = (authed.tokens, authed.owner.clone());
     blocking(move || tokens.revoke(&owner.user, owner.token_id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-impl Authed {
-    fn space_tokens(&self) -> Tokens {
-        self.tokens.clone()
-    }
-}
-
 pub(crate) async fn list_tokens(authed: Authed) -> Result<impl IntoResponse, ApiError> {
-    let (tokens, user) = (authed.space_tokens(), authed.owner.user.clone());
+    let (tokens, user) = (authed.tokens, authed.owner.user.clone());
     let list = blocking(move || tokens.list(&user)).await?;
     Ok(Json(serde_json::json!({ "tokens": list })))
 }
@@ -156,7 +150,7 @@ pub(crate) async fn add_token(
             "a token needs a name of 1 to 100 printable characters",
         ));
     }
-    let (tokens, user) = (authed.space_tokens(), authed.owner.user.clone());
+    let (tokens, user) = (authed.tokens, authed.owner.user.clone());
     let lifetime = request.expires_in.map(std::time::Duration::from_secs);
     let (id, token) =
         blocking(move || tokens.issue(&user, TokenKind::Personal, &name, lifetime)).await?;
@@ -170,7 +164,7 @@ pub(crate) async fn revoke_token(
     authed: Authed,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let (tokens, user) = (authed.space_tokens(), authed.owner.user.clone());
+    let (tokens, user) = (authed.tokens, authed.owner.user.clone());
     if blocking(move || tokens.revoke(&user, id)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

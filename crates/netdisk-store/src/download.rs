@@ -249,14 +249,9 @@ impl Download {
         if !inside || self.offset != 0 {
             return None;
         }
+        // A small file read whole has no file left here (`whole_bytes`).
         let file = match std::mem::replace(&mut self.body, Body::Taken) {
             Body::Waiting(file) => file,
-            // A small file read whole: a second handle on it would need the
-            // home again; its bytes are here.
-            Body::Whole(Some(bytes)) => {
-                self.body = Body::Whole(Some(bytes));
-                return None;
-            }
             other => {
                 self.body = other;
                 return None;

@@ -104,6 +104,12 @@ impl Tokens {
                 format!("no such user: {user:?}"),
             ));
         }
+        // Expired tokens nobody presents again go here, not only when presented.
+        conn.execute(
+            "DELETE FROM tokens WHERE expires IS NOT NULL AND expires <= ?1",
+            params![created],
+        )
+        .map_err(internal)?;
         conn.execute(
             "INSERT INTO tokens (hash, user, kind, name, created, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![digest(&text), user, kind.as_str(), name, created, expires],
@@ -228,6 +234,21 @@ mod tests {
         assert_eq!(tokens.authenticate(&expired).unwrap(), None);
         assert!(tokens.list("alice").unwrap().is_empty());
         assert_eq!(tokens.authenticate("ndt_made-up").unwrap(), None);
+        let (_, _never_presented) = tokens
+            .issue("alice", TokenKind::Session, "login", Some(Duration::ZERO))
+            .unwrap();
+        tokens
+            .issue("alice", TokenKind::Personal, "ci", None)
+            .unwrap();
+        let rows: i64 = tokens
+            .users
+            .conn()
+            .query_row("SELECT COUNT(*) FROM tokens", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(
+            rows, 1,
+            "expired tokens are removed when the next is issued"
+        );
         assert_eq!(tokens.authenticate("").unwrap(), None);
         let (_, bobs) = tokens.issue("bob", TokenKind::Personal, "x", None).unwrap();
         tokens.users.delete("bob").unwrap();
