@@ -1,26 +1,76 @@
 //! Logging in: a login with the user's password (checked against the
-//! stored SCRAM verifier, throttled like the native login) answers a
-//! session token; every other request presents a token as `Authorization:
-//! Bearer ...` (a session's, or a personal one for scripts). Tokens are
-//! the store's (`netdisk_store::Tokens`).
+//! stored SCRAM verifier, throttled like the native login) answers either
+//! a bearer session token with a refresh token (scripts, other clients),
+//! or, for a browser, an HttpOnly session cookie and the CSRF token every
+//! cookie-authenticated write must carry. Every other request presents a
+//! token as `Authorization: Bearer ...` (a session's, or a personal one)
+//! or the cookie. Tokens are the store's (`netdisk_store::Tokens`).
 
+use crate::cookies;
 use crate::error::ApiError;
 use crate::gateway::Peer;
 use crate::routes::AppState;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use base64::Engine;
 use netdisk_proto::ErrorCode;
-use netdisk_store::{Event, PasswordRefused, Space, StoreError, TokenKind, TokenOwner, Tokens};
+use netdisk_store::{
+    Event, LoginLifetimes, LoginTokens, PasswordRefused, Space, StoreError, TokenKind, TokenOwner,
+    Tokens,
+};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// The browser session's cookie.
+pub(crate) const SESSION_COOKIE: &str = "nd_session";
+/// The header a cookie-authenticated write carries.
+const CSRF_HEADER: &str = "x-csrf-token";
 
 /// A request from a logged-in user: their space, and the token used.
 pub(crate) struct Authed {
     pub(crate) space: Space,
     pub(crate) owner: TokenOwner,
+    /// The request came with the session cookie (not a bearer token).
+    by_cookie: Option<String>,
     tokens: Tokens,
+}
+
+/// The CSRF token of a cookie session: derived from the session token,
+/// which the page's script never sees (HttpOnly), so another site can
+/// neither read nor forge it, and nothing more is stored.
+fn csrf_token(session: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"netdisk csrf v1\0")
+        .chain_update(session.as_bytes())
+        .finalize();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+}
+
+/// The presented token, and whether it came as the cookie.
+fn presented_token(headers: &HeaderMap) -> Option<(String, bool)> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let bearer = value.to_str().ok()?.strip_prefix("Bearer ")?.trim();
+        return Some((bearer.to_owned(), false));
+    }
+    cookies::find(headers, SESSION_COOKIE).map(|token| (token, true))
+}
+
+/// Reads change nothing; every other method with a cookie needs the CSRF token.
+fn needs_csrf(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+fn csrf_refused() -> ApiError {
+    ApiError {
+        status: StatusCode::FORBIDDEN,
+        code: "csrf",
+        message: "a request with the session cookie needs its X-CSRF-Token header".into(),
+        retry_after: None,
+    }
 }
 
 impl FromRequestParts<AppState> for Authed {
@@ -32,25 +82,31 @@ impl FromRequestParts<AppState> for Authed {
             .get::<Peer>()
             .copied()
             .ok_or_else(|| ApiError::internal("request without its peer"))?;
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::unauthorized("log in first: no 'Authorization: Bearer' token")
-            })?
-            .to_owned();
+        let (token, cookie) = presented_token(&parts.headers).ok_or_else(|| {
+            ApiError::unauthorized("log in first: no 'Authorization: Bearer' token or session")
+        })?;
+        if cookie && needs_csrf(&parts.method) {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .map(HeaderValue::as_bytes)
+                .unwrap_or_default();
+            if !bool::from(sent.ct_eq(csrf_token(&token).as_bytes())) {
+                return Err(csrf_refused());
+            }
+        }
         let tokens = state.0.store.tokens();
         let book = tokens.clone();
-        let owner = blocking(move || book.authenticate(&token))
+        let presented = token.clone();
+        let owner = blocking(move || book.authenticate(&presented))
             .await?
+            .filter(|owner| owner.kind != TokenKind::Refresh)
             .ok_or_else(|| ApiError::unauthorized("the token is unknown, expired or revoked"))?;
         let space = state.0.store.space(&owner.user, peer.0).await?;
         Ok(Authed {
             space,
             owner,
+            by_cookie: cookie.then_some(token),
             tokens,
         })
     }
@@ -70,13 +126,17 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub(crate) struct LoginRequest {
     user: String,
     password: String,
+    /// A browser: answer a session cookie (and its CSRF token) instead
+    /// of bearer tokens.
+    #[serde(default)]
+    cookie: bool,
 }
 
 pub(crate) async fn login(
     State(state): State<AppState>,
     Extension(peer): Extension<Peer>,
     Json(request): Json<LoginRequest>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let store = &state.0.store;
     let outcome = store
         .logins()
@@ -108,23 +168,91 @@ pub(crate) async fn login(
         }
         Err(PasswordRefused::Internal(e)) => return Err(e.into()),
     }
-    let lifetime = state.0.config.session_lifetime;
+    let config = &state.0.config;
+    let lifetimes = LoginLifetimes {
+        session: config.session_lifetime,
+        refresh: (!request.cookie).then_some(config.refresh_lifetime),
+    };
     let tokens = store.tokens();
     let user = request.user.clone();
-    let (_, token) =
-        blocking(move || tokens.issue(&user, TokenKind::Session, "login", Some(lifetime))).await?;
-    Ok(Json(serde_json::json!({
-        "token": token,
-        "user": request.user,
-        "expires_in": lifetime.as_secs(),
-    })))
+    let issued = blocking(move || tokens.issue_login(&user, lifetimes)).await?;
+    if request.cookie {
+        let cookie = cookies::set(
+            SESSION_COOKIE,
+            &issued.session,
+            "/",
+            Some(config.session_lifetime),
+            state.0.https,
+        );
+        let body = Json(serde_json::json!({
+            "user": issued.user,
+            "expires_in": config.session_lifetime.as_secs(),
+            "csrf": csrf_token(&issued.session),
+        }));
+        return Ok(([(header::SET_COOKIE, cookie)], body).into_response());
+    }
+    Ok(Json(bearer_answer(&issued, lifetimes)).into_response())
 }
 
-/// Revokes the token the request came with.
-pub(crate) async fn logout(authed: Authed) -> Result<StatusCode, ApiError> {
+fn bearer_answer(issued: &LoginTokens, lifetimes: LoginLifetimes) -> serde_json::Value {
+    serde_json::json!({
+        "token": issued.session,
+        "refresh_token": issued.refresh,
+        "user": issued.user,
+        "expires_in": lifetimes.session.as_secs(),
+        "refresh_expires_in": lifetimes.refresh.map(|d| d.as_secs()),
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RefreshRequest {
+    refresh_token: String,
+}
+
+/// A refresh token for a new pair; the old pair ends.
+pub(crate) async fn refresh(
+    State(state): State<AppState>,
+    Json(request): Json<RefreshRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let config = &state.0.config;
+    let lifetimes = LoginLifetimes {
+        session: config.session_lifetime,
+        refresh: Some(config.refresh_lifetime),
+    };
+    let tokens = state.0.store.tokens();
+    let issued = blocking(move || tokens.refresh(&request.refresh_token, lifetimes))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the refresh token is unknown, used or expired"))?;
+    Ok(Json(bearer_answer(&issued, lifetimes)))
+}
+
+/// Who is logged in, until when, and (for a cookie session) the CSRF
+/// token: a page reloaded learns it here.
+pub(crate) async fn session(authed: Authed) -> Json<serde_json::Value> {
+    let expires_in = authed
+        .owner
+        .expires
+        .map(|at| at.saturating_sub(netdisk_store::unix_now()).max(0));
+    Json(serde_json::json!({
+        "user": authed.owner.user,
+        "expires_in": expires_in,
+        "csrf": authed.by_cookie.as_deref().map(csrf_token),
+    }))
+}
+
+/// Revokes the token the request came with (and the rest of its login);
+/// a cookie session's cookie is cleared.
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    authed: Authed,
+) -> Result<Response, ApiError> {
     let (tokens, owner) = (authed.tokens, authed.owner.clone());
     blocking(move || tokens.revoke(&owner.user, owner.token_id)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    if authed.by_cookie.is_some() {
+        let cleared = cookies::set(SESSION_COOKIE, "", "/", None, state.0.https);
+        return Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cleared)]).into_response());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub(crate) async fn list_tokens(authed: Authed) -> Result<impl IntoResponse, ApiError> {
@@ -169,5 +297,32 @@ pub(crate) async fn revoke_token(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(StoreError::new(netdisk_store::ErrorKind::NotFound, format!("no token {id}")).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_csrf_token_depends_on_the_session_and_is_not_it() {
+        let a = csrf_token("ndt_a");
+        assert_ne!(a, csrf_token("ndt_b"));
+        assert_eq!(a, csrf_token("ndt_a"));
+        assert!(!a.contains("ndt_a"));
+    }
+
+    #[test]
+    fn a_bearer_header_wins_over_the_cookie() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("nd_session=ndt_c"));
+        assert_eq!(presented_token(&headers), Some(("ndt_c".into(), true)));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer ndt_b"),
+        );
+        assert_eq!(presented_token(&headers), Some(("ndt_b".into(), false)));
+        assert!(needs_csrf(&Method::POST) && needs_csrf(&Method::PUT));
+        assert!(!needs_csrf(&Method::GET) && !needs_csrf(&Method::HEAD));
     }
 }

@@ -17,6 +17,8 @@ pub struct HttpConfig {
     pub stall_timeout: Duration,
     /// How long a login's session token is valid.
     pub session_lifetime: Duration,
+    /// How long a login's refresh token is valid (it works once).
+    pub refresh_lifetime: Duration,
     /// How long running requests may take to finish after a shutdown signal.
     pub grace_period: Duration,
 }
@@ -33,6 +35,7 @@ impl Default for HttpConfig {
             header_timeout: Duration::from_secs(10),
             stall_timeout: Duration::from_secs(60),
             session_lifetime: Duration::from_secs(12 * 3600),
+            refresh_lifetime: Duration::from_secs(30 * 24 * 3600),
             grace_period: Duration::from_secs(30),
         }
     }

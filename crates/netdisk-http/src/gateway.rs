@@ -44,10 +44,11 @@ impl HttpGateway {
         let listener = TcpListener::bind(&config.listen).await.map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.listen))
         })?;
+        let state = AppState::new(store, config.clone(), tls.is_some());
         Ok(HttpGateway {
             listener,
             tls,
-            state: AppState::new(store, config.clone()),
+            state,
             config,
         })
     }

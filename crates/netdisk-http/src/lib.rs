@@ -7,6 +7,7 @@
 
 mod auth;
 mod config;
+mod cookies;
 mod download;
 mod error;
 mod files;

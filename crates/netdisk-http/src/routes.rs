@@ -20,11 +20,17 @@ pub(crate) struct AppState(pub(crate) Arc<Shared>);
 pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) config: HttpConfig,
+    /// Cookies get `Secure` when the gateway speaks HTTPS.
+    pub(crate) https: bool,
 }
 
 impl AppState {
-    pub(crate) fn new(store: Store, config: HttpConfig) -> AppState {
-        AppState(Arc::new(Shared { store, config }))
+    pub(crate) fn new(store: Store, config: HttpConfig, https: bool) -> AppState {
+        AppState(Arc::new(Shared {
+            store,
+            config,
+            https,
+        }))
     }
 }
 
@@ -32,6 +38,8 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/login", post(auth::login))
         .route("/api/v1/logout", post(auth::logout))
+        .route("/api/v1/refresh", post(auth::refresh))
+        .route("/api/v1/session", get(auth::session))
         .route(
             "/api/v1/tokens",
             get(auth::list_tokens).post(auth::add_token),

@@ -24,7 +24,8 @@ const DRAIN_MAX: u64 = 64 * 1024 * 1024;
 
 pub(crate) async fn put_file(
     State(state): State<AppState>,
-    authed: Authed,
+    // A refused login is answered like any refusal: after the body is drained.
+    authed: Result<Authed, ApiError>,
     headers: HeaderMap,
     Path(path): Path<String>,
     body: Body,
@@ -53,11 +54,12 @@ async fn drain(body: Body, stall: std::time::Duration) {
 
 async fn upload(
     state: &AppState,
-    authed: Authed,
+    authed: Result<Authed, ApiError>,
     headers: &HeaderMap,
     path: &str,
     body: &mut Option<Body>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let authed = authed?;
     let path = home_path(path)?;
     let size = headers
         .get(header::CONTENT_LENGTH)

@@ -1,16 +1,16 @@
-//! Bearer tokens for the HTTP API: a session's token (issued at a login
-//! with the password, short-lived) and personal tokens for scripts
-//! (named, long-lived, revocable). A token is 32 random bytes shown once;
-//! the user database keeps only its SHA-256 (the token has full entropy,
-//! so a slow hash adds nothing), so a copy of the database logs no one in.
-//! Tokens live in SQLite and so survive a restart; deleting a user ends
-//! their tokens.
+//! Bearer tokens for the HTTP API: a login's session token (short-lived)
+//! and its refresh token (longer-lived, good once: it buys a new pair),
+//! and personal tokens for scripts (named, long-lived, revocable). A
+//! token is 32 random bytes shown once; the user database keeps only its
+//! SHA-256 (the token has full entropy, so a slow hash adds nothing), so a
+//! copy of the database logs no one in. Tokens live in SQLite and so
+//! survive a restart; deleting a user ends their tokens.
 
 use crate::error::{ErrorKind, StoreError};
 use crate::users::{now, UserDb};
 use base64::Engine;
 use rand::RngCore;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +22,8 @@ const PREFIX: &str = "ndt_";
 pub enum TokenKind {
     /// Issued by a login with the password; expires.
     Session,
+    /// Issued beside a session token; buys a new pair once, nothing else.
+    Refresh,
     /// Made for a script (`netdisk token add`); expires only if told to.
     Personal,
 }
@@ -30,7 +32,16 @@ impl TokenKind {
     fn as_str(self) -> &'static str {
         match self {
             TokenKind::Session => "session",
+            TokenKind::Refresh => "refresh",
             TokenKind::Personal => "personal",
+        }
+    }
+
+    fn parse(text: &str) -> TokenKind {
+        match text {
+            "personal" => TokenKind::Personal,
+            "refresh" => TokenKind::Refresh,
+            _ => TokenKind::Session,
         }
     }
 }
@@ -46,11 +57,31 @@ pub struct ApiToken {
     pub expires: Option<i64>,
 }
 
-/// Whom a presented token logs in.
+/// Whom a presented token logs in, and as what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenOwner {
     pub user: String,
     pub token_id: i64,
+    pub kind: TokenKind,
+    /// Seconds since the Unix epoch; None: until revoked.
+    pub expires: Option<i64>,
+}
+
+/// What a login (or a refresh) hands out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginTokens {
+    pub user: String,
+    pub session: String,
+    /// None for a login that asked for none (a browser's cookie session).
+    pub refresh: Option<String>,
+}
+
+/// How long a login's tokens live.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLifetimes {
+    pub session: Duration,
+    /// None: no refresh token.
+    pub refresh: Option<Duration>,
 }
 
 /// The token book, on the user database.
@@ -67,13 +98,128 @@ fn internal(e: rusqlite::Error) -> StoreError {
     StoreError::new(ErrorKind::Internal, format!("token database: {e}"))
 }
 
+fn new_text() -> String {
+    let mut secret = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut secret);
+    format!(
+        "{PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+    )
+}
+
+fn expiry(from: i64, lifetime: Option<Duration>) -> Option<i64> {
+    lifetime.map(|d| from.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+}
+
+fn require_user(conn: &Connection, user: &str) -> Result<(), StoreError> {
+    let exists = conn
+        .query_row("SELECT 1 FROM users WHERE name = ?1", params![user], |_| {
+            Ok(())
+        })
+        .optional()
+        .map_err(internal)?
+        .is_some();
+    if exists {
+        Ok(())
+    } else {
+        Err(StoreError::new(
+            ErrorKind::NotFound,
+            format!("no such user: {user:?}"),
+        ))
+    }
+}
+
+/// One row; returns its id and the text, which is shown this once.
+fn insert(
+    conn: &Connection,
+    user: &str,
+    kind: TokenKind,
+    name: &str,
+    lifetime: Option<Duration>,
+    family: Option<i64>,
+) -> Result<(i64, String), StoreError> {
+    let text = new_text();
+    let created = now();
+    conn.execute(
+        "INSERT INTO tokens (hash, user, kind, name, created, expires, family)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            digest(&text),
+            user,
+            kind.as_str(),
+            name,
+            created,
+            expiry(created, lifetime),
+            family
+        ],
+    )
+    .map_err(internal)?;
+    Ok((conn.last_insert_rowid(), text))
+}
+
+/// A login's pair in `family` (None: a new login, whose family is its
+/// session token's id).
+fn insert_login(
+    conn: &Connection,
+    user: &str,
+    lifetimes: LoginLifetimes,
+    family: Option<i64>,
+) -> Result<LoginTokens, StoreError> {
+    let (id, session) = insert(
+        conn,
+        user,
+        TokenKind::Session,
+        "login",
+        Some(lifetimes.session),
+        family,
+    )?;
+    let family = match family {
+        Some(family) => family,
+        None => {
+            conn.execute("UPDATE tokens SET family = ?1 WHERE id = ?1", params![id])
+                .map_err(internal)?;
+            id
+        }
+    };
+    let refresh = match lifetimes.refresh {
+        Some(lifetime) => Some(
+            insert(
+                conn,
+                user,
+                TokenKind::Refresh,
+                "login",
+                Some(lifetime),
+                Some(family),
+            )?
+            .1,
+        ),
+        None => None,
+    };
+    Ok(LoginTokens {
+        user: user.to_owned(),
+        session,
+        refresh,
+    })
+}
+
+/// Expired tokens nobody presents again go here, not only when presented.
+fn remove_expired(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute(
+        "DELETE FROM tokens WHERE expires IS NOT NULL AND expires <= ?1",
+        params![now()],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
+
 impl Tokens {
     pub(crate) fn new(users: Arc<UserDb>) -> Tokens {
         Tokens { users }
     }
 
-    /// Makes a token for `user`; returns its id and its text, which is
-    /// shown this once and kept nowhere.
+    /// Makes a token for `user` outside any login (a personal token);
+    /// returns its id and its text, which is shown this once and kept
+    /// nowhere.
     pub fn issue(
         &self,
         user: &str,
@@ -81,41 +227,62 @@ impl Tokens {
         name: &str,
         lifetime: Option<Duration>,
     ) -> Result<(i64, String), StoreError> {
-        let mut secret = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut secret);
-        let text = format!(
-            "{PREFIX}{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
-        );
-        let created = now();
-        let expires = lifetime
-            .map(|d| created.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
         let conn = self.users.conn();
-        let exists: bool = conn
-            .query_row("SELECT 1 FROM users WHERE name = ?1", params![user], |_| {
-                Ok(())
-            })
+        require_user(&conn, user)?;
+        remove_expired(&conn)?;
+        insert(&conn, user, kind, name, lifetime, None)
+    }
+
+    /// The tokens of a login with the password (which the caller checked).
+    pub fn issue_login(
+        &self,
+        user: &str,
+        lifetimes: LoginLifetimes,
+    ) -> Result<LoginTokens, StoreError> {
+        let mut conn = self.users.conn();
+        let tx = conn.transaction().map_err(internal)?;
+        require_user(&tx, user)?;
+        remove_expired(&tx)?;
+        let tokens = insert_login(&tx, user, lifetimes, None)?;
+        tx.commit().map_err(internal)?;
+        Ok(tokens)
+    }
+
+    /// Trades a refresh token for a new pair of the same login: the old
+    /// refresh token and the login's session tokens end (rotation, so a
+    /// stolen refresh token works at most once). None if it is not a live
+    /// refresh token.
+    pub fn refresh(
+        &self,
+        text: &str,
+        lifetimes: LoginLifetimes,
+    ) -> Result<Option<LoginTokens>, StoreError> {
+        let Some(owner) = self.authenticate(text)? else {
+            return Ok(None);
+        };
+        if owner.kind != TokenKind::Refresh {
+            return Ok(None);
+        }
+        let mut conn = self.users.conn();
+        let tx = conn.transaction().map_err(internal)?;
+        let family: Option<i64> = tx
+            .query_row(
+                "SELECT family FROM tokens WHERE id = ?1",
+                params![owner.token_id],
+                |row| row.get(0),
+            )
             .optional()
             .map_err(internal)?
-            .is_some();
-        if !exists {
-            return Err(StoreError::new(
-                ErrorKind::NotFound,
-                format!("no such user: {user:?}"),
-            ));
-        }
-        // Expired tokens nobody presents again go here, not only when presented.
-        conn.execute(
-            "DELETE FROM tokens WHERE expires IS NOT NULL AND expires <= ?1",
-            params![created],
-        )
-        .map_err(internal)?;
-        conn.execute(
-            "INSERT INTO tokens (hash, user, kind, name, created, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![digest(&text), user, kind.as_str(), name, created, expires],
-        )
-        .map_err(internal)?;
-        Ok((conn.last_insert_rowid(), text))
+            .flatten();
+        // Gone meanwhile (a racing refresh or a logout): refused.
+        let Some(family) = family else {
+            return Ok(None);
+        };
+        tx.execute("DELETE FROM tokens WHERE family = ?1", params![family])
+            .map_err(internal)?;
+        let tokens = insert_login(&tx, &owner.user, lifetimes, Some(family))?;
+        tx.commit().map_err(internal)?;
+        Ok(Some(tokens))
     }
 
     /// The owner of a presented token, if it is known, unexpired and its
@@ -125,32 +292,40 @@ impl Tokens {
             return Ok(None);
         }
         let conn = self.users.conn();
-        let found: Option<(i64, String, Option<i64>)> = conn
+        let found: Option<(i64, String, String, Option<i64>)> = conn
             .query_row(
-                "SELECT t.id, t.user, t.expires FROM tokens t JOIN users u ON u.name = t.user WHERE t.hash = ?1",
+                "SELECT t.id, t.user, t.kind, t.expires FROM tokens t
+                 JOIN users u ON u.name = t.user WHERE t.hash = ?1",
                 params![digest(text)],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             )
             .optional()
             .map_err(internal)?;
         match found {
-            Some((id, _, Some(expires))) if expires <= now() => {
+            Some((id, _, _, Some(expires))) if expires <= now() => {
                 conn.execute("DELETE FROM tokens WHERE id = ?1", params![id])
                     .map_err(internal)?;
                 Ok(None)
             }
-            Some((token_id, user, _)) => Ok(Some(TokenOwner { user, token_id })),
+            Some((token_id, user, kind, expires)) => Ok(Some(TokenOwner {
+                user,
+                token_id,
+                kind: TokenKind::parse(&kind),
+                expires,
+            })),
             None => Ok(None),
         }
     }
 
-    /// The user's tokens that have not expired, oldest first.
+    /// The user's tokens that have not expired, oldest first (a login's
+    /// refresh token is part of its session and not listed apart).
     pub fn list(&self, user: &str) -> Result<Vec<ApiToken>, StoreError> {
         let conn = self.users.conn();
         let mut statement = conn
             .prepare(
                 "SELECT id, name, kind, created, expires FROM tokens
-                 WHERE user = ?1 AND (expires IS NULL OR expires > ?2) ORDER BY id",
+                 WHERE user = ?1 AND kind != 'refresh' AND (expires IS NULL OR expires > ?2)
+                 ORDER BY id",
             )
             .map_err(internal)?;
         let rows = statement
@@ -159,11 +334,7 @@ impl Tokens {
                 Ok(ApiToken {
                     id: row.get(0)?,
                     name: row.get(1)?,
-                    kind: if kind == "personal" {
-                        TokenKind::Personal.as_str()
-                    } else {
-                        TokenKind::Session.as_str()
-                    },
+                    kind: TokenKind::parse(&kind).as_str(),
                     created: row.get(3)?,
                     expires: row.get(4)?,
                 })
@@ -172,13 +343,15 @@ impl Tokens {
         rows.collect::<Result<Vec<_>, _>>().map_err(internal)
     }
 
-    /// Revokes one of the user's tokens by id; false if they have none such.
+    /// Revokes one of the user's tokens by id, and with a login's token
+    /// the rest of that login; false if they have none such.
     pub fn revoke(&self, user: &str, id: i64) -> Result<bool, StoreError> {
         let removed = self
             .users
             .conn()
             .execute(
-                "DELETE FROM tokens WHERE id = ?1 AND user = ?2",
+                "DELETE FROM tokens WHERE user = ?2 AND (id = ?1 OR family =
+                   (SELECT family FROM tokens WHERE id = ?1 AND user = ?2))",
                 params![id, user],
             )
             .map_err(internal)?;
@@ -212,7 +385,9 @@ mod tests {
             owner,
             TokenOwner {
                 user: "alice".into(),
-                token_id: id
+                token_id: id,
+                kind: TokenKind::Personal,
+                expires: None,
             }
         );
         assert_eq!(tokens.list("alice").unwrap()[0].name, "ci");
@@ -256,6 +431,58 @@ mod tests {
         assert!(tokens
             .issue("nobody", TokenKind::Personal, "x", None)
             .is_err());
+    }
+
+    #[test]
+    fn a_refresh_token_buys_one_new_pair_and_logout_ends_the_login() {
+        let (_dir, tokens) = book();
+        let lifetimes = LoginLifetimes {
+            session: Duration::from_secs(60),
+            refresh: Some(Duration::from_secs(600)),
+        };
+        let first = tokens.issue_login("alice", lifetimes).unwrap();
+        let refresh = first.refresh.clone().expect("a refresh token");
+        let session = tokens.authenticate(&first.session).unwrap().unwrap();
+        assert_eq!(session.kind, TokenKind::Session);
+        assert_eq!(
+            tokens.authenticate(&refresh).unwrap().unwrap().kind,
+            TokenKind::Refresh
+        );
+        assert_eq!(
+            tokens.refresh(&first.session, lifetimes).unwrap(),
+            None,
+            "a session token is no refresh token"
+        );
+        let second = tokens.refresh(&refresh, lifetimes).unwrap().expect("pair");
+        assert_eq!(second.user, "alice");
+        assert_eq!(tokens.authenticate(&first.session).unwrap(), None);
+        assert_eq!(
+            tokens.refresh(&refresh, lifetimes).unwrap(),
+            None,
+            "a refresh token works once"
+        );
+        let listed = tokens.list("alice").unwrap();
+        assert_eq!(listed.len(), 1, "refresh tokens are not listed apart");
+        let owner = tokens.authenticate(&second.session).unwrap().unwrap();
+        let other_login = tokens.issue_login("alice", lifetimes).unwrap();
+        assert!(tokens.revoke("alice", owner.token_id).unwrap());
+        assert_eq!(tokens.authenticate(&second.session).unwrap(), None);
+        let second_refresh = second.refresh.expect("refresh");
+        assert_eq!(tokens.authenticate(&second_refresh).unwrap(), None);
+        assert!(
+            tokens.authenticate(&other_login.session).unwrap().is_some(),
+            "another login lives on"
+        );
+        let cookie_login = tokens
+            .issue_login(
+                "alice",
+                LoginLifetimes {
+                    session: Duration::from_secs(60),
+                    refresh: None,
+                },
+            )
+            .unwrap();
+        assert_eq!(cookie_login.refresh, None);
     }
 
     #[test]

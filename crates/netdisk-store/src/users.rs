@@ -45,7 +45,8 @@ pub struct UserDb {
     iterations: u32,
 }
 
-pub(crate) fn now() -> i64 {
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -85,6 +86,24 @@ impl UserDb {
                 kind TEXT NOT NULL,
                 name TEXT NOT NULL,
                 created INTEGER NOT NULL,
+                expires INTEGER,
+                -- A login's session and refresh tokens share the session's
+                -- first id, so one logout or revocation ends them all.
+                family INTEGER
+            ) STRICT;
+            -- Share links (shares.rs).
+            CREATE TABLE IF NOT EXISTS shares (
+                id INTEGER PRIMARY KEY,
+                token TEXT NOT NULL UNIQUE,
+                user TEXT NOT NULL,
+                path TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                password_salt BLOB,
+                password_hash BLOB,
+                upload_only INTEGER NOT NULL,
+                max_downloads INTEGER,
+                downloads INTEGER NOT NULL,
+                created INTEGER NOT NULL,
                 expires INTEGER
             ) STRICT;
             CREATE TABLE IF NOT EXISTS secrets (
@@ -93,6 +112,10 @@ impl UserDb {
             ) STRICT;
             PRAGMA user_version = 1;",
         )?;
+        // A tokens table made before logins had families gains the column.
+        if conn.prepare("SELECT family FROM tokens LIMIT 0").is_err() {
+            conn.execute_batch("ALTER TABLE tokens ADD COLUMN family INTEGER")?;
+        }
         Ok(UserDb {
             conn: Mutex::new(conn),
             iterations: DEFAULT_ITERATIONS,
