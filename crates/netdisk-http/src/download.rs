@@ -40,75 +40,128 @@ pub(crate) async fn get_file(
 ) -> Result<Response, ApiError> {
     let path = home_path(&path)?;
     let download = authed.space.open_download(&path, None).await?;
-    let entry = download.entry().clone();
-    let etag = download.recorded_hash().map(|hash| format!("\"{hash}\""));
-    let mut response = Response::builder()
-        .header(header::CONTENT_TYPE, "application/octet-stream")
-        .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::CONTENT_DISPOSITION, disposition(&entry.name));
-    if let Some(etag) = &etag {
-        response = response.header(header::ETAG, etag);
-    }
-    if let Some(seconds) = entry.modified.and_then(|s| u64::try_from(s).ok()) {
-        let time = UNIX_EPOCH + Duration::from_secs(seconds);
-        response = response.header(header::LAST_MODIFIED, httpdate::fmt_http_date(time));
-    }
-    let not_modified = etag.as_deref().is_some_and(|etag| {
-        headers
-            .get(header::IF_NONE_MATCH)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|wanted| {
-                wanted
-                    .split(',')
-                    .any(|tag| tag.trim() == etag || tag.trim() == "*")
-            })
-    });
-    if not_modified {
-        download.finish_part();
-        return build(response.status(StatusCode::NOT_MODIFIED), Body::empty());
-    }
-    let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
-    // If-Range with a validator other than the current ETag: the whole file.
-    let range_applies = headers
-        .get(header::IF_RANGE)
-        .and_then(|v| v.to_str().ok())
-        .is_none_or(|if_range| etag.as_deref() == Some(if_range.trim()));
-    let ask = if range_applies {
-        range::parse(range_header, entry.size)
-    } else {
-        RangeAsk::Whole
-    };
-    let head = method == Method::HEAD;
-    match ask {
-        RangeAsk::Unsatisfiable => build(
-            response
-                .status(StatusCode::RANGE_NOT_SATISFIABLE)
-                .header(header::CONTENT_RANGE, format!("bytes */{}", entry.size)),
-            Body::empty(),
-        ),
-        RangeAsk::Part { start, len } => {
-            let response = response
-                .status(StatusCode::PARTIAL_CONTENT)
-                .header(
-                    header::CONTENT_RANGE,
-                    format!("bytes {start}-{}/{}", start + len - 1, entry.size),
-                )
-                .header(header::CONTENT_LENGTH, len);
-            if head {
-                download.finish_part();
-                return build(response, Body::empty());
-            }
-            build(response, part_body(download, start, len)?)
+    let reply = Reply::prepare(&download, &method, &headers);
+    reply.send(download)
+}
+
+/// What a GET or HEAD of an opened file answers.
+enum Answer {
+    NotModified,
+    Unsatisfiable,
+    Part { start: u64, len: u64 },
+    Whole,
+}
+
+/// The answer to a download request, decided before a byte is sent (a
+/// share link counts its downloads by it).
+pub(crate) struct Reply {
+    response: axum::http::response::Builder,
+    answer: Answer,
+    head: bool,
+    size: u64,
+}
+
+impl Reply {
+    pub(crate) fn prepare(download: &Download, method: &Method, headers: &HeaderMap) -> Reply {
+        let entry = download.entry();
+        let etag = download.recorded_hash().map(|hash| format!("\"{hash}\""));
+        let mut response = Response::builder()
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .header(header::ACCEPT_RANGES, "bytes")
+            .header(header::CONTENT_DISPOSITION, disposition(&entry.name));
+        if let Some(etag) = &etag {
+            response = response.header(header::ETAG, etag);
         }
-        RangeAsk::Whole => {
-            let response = response
-                .status(StatusCode::OK)
-                .header(header::CONTENT_LENGTH, entry.size);
-            if head {
-                download.finish_part();
-                return build(response, Body::empty());
+        if let Some(seconds) = entry.modified.and_then(|s| u64::try_from(s).ok()) {
+            let time = UNIX_EPOCH + Duration::from_secs(seconds);
+            response = response.header(header::LAST_MODIFIED, httpdate::fmt_http_date(time));
+        }
+        let not_modified = etag.as_deref().is_some_and(|etag| {
+            headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(|wanted| {
+                    wanted
+                        .split(',')
+                        .any(|tag| tag.trim() == etag || tag.trim() == "*")
+                })
+        });
+        let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+        // If-Range with a validator other than the current ETag: the whole file.
+        let range_applies = headers
+            .get(header::IF_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|if_range| etag.as_deref() == Some(if_range.trim()));
+        let answer = if not_modified {
+            Answer::NotModified
+        } else if !range_applies {
+            Answer::Whole
+        } else {
+            match range::parse(range_header, entry.size) {
+                RangeAsk::Whole => Answer::Whole,
+                RangeAsk::Part { start, len } => Answer::Part { start, len },
+                RangeAsk::Unsatisfiable => Answer::Unsatisfiable,
             }
-            build(response, whole_body(download))
+        };
+        Reply {
+            response,
+            answer,
+            head: *method == Method::HEAD,
+            size: entry.size,
+        }
+    }
+
+    /// Bytes go out from the file's first byte: a download starts (a
+    /// later range continues one; a HEAD or 304 sends nothing).
+    pub(crate) fn starts_download(&self) -> bool {
+        !self.head && matches!(self.answer, Answer::Whole | Answer::Part { start: 0, .. })
+    }
+
+    pub(crate) fn send(self, download: Download) -> Result<Response, ApiError> {
+        let Reply {
+            response,
+            answer,
+            head,
+            size,
+        } = self;
+        match answer {
+            Answer::NotModified => {
+                download.finish_part();
+                build(response.status(StatusCode::NOT_MODIFIED), Body::empty())
+            }
+            Answer::Unsatisfiable => {
+                download.finish_part();
+                build(
+                    response
+                        .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                        .header(header::CONTENT_RANGE, format!("bytes */{size}")),
+                    Body::empty(),
+                )
+            }
+            Answer::Part { start, len } => {
+                let response = response
+                    .status(StatusCode::PARTIAL_CONTENT)
+                    .header(
+                        header::CONTENT_RANGE,
+                        format!("bytes {start}-{}/{size}", start + len - 1),
+                    )
+                    .header(header::CONTENT_LENGTH, len);
+                if head {
+                    download.finish_part();
+                    return build(response, Body::empty());
+                }
+                build(response, part_body(download, start, len)?)
+            }
+            Answer::Whole => {
+                let response = response
+                    .status(StatusCode::OK)
+                    .header(header::CONTENT_LENGTH, size);
+                if head {
+                    download.finish_part();
+                    return build(response, Body::empty());
+                }
+                build(response, whole_body(download))
+            }
         }
     }
 }

@@ -12,8 +12,10 @@ mod download;
 mod error;
 mod files;
 mod gateway;
+mod public;
 mod range;
 mod routes;
+mod shares;
 mod upload;
 
 pub use config::HttpConfig;

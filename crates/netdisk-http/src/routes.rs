@@ -2,7 +2,7 @@
 //! carries.
 
 use crate::config::HttpConfig;
-use crate::{auth, download, files, upload};
+use crate::{auth, download, files, public, shares, upload};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
@@ -56,6 +56,18 @@ pub(crate) fn router(state: AppState) -> Router {
             get(download::get_file)
                 .put(upload::put_file)
                 .delete(files::remove),
+        )
+        .route(
+            "/api/v1/shares",
+            get(shares::list_shares).post(shares::add_share),
+        )
+        .route("/api/v1/shares/{id}", delete(shares::remove_share))
+        .route("/api/v1/public/{token}", get(public::describe))
+        .route("/api/v1/public/{token}/unlock", post(public::unlock))
+        .route("/api/v1/public/{token}/list", get(public::list))
+        .route(
+            "/api/v1/public/{token}/file",
+            get(public::download).put(public::drop_file),
         )
         .fallback(files::no_route)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))

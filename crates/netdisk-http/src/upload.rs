@@ -15,7 +15,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use base64::Engine;
 use netdisk_proto::ErrorCode;
-use netdisk_store::{SourceAttributes, Upload, UploadSpec};
+use netdisk_store::{Committed, SourceAttributes, Upload, UploadSpec};
 
 /// A refused upload's body is read and dropped up to this much, so a
 /// client that sends its body without waiting (no `Expect: 100-continue`)
@@ -32,13 +32,25 @@ pub(crate) async fn put_file(
 ) -> Result<impl IntoResponse, ApiError> {
     let mut body = Some(body);
     let outcome = upload(&state, authed, &headers, &path, &mut body).await;
+    drain_if_refused(&state, &headers, &outcome, body).await;
+    outcome
+}
+
+/// A refused upload's body, still unread, is drained before the answer
+/// goes out, unless the client waits for `100 Continue` (then it never
+/// sent one).
+pub(crate) async fn drain_if_refused<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    outcome: &Result<T, ApiError>,
+    body: Option<Body>,
+) {
     let waits_for_continue = headers
         .get(header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    if let (Err(_), Some(body), false) = (&outcome, body, waits_for_continue) {
+    if let (Err(_), Some(body), false) = (outcome, body, waits_for_continue) {
         drain(body, state.0.config.stall_timeout).await;
     }
-    outcome
 }
 
 async fn drain(body: Body, stall: std::time::Duration) {
@@ -52,16 +64,10 @@ async fn drain(body: Body, stall: std::time::Duration) {
     }
 }
 
-async fn upload(
-    state: &AppState,
-    authed: Result<Authed, ApiError>,
-    headers: &HeaderMap,
-    path: &str,
-    body: &mut Option<Body>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let authed = authed?;
-    let path = home_path(path)?;
-    let size = headers
+/// The upload's size: `Content-Length`, which an upload must have (the
+/// quota is checked before the body).
+pub(crate) fn content_length(headers: &HeaderMap) -> Result<u64, ApiError> {
+    headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
@@ -71,7 +77,31 @@ async fn upload(
                 ErrorCode::BadRequest,
                 "an upload needs Content-Length (the quota is checked before the body)",
             )
-        })?;
+        })
+}
+
+/// `X-Netdisk-Modified`: the file's modification time to keep.
+pub(crate) fn modified_header(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    headers
+        .get("x-netdisk-modified")
+        .map(|v| v.to_str().ok().and_then(|v| v.parse::<i64>().ok()))
+        .map(|parsed| {
+            parsed
+                .ok_or_else(|| ApiError::bad_request("X-Netdisk-Modified: seconds since the epoch"))
+        })
+        .transpose()
+}
+
+async fn upload(
+    state: &AppState,
+    authed: Result<Authed, ApiError>,
+    headers: &HeaderMap,
+    path: &str,
+    body: &mut Option<Body>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let authed = authed?;
+    let path = home_path(path)?;
+    let size = content_length(headers)?;
     let expected = client_hash(headers)?;
     if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v == "*")
         && authed.space.entry(&path).is_ok()
@@ -82,37 +112,16 @@ async fn upload(
             format!("{path} exists (If-None-Match: *)"),
         ));
     }
-    let modified = headers
-        .get("x-netdisk-modified")
-        .map(|v| v.to_str().ok().and_then(|v| v.parse::<i64>().ok()))
-        .map(|parsed| {
-            parsed
-                .ok_or_else(|| ApiError::bad_request("X-Netdisk-Modified: seconds since the epoch"))
-        })
-        .transpose()?;
     let spec = UploadSpec {
         size,
         attributes: SourceAttributes {
-            modified,
+            modified: modified_header(headers)?,
             mode: None,
         },
         resume: false,
     };
-    let mut upload = authed.space.begin_upload(&path, spec).await?;
-    upload
-        .start_body(0)
-        .map_err(|e| ApiError::internal(format!("upload: {e}")))?;
-    let body = body
-        .take()
-        .ok_or_else(|| ApiError::internal("upload body taken twice"))?;
-    if let Err(err) = receive(body, size, &mut upload, state).await {
-        upload.abandon().await;
-        return Err(err);
-    }
-    let committed = match expected {
-        Some(hash) => upload.finish(&hash).await?,
-        None => upload.finish_unhashed().await?,
-    };
+    let upload = authed.space.begin_upload(&path, spec).await?;
+    let committed = receive_and_commit(state, upload, body, size, expected).await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({
@@ -121,6 +130,33 @@ async fn upload(
             "blake3": committed.blake3,
         })),
     ))
+}
+
+/// The body into a begun upload, then its verified commit; an upload
+/// that fails on the way is abandoned (nothing stored, space given back).
+pub(crate) async fn receive_and_commit(
+    state: &AppState,
+    mut upload: Upload,
+    body: &mut Option<Body>,
+    size: u64,
+    expected: Option<String>,
+) -> Result<Committed, ApiError> {
+    if let Err(e) = upload.start_body(0) {
+        upload.abandon().await;
+        return Err(ApiError::internal(format!("upload: {e}")));
+    }
+    let Some(body) = body.take() else {
+        upload.abandon().await;
+        return Err(ApiError::internal("upload body taken twice"));
+    };
+    if let Err(err) = receive(body, size, &mut upload, state).await {
+        upload.abandon().await;
+        return Err(err);
+    }
+    Ok(match expected {
+        Some(hash) => upload.finish(&hash).await?,
+        None => upload.finish_unhashed().await?,
+    })
 }
 
 /// The body into the upload, each wait for the next piece bounded.
@@ -162,7 +198,7 @@ async fn receive(
 }
 
 /// The client's BLAKE3 of the file, as lower-case hex, if it sent one.
-fn client_hash(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(crate) fn client_hash(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     if let Some(value) = headers.get("x-netdisk-blake3") {
         let hex = value.to_str().unwrap_or("").trim().to_ascii_lowercase();
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -146,6 +146,9 @@ impl HomePath {
 
     /// This path with one more name appended; the name must be a valid single name.
     pub fn join(&self, name: &str) -> Result<HomePath, PathError> {
+        if name.is_empty() {
+            return Err(PathError::Empty);
+        }
         if name.contains('/') || name == "." || name == ".." {
             return Err(PathError::EscapesHome);
         }
@@ -154,6 +157,18 @@ impl HomePath {
         let joined = HomePath { names };
         // Re-validate the new name through the same rules.
         HomePath::home().resolve(&joined.relative())
+    }
+
+    /// `inner` (resolved on its own, so it cannot climb out) inside this
+    /// path: a shared folder's root and a path inside the share.
+    pub fn within(&self, inner: &HomePath) -> Result<HomePath, PathError> {
+        let mut names = self.names.clone();
+        names.extend(inner.names.iter().cloned());
+        let joined = HomePath { names };
+        if joined.relative().len() > MAX_PATH_LEN {
+            return Err(PathError::TooLong);
+        }
+        Ok(joined)
     }
 
     /// The path relative to the home directory, "." for the home itself:
@@ -257,6 +272,25 @@ mod tests {
         let home = HomePath::home();
         assert!(home.join("a/b").is_err());
         assert!(home.join("..").is_err());
+        assert_eq!(home.join(""), Err(PathError::Empty));
         assert_eq!(home.join("ok").unwrap().to_string(), "~/ok");
+    }
+
+    #[test]
+    fn within_keeps_an_inner_path_inside_its_root() {
+        let root = cwd("photos/2026");
+        let inner = HomePath::home().resolve("trip/a.jpg").expect("inner");
+        assert_eq!(
+            root.within(&inner).expect("joined").to_string(),
+            "~/photos/2026/trip/a.jpg"
+        );
+        // Resolved on its own, an inner path cannot climb above its root.
+        assert_eq!(
+            HomePath::home().resolve("../secret"),
+            Err(PathError::EscapesHome)
+        );
+        let deep = cwd(&vec!["n".repeat(200); 20].join("/"));
+        let long = HomePath::home().resolve(&"t".repeat(200)).expect("name");
+        assert_eq!(deep.within(&long), Err(PathError::TooLong));
     }
 }

@@ -78,6 +78,32 @@ pub enum Event<'a> {
         to: &'a str,
         result: &'a str,
     },
+    /// A share link made by its owner (`share` is its id).
+    ShareAdd {
+        peer: SocketAddr,
+        user: &'a str,
+        path: &'a str,
+        share: i64,
+        result: &'a str,
+    },
+    /// A share link revoked by its owner.
+    ShareRemove {
+        peer: SocketAddr,
+        user: &'a str,
+        share: i64,
+        result: &'a str,
+    },
+    /// A visitor's use of a share link: `action` is "open" (only logged
+    /// when refused), "unlock", "list", "download" or "upload"; `user`
+    /// is the link's owner ("" and share 0 for an unknown link).
+    ShareUse {
+        peer: SocketAddr,
+        share: i64,
+        user: &'a str,
+        action: &'a str,
+        path: &'a str,
+        result: &'a str,
+    },
 }
 
 #[derive(Serialize)]

@@ -189,6 +189,11 @@ fn open_at(
 }
 
 impl Download {
+    /// The file's path in its owner's home.
+    pub fn path(&self) -> &HomePath {
+        &self.path
+    }
+
     /// The file as it was opened (size, modification time, mode).
     pub fn entry(&self) -> &Entry {
         &self.entry

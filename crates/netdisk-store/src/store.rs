@@ -10,7 +10,9 @@ use crate::data_dir::{DataDir, DataDirError};
 use crate::error::{ErrorKind, StoreError};
 use crate::local::LocalBackend;
 use crate::quota::QuotaBook;
+use crate::shares::Shares;
 use crate::space::Space;
+use crate::throttle::LoginThrottle;
 use crate::tokens::Tokens;
 use crate::users::{UserDb, UserDbError};
 use std::net::SocketAddr;
@@ -59,6 +61,7 @@ pub(crate) struct Inner {
     pub(crate) quotas: Arc<QuotaBook>,
     pub(crate) active: Arc<ActivePartials>,
     pub(crate) audit: AuditLog,
+    pub(crate) shares: Shares,
     pub(crate) config: StoreConfig,
 }
 
@@ -70,6 +73,11 @@ impl Store {
         let users = Arc::new(data.users()?);
         let audit = AuditLog::open(&config.audit, data.root())?;
         let decoy_key = users.secret("decoy-verifier")?;
+        let shares = Shares::new(
+            users.clone(),
+            users.secret("share-unlock")?,
+            LoginThrottle::new(config.max_login_failures, config.lockout),
+        );
         let root = data.root().to_owned();
         let backend = LocalBackend::new(data);
         // Uploads cut by a crash: plain ones go now, resumable ones when they expire.
@@ -88,6 +96,7 @@ impl Store {
                 quotas: Arc::default(),
                 active: Arc::default(),
                 audit,
+                shares,
                 config,
             }),
         })

@@ -128,6 +128,11 @@ impl UserDb {
         self
     }
 
+    /// The PBKDF2 iteration count for new passwords (share links' too).
+    pub(crate) fn iterations(&self) -> u32 {
+        self.iterations
+    }
+
     pub(crate) fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent
         // (it has its own transactions), so a poisoned lock is still usable.
