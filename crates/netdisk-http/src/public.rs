@@ -207,7 +207,7 @@ pub(crate) async fn drop_file(
 ) -> Result<impl IntoResponse, ApiError> {
     let mut body = Some(body);
     let outcome = drop_into(&state, peer, &token, query, &headers, &mut body).await;
-    drain_if_refused(&state, &headers, &outcome, body).await;
+    drain_if_refused(&state, &headers, outcome.is_err(), body).await;
     outcome
 }
 

@@ -2,11 +2,11 @@
 //! carries.
 
 use crate::config::HttpConfig;
-use crate::{auth, download, files, public, shares, upload};
+use crate::{auth, download, files, public, shares, tus, upload};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, head, options, post};
 use axum::Router;
 use netdisk_store::Store;
 use std::sync::Arc;
@@ -68,6 +68,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             "/api/v1/public/{token}/file",
             get(public::download).put(public::drop_file),
+        )
+        .route("/api/v1/tus", options(tus::options).post(tus::create))
+        .route(
+            "/api/v1/tus/{id}",
+            head(tus::head).patch(tus::patch).delete(tus::terminate),
         )
         .fallback(files::no_route)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))

@@ -32,23 +32,23 @@ pub(crate) async fn put_file(
 ) -> Result<impl IntoResponse, ApiError> {
     let mut body = Some(body);
     let outcome = upload(&state, authed, &headers, &path, &mut body).await;
-    drain_if_refused(&state, &headers, &outcome, body).await;
+    drain_if_refused(&state, &headers, outcome.is_err(), body).await;
     outcome
 }
 
 /// A refused upload's body, still unread, is drained before the answer
 /// goes out, unless the client waits for `100 Continue` (then it never
 /// sent one).
-pub(crate) async fn drain_if_refused<T>(
+pub(crate) async fn drain_if_refused(
     state: &AppState,
     headers: &HeaderMap,
-    outcome: &Result<T, ApiError>,
+    refused: bool,
     body: Option<Body>,
 ) {
     let waits_for_continue = headers
         .get(header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    if let (Err(_), Some(body), false) = (outcome, body, waits_for_continue) {
+    if let (true, Some(body), false) = (refused, body, waits_for_continue) {
         drain(body, state.0.config.stall_timeout).await;
     }
 }

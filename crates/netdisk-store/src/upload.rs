@@ -313,6 +313,26 @@ impl Upload {
         }
     }
 
+    /// The body since `start_body` is refused (its checksum failed): the
+    /// partial goes back to the bytes it had before, then the upload ends
+    /// as `abandon` does. If it cannot be cut back, it is not kept at all.
+    pub async fn abandon_body(mut self) {
+        if let Err(e) = self.land_writes().await {
+            tracing::warn!(error = %e, "upload writer failed");
+        }
+        if let Err(e) = self.prepared.file.set_len(self.start) {
+            tracing::warn!(error = %e, "a refused body could not be cut from its partial");
+            self.prepared.staged.set_keep(false);
+            // The bytes kept before this body leave with it.
+            self.space
+                .store
+                .quotas
+                .freed(&self.space.user, self.counted);
+            self.counted = 0;
+        }
+        self.abandon().await;
+    }
+
     /// The client went away before the end: what reached the disk stays
     /// only if the upload is resumable, and the space is settled accordingly.
     pub async fn abandon(mut self) {

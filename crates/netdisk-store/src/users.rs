@@ -106,6 +106,17 @@ impl UserDb {
                 created INTEGER NOT NULL,
                 expires INTEGER
             ) STRICT;
+            -- Resumable uploads by id (resumable.rs): where each one's
+            -- bytes go; the bytes are the target's kept partial.
+            CREATE TABLE IF NOT EXISTS resumable_uploads (
+                id TEXT PRIMARY KEY NOT NULL,
+                user TEXT NOT NULL,
+                path TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                modified INTEGER,
+                blake3 TEXT,
+                created INTEGER NOT NULL
+            ) STRICT;
             CREATE TABLE IF NOT EXISTS secrets (
                 name TEXT PRIMARY KEY NOT NULL,
                 value BLOB NOT NULL
