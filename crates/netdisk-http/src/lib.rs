@@ -16,6 +16,7 @@ mod public;
 mod range;
 mod routes;
 mod shares;
+mod ui;
 mod upload;
 
 pub use config::HttpConfig;
