@@ -132,7 +132,10 @@ fn serve(name: &str, headers: &HeaderMap) -> Response {
     let out = response.headers_mut();
     // Revalidate every time: a new binary's UI is seen at once.
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    out.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(UI_CSP));
+    out.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(UI_CSP),
+    );
     if let Ok(value) = HeaderValue::from_str(etag) {
         out.insert(header::ETAG, value);
     }
@@ -149,7 +152,11 @@ mod tests {
         assert_eq!(tags.len(), ASSETS.len());
         for (i, tag) in tags.iter().enumerate() {
             assert!(tag.starts_with('"') && tag.ends_with('"') && tag.len() == 34);
-            assert!(!tags[i + 1..].contains(tag), "{} repeats a tag", ASSETS[i].name);
+            assert!(
+                !tags[i + 1..].contains(tag),
+                "{} repeats a tag",
+                ASSETS[i].name
+            );
         }
     }
 
@@ -158,8 +165,14 @@ mod tests {
         let mut headers = HeaderMap::new();
         let tag = etags()[0].clone();
         headers.insert(header::IF_NONE_MATCH, HeaderValue::from_str(&tag).unwrap());
-        assert_eq!(serve("index.html", &headers).status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(
+            serve("index.html", &headers).status(),
+            StatusCode::NOT_MODIFIED
+        );
         assert_eq!(serve("app.js", &HeaderMap::new()).status(), StatusCode::OK);
-        assert_eq!(serve("../Cargo.toml", &HeaderMap::new()).status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            serve("../Cargo.toml", &HeaderMap::new()).status(),
+            StatusCode::NOT_FOUND
+        );
     }
 }

@@ -63,6 +63,8 @@
   // ---- messages -------------------------------------------------------------
 
   function showError(err, what) {
+    // An older success notice next to a new error would read as a contradiction.
+    show($('notice'), false);
     const box = $('error');
     box.textContent = what ? `${what}: ${describe(err)}` : describe(err);
     show(box, true);
@@ -603,7 +605,11 @@
       queue.items.push({ file: item.file, target, size: item.file.size, loaded: 0, state: 'queued', row });
       added += 1;
     }
-    if (added) show($('transfers'), true);
+    if (added) {
+      // A new action: an older error is no longer news.
+      clearError();
+      show($('transfers'), true);
+    }
     updateTotal();
     if (!queue.running) runQueue();
   }

@@ -103,8 +103,9 @@ const ND = (() => {
   /** Reads a JSON answer, or throws its API error. */
   async function json(response) {
     if (!response.ok) throw await apiError(response);
-    if (response.status === 204) return null;
-    return response.json();
+    // 201 and 204 answers may have no body at all.
+    const text = await response.text();
+    return text ? JSON.parse(text) : null;
   }
 
   /**

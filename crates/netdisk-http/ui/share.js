@@ -156,7 +156,7 @@
     show($('dir-error'), false);
     let entries;
     try {
-      const response = await call('GET', `/list?${new URLSearchParams({ path: sub })}`);
+      const response = await call('GET', sub ? `/list?${new URLSearchParams({ path: sub })}` : '/list');
       if (response.status === 410 || (response.status === 404 && !sub)) {
         showGone(response.status);
         return;
