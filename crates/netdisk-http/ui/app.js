@@ -561,9 +561,12 @@
       const facts = [share.kind === 'dir' ? 'folder' : 'file'];
       if (share.has_password) facts.push('password');
       if (share.upload_only) facts.push('upload only');
-      facts.push(share.max_downloads
-        ? `${share.downloads} of ${share.max_downloads} downloads`
-        : `${share.downloads} downloads`);
+      // A drop box is never downloaded from: its count says nothing.
+      if (!share.upload_only) {
+        facts.push(share.max_downloads
+          ? `${share.downloads} of ${share.max_downloads} downloads`
+          : `${share.downloads} download${share.downloads === 1 ? '' : 's'}`);
+      }
       facts.push(share.expires ? `expires ${new Date(share.expires * 1000).toLocaleString()}` : 'never expires');
       const copy = el('button', { type: 'button', text: 'Copy', 'aria-label': `Copy the link to ${share.path}` });
       copy.addEventListener('click', () => copyFrom(input, copy));
