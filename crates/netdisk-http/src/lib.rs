@@ -17,6 +17,7 @@ mod range;
 mod routes;
 mod shares;
 mod tus;
+mod ui;
 mod upload;
 
 pub use config::HttpConfig;

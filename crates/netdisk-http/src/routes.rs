@@ -2,7 +2,7 @@
 //! carries.
 
 use crate::config::HttpConfig;
-use crate::{auth, download, files, public, shares, tus, upload};
+use crate::{auth, download, files, public, shares, tus, ui, upload};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
@@ -74,6 +74,7 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/v1/tus/{id}",
             head(tus::head).patch(tus::patch).delete(tus::terminate),
         )
+        .merge(ui::router())
         .fallback(files::no_route)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::map_response(harden))
@@ -81,17 +82,17 @@ pub(crate) fn router(state: AppState) -> Router {
 }
 
 /// Every answer: no type sniffing, no framing, and nothing in it ever runs
-/// as a page of this origin (a downloaded HTML file included).
+/// as a page of this origin (a downloaded HTML file included); only the
+/// web UI's own pages come with their CSP (`ui::UI_CSP`), which is kept.
 async fn harden(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static("default-src 'none'; sandbox"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,
