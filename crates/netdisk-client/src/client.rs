@@ -7,8 +7,13 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
 use netdisk_proto::handshake::{Hello, Login, LoginProof, SiteProof};
-use netdisk_proto::request::{Cd, Df, Ls, Mkdir, Mv, PartialRm, Partials, Pwd, Rm, Rmdir, Stat};
-use netdisk_proto::response::{Info, Listing, PartialUpload, Usage};
+use netdisk_proto::request::{
+    Cd, Df, Ls, Mkdir, Mv, PartialRm, Partials, Pwd, Rm, Rmdir, ShareAdd, ShareRm, Shares, Stat,
+    TokenAdd, TokenRm, Tokens,
+};
+use netdisk_proto::response::{
+    Info, Listing, PartialUpload, ShareList, ShareMade, TokenInfo, TokenMade, Usage,
+};
 use netdisk_proto::scram::{ClientFirst, ClientKeys, MECHANISM};
 use netdisk_proto::{Fingerprint, Frame, Message, NetdiskCodec, SiteKey, PROTOCOL_VERSION};
 use rand::RngCore;
@@ -507,6 +512,65 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             path: path.into(),
         });
         self.expect_done(request).await
+    }
+
+    /// A new share link (`request.id` is set here).
+    pub async fn share_add(&mut self, mut request: ShareAdd) -> Result<ShareMade, ClientError> {
+        request.id = self.next_id();
+        match self.request(Message::ShareAdd(request)).await? {
+            Message::ShareMade(made) => Ok(made),
+            other => Err(unexpected("share", &other)),
+        }
+    }
+
+    /// This user's share links, newest first.
+    pub async fn shares(&mut self) -> Result<ShareList, ClientError> {
+        let id = self.next_id();
+        match self.request(Message::Shares(Shares { id })).await? {
+            Message::ShareList(list) => Ok(list),
+            other => Err(unexpected("share_list", &other)),
+        }
+    }
+
+    /// Revokes share link `share`.
+    pub async fn share_rm(&mut self, share: i64) -> Result<(), ClientError> {
+        let id = self.next_id();
+        self.expect_done(Message::ShareRm(ShareRm { id, share }))
+            .await
+    }
+
+    /// A personal API token for the HTTP API, named `name`.
+    pub async fn token_add(
+        &mut self,
+        name: &str,
+        expires_in: Option<u64>,
+    ) -> Result<TokenMade, ClientError> {
+        let id = self.next_id();
+        let request = Message::TokenAdd(TokenAdd {
+            id,
+            name: name.into(),
+            expires_in,
+        });
+        match self.request(request).await? {
+            Message::TokenMade(made) => Ok(made),
+            other => Err(unexpected("token", &other)),
+        }
+    }
+
+    /// This user's API tokens (never their secrets).
+    pub async fn tokens(&mut self) -> Result<Vec<TokenInfo>, ClientError> {
+        let id = self.next_id();
+        match self.request(Message::Tokens(Tokens { id })).await? {
+            Message::TokenList(list) => Ok(list.tokens),
+            other => Err(unexpected("token_list", &other)),
+        }
+    }
+
+    /// Revokes API token `token`.
+    pub async fn token_rm(&mut self, token: i64) -> Result<(), ClientError> {
+        let id = self.next_id();
+        self.expect_done(Message::TokenRm(TokenRm { id, token }))
+            .await
     }
 
     async fn expect_done(&mut self, request: Message) -> Result<(), ClientError> {

@@ -44,6 +44,7 @@ impl HttpGateway {
         let listener = TcpListener::bind(&config.listen).await.map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.listen))
         })?;
+        store.announce_http_port(listener.local_addr()?.port());
         let state = AppState::new(store, config.clone(), tls.is_some());
         Ok(HttpGateway {
             listener,

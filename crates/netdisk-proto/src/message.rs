@@ -3,10 +3,11 @@
 use crate::handshake::{Hello, Login, LoginChallenge, LoginOk, LoginProof, SiteProof};
 use crate::request::{
     Cd, Df, Get, Ls, Mkdir, Mv, PartialRm, Partials, Put, PutData, PutEnd, PutSmall, Pwd, Rm,
-    Rmdir, Stat,
+    Rmdir, ShareAdd, ShareRm, Shares, Stat, TokenAdd, TokenRm, Tokens,
 };
 use crate::response::{
-    Cwd, Done, Error, GetData, GetEnd, Info, Listing, PartialList, PutDone, PutReady, Usage,
+    Cwd, Done, Error, GetData, GetEnd, Info, Listing, PartialList, PutDone, PutReady, ShareList,
+    ShareMade, TokenList, TokenMade, Usage,
 };
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +41,12 @@ pub enum Message {
     PutEnd(PutEnd),
     PutSmall(PutSmall),
     Get(Get),
+    ShareAdd(ShareAdd),
+    Shares(Shares),
+    ShareRm(ShareRm),
+    TokenAdd(TokenAdd),
+    Tokens(Tokens),
+    TokenRm(TokenRm),
     // Responses.
     #[serde(rename = "ok")]
     Done(Done),
@@ -52,6 +59,12 @@ pub enum Message {
     PutDone(PutDone),
     GetData(GetData),
     GetEnd(GetEnd),
+    #[serde(rename = "share")]
+    ShareMade(ShareMade),
+    ShareList(ShareList),
+    #[serde(rename = "token")]
+    TokenMade(TokenMade),
+    TokenList(TokenList),
     Error(Error),
 }
 
@@ -90,6 +103,16 @@ impl Message {
             Message::PutEnd(m) => Some(m.id),
             Message::PutSmall(m) => Some(m.id),
             Message::Get(m) => Some(m.id),
+            Message::ShareAdd(m) => Some(m.id),
+            Message::Shares(m) => Some(m.id),
+            Message::ShareRm(m) => Some(m.id),
+            Message::TokenAdd(m) => Some(m.id),
+            Message::Tokens(m) => Some(m.id),
+            Message::TokenRm(m) => Some(m.id),
+            Message::ShareMade(m) => Some(m.id),
+            Message::ShareList(m) => Some(m.id),
+            Message::TokenMade(m) => Some(m.id),
+            Message::TokenList(m) => Some(m.id),
             Message::Done(m) => Some(m.id),
             Message::Cwd(m) => Some(m.id),
             Message::Listing(m) => Some(m.id),
@@ -129,6 +152,16 @@ impl Message {
             Message::PutData(_) => "put_data",
             Message::PutEnd(_) => "put_end",
             Message::Get(_) => "get",
+            Message::ShareAdd(_) => "share_add",
+            Message::Shares(_) => "shares",
+            Message::ShareRm(_) => "share_rm",
+            Message::TokenAdd(_) => "token_add",
+            Message::Tokens(_) => "tokens",
+            Message::TokenRm(_) => "token_rm",
+            Message::ShareMade(_) => "share",
+            Message::ShareList(_) => "share_list",
+            Message::TokenMade(_) => "token",
+            Message::TokenList(_) => "token_list",
             Message::Done(_) => "ok",
             Message::Cwd(_) => "cwd",
             Message::Listing(_) => "listing",

@@ -86,6 +86,63 @@ pub struct PartialRm {
     pub path: String,
 }
 
+/// Make a share link to a file or folder (answered by `share`): anyone
+/// with its token reaches that file or folder over the HTTP gateway.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareAdd {
+    pub id: u64,
+    pub path: String,
+    /// Visitors must give this password first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Seconds from now until the link ends; absent: until revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+    /// Downloads the link allows; absent: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_downloads: Option<u64>,
+    /// A folder only: visitors may add files, not see any.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub upload_only: bool,
+}
+
+/// List the user's share links (answered by `share_list`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shares {
+    pub id: u64,
+}
+
+/// Revoke share link `share` (its id): it answers "not found" from then on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareRm {
+    pub id: u64,
+    pub share: i64,
+}
+
+/// Make a personal API token for the HTTP API (answered by `token`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenAdd {
+    pub id: u64,
+    /// What it is for ("ci"): 1 to 100 printable characters.
+    pub name: String,
+    /// Seconds from now until it expires; absent: until revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+}
+
+/// List the user's API tokens (answered by `token_list`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    pub id: u64,
+}
+
+/// Revoke API token `token` (its id; a login's token ends its whole login).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRm {
+    pub id: u64,
+    pub token: i64,
+}
+
 /// Report disk usage of the home.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Df {

@@ -62,6 +62,78 @@ pub struct Usage {
     pub quota: Option<u64>,
 }
 
+/// One share link, as its owner sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareLink {
+    /// Its id, for `share_rm`.
+    pub share: i64,
+    /// The secret that opens it: the page is `/s/TOKEN` on the HTTP gateway.
+    pub token: String,
+    /// What it shares, in "~/a/b" form.
+    pub path: String,
+    /// "file" or "dir".
+    pub kind: String,
+    pub has_password: bool,
+    pub upload_only: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_downloads: Option<u64>,
+    pub downloads: u64,
+    /// Seconds since the epoch.
+    pub created: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<i64>,
+}
+
+/// The answer to `share_add`: the new link.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareMade {
+    pub id: u64,
+    pub link: ShareLink,
+    /// The port of this server's HTTP gateway, which serves the link's
+    /// page; absent when it runs none (the link works once one runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_port: Option<u16>,
+}
+
+/// The answer to `shares`: the user's links, newest first, ended ones too.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareList {
+    pub id: u64,
+    pub shares: Vec<ShareLink>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_port: Option<u16>,
+}
+
+/// One API token, as listed: never its secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// Its id, for `token_rm`.
+    pub token: i64,
+    pub name: String,
+    /// "session" (a login's) or "personal".
+    pub kind: String,
+    pub created: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<i64>,
+}
+
+/// The answer to `token_add`: the token's secret, shown this once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenMade {
+    pub id: u64,
+    /// Its id, for `token_rm`.
+    pub token: i64,
+    /// The bearer token ("ndt_..."): the server keeps only its hash.
+    pub secret: String,
+}
+
+/// The answer to `tokens`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenList {
+    pub id: u64,
+    pub tokens: Vec<TokenInfo>,
+}
+
 /// The answer to `partials`: every kept partial upload of the user,
 /// sorted by path.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -271,6 +271,112 @@ fn message() -> impl Strategy<Value = Message> {
         (id, text()).prop_map(|(id, blake3)| Message::GetEnd(GetEnd { id, blake3 })),
         (proptest::option::of(id), code(), text())
             .prop_map(|(id, code, message)| Message::Error(Error { id, code, message })),
+        links(),
+    ]
+}
+
+fn share_link() -> impl Strategy<Value = ShareLink> {
+    (
+        (any::<i64>(), text(), text(), text()),
+        (any::<bool>(), any::<bool>()),
+        (proptest::option::of(any::<u64>()), any::<u64>()),
+        (any::<i64>(), proptest::option::of(any::<i64>())),
+    )
+        .prop_map(
+            |(
+                (share, token, path, kind),
+                (has_password, upload_only),
+                (max_downloads, downloads),
+                (created, expires),
+            )| ShareLink {
+                share,
+                token,
+                path,
+                kind,
+                has_password,
+                upload_only,
+                max_downloads,
+                downloads,
+                created,
+                expires,
+            },
+        )
+}
+
+fn token_info() -> impl Strategy<Value = TokenInfo> {
+    (
+        any::<i64>(),
+        text(),
+        text(),
+        any::<i64>(),
+        proptest::option::of(any::<i64>()),
+    )
+        .prop_map(|(token, name, kind, created, expires)| TokenInfo {
+            token,
+            name,
+            kind,
+            created,
+            expires,
+        })
+}
+
+/// The share link and API token requests and their answers.
+fn links() -> impl Strategy<Value = Message> {
+    let id = any::<u64>();
+    let port = || proptest::option::of(any::<u16>());
+    prop_oneof![
+        (
+            id,
+            text(),
+            proptest::option::of(text()),
+            proptest::option::of(any::<u64>()),
+            proptest::option::of(any::<u64>()),
+            any::<bool>()
+        )
+            .prop_map(
+                |(id, path, password, expires_in, max_downloads, upload_only)| {
+                    Message::ShareAdd(ShareAdd {
+                        id,
+                        path,
+                        password,
+                        expires_in,
+                        max_downloads,
+                        upload_only,
+                    })
+                }
+            ),
+        id.prop_map(|id| Message::Shares(Shares { id })),
+        (id, any::<i64>()).prop_map(|(id, share)| Message::ShareRm(ShareRm { id, share })),
+        (id, text(), proptest::option::of(any::<u64>())).prop_map(|(id, name, expires_in)| {
+            Message::TokenAdd(TokenAdd {
+                id,
+                name,
+                expires_in,
+            })
+        }),
+        id.prop_map(|id| Message::Tokens(Tokens { id })),
+        (id, any::<i64>()).prop_map(|(id, token)| Message::TokenRm(TokenRm { id, token })),
+        (id, share_link(), port()).prop_map(|(id, link, http_port)| Message::ShareMade(
+            ShareMade {
+                id,
+                link,
+                http_port
+            }
+        )),
+        (id, proptest::collection::vec(share_link(), 0..3), port()).prop_map(
+            |(id, shares, http_port)| Message::ShareList(ShareList {
+                id,
+                shares,
+                http_port
+            })
+        ),
+        (id, any::<i64>(), text()).prop_map(|(id, token, secret)| Message::TokenMade(TokenMade {
+            id,
+            token,
+            secret
+        })),
+        (id, proptest::collection::vec(token_info(), 0..3))
+            .prop_map(|(id, tokens)| Message::TokenList(TokenList { id, tokens })),
     ]
 }
 

@@ -17,6 +17,7 @@ use crate::tokens::Tokens;
 use crate::users::{UserDb, UserDbError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,6 +63,8 @@ pub(crate) struct Inner {
     pub(crate) active: Arc<ActivePartials>,
     pub(crate) audit: AuditLog,
     pub(crate) shares: Shares,
+    /// The HTTP gateway's port, 0 while none runs (share links open there).
+    http_port: AtomicU16,
     pub(crate) config: StoreConfig,
 }
 
@@ -97,6 +100,7 @@ impl Store {
                 active: Arc::default(),
                 audit,
                 shares,
+                http_port: AtomicU16::new(0),
                 config,
             }),
         })
@@ -122,6 +126,16 @@ impl Store {
 
     pub fn audit(&self) -> &AuditLog {
         &self.inner.audit
+    }
+
+    /// Tells the engine where this process serves HTTP (share links' pages).
+    pub fn announce_http_port(&self, port: u16) {
+        self.inner.http_port.store(port, Ordering::Relaxed);
+    }
+
+    /// The port the HTTP gateway of this process listens on, if one runs.
+    pub fn http_port(&self) -> Option<u16> {
+        Some(self.inner.http_port.load(Ordering::Relaxed)).filter(|&port| port != 0)
     }
 
     pub fn partial_ttl(&self) -> Duration {

@@ -233,6 +233,24 @@ impl Tokens {
         insert(&conn, user, kind, name, lifetime, None)
     }
 
+    /// A personal token named `name` (what it is for: 1 to 100 printable
+    /// characters) for a script; returns its id and its text.
+    pub fn add_personal(
+        &self,
+        user: &str,
+        name: &str,
+        lifetime: Option<Duration>,
+    ) -> Result<(i64, String), StoreError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+            return Err(StoreError::new(
+                ErrorKind::Invalid,
+                "a token needs a name of 1 to 100 printable characters",
+            ));
+        }
+        self.issue(user, TokenKind::Personal, name, lifetime)
+    }
+
     /// The tokens of a login with the password (which the caller checked).
     pub fn issue_login(
         &self,

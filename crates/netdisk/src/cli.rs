@@ -168,6 +168,72 @@ pub enum RemoteCommand {
     /// Interrupted uploads the server keeps for a resume: list or discard them.
     #[command(subcommand)]
     Partials(PartialsCommand),
+    /// Share links: a file or folder anyone with the link opens in a
+    /// browser, with no login (the server must run its HTTP gateway).
+    #[command(subcommand)]
+    Share(ShareCommand),
+    /// Personal API tokens for scripts that use the HTTP API.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShareCommand {
+    /// Make a link: a file's downloads, a folder's read-only listing, or
+    /// (--upload-only) a folder that takes uploads and shows nothing.
+    Add(ShareAddArgs),
+    /// List your links (ended ones too), with their ids and use.
+    Ls,
+    /// Revoke links by id: they answer "not found" from then on.
+    Rm(IdsArg),
+}
+
+#[derive(Debug, Args)]
+pub struct ShareAddArgs {
+    /// The remote file or folder to share.
+    pub path: String,
+    /// Visitors must give a password first (asked twice here).
+    #[arg(long)]
+    pub password: bool,
+    /// Read that password from standard input instead.
+    #[arg(long, conflicts_with = "password")]
+    pub password_stdin: bool,
+    /// The link ends after this long ("7d", "12h", "30m").
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub expires: Option<std::time::Duration>,
+    /// The link ends after this many downloads.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_downloads: Option<u64>,
+    /// A folder that takes uploads (on your quota) and shows nothing.
+    #[arg(long, conflicts_with = "max_downloads")]
+    pub upload_only: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token; it is printed this once (the server keeps its hash).
+    Add(TokenAddArgs),
+    /// List your tokens (never their secrets).
+    Ls,
+    /// Revoke tokens by id.
+    Rm(IdsArg),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenAddArgs {
+    /// What it is for ("ci", "backup script").
+    #[arg(long)]
+    pub name: String,
+    /// It expires after this long ("90d"); default: until revoked.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub expires: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct IdsArg {
+    /// The ids `ls` shows.
+    #[arg(required = true)]
+    pub ids: Vec<i64>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ mod filter;
 mod incremental;
 mod keygen;
 mod known_hosts;
+mod links;
 mod login;
 mod output;
 mod password;

@@ -29,6 +29,7 @@ pub struct Target<'a> {
 /// can open more sessions (parallel transfers) without asking again.
 #[derive(Clone)]
 pub struct Login {
+    /// "host:port", as `parse_server_address` completes it.
     pub server: String,
     pub user: String,
     connect_timeout: Duration,
@@ -36,6 +37,14 @@ pub struct Login {
     /// After the first connection: pinned to the fingerprint accepted then.
     transport: Transport,
     site_key: Option<SiteKey>,
+}
+
+impl Login {
+    /// The sessions of this login are not encrypted (`--plaintext`); the
+    /// server's HTTP gateway is then plain HTTP too.
+    pub fn is_plaintext(&self) -> bool {
+        matches!(self.transport, Transport::Plaintext)
+    }
 }
 
 /// What a session logs in with.
@@ -506,11 +515,13 @@ pub async fn execute(
             })
             .await?;
         }
+        Command::Share(command) => crate::links::share(client, login, output, command).await?,
+        Command::Token(command) => crate::links::token(client, output, command).await?,
     }
     Ok(())
 }
 
-fn rfc3339(secs: i64) -> String {
+pub(crate) fn rfc3339(secs: i64) -> String {
     netdisk_proto::time::from_epoch_secs(secs)
         .map(|t| humantime::format_rfc3339_seconds(t).to_string())
         .unwrap_or_else(|| "-".into())

@@ -14,7 +14,13 @@ pub(crate) mod put_small;
 mod pwd;
 mod rm;
 mod rmdir;
+mod share_add;
+mod share_rm;
+mod shares;
 mod stat;
+mod token_add;
+mod token_rm;
+mod tokens;
 
 use crate::connection::{Connection, Fatal};
 use crate::error::CommandError;
@@ -44,6 +50,12 @@ pub(crate) async fn dispatch<S: PeerStream>(
         Message::Df(req) => df::apply(req, session).await,
         Message::Partials(req) => partials::apply(req, session).await,
         Message::PartialRm(req) => partial_rm::apply(req, session).await,
+        Message::ShareAdd(req) => share_add::apply(req, session, shared).await,
+        Message::Shares(req) => shares::apply(req, session, shared).await,
+        Message::ShareRm(req) => share_rm::apply(req, session).await,
+        Message::TokenAdd(req) => token_add::apply(req, session, shared).await,
+        Message::Tokens(req) => tokens::apply(req, session, shared).await,
+        Message::TokenRm(req) => token_rm::apply(req, session, shared).await,
         // A transfer's state (hashers, buffers, the store's handles) is
         // kilobytes: boxed, it is on the heap only while the transfer
         // runs, not in every idle connection's task.
@@ -64,6 +76,16 @@ pub(crate) async fn dispatch<S: PeerStream>(
         Err(err) => err.into_message(id.unwrap_or_default()),
     };
     conn.send(&response).await
+}
+
+/// Work on the user database, off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, netdisk_store::StoreError> + Send + 'static,
+) -> Result<T, CommandError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| CommandError::new(netdisk_proto::ErrorCode::Internal, format!("worker: {e}")))?
+        .map_err(CommandError::from)
 }
 
 /// A client path as the audit log shows it: resolved ("~/a/b") when it
