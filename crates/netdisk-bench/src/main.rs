@@ -4,6 +4,7 @@
 //! run, as a table and as JSON. `--quick` runs small sizes in about a minute.
 
 mod baseline;
+mod http;
 mod report;
 mod scenarios;
 mod server;
@@ -23,7 +24,7 @@ struct Args {
     /// Small sizes: the whole run in about a minute.
     #[arg(long)]
     quick: bool,
-    /// Scenarios to run, by number (1-7); all by default.
+    /// Scenarios to run, by number (1-8); all by default.
     #[arg(long, value_delimiter = ',')]
     only: Vec<u8>,
     /// Modes to run: plaintext, tls.
@@ -100,7 +101,7 @@ async fn main() -> anyhow::Result<()> {
     // The big file and the baseline serve scenario 1 only: made for
     // nothing, they would fill the page cache the others are measured in.
     let source = scratch.path().join("big.bin");
-    if wanted(1) {
+    if wanted(1) || wanted(8) {
         scenarios::make_file(&source, sizes.big_file)?;
         scenarios::settle(&source)?;
     }
@@ -115,7 +116,11 @@ async fn main() -> anyhow::Result<()> {
         baselines.push(mbs);
         Ok(mbs)
     };
-    let mut first_baseline = if wanted(1) { Some(raw_tcp()?) } else { None };
+    let mut first_baseline = if wanted(1) || wanted(8) {
+        Some(raw_tcp()?)
+    } else {
+        None
+    };
     for mode in &args.modes {
         let plaintext = match mode.as_str() {
             "plaintext" => true,
@@ -191,6 +196,25 @@ async fn main() -> anyhow::Result<()> {
                     trees::tree_transfers(&server, mode, &tree, rounds, scratch.path())?,
                 );
             }
+        }
+        if wanted(8) {
+            // Beside a baseline of its own, measured just before.
+            let reference = match first_baseline.take() {
+                Some(mbs) => mbs,
+                None => raw_tcp()?,
+            };
+            report(
+                &mut figures,
+                http::http_api(
+                    &server,
+                    mode,
+                    &root,
+                    &source,
+                    sizes.big_file,
+                    scratch.path(),
+                    reference,
+                )?,
+            );
         }
     }
     if !baselines.is_empty() {

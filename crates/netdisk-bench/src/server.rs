@@ -2,6 +2,7 @@
 //! subcommand), so its memory can be read from /proc without the clients'.
 
 use netdisk_client::{ServerTrust, Transport};
+use netdisk_http::{HttpConfig, HttpGateway};
 use netdisk_proto::Fingerprint;
 use netdisk_server::{AuditDestination, Server, ServerConfig};
 use netdisk_store::DataDir;
@@ -34,21 +35,43 @@ pub async fn serve(root: &Path, plaintext: bool) -> anyhow::Result<()> {
         ..ServerConfig::default()
     };
     let server = Server::bind(config).await?;
+    // The HTTP gateway too, as `netdisk serve --http` runs it.
+    let http = HttpGateway::bind(
+        server.store(),
+        server.tls(),
+        HttpConfig {
+            listen: "127.0.0.1:0".into(),
+            max_connections: 50_000,
+            max_connections_per_ip: 50_000,
+            ..HttpConfig::default()
+        },
+    )
+    .await?;
     let fingerprint = server
         .fingerprint()
         .map(|f| f.to_string())
         .unwrap_or_else(|| "-".into());
-    println!("{} {fingerprint}", server.local_addr()?);
-    server
-        .run(async {
-            // The parent closes our stdin to stop us.
-            let _ = tokio::task::spawn_blocking(|| {
-                let mut line = String::new();
-                let _ = std::io::stdin().read_line(&mut line);
-            })
-            .await;
+    println!(
+        "{} {fingerprint} {}",
+        server.local_addr()?,
+        http.local_addr()?
+    );
+    let stop = tokio_util::sync::CancellationToken::new();
+    let stopper = stop.clone();
+    tokio::spawn(async move {
+        // The parent closes our stdin to stop us.
+        let _ = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
         })
-        .await?;
+        .await;
+        stopper.cancel();
+    });
+    let (served, ()) = tokio::join!(
+        server.run(stop.clone().cancelled_owned()),
+        http.run(stop.cancelled_owned())
+    );
+    served?;
     Ok(())
 }
 
@@ -57,6 +80,8 @@ pub struct ServerProcess {
     child: Child,
     pub addr: String,
     pub transport: Transport,
+    /// The HTTP gateway's address.
+    pub http_addr: String,
 }
 
 impl ServerProcess {
@@ -100,11 +125,26 @@ impl ServerProcess {
                 Transport::Tls(ServerTrust::Fingerprint(fingerprint))
             }
         };
+        let http_addr = fields
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("the server printed no HTTP address"))?
+            .to_owned();
         Ok(ServerProcess {
             child,
             addr,
             transport,
+            http_addr,
         })
+    }
+
+    pub fn is_plaintext(&self) -> bool {
+        matches!(self.transport, Transport::Plaintext)
+    }
+
+    /// The HTTP API's base URL ("https://127.0.0.1:PORT/api/v1").
+    pub fn http_url(&self) -> String {
+        let scheme = if self.is_plaintext() { "http" } else { "https" };
+        format!("{scheme}://{}/api/v1", self.http_addr)
     }
 
     /// CPU time the server process has used so far (user + system, all
