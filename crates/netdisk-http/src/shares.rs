@@ -40,11 +40,6 @@ pub(crate) async fn add_share(
     Json(request): Json<ShareRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let path = home_path(&request.path)?;
-    if request.max_downloads == Some(0) {
-        return Err(ApiError::bad_request(
-            "max_downloads must be at least 1 (omit it for no limit)",
-        ));
-    }
     let spec = ShareSpec {
         password: request.password,
         expires_in: request.expires_in.map(Duration::from_secs),

@@ -401,6 +401,12 @@ impl Space {
                 "only a folder can be an upload-only link",
             ));
         }
+        if spec.max_downloads == Some(0) {
+            return Err(StoreError::new(
+                ErrorKind::Invalid,
+                "max_downloads must be at least 1 (none: no limit)",
+            ));
+        }
         if spec.upload_only && spec.max_downloads.is_some() {
             return Err(StoreError::new(
                 ErrorKind::Invalid,

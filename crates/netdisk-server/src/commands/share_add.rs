@@ -6,7 +6,7 @@ use crate::error::CommandError;
 use crate::session::{Session, Shared};
 use netdisk_proto::request::ShareAdd;
 use netdisk_proto::response::{ShareLink, ShareMade};
-use netdisk_proto::{ErrorCode, Message};
+use netdisk_proto::Message;
 use netdisk_store::{Share, ShareSpec};
 use std::time::Duration;
 
@@ -32,12 +32,6 @@ pub(crate) async fn apply(
     shared: &Shared,
 ) -> Result<Message, CommandError> {
     let path = resolve(session, &req.path)?;
-    if req.max_downloads == Some(0) {
-        return Err(CommandError::new(
-            ErrorCode::BadRequest,
-            "max_downloads must be at least 1 (absent: no limit)",
-        ));
-    }
     let spec = ShareSpec {
         password: req.password,
         expires_in: req.expires_in.map(Duration::from_secs),
