@@ -86,6 +86,8 @@ impl Share {
 struct LinkPassword {
     salt: Vec<u8>,
     hash: Vec<u8>,
+    /// PBKDF2's count when it was set (a later default may differ).
+    iterations: u32,
 }
 
 /// What a new link allows.
@@ -199,9 +201,14 @@ impl Shares {
             Some(password) => {
                 let mut salt = [0u8; 16];
                 rand::thread_rng().fill_bytes(&mut salt);
-                let verifier = Verifier::from_password(password, &salt, self.users.iterations())
+                let iterations = self.users.iterations();
+                let verifier = Verifier::from_password(password, &salt, iterations)
                     .map_err(|e| StoreError::new(ErrorKind::Invalid, e.to_string()))?;
-                Some((salt.to_vec(), verifier.stored_key.to_vec()))
+                Some(LinkPassword {
+                    salt: salt.to_vec(),
+                    hash: verifier.stored_key.to_vec(),
+                    iterations,
+                })
             }
             None => None,
         };
@@ -221,15 +228,16 @@ impl Shares {
         .map_err(internal)?;
         conn.execute(
             "INSERT INTO shares (token, user, path, kind, password_salt, password_hash,
-                 upload_only, max_downloads, downloads, created, expires)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10)",
+                 password_iterations, upload_only, max_downloads, downloads, created, expires)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10, ?11)",
             params![
                 token,
                 user,
                 path.relative(),
                 kind,
-                password.as_ref().map(|(salt, _)| salt),
-                password.as_ref().map(|(_, hash)| hash),
+                password.as_ref().map(|p| &p.salt),
+                password.as_ref().map(|p| &p.hash),
+                password.as_ref().map(|p| p.iterations),
                 spec.upload_only,
                 max_downloads,
                 created,
@@ -318,19 +326,26 @@ impl Shares {
             .users
             .conn()
             .query_row(
-                "SELECT password_salt, password_hash FROM shares WHERE id = ?1",
+                "SELECT password_salt, password_hash, password_iterations
+                 FROM shares WHERE id = ?1",
                 params![id],
                 |row| {
                     Ok((
                         row.get::<_, Option<Vec<u8>>>(0)?,
                         row.get::<_, Option<Vec<u8>>>(1)?,
+                        row.get::<_, Option<u32>>(2)?,
                     ))
                 },
             )
             .optional()
             .map_err(internal)?;
         Ok(match found {
-            Some((Some(salt), Some(hash))) => Some(LinkPassword { salt, hash }),
+            // A link made before the count was kept: made with the default.
+            Some((Some(salt), Some(hash), iterations)) => Some(LinkPassword {
+                salt,
+                hash,
+                iterations: iterations.unwrap_or(netdisk_proto::scram::DEFAULT_ITERATIONS),
+            }),
             _ => None,
         })
     }
@@ -529,11 +544,16 @@ impl crate::Store {
             .throttle
             .check(ip, &throttle_key, Instant::now())
             .map_err(ShareRefused::Throttled)?;
-        let (id, given, iterations) = (share.id, password.to_owned(), self.users().iterations());
+        let (id, given) = (share.id, password.to_owned());
         let lookup_shares = shares.clone();
         let matches = tokio::task::spawn_blocking(move || {
             // No password on the link: nothing to unlock, any proof is moot.
-            let Some(LinkPassword { salt, hash }) = lookup_shares.password_of(id)? else {
+            let Some(LinkPassword {
+                salt,
+                hash,
+                iterations,
+            }) = lookup_shares.password_of(id)?
+            else {
                 return Ok::<_, StoreError>(true);
             };
             Ok(Verifier::from_password(&given, &salt, iterations)

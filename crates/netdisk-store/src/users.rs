@@ -100,6 +100,7 @@ impl UserDb {
                 kind TEXT NOT NULL,
                 password_salt BLOB,
                 password_hash BLOB,
+                password_iterations INTEGER,
                 upload_only INTEGER NOT NULL,
                 max_downloads INTEGER,
                 downloads INTEGER NOT NULL,
@@ -123,6 +124,13 @@ impl UserDb {
             ) STRICT;
             PRAGMA user_version = 1;",
         )?;
+        // A shares table made before link passwords kept their cost gains it.
+        if conn
+            .prepare("SELECT password_iterations FROM shares LIMIT 0")
+            .is_err()
+        {
+            conn.execute_batch("ALTER TABLE shares ADD COLUMN password_iterations INTEGER")?;
+        }
         // A tokens table made before logins had families gains the column.
         if conn.prepare("SELECT family FROM tokens LIMIT 0").is_err() {
             conn.execute_batch("ALTER TABLE tokens ADD COLUMN family INTEGER")?;
