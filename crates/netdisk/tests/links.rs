@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::{add_user, netdisk, run, wait_bounded, write_file, LIMIT};
+use common::{add_user, first_lines, netdisk, run, wait_bounded, write_file, LIMIT};
 use serde_json::Value;
-use std::io::{BufRead, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 
@@ -27,19 +27,7 @@ impl Served {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut stdout = std::io::BufReader::new(stdout);
-            let mut lines = [String::new(), String::new()];
-            for line in &mut lines {
-                let _ = stdout.read_line(line);
-            }
-            let _ = tx.send(lines);
-        });
-        let [first, second] = rx
-            .recv_timeout(LIMIT)
-            .expect("server printed its addresses");
+        let [first, second] = first_lines(&mut child);
         let native = first
             .trim()
             .strip_prefix("listening on ")

@@ -313,6 +313,22 @@ pub fn add_user(root: &Path, name: &str, password: &str, quota: Option<u64>) {
     data.create_home(name).expect("home");
 }
 
+/// The first two lines a `netdisk serve` child printed (its addresses),
+/// waiting at most LIMIT.
+pub fn first_lines(child: &mut Child) -> [String; 2] {
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stdout = std::io::BufReader::new(stdout);
+        let mut lines = [String::new(), String::new()];
+        for line in &mut lines {
+            let _ = std::io::BufRead::read_line(&mut stdout, line);
+        }
+        let _ = tx.send(lines);
+    });
+    rx.recv_timeout(LIMIT).expect("server printed its address")
+}
+
 /// A `netdisk serve` process, for tests that kill the server.
 pub struct ServerProcess {
     pub child: Child,
@@ -335,17 +351,7 @@ impl ServerProcess {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut stdout = std::io::BufReader::new(stdout);
-            let mut lines = [String::new(), String::new()];
-            for line in &mut lines {
-                let _ = std::io::BufRead::read_line(&mut stdout, line);
-            }
-            let _ = tx.send(lines);
-        });
-        let [first, second] = rx.recv_timeout(LIMIT).expect("server printed its address");
+        let [first, second] = first_lines(&mut child);
         let addr = first
             .trim()
             .strip_prefix("listening on ")
