@@ -157,23 +157,13 @@
 
   // ---- folders ----------------------------------------------------------------
 
-  /** The folder in the URL's fragment: #/photos/2026 (components percent-encoded). */
-  function dirFromHash() {
-    const raw = location.hash.replace(/^#\/?/, '');
-    try {
-      return raw.split('/').filter(Boolean).map(decodeURIComponent).join('/');
-    } catch (_) {
-      return '';
-    }
-  }
-
   function hashOf(dir) {
     return `#/${encodePath(dir)}`;
   }
 
   function navigate() {
     if (!state.user) return;
-    state.dir = dirFromHash();
+    state.dir = ND.pathFromHash();
     clearError();
     renderBreadcrumbs();
     loadListing();

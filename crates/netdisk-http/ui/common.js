@@ -57,6 +57,16 @@ const ND = (() => {
     return path.split('/').filter((part) => part !== '').map(encodeURIComponent).join('/');
   }
 
+  /** The folder in the URL's fragment: #/photos/2026 (components percent-encoded). */
+  function pathFromHash() {
+    const raw = location.hash.replace(/^#\/?/, '');
+    try {
+      return raw.split('/').filter(Boolean).map(decodeURIComponent).join('/');
+    } catch (_) {
+      return '';
+    }
+  }
+
   function joinPath(dir, name) {
     return dir ? `${dir}/${name}` : name;
   }
@@ -213,7 +223,7 @@ const ND = (() => {
   }
 
   return {
-    el, $, show, formatSize, formatTime, encodePath, joinPath, parentOf,
+    el, $, show, formatSize, formatTime, encodePath, pathFromHash, joinPath, parentOf,
     apiError, errorOf, describe, json, xhrSend, xhrError, droppedFiles, copyText,
   };
 })();

@@ -129,15 +129,6 @@
 
   // ---- folder links ---------------------------------------------------------
 
-  function subFromHash() {
-    const raw = location.hash.replace(/^#\/?/, '');
-    try {
-      return raw.split('/').filter(Boolean).map(decodeURIComponent).join('/');
-    } catch (_) {
-      return '';
-    }
-  }
-
   function renderCrumbs(sub) {
     const parts = sub ? sub.split('/') : [];
     const list = el('ol');
@@ -151,7 +142,7 @@
   }
 
   async function listDir() {
-    const sub = subFromHash();
+    const sub = ND.pathFromHash();
     renderCrumbs(sub);
     show($('dir-error'), false);
     let entries;
@@ -168,7 +159,7 @@
       $('share-listing').replaceChildren();
       return;
     }
-    if (sub !== subFromHash()) return;
+    if (sub !== ND.pathFromHash()) return;
     const sorted = [...entries.filter((e) => e.kind === 'dir'), ...entries.filter((e) => e.kind !== 'dir')];
     $('share-listing').replaceChildren(...sorted.map((entry) => {
       const path = joinPath(sub, entry.name);
