@@ -8,8 +8,11 @@
 
 use crate::cookies;
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::gateway::Peer;
 use crate::routes::AppState;
+use crate::schemas::ApiTokenSchema;
+use crate::schemas::JsonBodyRefused;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -17,13 +20,15 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use base64::Engine;
 use netdisk_proto::ErrorCode;
+use netdisk_store::ApiToken;
 use netdisk_store::{
     Event, LoginLifetimes, LoginTokens, PasswordRefused, Space, StoreError, TokenKind, TokenOwner,
     Tokens,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
 
 /// The browser session's cookie.
 pub(crate) const SESSION_COOKIE: &str = "nd_session";
@@ -122,9 +127,10 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct LoginRequest {
     user: String,
+    #[schema(format = Password)]
     password: String,
     /// A browser: answer a session cookie (and its CSRF token) instead
     /// of bearer tokens.
@@ -132,6 +138,50 @@ pub(crate) struct LoginRequest {
     cookie: bool,
 }
 
+/// What a login answers: bearer tokens, or for a browser (`cookie`) the
+/// CSRF token, the session itself coming as the `nd_session` cookie.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub(crate) enum LoginAnswer {
+    Bearer(BearerLogin),
+    Cookie(CookieLogin),
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct BearerLogin {
+    /// `Authorization: Bearer TOKEN` for every other request.
+    #[schema(example = "ndt_...")]
+    token: String,
+    /// For `POST /api/v1/refresh`, once.
+    #[schema(required = true)]
+    refresh_token: Option<String>,
+    user: String,
+    /// Seconds the token lives.
+    expires_in: u64,
+    /// Seconds the refresh token lives.
+    #[schema(required = true)]
+    refresh_expires_in: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CookieLogin {
+    user: String,
+    /// Seconds the session lives.
+    expires_in: u64,
+    /// `X-CSRF-Token` for every write made with the cookie.
+    csrf: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/login", tag = "login",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in (a cookie login also sets `nd_session`)", body = LoginAnswer),
+        (status = 400, description = "A malformed body", body = ErrorBody),
+        (status = 401, description = "Wrong user name or password", body = ErrorBody),
+        (status = 429, description = "Too many failed logins; see Retry-After", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        JsonBodyRefused,
+    ))]
 pub(crate) async fn login(
     State(state): State<AppState>,
     Extension(peer): Extension<Peer>,
@@ -184,36 +234,44 @@ pub(crate) async fn login(
             Some(config.session_lifetime),
             state.0.https,
         );
-        let body = Json(serde_json::json!({
-            "user": issued.user,
-            "expires_in": config.session_lifetime.as_secs(),
-            "csrf": csrf_token(&issued.session),
+        let body = Json(LoginAnswer::Cookie(CookieLogin {
+            csrf: csrf_token(&issued.session),
+            user: issued.user,
+            expires_in: config.session_lifetime.as_secs(),
         }));
         return Ok(([(header::SET_COOKIE, cookie)], body).into_response());
     }
-    Ok(Json(bearer_answer(&issued, lifetimes)).into_response())
+    Ok(Json(LoginAnswer::Bearer(bearer_answer(issued, lifetimes))).into_response())
 }
 
-fn bearer_answer(issued: &LoginTokens, lifetimes: LoginLifetimes) -> serde_json::Value {
-    serde_json::json!({
-        "token": issued.session,
-        "refresh_token": issued.refresh,
-        "user": issued.user,
-        "expires_in": lifetimes.session.as_secs(),
-        "refresh_expires_in": lifetimes.refresh.map(|d| d.as_secs()),
-    })
+fn bearer_answer(issued: LoginTokens, lifetimes: LoginLifetimes) -> BearerLogin {
+    BearerLogin {
+        token: issued.session,
+        refresh_token: issued.refresh,
+        user: issued.user,
+        expires_in: lifetimes.session.as_secs(),
+        refresh_expires_in: lifetimes.refresh.map(|d| d.as_secs()),
+    }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct RefreshRequest {
     refresh_token: String,
 }
 
 /// A refresh token for a new pair; the old pair ends.
+#[utoipa::path(post, path = "/api/v1/refresh", tag = "login",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token and refresh token", body = BearerLogin),
+        (status = 400, description = "A malformed body", body = ErrorBody),
+        (status = 401, description = "The refresh token is unknown, used or expired", body = ErrorBody),
+        JsonBodyRefused,
+    ))]
 pub(crate) async fn refresh(
     State(state): State<AppState>,
     Json(request): Json<RefreshRequest>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<BearerLogin>, ApiError> {
     let config = &state.0.config;
     let lifetimes = LoginLifetimes {
         session: config.session_lifetime,
@@ -223,25 +281,49 @@ pub(crate) async fn refresh(
     let issued = blocking(move || tokens.refresh(&request.refresh_token, lifetimes))
         .await?
         .ok_or_else(|| ApiError::unauthorized("the refresh token is unknown, used or expired"))?;
-    Ok(Json(bearer_answer(&issued, lifetimes)))
+    Ok(Json(bearer_answer(issued, lifetimes)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SessionInfo {
+    user: String,
+    /// Seconds left; null: a personal token without an end.
+    #[schema(required = true)]
+    expires_in: Option<i64>,
+    /// A cookie session's CSRF token; null for bearer tokens.
+    #[schema(required = true)]
+    csrf: Option<String>,
 }
 
 /// Who is logged in, until when, and (for a cookie session) the CSRF
 /// token: a page reloaded learns it here.
-pub(crate) async fn session(authed: Authed) -> Json<serde_json::Value> {
+#[utoipa::path(get, path = "/api/v1/session", tag = "login",
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The session", body = SessionInfo),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+    ))]
+pub(crate) async fn session(authed: Authed) -> Json<SessionInfo> {
     let expires_in = authed
         .owner
         .expires
         .map(|at| at.saturating_sub(netdisk_store::unix_now()).max(0));
-    Json(serde_json::json!({
-        "user": authed.owner.user,
-        "expires_in": expires_in,
-        "csrf": authed.by_cookie.as_deref().map(csrf_token),
-    }))
+    Json(SessionInfo {
+        csrf: authed.by_cookie.as_deref().map(csrf_token),
+        user: authed.owner.user,
+        expires_in,
+    })
 }
 
 /// Revokes the token the request came with (and the rest of its login);
 /// a cookie session's cookie is cleared.
+#[utoipa::path(post, path = "/api/v1/logout", tag = "login",
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "A cookie session without its CSRF token", body = ErrorBody),
+    ))]
 pub(crate) async fn logout(
     State(state): State<AppState>,
     authed: Authed,
@@ -255,32 +337,71 @@ pub(crate) async fn logout(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub(crate) async fn list_tokens(authed: Authed) -> Result<impl IntoResponse, ApiError> {
-    let (tokens, user) = (authed.tokens, authed.owner.user.clone());
-    let list = blocking(move || tokens.list(&user)).await?;
-    Ok(Json(serde_json::json!({ "tokens": list })))
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TokenList {
+    /// Sessions and personal tokens (a session's refresh token is part of it).
+    #[schema(value_type = Vec<ApiTokenSchema>)]
+    tokens: Vec<ApiToken>,
 }
 
-#[derive(Deserialize)]
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "login",
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The user's tokens, never their secrets", body = TokenList),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+    ))]
+pub(crate) async fn list_tokens(authed: Authed) -> Result<Json<TokenList>, ApiError> {
+    let (tokens, user) = (authed.tokens, authed.owner.user.clone());
+    let tokens = blocking(move || tokens.list(&user)).await?;
+    Ok(Json(TokenList { tokens }))
+}
+
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct TokenRequest {
+    #[schema(example = "ci")]
     name: String,
     /// Lifetime in seconds; none: until revoked.
     expires_in: Option<u64>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub(crate) struct NewToken {
+    id: i64,
+    /// Shown this once.
+    #[schema(example = "ndt_...")]
+    token: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "login",
+    security(("bearer" = []), ("session_cookie" = [])),
+    request_body = TokenRequest,
+    responses(
+        (status = 201, description = "A personal token for scripts", body = NewToken),
+        (status = 400, description = "A blank or over-long name, or a malformed body", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "A cookie session without its CSRF token", body = ErrorBody),
+        JsonBodyRefused,
+    ))]
 pub(crate) async fn add_token(
     authed: Authed,
     Json(request): Json<TokenRequest>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<(StatusCode, Json<NewToken>), ApiError> {
     let (tokens, user) = (authed.tokens, authed.owner.user.clone());
     let lifetime = request.expires_in.map(std::time::Duration::from_secs);
     let (id, token) = blocking(move || tokens.add_personal(&user, &request.name, lifetime)).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({ "id": id, "token": token })),
-    ))
+    Ok((StatusCode::CREATED, Json(NewToken { id, token })))
 }
 
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "login",
+    security(("bearer" = []), ("session_cookie" = [])),
+    params(("id" = i64, Path, description = "The token's id, as listed")),
+    responses(
+        (status = 204, description = "Revoked (a session's id ends its refresh token too)"),
+        (status = 400, description = "An id that is not a number", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "A cookie session without its CSRF token", body = ErrorBody),
+        (status = 404, description = "The user has no such token", body = ErrorBody),
+    ))]
 pub(crate) async fn revoke_token(
     authed: Authed,
     Path(id): Path<i64>,

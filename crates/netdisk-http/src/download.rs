@@ -4,7 +4,8 @@
 
 use crate::auth::Authed;
 use crate::error::ApiError;
-use crate::files::home_path;
+use crate::error::ErrorBody;
+use crate::files::{home_path, InHome};
 use crate::range::{self, RangeAsk};
 use axum::body::Body;
 use axum::extract::Path;
@@ -32,11 +33,37 @@ const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'|')
     .remove(b'~');
 
+#[utoipa::path(method(get, head), path = "/api/v1/files/{*path}", tag = "files",
+    security(("bearer" = []), ("session_cookie" = [])),
+    params(
+        InHome,
+        ("Range" = Option<String>, Header, description = "One range: `bytes=A-B`, `A-` or `-N`"),
+        ("If-Range" = Option<String>, Header, description = "The ETag the range is for"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the client has"),
+    ),
+    responses(
+        (status = 200, description = "The file, as an attachment (HEAD: the headers alone)",
+            content_type = "application/octet-stream", body = String, headers(
+            ("ETag" = String, description = "`\"BLAKE3-HEX\"`, when the store recorded the hash"),
+            ("Content-Disposition" = String, description = "attachment, with RFC 8187 `filename*`"),
+            ("Last-Modified" = String),
+            ("Accept-Ranges" = String))),
+        (status = 206, description = "The range asked for", content_type = "application/octet-stream",
+            body = String, headers(("Content-Range" = String, description = "`bytes A-B/SIZE`"))),
+        (status = 304, description = "The client's copy (If-None-Match) is current"),
+        (status = 400, description = "A path the rules refuse", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "A path out of the home", body = ErrorBody),
+        (status = 404, description = "No such file", body = ErrorBody),
+        (status = 409, description = "A directory", body = ErrorBody),
+        (status = 416, description = "A range past the end",
+            headers(("Content-Range" = String, description = "`bytes */SIZE`"))),
+    ))]
 pub(crate) async fn get_file(
     authed: Authed,
     method: Method,
     headers: HeaderMap,
-    Path(path): Path<String>,
+    Path(InHome { path }): Path<InHome>,
 ) -> Result<Response, ApiError> {
     let path = home_path(&path)?;
     let download = authed.space.open_download(&path, None).await?;

@@ -6,7 +6,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use netdisk_proto::{ErrorCode, PathError};
 use netdisk_store::{ErrorKind, StoreError};
+use serde::Serialize;
 use std::time::Duration;
+use utoipa::ToSchema;
 
 #[derive(Debug)]
 pub(crate) struct ApiError {
@@ -78,9 +80,31 @@ impl From<PathError> for ApiError {
     }
 }
 
+/// Every error's body.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ErrorDetail {
+    /// Stable: the native protocol's code (`not_found`, `quota_exceeded`,
+    /// ...) or one of the API's own (`csrf`, `gone`, `locked`,
+    /// `offset_mismatch`, `disk_full`).
+    #[schema(example = "not_found")]
+    code: &'static str,
+    /// For people; may change.
+    message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+            },
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(wait) = self.retry_after {
             let seconds = wait.as_secs().max(1).to_string();

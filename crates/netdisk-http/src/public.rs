@@ -8,8 +8,11 @@
 use crate::cookies;
 use crate::download::Reply;
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::gateway::Peer;
 use crate::routes::AppState;
+use crate::schemas::EntryKindSchema;
+use crate::schemas::JsonBodyRefused;
 use crate::upload::{
     client_hash, content_length, drain_if_refused, modified_header, receive_and_commit,
 };
@@ -20,8 +23,9 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use netdisk_proto::{EntryKind, ErrorCode};
 use netdisk_store::{OpenShare, ShareRefused};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use utoipa::{IntoParams, ToSchema};
 
 /// The cookie that proves a link's password was given (scoped to the link).
 const UNLOCK_COOKIE: &str = "nd_share";
@@ -84,43 +88,101 @@ async fn open(
         .await?)
 }
 
+/// The `{token}` of a share link's URLs.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct LinkToken {
+    /// The link's token (`nds_...`), as in its page `/s/TOKEN`.
+    token: String,
+}
+
+/// What a visitor learns of a link.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LinkInfo {
+    /// `file` or `dir`.
+    #[schema(example = "file")]
+    kind: &'static str,
+    has_password: bool,
+    /// The password was given (or none is wanted): the rest may be used.
+    unlocked: bool,
+    upload_only: bool,
+    /// Seconds since the Unix epoch; null: until revoked.
+    #[schema(required = true)]
+    expires: Option<i64>,
+    /// The shared file's or folder's name; null until unlocked.
+    #[schema(required = true)]
+    name: Option<String>,
+    /// A shared file's size, once unlocked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+    /// A shared file's modification time (seconds since the epoch), once
+    /// unlocked and when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    modified: Option<i64>,
+}
+
 /// What the link is, for its page: before the password, only whether it wants one.
+#[utoipa::path(get, path = "/api/v1/public/{token}", tag = "public",
+    operation_id = "describe_share_link",
+    params(LinkToken),
+    responses(
+        (status = 200, description = "What the link is", body = LinkInfo),
+        (status = 404, description = "No such link (or revoked)", body = ErrorBody),
+        (status = 410, description = "The link expired or ran out of downloads", body = ErrorBody),
+    ))]
 pub(crate) async fn describe(
     State(state): State<AppState>,
     Extension(peer): Extension<Peer>,
-    Path(token): Path<String>,
+    Path(LinkToken { token }): Path<LinkToken>,
     headers: HeaderMap,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<LinkInfo>, ApiError> {
     let share = open(&state, peer, &token, &headers).await?;
-    let mut answer = serde_json::json!({
-        "kind": share.share.kind,
-        "has_password": share.share.has_password,
-        "unlocked": share.unlocked,
-        "upload_only": share.share.upload_only,
-        "expires": share.share.expires,
-        "name": null,
-    });
+    let mut answer = LinkInfo {
+        kind: share.share.kind,
+        has_password: share.share.has_password,
+        unlocked: share.unlocked,
+        upload_only: share.share.upload_only,
+        expires: share.share.expires,
+        name: None,
+        size: None,
+        modified: None,
+    };
     if share.unlocked {
         let entry = share.entry(None)?;
-        answer["name"] = entry.name.into();
         if entry.kind == EntryKind::File {
-            answer["size"] = entry.size.into();
-            answer["modified"] = entry.modified.into();
+            answer.size = Some(entry.size);
+            answer.modified = entry.modified;
         }
+        answer.name = Some(entry.name);
     }
     Ok(Json(answer))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct UnlockRequest {
+    #[schema(format = Password)]
     password: String,
 }
 
 /// The link's password; right, it answers the cookie that unlocks the link.
+#[utoipa::path(post, path = "/api/v1/public/{token}/unlock", tag = "public",
+    params(LinkToken),
+    request_body = UnlockRequest,
+    responses(
+        (status = 204, description = "Unlocked: the `nd_share` cookie (scoped to the link) proves it",
+            headers(("Set-Cookie" = String))),
+        (status = 400, description = "A malformed body", body = ErrorBody),
+        (status = 401, description = "Wrong password", body = ErrorBody),
+        (status = 404, description = "No such link (or revoked)", body = ErrorBody),
+        (status = 410, description = "The link expired or ran out of downloads", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords; see Retry-After", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        JsonBodyRefused,
+    ))]
 pub(crate) async fn unlock(
     State(state): State<AppState>,
     Extension(peer): Extension<Peer>,
-    Path(token): Path<String>,
+    Path(LinkToken { token }): Path<LinkToken>,
     Json(request): Json<UnlockRequest>,
 ) -> Result<Response, ApiError> {
     let proof = state
@@ -139,42 +201,91 @@ pub(crate) async fn unlock(
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct InnerPath {
     /// A path inside a shared folder ("sub/file.txt"); none: the link's own.
     path: Option<String>,
 }
 
+/// An entry as a visitor sees it: no permission bits.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PublicEntry {
+    name: String,
+    #[schema(value_type = EntryKindSchema)]
+    kind: EntryKind,
+    size: u64,
+    /// Seconds since the Unix epoch; null when unknown.
+    #[schema(required = true)]
+    modified: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PublicListing {
+    entries: Vec<PublicEntry>,
+}
+
+#[utoipa::path(get, path = "/api/v1/public/{token}/list", tag = "public",
+    operation_id = "list_shared_folder",
+    params(LinkToken, InnerPath),
+    responses(
+        (status = 200, description = "A shared folder's entries (symlinks left out)", body = PublicListing),
+        (status = 400, description = "A path the rules refuse", body = ErrorBody),
+        (status = 401, description = "The link wants its password first (`locked`)", body = ErrorBody),
+        (status = 403, description = "An upload-only link, or a path out of the shared folder", body = ErrorBody),
+        (status = 404, description = "No such link, or nothing at that path", body = ErrorBody),
+        (status = 410, description = "The link expired or ran out of downloads", body = ErrorBody),
+    ))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Extension(peer): Extension<Peer>,
-    Path(token): Path<String>,
+    Path(LinkToken { token }): Path<LinkToken>,
     Query(query): Query<InnerPath>,
     headers: HeaderMap,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<PublicListing>, ApiError> {
     let share = open(&state, peer, &token, &headers).await?;
     let entries = share.list(query.path.as_deref()).await?;
-    let entries: Vec<_> = entries
-        .iter()
-        .map(|entry| {
-            serde_json::json!({
-                "name": entry.name,
-                "kind": entry.kind,
-                "size": entry.size,
-                "modified": entry.modified,
-            })
+    let entries = entries
+        .into_iter()
+        .map(|entry| PublicEntry {
+            name: entry.name,
+            kind: entry.kind,
+            size: entry.size,
+            modified: entry.modified,
         })
         .collect();
-    Ok(Json(serde_json::json!({ "entries": entries })))
+    Ok(Json(PublicListing { entries }))
 }
 
 /// A file of the link, as an attachment (Range, ETag and If-None-Match as
 /// for the owner's downloads). A request that starts sending from the
 /// first byte counts as one download of the link.
+#[utoipa::path(method(get, head), path = "/api/v1/public/{token}/file", tag = "public",
+    operation_id = "download_shared_file",
+    params(
+        LinkToken,
+        InnerPath,
+        ("Range" = Option<String>, Header, description = "One range: `bytes=A-B`, `A-` or `-N`"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the client has"),
+    ),
+    responses(
+        (status = 200, description = "The file, as an attachment (one download of the link)",
+            content_type = "application/octet-stream", body = String),
+        (status = 206, description = "The range asked for (from byte 0: one download of the link)",
+            content_type = "application/octet-stream", body = String),
+        (status = 304, description = "The client's copy is current (not a download)"),
+        (status = 400, description = "A path the rules refuse", body = ErrorBody),
+        (status = 401, description = "The link wants its password first (`locked`)", body = ErrorBody),
+        (status = 403, description = "An upload-only link, or a path out of the shared folder", body = ErrorBody),
+        (status = 404, description = "No such link, or nothing at that path", body = ErrorBody),
+        (status = 409, description = "A folder", body = ErrorBody),
+        (status = 410, description = "The link expired or ran out of downloads", body = ErrorBody),
+        (status = 416, description = "A range past the end"),
+    ))]
 pub(crate) async fn download(
     State(state): State<AppState>,
     Extension(peer): Extension<Peer>,
-    Path(token): Path<String>,
+    Path(LinkToken { token }): Path<LinkToken>,
     Query(query): Query<InnerPath>,
     method: Method,
     headers: HeaderMap,
@@ -191,16 +302,47 @@ pub(crate) async fn download(
     reply.send(download)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct DropName {
+    /// The new file's name (one component).
     name: String,
 }
 
+/// What a visitor learns of a dropped file: not where it is.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Dropped {
+    name: String,
+    size: u64,
+    blake3: String,
+}
+
 /// A file dropped into an upload-only folder link, on its owner's quota.
+#[utoipa::path(put, path = "/api/v1/public/{token}/file", tag = "public",
+    params(
+        LinkToken,
+        DropName,
+        ("Content-Length" = u64, Header, description = "Required"),
+        ("X-Netdisk-Blake3" = Option<String>, Header, description = "The body's BLAKE3, 64 hex digits"),
+    ),
+    request_body(content = String, content_type = "application/octet-stream",
+        description = "The file's bytes, streamed"),
+    responses(
+        (status = 201, description = "Stored in the shared folder", body = Dropped),
+        (status = 400, description = "No or a bad name, a body that is not Content-Length long", body = ErrorBody),
+        (status = 401, description = "The link wants its password first (`locked`)", body = ErrorBody),
+        (status = 403, description = "Not an upload-only link, or a name that climbs out", body = ErrorBody),
+        (status = 404, description = "No such link (or revoked)", body = ErrorBody),
+        (status = 409, description = "A file of that name is there already", body = ErrorBody),
+        (status = 410, description = "The link expired", body = ErrorBody),
+        (status = 411, description = "No Content-Length", body = ErrorBody),
+        (status = 422, description = "The body's BLAKE3 is not the one sent; nothing stored", body = ErrorBody),
+        (status = 507, description = "Over the owner's quota; nothing stored", body = ErrorBody),
+    ))]
 pub(crate) async fn drop_file(
     State(state): State<AppState>,
     Extension(peer): Extension<Peer>,
-    Path(token): Path<String>,
+    Path(LinkToken { token }): Path<LinkToken>,
     query: Result<Query<DropName>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Body,
@@ -218,7 +360,7 @@ async fn drop_into(
     query: Result<Query<DropName>, axum::extract::rejection::QueryRejection>,
     headers: &HeaderMap,
     body: &mut Option<Body>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<Dropped>), ApiError> {
     let Query(DropName { name }) =
         query.map_err(|_| ApiError::bad_request("a dropped file needs ?name=FILE_NAME"))?;
     let share = open(state, peer, token, headers).await?;
@@ -231,10 +373,10 @@ async fn drop_into(
     // The visitor learns what arrived, not where it is in the owner's home.
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({
-            "name": name,
-            "size": committed.size,
-            "blake3": committed.blake3,
-        })),
+        Json(Dropped {
+            name,
+            size: committed.size,
+            blake3: committed.blake3,
+        }),
     ))
 }

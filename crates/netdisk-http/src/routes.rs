@@ -2,12 +2,13 @@
 //! carries.
 
 use crate::config::HttpConfig;
-use crate::{auth, download, files, public, shares, tus, ui, upload};
+use crate::error::ApiError;
+use crate::{files, openapi, ui};
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderValue};
-use axum::response::Response;
-use axum::routing::{delete, get, head, options, post};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
+use netdisk_proto::ErrorCode;
 use netdisk_store::Store;
 use std::sync::Arc;
 
@@ -34,51 +35,55 @@ impl AppState {
     }
 }
 
+/// The API (its routes and their documentation: `openapi::api_routes`)
+/// and the web UI.
 pub(crate) fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/v1/login", post(auth::login))
-        .route("/api/v1/logout", post(auth::logout))
-        .route("/api/v1/refresh", post(auth::refresh))
-        .route("/api/v1/session", get(auth::session))
-        .route(
-            "/api/v1/tokens",
-            get(auth::list_tokens).post(auth::add_token),
-        )
-        .route("/api/v1/tokens/{id}", delete(auth::revoke_token))
-        .route("/api/v1/usage", get(files::usage))
-        .route("/api/v1/list", get(files::list_home))
-        .route("/api/v1/list/{*path}", get(files::list))
-        .route("/api/v1/stat/{*path}", get(files::stat))
-        .route("/api/v1/mkdir/{*path}", post(files::mkdir))
-        .route("/api/v1/move", post(files::rename))
-        .route(
-            "/api/v1/files/{*path}",
-            get(download::get_file)
-                .put(upload::put_file)
-                .delete(files::remove),
-        )
-        .route(
-            "/api/v1/shares",
-            get(shares::list_shares).post(shares::add_share),
-        )
-        .route("/api/v1/shares/{id}", delete(shares::remove_share))
-        .route("/api/v1/public/{token}", get(public::describe))
-        .route("/api/v1/public/{token}/unlock", post(public::unlock))
-        .route("/api/v1/public/{token}/list", get(public::list))
-        .route(
-            "/api/v1/public/{token}/file",
-            get(public::download).put(public::drop_file),
-        )
-        .route("/api/v1/tus", options(tus::options).post(tus::create))
-        .route(
-            "/api/v1/tus/{id}",
-            head(tus::head).patch(tus::patch).delete(tus::terminate),
-        )
+    openapi::api_routes()
+        .layer(axum::middleware::map_response(errors_as_json))
         .merge(ui::router())
         .fallback(files::no_route)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::map_response(harden))
         .with_state(state)
+}
+
+/// The API answers every error as JSON with a stable code; axum's own
+/// refusals (a body or query that does not parse, a method the route does
+/// not take, a JSON body over the limit) come as plain text or empty, and
+/// are turned into that shape here, their text the message.
+async fn errors_as_json(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    // Only bodiless answers (HEAD, 416) and axum's short texts get here.
+    if response.headers().contains_key(header::CONTENT_RANGE) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::TooLarge,
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        s if s.is_server_error() => ErrorCode::Internal,
+        _ => ErrorCode::BadRequest,
+    };
+    let message = match String::from_utf8_lossy(&text).trim() {
+        "" => status.canonical_reason().unwrap_or("refused").to_owned(),
+        text => text.to_owned(),
+    };
+    let mut answer = ApiError::new(status, code, message).into_response();
+    // Allow (405) and the like stay.
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name, value.clone());
+        }
+    }
+    answer
 }
 
 /// Every answer: no type sniffing, no framing, and nothing in it ever runs

@@ -4,20 +4,27 @@
 
 use crate::auth::Authed;
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::files::home_path;
+use crate::schemas::JsonBodyRefused;
+use crate::schemas::ShareSchema;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use netdisk_store::{Share, ShareSpec};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ShareRequest {
     /// What to share, as in the other endpoints: "~/photos" or "photos".
+    #[schema(example = "photos")]
     path: String,
+    /// Visitors give it first (throttled like a login).
+    #[schema(format = Password)]
     password: Option<String>,
     /// Seconds from now; none: until revoked.
     expires_in: Option<u64>,
@@ -26,15 +33,39 @@ pub(crate) struct ShareRequest {
     upload_only: bool,
 }
 
-/// A link as the API shows it: the store's, with the page to open.
-pub(crate) fn share_json(share: &Share) -> serde_json::Value {
-    let mut value = serde_json::to_value(share).unwrap_or_default();
-    if let Some(object) = value.as_object_mut() {
-        object.insert("url".into(), format!("/s/{}", share.token).into());
-    }
-    value
+/// A link as the API shows it (`schemas::ShareSchema`): the store's, with
+/// the page to open.
+#[derive(Serialize)]
+pub(crate) struct ShareView {
+    #[serde(flatten)]
+    share: Share,
+    url: String,
 }
 
+impl From<Share> for ShareView {
+    fn from(share: Share) -> ShareView {
+        let url = format!("/s/{}", share.token);
+        ShareView { share, url }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ShareList {
+    #[schema(value_type = Vec<ShareSchema>)]
+    shares: Vec<ShareView>,
+}
+
+#[utoipa::path(post, path = "/api/v1/shares", tag = "shares",
+    security(("bearer" = []), ("session_cookie" = [])),
+    request_body = ShareRequest,
+    responses(
+        (status = 201, description = "The new link", body = ShareSchema),
+        (status = 400, description = "A path the rules refuse, a malformed body, `max_downloads` 0, an upload-only file", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "A path out of the home, or no CSRF token", body = ErrorBody),
+        (status = 404, description = "Nothing at that path", body = ErrorBody),
+        JsonBodyRefused,
+    ))]
 pub(crate) async fn add_share(
     authed: Authed,
     Json(request): Json<ShareRequest>,
@@ -47,15 +78,32 @@ pub(crate) async fn add_share(
         upload_only: request.upload_only,
     };
     let share = authed.space.add_share(&path, spec).await?;
-    Ok((StatusCode::CREATED, Json(share_json(&share))))
+    Ok((StatusCode::CREATED, Json(ShareView::from(share))))
 }
 
-pub(crate) async fn list_shares(authed: Authed) -> Result<impl IntoResponse, ApiError> {
+#[utoipa::path(get, path = "/api/v1/shares", tag = "shares",
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The user's links", body = ShareList),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+    ))]
+pub(crate) async fn list_shares(authed: Authed) -> Result<Json<ShareList>, ApiError> {
     let shares = authed.space.shares().await?;
-    let shares: Vec<_> = shares.iter().map(share_json).collect();
-    Ok(Json(serde_json::json!({ "shares": shares })))
+    Ok(Json(ShareList {
+        shares: shares.into_iter().map(ShareView::from).collect(),
+    }))
 }
 
+#[utoipa::path(delete, path = "/api/v1/shares/{id}", tag = "shares",
+    security(("bearer" = []), ("session_cookie" = [])),
+    params(("id" = i64, Path, description = "The link's id, as listed")),
+    responses(
+        (status = 204, description = "Revoked: the link answers 404 from now on"),
+        (status = 400, description = "An id that is not a number", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "A cookie session without its CSRF token", body = ErrorBody),
+        (status = 404, description = "The user has no such link", body = ErrorBody),
+    ))]
 pub(crate) async fn remove_share(
     authed: Authed,
     Path(id): Path<i64>,

@@ -10,6 +10,7 @@
 
 use crate::auth::Authed;
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::files::home_path;
 use crate::routes::AppState;
 use crate::upload::drain_if_refused;
@@ -20,7 +21,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use netdisk_proto::ErrorCode;
 use netdisk_store::{ResumableUpload, Upload};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
 
 const VERSION: &str = "1.0.0";
 const TUS_RESUMABLE: HeaderName = HeaderName::from_static("tus-resumable");
@@ -61,7 +64,23 @@ fn number(headers: &HeaderMap, name: &str) -> Result<u64, ApiError> {
         .ok_or_else(|| ApiError::bad_request(format!("{name}: a number of bytes is needed")))
 }
 
+/// The `{id}` of an upload's URL.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct UploadId {
+    /// As the creation's `Location` gave it.
+    id: String,
+}
+
 /// `OPTIONS /api/v1/tus`: what this server speaks (no login needed).
+#[utoipa::path(options, path = "/api/v1/tus", tag = "tus",
+    responses(
+        (status = 204, description = "What this server speaks", headers(
+            ("Tus-Resumable" = String, description = "`1.0.0`"),
+            ("Tus-Version" = String, description = "`1.0.0`"),
+            ("Tus-Extension" = String, description = "`creation,termination,checksum`"),
+            ("Tus-Checksum-Algorithm" = String, description = "`sha256,blake3`"))),
+    ))]
 pub(crate) async fn options() -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     let headers = response.headers_mut();
@@ -98,6 +117,26 @@ fn metadata(headers: &HeaderMap) -> Result<Vec<(String, String)>, ApiError> {
 /// `POST /api/v1/tus` (creation): `Upload-Length`, and `Upload-Metadata`
 /// with `path` (in the home, as elsewhere), optionally `modified`
 /// (seconds since the epoch) and `blake3` (the whole file's, hex).
+#[utoipa::path(post, path = "/api/v1/tus", tag = "tus",
+    security(("bearer" = []), ("session_cookie" = [])),
+    params(
+        ("Tus-Resumable" = String, Header, description = "`1.0.0`"),
+        ("Upload-Length" = u64, Header, description = "The whole file's size"),
+        ("Upload-Metadata" = String, Header,
+            description = "`path BASE64` (the target in the home), optionally `modified BASE64` (seconds since the epoch) and `blake3 BASE64` (the whole file's hash, hex), comma-separated"),
+    ),
+    responses(
+        (status = 201, description = "Created: PATCH the bytes to Location", headers(
+            ("Location" = String, description = "`/api/v1/tus/ID`"),
+            ("Upload-Offset" = u64, description = "0"))),
+        (status = 400, description = "A missing or malformed header, a path the rules refuse", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "A path out of the home, or no CSRF token", body = ErrorBody),
+        (status = 404, description = "A missing parent directory", body = ErrorBody),
+        (status = 409, description = "A directory in the way, or an upload to that path under way", body = ErrorBody),
+        (status = 412, description = "No `Tus-Resumable: 1.0.0`", body = ErrorBody),
+        (status = 507, description = "Over the quota", body = ErrorBody),
+    ))]
 pub(crate) async fn create(authed: Authed, headers: HeaderMap) -> Response {
     tus(create_upload(authed, &headers).await)
 }
@@ -167,7 +206,23 @@ fn state_headers(upload: &ResumableUpload, response: &mut Response) {
 }
 
 /// `HEAD /api/v1/tus/ID`: how many bytes the server has.
-pub(crate) async fn head(authed: Authed, headers: HeaderMap, Path(id): Path<String>) -> Response {
+#[utoipa::path(head, path = "/api/v1/tus/{id}", tag = "tus",
+    security(("bearer" = []), ("session_cookie" = [])),
+    params(UploadId, ("Tus-Resumable" = String, Header, description = "`1.0.0`")),
+    responses(
+        (status = 200, description = "The upload's state", headers(
+            ("Upload-Offset" = u64, description = "Bytes the server has: PATCH from here"),
+            ("Upload-Length" = u64),
+            ("Upload-Expires" = String, description = "When the kept bytes expire (HTTP date)"))),
+        (status = 401, description = "Not logged in"),
+        (status = 404, description = "No such upload (or another user's, or expired)"),
+        (status = 412, description = "No `Tus-Resumable: 1.0.0`"),
+    ))]
+pub(crate) async fn head(
+    authed: Authed,
+    headers: HeaderMap,
+    Path(UploadId { id }): Path<UploadId>,
+) -> Response {
     tus(async {
         require_version(&headers)?;
         let upload = authed.space.resumable(&id).await?;
@@ -179,10 +234,20 @@ pub(crate) async fn head(authed: Authed, headers: HeaderMap, Path(id): Path<Stri
 }
 
 /// `DELETE /api/v1/tus/ID` (termination): the bytes are discarded.
+#[utoipa::path(delete, path = "/api/v1/tus/{id}", tag = "tus",
+    security(("bearer" = []), ("session_cookie" = [])),
+    params(UploadId, ("Tus-Resumable" = String, Header, description = "`1.0.0`")),
+    responses(
+        (status = 204, description = "The upload and its bytes are gone"),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "A cookie session without its CSRF token", body = ErrorBody),
+        (status = 404, description = "No such upload", body = ErrorBody),
+        (status = 412, description = "No `Tus-Resumable: 1.0.0`", body = ErrorBody),
+    ))]
 pub(crate) async fn terminate(
     authed: Authed,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(UploadId { id }): Path<UploadId>,
 ) -> Response {
     tus(async {
         require_version(&headers)?;
@@ -239,11 +304,35 @@ impl Checksum {
 /// `PATCH /api/v1/tus/ID`: bytes from `Upload-Offset` (which must be the
 /// server's), as `application/offset+octet-stream`. The answer is the new
 /// offset; the request that brings the last byte commits the file.
+#[utoipa::path(patch, path = "/api/v1/tus/{id}", tag = "tus",
+    security(("bearer" = []), ("session_cookie" = [])),
+    params(
+        UploadId,
+        ("Tus-Resumable" = String, Header, description = "`1.0.0`"),
+        ("Upload-Offset" = u64, Header, description = "Where these bytes go: the offset the server reported"),
+        ("Upload-Checksum" = Option<String>, Header, description = "`sha256 BASE64` or `blake3 BASE64` of this body"),
+    ),
+    request_body(content = String, content_type = "application/offset+octet-stream",
+        description = "The next bytes of the file"),
+    responses(
+        (status = 204, description = "Kept (the last byte: the file is committed)", headers(
+            ("Upload-Offset" = u64, description = "The new offset"))),
+        (status = 400, description = "A malformed header, a body past Upload-Length", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "A cookie session without its CSRF token", body = ErrorBody),
+        (status = 404, description = "No such upload", body = ErrorBody),
+        (status = 409, description = "Upload-Offset is not the server's (`offset_mismatch`)", body = ErrorBody),
+        (status = 412, description = "No `Tus-Resumable: 1.0.0`", body = ErrorBody),
+        (status = 415, description = "Not `application/offset+octet-stream`", body = ErrorBody),
+        (status = 422, description = "The whole file's BLAKE3 is not the creation's; nothing stored", body = ErrorBody),
+        (status = 460, description = "The body does not match Upload-Checksum; none of it kept", body = ErrorBody),
+        (status = 507, description = "Over the quota, or the disk is full", body = ErrorBody),
+    ))]
 pub(crate) async fn patch(
     State(state): State<AppState>,
     authed: Result<Authed, ApiError>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(UploadId { id }): Path<UploadId>,
     body: Body,
 ) -> Response {
     let mut body = Some(body);

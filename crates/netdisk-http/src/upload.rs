@@ -6,7 +6,8 @@
 
 use crate::auth::Authed;
 use crate::error::ApiError;
-use crate::files::home_path;
+use crate::error::ErrorBody;
+use crate::files::{home_path, InHome};
 use crate::routes::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -16,18 +17,55 @@ use axum::Json;
 use base64::Engine;
 use netdisk_proto::ErrorCode;
 use netdisk_store::{Committed, SourceAttributes, Upload, UploadSpec};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// A refused upload's body is read and dropped up to this much, so a
 /// client that sends its body without waiting (no `Expect: 100-continue`)
 /// reads the refusal instead of a reset; a larger one is cut.
 const DRAIN_MAX: u64 = 64 * 1024 * 1024;
 
+/// What a committed upload answers.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Stored {
+    /// As answers show paths (`~/photos/a.jpg`).
+    path: String,
+    size: u64,
+    /// The BLAKE3 of what was stored (hex).
+    blake3: String,
+}
+
+#[utoipa::path(put, path = "/api/v1/files/{*path}", tag = "files",
+    security(("bearer" = []), ("session_cookie" = [])),
+    params(
+        InHome,
+        ("Content-Length" = u64, Header, description = "Required: the quota is checked before the body"),
+        ("X-Netdisk-Blake3" = Option<String>, Header, description = "The body's BLAKE3, 64 hex digits"),
+        ("Content-Digest" = Option<String>, Header, description = "RFC 9530: `blake3=:BASE64:`"),
+        ("If-None-Match" = Option<String>, Header, description = "`*`: refuse if the target exists"),
+        ("X-Netdisk-Modified" = Option<i64>, Header, description = "Modification time to keep, seconds since the epoch"),
+    ),
+    request_body(content = String, content_type = "application/octet-stream",
+        description = "The file's bytes, streamed"),
+    responses(
+        (status = 201, description = "Stored whole and durably, replacing any old file atomically", body = Stored),
+        (status = 400, description = "A path the rules refuse, a body longer or shorter than Content-Length, a malformed hash header", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "A path out of the home, or no CSRF token", body = ErrorBody),
+        (status = 404, description = "A missing parent directory", body = ErrorBody),
+        (status = 408, description = "The body stalled", body = ErrorBody),
+        (status = 409, description = "A directory in the way", body = ErrorBody),
+        (status = 411, description = "No Content-Length", body = ErrorBody),
+        (status = 412, description = "`If-None-Match: *` and the target exists", body = ErrorBody),
+        (status = 422, description = "The body's BLAKE3 is not the one sent; nothing stored", body = ErrorBody),
+        (status = 507, description = "Over the quota, or the disk is full; nothing stored", body = ErrorBody),
+    ))]
 pub(crate) async fn put_file(
     State(state): State<AppState>,
     // A refused login is answered like any refusal: after the body is drained.
     authed: Result<Authed, ApiError>,
     headers: HeaderMap,
-    Path(path): Path<String>,
+    Path(InHome { path }): Path<InHome>,
     body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut body = Some(body);
@@ -98,7 +136,7 @@ async fn upload(
     headers: &HeaderMap,
     path: &str,
     body: &mut Option<Body>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<Stored>), ApiError> {
     let authed = authed?;
     let path = home_path(path)?;
     let size = content_length(headers)?;
@@ -124,11 +162,11 @@ async fn upload(
     let committed = receive_and_commit(state, upload, body, size, expected).await?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({
-            "path": committed.path.to_string(),
-            "size": committed.size,
-            "blake3": committed.blake3,
-        })),
+        Json(Stored {
+            path: committed.path.to_string(),
+            size: committed.size,
+            blake3: committed.blake3,
+        }),
     ))
 }
 

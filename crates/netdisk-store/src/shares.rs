@@ -596,6 +596,14 @@ impl OpenShare {
         ShareRefused::Store(err)
     }
 
+    /// A refusal from the owner's space as the visitor sees it: the path
+    /// shown from the link's root, never where the owner keeps it (the
+    /// space's messages name the owner's path).
+    fn refuse_hiding_owner(&self, action: &str, path: &HomePath, err: StoreError) -> ShareRefused {
+        let message = format!("{}: {}", self.shown(path), err.code().describe());
+        self.refuse(action, path, StoreError::new(err.kind, message))
+    }
+
     /// A path a visitor named inside the link (`None`: the shared file
     /// or folder itself), refused if it climbs out or passes a symlink.
     pub fn resolve(&self, inner: Option<&str>) -> Result<HomePath, ShareRefused> {
@@ -617,14 +625,15 @@ impl OpenShare {
         }
         let inner = HomePath::home().resolve(inner.trim_start_matches('/'))?;
         let target = self.root.within(&inner)?;
+        let not_here = || StoreError::new(ErrorKind::NotFound, "no such file in this link");
         let mut walked = self.root.clone();
         for name in inner.names() {
             walked = walked.join(name)?;
-            if self.space.entry(&walked)?.kind == EntryKind::Symlink {
-                return Err(StoreError::new(
-                    ErrorKind::NotFound,
-                    "no such file in this link",
-                ));
+            match self.space.entry(&walked) {
+                Ok(entry) if entry.kind != EntryKind::Symlink => {}
+                // Missing, a symlink (which leads nowhere through a link),
+                // or unreadable: the visitor learns no more than "not here".
+                Ok(_) | Err(_) => return Err(not_here()),
             }
         }
         Ok(target)
@@ -644,22 +653,22 @@ impl OpenShare {
 
     fn readable(&self, action: &str, path: &HomePath) -> Result<(), ShareRefused> {
         if self.share.upload_only {
-            return Err(self.refuse(
-                action,
-                path,
-                StoreError::new(ErrorKind::PermissionDenied, "this link only takes uploads"),
-            ));
+            let refusal =
+                StoreError::new(ErrorKind::PermissionDenied, "this link only takes uploads");
+            self.audit(action, path, refusal.code().as_str());
+            return Err(ShareRefused::Store(refusal));
         }
         Ok(())
     }
 
     /// A folder link's listing (of its root or a folder inside it).
     pub async fn list(&self, inner: Option<&str>) -> Result<Vec<Entry>, ShareRefused> {
+        // A drop box says nothing of what it holds, not even whether a name exists.
+        self.readable("list", &self.root)?;
         let path = self.resolve(inner)?;
-        self.readable("list", &path)?;
         let mut entries = match self.space.list(&path).await {
             Ok(entries) => entries,
-            Err(err) => return Err(self.refuse("list", &path, err)),
+            Err(err) => return Err(self.refuse_hiding_owner("list", &path, err)),
         };
         // A symlink leads nowhere through a link: not shown.
         entries.retain(|entry| entry.kind != EntryKind::Symlink);
@@ -670,12 +679,12 @@ impl OpenShare {
     /// Opens a file of the link to send (its bytes are audited as a
     /// transfer of the owner's file to the visitor's address).
     pub async fn open_download(&self, inner: Option<&str>) -> Result<Download, ShareRefused> {
+        self.readable("download", &self.root)?;
         let path = self.resolve(inner)?;
-        self.readable("download", &path)?;
         self.space
             .open_download(&path, None)
             .await
-            .map_err(|err| self.refuse("download", &path, err))
+            .map_err(|err| self.refuse_hiding_owner("download", &path, err))
     }
 
     /// A download through the link starts (its first byte is about to be
@@ -728,7 +737,7 @@ impl OpenShare {
                 ))
             }
             Err(err) if err.kind == ErrorKind::NotFound => {}
-            Err(err) => return Err(self.refuse("upload", &path, err)),
+            Err(err) => return Err(self.refuse_hiding_owner("upload", &path, err)),
         }
         let spec = UploadSpec {
             size,
@@ -743,7 +752,7 @@ impl OpenShare {
                 self.audit("upload", &path, "ok");
                 Ok(upload)
             }
-            Err(err) => Err(self.refuse("upload", &path, err)),
+            Err(err) => Err(self.refuse_hiding_owner("upload", &path, err)),
         }
     }
 }
