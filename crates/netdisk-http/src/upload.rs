@@ -141,15 +141,7 @@ async fn upload(
     let path = home_path(path)?;
     let size = content_length(headers)?;
     let expected = client_hash(headers)?;
-    if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v == "*")
-        && authed.space.entry(&path).is_ok()
-    {
-        return Err(ApiError::new(
-            StatusCode::PRECONDITION_FAILED,
-            ErrorCode::Exists,
-            format!("{path} exists (If-None-Match: *)"),
-        ));
-    }
+    let create_new = headers.get(header::IF_NONE_MATCH).is_some_and(|v| v == "*");
     let spec = UploadSpec {
         size,
         attributes: SourceAttributes {
@@ -157,9 +149,26 @@ async fn upload(
             mode: None,
         },
         resume: false,
+        create_new,
     };
-    let upload = authed.space.begin_upload(&path, spec).await?;
-    let committed = receive_and_commit(state, upload, body, size, expected).await?;
+    // If-None-Match: * is the store's create_new, checked when the upload
+    // begins and again, atomically, when it commits; HTTP calls it 412.
+    let precondition = |err: ApiError| match err.code {
+        "exists" if create_new => ApiError {
+            status: StatusCode::PRECONDITION_FAILED,
+            message: format!("{path} exists (If-None-Match: *)"),
+            ..err
+        },
+        _ => err,
+    };
+    let upload = authed
+        .space
+        .begin_upload(&path, spec)
+        .await
+        .map_err(|e| precondition(e.into()))?;
+    let committed = receive_and_commit(state, upload, body, size, expected)
+        .await
+        .map_err(precondition)?;
     Ok((
         StatusCode::CREATED,
         Json(Stored {

@@ -135,8 +135,9 @@ pub trait Staged: Send {
     /// Makes the complete upload (written through `file`) the file at
     /// `target`: sets its `attributes`, records `blake3` as its hash,
     /// makes all of it durable, then moves it over `target` atomically
-    /// and durably. Returns the bytes that left the disk: the file it
-    /// replaced and any kept partial of the same target.
+    /// and durably (`create_new`: only if nothing is there, else `exists`,
+    /// decided atomically). Returns the bytes that left the disk: the file
+    /// it replaced and any kept partial of the same target.
     fn commit(
         self: Box<Self>,
         file: std::fs::File,
@@ -144,6 +145,7 @@ pub trait Staged: Send {
         blake3: &str,
         target: &HomePath,
         partials: &PartialRelease,
+        create_new: bool,
     ) -> Result<u64, StoreError>;
 }
 

@@ -47,6 +47,7 @@ impl ResumableUpload {
                 mode: None,
             },
             resume: true,
+            create_new: false,
         }
     }
 }

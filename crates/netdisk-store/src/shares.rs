@@ -746,6 +746,8 @@ impl OpenShare {
                 mode: None,
             },
             resume: false,
+            // Never replaces: two visitors dropping one name, one gets it.
+            create_new: true,
         };
         match self.space.begin_upload(&path, spec).await {
             Ok(upload) => {

@@ -33,6 +33,10 @@ pub struct UploadSpec {
     pub attributes: SourceAttributes,
     /// Keep the bytes if the upload is cut, and go on from kept ones.
     pub resume: bool,
+    /// Only a new file: refused (`exists`) if something is at the target
+    /// when the upload begins, or when it commits (atomically: two such
+    /// uploads racing for one name, one gets it and the other is refused).
+    pub create_new: bool,
 }
 
 /// A committed upload.
@@ -96,6 +100,12 @@ impl Space {
         target: &HomePath,
         spec: UploadSpec,
     ) -> Result<(Prepared, Reservation, Option<u64>), StoreError> {
+        if spec.create_new && self.entry(target).is_ok() {
+            return Err(StoreError::new(
+                ErrorKind::Exists,
+                format!("{target}: already exists"),
+            ));
+        }
         let quota = self.quota().await?;
         let claim = if spec.resume {
             let key = ActivePartials::key_for(&self.user, target);
@@ -286,8 +296,14 @@ impl Upload {
                 space
                     .run(move |_home| {
                         let stored = staged.written().saturating_sub(counted);
-                        let replaced =
-                            staged.commit(file, spec.attributes, &hash, &target, &partials)?;
+                        let replaced = staged.commit(
+                            file,
+                            spec.attributes,
+                            &hash,
+                            &target,
+                            &partials,
+                            spec.create_new,
+                        )?;
                         Ok((stored, replaced))
                     })
                     .await

@@ -328,3 +328,74 @@ async fn a_cut_upload_is_resumed_from_its_kept_bytes_even_after_a_restart() {
     assert_eq!(rest, &body[123_456..]);
     assert_eq!(download.finish().await.expect("finish"), hash(&body));
 }
+
+/// `create_new` uploads never replace: refused at the start when the name
+/// is taken, and when two race for a free name (both begun while it was
+/// free) one commits and the other is refused at its commit, its bytes
+/// gone and its space given back.
+#[tokio::test(flavor = "multi_thread")]
+async fn create_new_uploads_never_replace_even_when_they_race() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let store = open_store(root.path(), Some(1 << 20));
+    let space = space(&store).await;
+    upload(&space, "taken.txt", b"first").await.expect("upload");
+    let new_only = |size: usize| UploadSpec {
+        size: size as u64,
+        create_new: true,
+        ..UploadSpec::default()
+    };
+    let refused = space
+        .begin_upload(&path("taken.txt"), new_only(6))
+        .await
+        .err()
+        .expect("a taken name is refused at the start");
+    assert_eq!(refused.kind, ErrorKind::Exists);
+
+    let (a, b) = (vec![b'a'; 40_000], vec![b'b'; 50_000]);
+    let mut uploads = Vec::new();
+    for body in [&a, &b] {
+        let mut upload = space
+            .begin_upload(&path("race.bin"), new_only(body.len()))
+            .await
+            .expect("the name is free when both begin");
+        upload.start_body(0).expect("start");
+        upload
+            .write(Bytes::copy_from_slice(body))
+            .await
+            .expect("write");
+        uploads.push(upload);
+    }
+    let second = uploads.pop().expect("b");
+    let first = uploads.pop().expect("a");
+    first.finish(&hash(&a)).await.expect("the first commits");
+    let lost = second
+        .finish(&hash(&b))
+        .await
+        .expect_err("the second is refused");
+    assert_eq!(lost.kind, ErrorKind::Exists);
+    assert_eq!(download(&space, "race.bin").await.0, a, "never replaced");
+    assert_eq!(download(&space, "taken.txt").await.0, b"first");
+
+    // The loser left no bytes behind, counted or not.
+    let usage = space.usage().await.expect("usage");
+    assert_eq!((usage.used, usage.reserved), (40_000 + 5, 0));
+    let staged = files_under(&root.path().join("staging"));
+    assert!(staged.is_empty(), "staging files left: {staged:?}");
+}
+
+/// Every file (not directory) below `dir`.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read staging") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found
+}

@@ -36,6 +36,7 @@ pub(crate) async fn apply<S: PeerStream>(
             mode: req.mode,
         },
         resume: req.resume,
+        create_new: false,
     };
     let mut upload = match session.space.begin_upload(&target, spec).await {
         Ok(upload) => upload,

@@ -72,12 +72,13 @@ impl Staged for LocalStaged {
         blake3: &str,
         target: &HomePath,
         partials: &PartialRelease,
+        create_new: bool,
     ) -> Result<u64, StoreError> {
         finish_staged(&file, &attributes, blake3)
             .and_then(|()| file.sync_all())
             .map_err(|e| StoreError::from_io(&e, "upload"))?;
         let home = self.home.clone();
-        home.commit_upload(*self, target, partials)
+        home.commit_upload(*self, target, partials, create_new)
     }
 }
 
@@ -244,8 +245,13 @@ impl LocalHome {
         staged: LocalStaged,
         target: &HomePath,
         partials: &PartialRelease,
+        create_new: bool,
     ) -> Result<u64, StoreError> {
-        let replaced = self.place_upload(staged, target)?;
+        let replaced = if create_new {
+            self.place_new(staged, target)?
+        } else {
+            self.place_upload(staged, target)?
+        };
         self.sync_dir(&target.parent())?;
         Ok(replaced + self.release_partial(target, partials))
     }
@@ -362,6 +368,33 @@ impl LocalHome {
             let _ = self.staging.remove_file(meta);
         }
         Ok(replaced)
+    }
+
+    /// Puts a complete, synced upload at its target only if nothing is
+    /// there: a hard link fails atomically on an existing name (where
+    /// rename would replace it), then the staging name goes. Not yet
+    /// durable: see `sync_dir`. Returns 0 (nothing replaced).
+    fn place_new(&self, mut staged: LocalStaged, target: &HomePath) -> Result<u64, StoreError> {
+        refuse_the_home(target)?;
+        match self
+            .staging
+            .hard_link(&staged.name, &self.dir, target.relative())
+        {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::new(
+                    ErrorKind::Exists,
+                    format!("{target}: already exists"),
+                ))
+            }
+            Err(e) => return Err(io_err(target)(e)),
+        }
+        staged.committed = true;
+        for name in std::iter::once(&staged.name).chain(staged.meta.as_ref()) {
+            // A leftover is swept with the other crash leftovers.
+            let _ = self.staging.remove_file(name);
+        }
+        Ok(0)
     }
 
     /// fsyncs a directory so the renames into it survive a crash. A
