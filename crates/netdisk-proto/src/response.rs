@@ -60,6 +60,43 @@ pub struct Usage {
     /// The user's quota in bytes; absent means unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<u64>,
+    /// Of `used`, the bytes of what is in the trash.
+    #[serde(default)]
+    pub trash: u64,
+    /// Of `used`, the bytes of old versions of files.
+    #[serde(default)]
+    pub versions: u64,
+}
+
+/// A deleted file, symlink or whole tree, kept in the user's trash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrashItem {
+    /// Names it in `trash_restore` and `trash_purge`.
+    pub id: String,
+    /// Where it was, in "~/a/b" form.
+    pub path: String,
+    pub kind: crate::EntryKind,
+    /// Bytes (of all its files, for a tree); they count toward the quota.
+    pub size: u64,
+    /// When it was deleted, seconds since the epoch.
+    pub deleted: i64,
+}
+
+/// An old version of a file: what it was before an upload or a move
+/// replaced it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileVersion {
+    /// Names it in `version_restore` and `versions_purge`.
+    pub id: String,
+    pub size: u64,
+    /// When it was replaced (stopped being the file), seconds since the epoch.
+    pub replaced: i64,
+    /// Its own modification time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<i64>,
+    /// Its BLAKE3, when the store had recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blake3: Option<String>,
 }
 
 /// One share link, as its owner sees it.

@@ -215,15 +215,18 @@ fn message() -> impl Strategy<Value = Message> {
             any::<u64>(),
             any::<u64>(),
             any::<u64>(),
-            proptest::option::of(any::<u64>())
+            proptest::option::of(any::<u64>()),
+            (any::<u64>(), any::<u64>())
         )
-            .prop_map(|(id, used, reserved, partials, quota)| {
+            .prop_map(|(id, used, reserved, partials, quota, (trash, versions))| {
                 Message::Usage(Usage {
                     id,
                     used,
                     reserved,
                     partials,
                     quota,
+                    trash,
+                    versions,
                 })
             }),
         (

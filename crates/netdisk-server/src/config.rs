@@ -1,7 +1,7 @@
 //! Server settings, with the defaults `netdisk serve` uses.
 
 use netdisk_proto::SiteKey;
-pub use netdisk_store::AuditDestination;
+pub use netdisk_store::{AuditDestination, Retention};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -56,6 +56,8 @@ pub struct ServerConfig {
     /// 4 MiB). A session that would go over commits what it holds, then
     /// waits for room.
     pub small_upload_memory: u64,
+    /// What is kept of deleted and replaced files (trash, versions).
+    pub retention: Retention,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +80,7 @@ impl Default for ServerConfig {
             partial_ttl: Duration::from_secs(24 * 3600),
             default_quota: None,
             small_upload_memory: 256 * 1024 * 1024,
+            retention: Retention::default(),
         }
     }
 }

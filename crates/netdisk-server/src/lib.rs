@@ -21,7 +21,7 @@ mod source;
 mod tls;
 
 pub use accept::{serve_connections, ConnectionLimits};
-pub use config::{AuditDestination, ServerConfig, Transport};
+pub use config::{AuditDestination, Retention, ServerConfig, Transport};
 pub use error::ServerError;
 pub use linger::close_lingering;
 pub use listener::Server;

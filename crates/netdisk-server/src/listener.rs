@@ -33,6 +33,7 @@ impl Server {
             audit: config.audit.clone(),
             max_login_failures: config.max_login_failures,
             lockout: config.lockout,
+            retention: config.retention,
         })?;
         let tls = ServerTls::load(&config.transport, store.root())?.map(Arc::new);
         let listener =

@@ -55,6 +55,42 @@ pub enum Event<'a> {
         user: &'a str,
         path: &'a str,
         recursive: bool,
+        /// The trash item it became, unless it was deleted for good.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        trash: Option<&'a str>,
+        result: &'a str,
+    },
+    /// A trash item put back (`path`: where).
+    TrashRestore {
+        peer: SocketAddr,
+        user: &'a str,
+        id: &'a str,
+        path: &'a str,
+        result: &'a str,
+    },
+    /// Trash items deleted for good by their user.
+    TrashPurge {
+        peer: SocketAddr,
+        user: &'a str,
+        items: usize,
+        bytes: u64,
+        result: &'a str,
+    },
+    /// An old version made the file again.
+    VersionRestore {
+        peer: SocketAddr,
+        user: &'a str,
+        path: &'a str,
+        version: &'a str,
+        result: &'a str,
+    },
+    /// Old versions deleted for good by their user.
+    VersionPurge {
+        peer: SocketAddr,
+        user: &'a str,
+        path: &'a str,
+        items: usize,
+        bytes: u64,
         result: &'a str,
     },
     Rmdir {

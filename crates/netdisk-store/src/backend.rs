@@ -10,7 +10,7 @@
 
 use crate::claims::{ActiveClaim, ActivePartials, PartialRelease};
 use crate::error::StoreError;
-use netdisk_proto::response::PartialUpload;
+use netdisk_proto::response::{FileVersion, PartialUpload, TrashItem};
 use netdisk_proto::{Entry, HomePath};
 use std::io;
 use std::sync::Arc;
@@ -23,6 +23,25 @@ pub enum HashLookup {
     /// No record, or a stale one: the file as it was when looked up, to
     /// record a hash computed from it later (`Home::record_hash`).
     Missing(FileStamp),
+}
+
+/// What a commit does with a file already at its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Replace it: its bytes leave the disk.
+    Replace,
+    /// Replace it, keeping it as the target's newest old version, and
+    /// keep at most this many old versions of the target.
+    KeepVersions(u32),
+    /// Refuse (`exists`), decided atomically: the upload only makes a new file.
+    Refuse,
+}
+
+/// Bytes kept in the trash and as old versions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeptBytes {
+    pub trash: u64,
+    pub versions: u64,
 }
 
 /// What a file was (for the local back-end: its size and modification
@@ -73,6 +92,43 @@ pub trait Home: Send + Sync + 'static {
     fn remove_dir(&self, path: &HomePath) -> Result<(), StoreError>;
     /// Renames `from` to `to` atomically, replacing a file at `to`.
     fn rename(&self, from: &HomePath, to: &HomePath) -> Result<(), StoreError>;
+
+    /// Moves what is at `path` (a file, a symlink, a whole tree) into the
+    /// user's trash, atomically: a crash leaves it in one place or the
+    /// other, whole.
+    fn trash(&self, path: &HomePath) -> Result<TrashItem, StoreError>;
+    /// The trash, oldest first.
+    fn trash_items(&self) -> Result<Vec<TrashItem>, StoreError>;
+    /// Moves a trash item back into the home at `to` (missing parents
+    /// made), only onto a free name, decided atomically.
+    fn restore_trash(&self, id: &str, to: &HomePath) -> Result<(), StoreError>;
+    /// Deletes a trash item for good; returns its bytes.
+    fn purge_trash(&self, id: &str) -> Result<u64, StoreError>;
+    /// Keeps the regular file at `target`, about to be replaced, as its
+    /// newest old version (the same bytes, not a copy); `None` when there
+    /// is no regular file there. Undo with `drop_version` if the
+    /// replacement fails; after it, `trim_versions`.
+    fn keep_version(&self, target: &HomePath) -> Result<Option<String>, StoreError>;
+    fn drop_version(&self, target: &HomePath, id: &str);
+    /// Deletes all but the newest `keep` old versions of `path`; returns the bytes.
+    fn trim_versions(&self, path: &HomePath, keep: u32) -> Result<u64, StoreError>;
+    /// A file's old versions, oldest first.
+    fn versions(&self, path: &HomePath) -> Result<Vec<FileVersion>, StoreError>;
+    /// Opens an old version for reading.
+    fn open_version(&self, path: &HomePath, id: &str) -> Result<std::fs::File, StoreError>;
+    /// Deletes an old version for good; returns its bytes.
+    fn purge_version(&self, path: &HomePath, id: &str) -> Result<u64, StoreError>;
+    /// Bytes in the trash and in old versions.
+    fn kept_bytes(&self) -> Result<KeptBytes, StoreError>;
+    /// Deletes the oldest trash items, then (`versions_too`) the oldest old
+    /// versions, until `wanted` bytes are freed; returns the bytes. Deletes
+    /// nothing when all of them together would not free enough.
+    fn release_oldest(&self, wanted: u64, versions_too: bool) -> Result<u64, StoreError>;
+    /// Deletes trash items kept before `before` (seconds since the epoch);
+    /// returns the bytes.
+    fn expire_trash(&self, before: i64) -> Result<u64, StoreError>;
+    /// Removes kept items a crash left half made; run before the usage is measured.
+    fn sweep_kept(&self);
     /// Bytes of the regular file at `path`; 0 for anything else or nothing.
     fn file_size(&self, path: &HomePath) -> u64;
     /// Bytes in the home's regular files.
@@ -115,12 +171,14 @@ pub trait Home: Send + Sync + 'static {
         target: &HomePath,
         partials: &PartialRelease,
     ) -> Result<u64, StoreError>;
-    /// Commits small uploads with one durability step for all; returns,
-    /// in order, the bytes each replaced (and released) or why it failed.
+    /// Commits small uploads with one durability step for all (`existing`
+    /// as for `Staged::commit`); returns, in order, the bytes each freed
+    /// or why it failed.
     fn commit_small_batch(
         &self,
         files: Vec<SmallFile>,
         partials: &PartialRelease,
+        existing: Existing,
     ) -> Vec<Result<u64, StoreError>>;
 }
 
@@ -135,9 +193,9 @@ pub trait Staged: Send {
     /// Makes the complete upload (written through `file`) the file at
     /// `target`: sets its `attributes`, records `blake3` as its hash,
     /// makes all of it durable, then moves it over `target` atomically
-    /// and durably (`create_new`: only if nothing is there, else `exists`,
-    /// decided atomically). Returns the bytes that left the disk: the file
-    /// it replaced and any kept partial of the same target.
+    /// and durably, doing with a file there what `existing` says. Returns
+    /// the bytes that left the disk: the file it replaced (unless kept as
+    /// a version), old versions trimmed, any kept partial of the target.
     fn commit(
         self: Box<Self>,
         file: std::fs::File,
@@ -145,7 +203,7 @@ pub trait Staged: Send {
         blake3: &str,
         target: &HomePath,
         partials: &PartialRelease,
-        create_new: bool,
+        existing: Existing,
     ) -> Result<u64, StoreError>;
 }
 

@@ -5,6 +5,8 @@
 //! ROOT/homes/NAME/     each user's files
 //! ROOT/staging/NAME/   uploads in progress; outside the home, so no
 //!                      client path can ever name them
+//! ROOT/kept/NAME/      the trash and old versions of files, outside the
+//!                      home too
 //! ```
 
 use crate::users::{UserDb, UserDbError};
@@ -41,7 +43,12 @@ fn create_private_dir(path: &Path) -> Result<(), DataDirError> {
 impl DataDir {
     /// Opens the data directory, creating its layout on first use.
     pub fn open(root: &Path) -> Result<DataDir, DataDirError> {
-        for dir in [root.to_owned(), root.join("homes"), root.join("staging")] {
+        for dir in [
+            root.to_owned(),
+            root.join("homes"),
+            root.join("staging"),
+            root.join("kept"),
+        ] {
             create_private_dir(&dir)?;
         }
         Ok(DataDir {
@@ -65,15 +72,20 @@ impl DataDir {
         self.root.join("staging").join(user)
     }
 
-    /// Creates a user's home and staging directories (idempotent).
+    pub fn kept(&self, user: &str) -> PathBuf {
+        self.root.join("kept").join(user)
+    }
+
+    /// Creates a user's home, staging and kept directories (idempotent).
     pub fn create_home(&self, user: &str) -> Result<(), DataDirError> {
         create_private_dir(&self.home(user))?;
-        create_private_dir(&self.staging(user))
+        create_private_dir(&self.staging(user))?;
+        create_private_dir(&self.kept(user))
     }
 
     /// Deletes a user's files and unfinished uploads.
     pub fn remove_home(&self, user: &str) -> Result<(), DataDirError> {
-        for dir in [self.home(user), self.staging(user)] {
+        for dir in [self.home(user), self.staging(user), self.kept(user)] {
             match std::fs::remove_dir_all(&dir) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}

@@ -22,6 +22,7 @@ mod hashing;
 pub mod local;
 mod quota;
 mod resumable;
+mod retention;
 mod shares;
 mod small;
 mod source;
@@ -36,13 +37,15 @@ mod users;
 pub use audit::{AuditDestination, AuditLog, Event, TransferRecord};
 pub use auth::{Credentials, Logins, PasswordRefused};
 pub use backend::{
-    Backend, FileStamp, HashLookup, Home, Prepared, SmallFile, SourceAttributes, Staged,
+    Backend, Existing, FileStamp, HashLookup, Home, KeptBytes, Prepared, SmallFile,
+    SourceAttributes, Staged,
 };
 pub use claims::{ActiveClaim, ActivePartials, PartialRelease};
 pub use data_dir::{DataDir, DataDirError, DEFAULT_ROOT};
 pub use download::{Download, FileBody, KeptPrefix};
 pub use error::{ErrorKind, StoreError};
 pub use resumable::ResumableUpload;
+pub use retention::{Retention, TrashPurge, TrashRef};
 pub use shares::{OpenShare, Share, ShareRefused, ShareSpec};
 pub use small::{BatchResults, SmallPending};
 pub use source::source_of;

@@ -59,6 +59,17 @@ impl QuotaBook {
         }
     }
 
+    /// Bytes over the quota that `extra` more would take the user to (0: it fits).
+    pub(crate) fn shortfall(&self, user: &str, extra: u64, quota: Option<u64>) -> u64 {
+        let Some(quota) = quota else { return 0 };
+        let account = self.account(user);
+        account
+            .used
+            .saturating_add(account.reserved)
+            .saturating_add(extra)
+            .saturating_sub(quota)
+    }
+
     /// Reserves `bytes` for an upload if the quota allows it, counting the
     /// `replacing` bytes of the file it will replace as free (see above).
     pub(crate) fn reserve(

@@ -4,7 +4,7 @@
 //! is never reported committed before it is durable.
 
 use crate::audit::TransferRecord;
-use crate::backend::{SmallFile, SourceAttributes};
+use crate::backend::{Existing, SmallFile, SourceAttributes};
 use crate::error::{ErrorKind, StoreError};
 use crate::quota::Reservation;
 use crate::space::{outcome, Space};
@@ -83,23 +83,36 @@ impl Space {
         quota: Option<u64>,
     ) -> Result<Reservation, StoreError> {
         let quotas = &self.store.quotas;
-        match quotas.reserve(&self.user, size, 0, quota) {
-            Ok(reservation) => Ok(reservation),
-            // Near the quota, the file it replaces may free enough. Looked up
-            // only then (one stat, answered from the kernel's cache), so the
-            // usual batch pays nothing for it.
-            Err(full) => match self.home.file_size(target) {
-                0 => Err(full),
-                replacing => quotas.reserve(&self.user, size, replacing, quota),
-            },
+        let full = match quotas.reserve(&self.user, size, 0, quota) {
+            Ok(reservation) => return Ok(reservation),
+            Err(full) => full,
+        };
+        // Near the quota, the file it replaces may free enough (unless it
+        // is kept as a version). Looked up only then (one stat, answered
+        // from the kernel's cache), so the usual batch pays nothing for it.
+        let replacing = match self.store.config.retention.on_replace() {
+            Existing::Replace => self.home.file_size(target),
+            _ => 0,
+        };
+        if replacing > 0 {
+            if let Ok(reservation) = quotas.reserve(&self.user, size, replacing, quota) {
+                return Ok(reservation);
+            }
         }
+        // Then old trash and versions, when allowed.
+        let short = quotas.shortfall(&self.user, size.saturating_sub(replacing), quota);
+        if self.release_for(short) > 0 {
+            return quotas.reserve(&self.user, size, replacing, quota);
+        }
+        Err(full)
     }
 
     /// Commits a batch on the blocking pool; the results come in the
     /// files' order.
     pub fn commit_small(&self, files: Vec<SmallFile>) -> JoinHandle<BatchResults> {
         let (home, partials) = (self.home.clone(), self.partials.clone());
-        tokio::task::spawn_blocking(move || home.commit_small_batch(files, &partials))
+        let existing = self.store.config.retention.on_replace();
+        tokio::task::spawn_blocking(move || home.commit_small_batch(files, &partials, existing))
     }
 
     /// Writes the audit line of an upload a front-end refused before it

@@ -5,7 +5,7 @@
 //! a front-end parses what its client sent with `HomePath::resolve`.
 
 use crate::audit::Event;
-use crate::backend::{HashLookup, Home};
+use crate::backend::{Existing, HashLookup, Home};
 use crate::claims::PartialRelease;
 use crate::error::{ErrorKind, StoreError};
 use crate::hashing::hash_file;
@@ -41,12 +41,16 @@ pub struct Space {
 /// Where a user's space goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpaceUsage {
-    /// Bytes in files and kept partial uploads.
+    /// Bytes in files, kept partial uploads, the trash and old versions.
     pub used: u64,
     /// Bytes promised to uploads in progress.
     pub reserved: u64,
     /// Of `used`, bytes in kept partial uploads.
     pub partials: u64,
+    /// Of `used`, bytes in the trash.
+    pub trash: u64,
+    /// Of `used`, bytes of old versions.
+    pub versions: u64,
     /// `None` is unlimited.
     pub quota: Option<u64>,
 }
@@ -167,7 +171,8 @@ impl Space {
     }
 
     /// Removes a file or symlink; with `recursive`, a directory and all
-    /// in it. The bytes freed leave the user's usage.
+    /// in it. It goes to the trash (its bytes still counted) unless the
+    /// trash is off; then the bytes freed leave the user's usage.
     pub async fn remove(&self, path: &HomePath, recursive: bool) -> Result<(), StoreError> {
         let result = self.remove_unaudited(path, recursive).await;
         self.audit(Event::Remove {
@@ -175,12 +180,18 @@ impl Space {
             user: &self.user,
             path: &path.to_string(),
             recursive,
+            trash: result.as_ref().ok().and_then(|item| item.as_deref()),
             result: outcome(&result),
         });
-        result
+        result.map(|_| ())
     }
 
-    async fn remove_unaudited(&self, path: &HomePath, recursive: bool) -> Result<(), StoreError> {
+    /// The trash item's id, when it went there.
+    async fn remove_unaudited(
+        &self,
+        path: &HomePath,
+        recursive: bool,
+    ) -> Result<Option<String>, StoreError> {
         if path.is_home() {
             return Err(StoreError::new(
                 ErrorKind::PermissionDenied,
@@ -188,17 +199,25 @@ impl Space {
             ));
         }
         let target = path.clone();
-        let freed = self
+        let to_trash = self.store.config.retention.trash_on();
+        let (item, freed) = self
             .run(move |home| {
-                if recursive {
-                    home.remove_tree(&target)
-                } else {
-                    home.remove_file(&target)
+                if !recursive && home.entry(&target)?.kind == EntryKind::Dir {
+                    return Err(is_a_directory(home, &target));
                 }
+                if to_trash {
+                    return Ok((Some(home.trash(&target)?.id), 0));
+                }
+                let freed = if recursive {
+                    home.remove_tree(&target)?
+                } else {
+                    home.remove_file(&target)?
+                };
+                Ok((None, freed))
             })
             .await?;
         self.store.quotas.freed(&self.user, freed);
-        Ok(())
+        Ok(item)
     }
 
     /// Removes an empty directory.
@@ -243,6 +262,7 @@ impl Space {
             ));
         };
         let (from, to) = (from.clone(), to.clone());
+        let on_replace = self.store.config.retention.on_replace();
         let replaced = self
             .run(move |home| {
                 let target = if home.is_dir(&to) {
@@ -259,9 +279,28 @@ impl Space {
                         format!("cannot move {from} into itself ({target})"),
                     ));
                 }
-                let replaced = home.file_size(&target);
-                home.rename(&from, &target)?;
-                Ok(replaced)
+                match on_replace {
+                    Existing::KeepVersions(keep) => {
+                        // As an upload's commit: linked in first, so the
+                        // replaced file is never in neither place.
+                        let version = home.keep_version(&target)?;
+                        if let Err(err) = home.rename(&from, &target) {
+                            if let Some(id) = version {
+                                home.drop_version(&target, &id);
+                            }
+                            return Err(err);
+                        }
+                        match version {
+                            Some(_) => home.trim_versions(&target, keep),
+                            None => Ok(0),
+                        }
+                    }
+                    _ => {
+                        let replaced = home.file_size(&target);
+                        home.rename(&from, &target)?;
+                        Ok(replaced)
+                    }
+                }
             })
             .await?;
         self.store.quotas.freed(&self.user, replaced);
@@ -275,11 +314,15 @@ impl Space {
 
     pub async fn usage(&self) -> Result<SpaceUsage, StoreError> {
         let account = self.store.quotas.account(&self.user);
-        let partials = self.run(|home| Ok(home.kept_partial_bytes())).await?;
+        let (partials, kept) = self
+            .run(|home| Ok((home.kept_partial_bytes(), home.kept_bytes()?)))
+            .await?;
         Ok(SpaceUsage {
             used: account.used,
             reserved: account.reserved,
             partials,
+            trash: kept.trash,
+            versions: kept.versions,
             quota: self.quota().await?,
         })
     }
@@ -315,4 +358,14 @@ pub(crate) fn outcome<T>(result: &Result<T, StoreError>) -> &'static str {
         Ok(_) => "ok",
         Err(err) => err.code().as_str(),
     }
+}
+
+/// `rm` of a directory without `recursive`: says which command does it.
+fn is_a_directory(home: &dyn Home, path: &HomePath) -> StoreError {
+    let empty = matches!(home.list_at_most(path, 0), Ok(Some(_)));
+    let hint = if empty { "rmdir" } else { "rm -r" };
+    StoreError::new(
+        ErrorKind::IsADirectory,
+        format!("{path}: is a directory (use {hint})"),
+    )
 }

@@ -10,6 +10,7 @@ use crate::data_dir::{DataDir, DataDirError};
 use crate::error::{ErrorKind, StoreError};
 use crate::local::LocalBackend;
 use crate::quota::QuotaBook;
+use crate::retention::Retention;
 use crate::shares::Shares;
 use crate::space::Space;
 use crate::throttle::LoginThrottle;
@@ -35,6 +36,8 @@ pub struct StoreConfig {
     pub max_login_failures: u32,
     /// How long a lockout lasts; failures older than this are forgotten.
     pub lockout: Duration,
+    /// What is kept of deleted and replaced files.
+    pub retention: Retention,
 }
 
 /// Why the store could not open.
@@ -151,7 +154,14 @@ impl Store {
         let home = tokio::task::spawn_blocking(move || {
             let home = inner.backend.open_home(&name)?;
             if !inner.quotas.is_loaded(&name) {
-                let used = home.usage().unwrap_or(0) + home.kept_partial_bytes();
+                // No session of this user is under way in this process yet,
+                // so nothing is half made on purpose: what is, a crash left.
+                home.sweep_kept();
+                let kept = home.kept_bytes().unwrap_or_default();
+                let used = home.usage().unwrap_or(0)
+                    + home.kept_partial_bytes()
+                    + kept.trash
+                    + kept.versions;
                 inner.quotas.load(&name, used);
             }
             Ok::<_, StoreError>(home)
@@ -170,16 +180,20 @@ impl Store {
         })
     }
 
-    /// Removes the partial uploads that expired; returns how many bytes.
+    /// Removes the partial uploads and trash items that expired; returns
+    /// how many bytes.
     pub async fn sweep_expired(&self) -> u64 {
         let inner = self.inner.clone();
         let swept = tokio::task::spawn_blocking(move || {
-            let swept = inner
+            let mut swept = inner
                 .backend
                 .sweep(inner.config.partial_ttl, &inner.active, false);
             for (user, bytes) in &swept {
                 tracing::info!(%user, bytes, "expired partial uploads removed");
                 inner.quotas.freed(user, *bytes);
+            }
+            if inner.config.retention.trash_on() {
+                swept.extend(inner.expire_trash());
             }
             swept
         })
@@ -193,6 +207,36 @@ impl Store {
 }
 
 impl Inner {
+    /// Deletes every user's trash items older than the trash keeps them.
+    fn expire_trash(&self) -> Vec<(String, u64)> {
+        let keep = self.config.retention.keep_trash.as_secs() as i64;
+        let before = crate::unix_now().saturating_sub(keep);
+        let users = match self.users.list() {
+            Ok(users) => users,
+            Err(e) => {
+                tracing::warn!(error = %e, "trash expiry: cannot list users");
+                return Vec::new();
+            }
+        };
+        let mut swept = Vec::new();
+        for user in users {
+            let freed = self
+                .backend
+                .open_home(&user.name)
+                .and_then(|home| home.expire_trash(before));
+            match freed {
+                Ok(0) => {}
+                Ok(bytes) => {
+                    tracing::info!(user = %user.name, bytes, "expired trash removed");
+                    self.quotas.freed(&user.name, bytes);
+                    swept.push((user.name, bytes));
+                }
+                Err(e) => tracing::warn!(user = %user.name, error = %e, "trash expiry failed"),
+            }
+        }
+        swept
+    }
+
     /// The user's quota now (it may change while the server runs):
     /// their own, else the default; `None` is unlimited.
     pub(crate) async fn quota_of(&self, user: &str) -> Result<Option<u64>, StoreError> {

@@ -9,7 +9,7 @@
 //! to used.
 
 use crate::audit::TransferRecord;
-use crate::backend::{Prepared, SourceAttributes};
+use crate::backend::{Existing, Prepared, SourceAttributes};
 use crate::claims::ActivePartials;
 use crate::error::{ErrorKind, StoreError};
 use crate::quota::Reservation;
@@ -100,7 +100,7 @@ impl Space {
         target: &HomePath,
         spec: UploadSpec,
     ) -> Result<(Prepared, Reservation, Option<u64>), StoreError> {
-        if spec.create_new && self.entry(target).is_ok() {
+        if matches!(self.existing(&spec), Existing::Refuse) && self.entry(target).is_ok() {
             return Err(StoreError::new(
                 ErrorKind::Exists,
                 format!("{target}: already exists"),
@@ -143,12 +143,22 @@ impl Space {
         if prepared.discarded > 0 {
             self.store.quotas.freed(&self.user, prepared.discarded);
         }
-        match self.store.quotas.reserve(
-            &self.user,
-            spec.size - prepared.offset,
-            prepared.replacing,
-            quota,
-        ) {
+        if matches!(self.existing(&spec), Existing::KeepVersions(_)) {
+            // The file it replaces stays, as a version: it frees nothing.
+            prepared.replacing = 0;
+        }
+        let extra = spec.size - prepared.offset;
+        let quotas = &self.store.quotas;
+        let mut reserved = quotas.reserve(&self.user, extra, prepared.replacing, quota);
+        if reserved.is_err() {
+            // Old trash and versions make room first, when allowed.
+            let short =
+                quotas.shortfall(&self.user, extra.saturating_sub(prepared.replacing), quota);
+            if self.release_for(short) > 0 {
+                reserved = quotas.reserve(&self.user, extra, prepared.replacing, quota);
+            }
+        }
+        match reserved {
             Ok(reservation) => Ok((prepared, reservation, quota)),
             Err(err) => {
                 // Kept bytes stay for a later attempt; a partial just created goes.
@@ -157,6 +167,17 @@ impl Space {
                 }
                 Err(err)
             }
+        }
+    }
+}
+
+impl Space {
+    /// What an upload's commit does with a file at its target.
+    pub(crate) fn existing(&self, spec: &UploadSpec) -> Existing {
+        if spec.create_new {
+            Existing::Refuse
+        } else {
+            self.store.config.retention.on_replace()
         }
     }
 }
@@ -293,6 +314,7 @@ impl Upload {
                 let Prepared { file, staged, .. } = prepared;
                 let (target, hash, partials) =
                     (target.clone(), hash.clone(), space.partials.clone());
+                let existing = space.existing(&spec);
                 space
                     .run(move |_home| {
                         let stored = staged.written().saturating_sub(counted);
@@ -302,7 +324,7 @@ impl Upload {
                             &hash,
                             &target,
                             &partials,
-                            spec.create_new,
+                            existing,
                         )?;
                         Ok((stored, replaced))
                     })

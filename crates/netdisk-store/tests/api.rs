@@ -4,7 +4,8 @@
 use bytes::Bytes;
 use netdisk_proto::{EntryKind, ErrorCode, HomePath};
 use netdisk_store::{
-    AuditDestination, ErrorKind, KeptPrefix, ListPage, Space, Store, StoreConfig, UploadSpec,
+    AuditDestination, ErrorKind, KeptPrefix, ListPage, Retention, Space, Store, StoreConfig,
+    UploadSpec,
 };
 use std::time::Duration;
 
@@ -16,6 +17,13 @@ fn open_store(root: &std::path::Path, quota: Option<u64>) -> Store {
         audit: AuditDestination::File("audit.log".into()),
         max_login_failures: 5,
         lockout: Duration::from_secs(60),
+        // Replaced and removed files leave at once here, as before the
+        // trash; tests/retention.rs holds what is kept when it is on.
+        retention: Retention {
+            keep_trash: Duration::ZERO,
+            keep_versions: 0,
+            free_space_from_trash: false,
+        },
     })
     .expect("store opens");
     if store.users().list().expect("users").is_empty() {

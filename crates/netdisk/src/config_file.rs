@@ -29,6 +29,12 @@ pub struct ConfigFile {
     pub small_upload_memory: Option<SizeText>,
     pub max_login_failures: Option<u32>,
     pub lockout: Option<DurationText>,
+    /// How long deleted things stay in the trash ("0s": no trash).
+    pub keep_trash: Option<DurationText>,
+    /// Old versions kept per file (0: none).
+    pub keep_versions: Option<u32>,
+    /// An upload over the quota first deletes the oldest trash and versions.
+    pub free_space_from_trash: Option<bool>,
     #[serde(default)]
     pub tls: TlsSection,
     #[serde(default)]
@@ -138,6 +144,9 @@ mod tests {
             small_upload_memory = "64MiB"
             max_login_failures = 4
             lockout = "1h"
+            keep_trash = "30days"
+            keep_versions = 5
+            free_space_from_trash = false
             [tls]
             plaintext = false
             cert = "/etc/netdisk/cert.pem"
@@ -159,6 +168,14 @@ mod tests {
         assert_eq!(file.small_upload_memory, Some(SizeText(64 << 20)));
         assert_eq!(file.tls.site_key_file, Some(PathBuf::from("site.key")));
         assert_eq!(file.log.audit.as_deref(), Some("stderr"));
+        assert_eq!(
+            file.keep_trash,
+            Some(DurationText(Duration::from_secs(30 * 24 * 3600)))
+        );
+        assert_eq!(
+            (file.keep_versions, file.free_space_from_trash),
+            (Some(5), Some(false))
+        );
         assert_eq!(
             ConfigFile::parse("default_quota = 1000")
                 .expect("number")

@@ -5,7 +5,7 @@ use crate::config_file::ConfigFile;
 use anyhow::{bail, Context};
 use netdisk_http::{HttpConfig, HttpGateway};
 use netdisk_proto::SiteKey;
-use netdisk_server::{AuditDestination, Server, ServerConfig, Transport};
+use netdisk_server::{AuditDestination, Retention, Server, ServerConfig, Transport};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -182,6 +182,15 @@ fn server_config(
             .or(file.max_login_failures)
             .unwrap_or(defaults.max_login_failures),
         lockout: duration(seconds(args.lockout), file.lockout, defaults.lockout),
+        retention: Retention {
+            keep_trash: duration(None, file.keep_trash, defaults.retention.keep_trash),
+            keep_versions: file
+                .keep_versions
+                .unwrap_or(defaults.retention.keep_versions),
+            free_space_from_trash: file
+                .free_space_from_trash
+                .unwrap_or(defaults.retention.free_space_from_trash),
+        },
         audit,
     })
 }

@@ -12,5 +12,7 @@ pub(crate) async fn apply(req: Df, session: &mut Session) -> Result<Message, Com
         reserved: usage.reserved,
         partials: usage.partials,
         quota: usage.quota,
+        trash: usage.trash,
+        versions: usage.versions,
     }))
 }

@@ -17,6 +17,7 @@ pub(crate) async fn apply(req: Rm, session: &mut Session) -> Result<Message, Com
                 user: space.user(),
                 path: &shown(session, &req.path),
                 recursive: req.recursive,
+                trash: None,
                 result: err.code.as_str(),
             });
             return Err(err);

@@ -25,6 +25,15 @@ use std::sync::{Arc, Weak};
 pub(crate) struct LocalHome {
     pub(crate) dir: Arc<Dir>,
     pub(crate) staging: Arc<Dir>,
+    /// The trash and old versions (kept.rs).
+    pub(crate) kept: Arc<Dir>,
+}
+
+/// Where a user's three directories are.
+pub(crate) struct HomePaths<'a> {
+    pub(crate) home: &'a Path,
+    pub(crate) staging: &'a Path,
+    pub(crate) kept: &'a Path,
 }
 
 fn entry_of(name: String, meta: &Metadata) -> Entry {
@@ -51,40 +60,43 @@ pub(crate) fn io_err(path: &HomePath) -> impl Fn(io::Error) -> StoreError + '_ {
     move |e| StoreError::from_io(&e, &path.to_string())
 }
 
-/// The open homes, so that all sessions of one user share two directory
-/// handles instead of holding two each (file descriptors run out first
+/// The open homes, so that all sessions of one user share three directory
+/// handles instead of holding three each (file descriptors run out first
 /// with many idle connections). Weak: a home closes with its last session.
 #[derive(Default)]
 pub(crate) struct OpenHomes {
     homes: std::sync::Mutex<std::collections::HashMap<String, WeakHome>>,
 }
 
-/// A home's two handles, held only while some session holds them.
-type WeakHome = (Weak<Dir>, Weak<Dir>);
+/// A home's handles, held only while some session holds them.
+type WeakHome = [Weak<Dir>; 3];
 
 impl OpenHomes {
     /// The user's home, shared with their other sessions when it is still
-    /// the directory at `home` (not one deleted and made again meanwhile).
-    pub(crate) fn open(&self, user: &str, home: &Path, staging: &Path) -> io::Result<LocalHome> {
+    /// the directory at `paths` (not one deleted and made again meanwhile).
+    pub(crate) fn open(&self, user: &str, paths: HomePaths<'_>) -> io::Result<LocalHome> {
         let mut homes = self.homes.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((dir, staged)) = homes.get(user) {
-            if let (Some(dir), Some(staging_dir)) = (dir.upgrade(), staged.upgrade()) {
-                let open = LocalHome {
-                    dir,
-                    staging: staging_dir,
-                };
-                if open.is_at(home, staging)? {
+        if let Some([dir, staging, kept]) = homes.get(user) {
+            if let (Some(dir), Some(staging), Some(kept)) =
+                (dir.upgrade(), staging.upgrade(), kept.upgrade())
+            {
+                let open = LocalHome { dir, staging, kept };
+                if open.is_at(&paths)? {
                     return Ok(open);
                 }
             }
         }
-        let opened = LocalHome::open(home, staging)?;
+        let opened = LocalHome::open(&paths)?;
         if homes.len() >= 1024 {
-            homes.retain(|_, (dir, _)| dir.strong_count() > 0);
+            homes.retain(|_, [dir, ..]| dir.strong_count() > 0);
         }
         homes.insert(
             user.to_owned(),
-            (Arc::downgrade(&opened.dir), Arc::downgrade(&opened.staging)),
+            [
+                Arc::downgrade(&opened.dir),
+                Arc::downgrade(&opened.staging),
+                Arc::downgrade(&opened.kept),
+            ],
         );
         Ok(opened)
     }
@@ -99,15 +111,19 @@ fn same_directory(dir: &Dir, path: &Path) -> io::Result<bool> {
 }
 
 impl LocalHome {
-    pub(crate) fn open(home: &Path, staging: &Path) -> io::Result<LocalHome> {
+    pub(crate) fn open(paths: &HomePaths<'_>) -> io::Result<LocalHome> {
+        let open = |path| Dir::open_ambient_dir(path, ambient_authority()).map(Arc::new);
         Ok(LocalHome {
-            dir: Arc::new(Dir::open_ambient_dir(home, ambient_authority())?),
-            staging: Arc::new(Dir::open_ambient_dir(staging, ambient_authority())?),
+            dir: open(paths.home)?,
+            staging: open(paths.staging)?,
+            kept: open(paths.kept)?,
         })
     }
 
-    fn is_at(&self, home: &Path, staging: &Path) -> io::Result<bool> {
-        Ok(same_directory(&self.dir, home)? && same_directory(&self.staging, staging)?)
+    fn is_at(&self, paths: &HomePaths<'_>) -> io::Result<bool> {
+        Ok(same_directory(&self.dir, paths.home)?
+            && same_directory(&self.staging, paths.staging)?
+            && same_directory(&self.kept, paths.kept)?)
     }
 
     /// Describes a path without following a final symlink.
@@ -277,7 +293,7 @@ impl LocalHome {
     }
 
     /// Bytes in regular files under `root`. Symlinks are not followed.
-    fn bytes_under(&self, root: &HomePath) -> Result<u64, StoreError> {
+    pub(super) fn bytes_under(&self, root: &HomePath) -> Result<u64, StoreError> {
         let mut total = 0u64;
         let mut pending = vec![root.clone()];
         while let Some(dir) = pending.pop() {
@@ -358,13 +374,23 @@ mod tests {
     #[test]
     fn a_listing_gives_up_past_its_limit_and_the_full_one_does_not() {
         let root = tempfile::tempdir().expect("tempdir");
-        let (homes, staging) = (root.path().join("home"), root.path().join("staging"));
+        let (homes, staging, kept) = (
+            root.path().join("home"),
+            root.path().join("staging"),
+            root.path().join("kept"),
+        );
         std::fs::create_dir_all(homes.join("dir")).expect("home");
         std::fs::create_dir_all(&staging).expect("staging");
+        std::fs::create_dir_all(&kept).expect("kept");
         for name in ["c", "a", "b"] {
             std::fs::write(homes.join("dir").join(name), name).expect("file");
         }
-        let home = LocalHome::open(&homes, &staging).expect("open");
+        let paths = HomePaths {
+            home: &homes,
+            staging: &staging,
+            kept: &kept,
+        };
+        let home = LocalHome::open(&paths).expect("open");
         let dir = HomePath::home().resolve("dir").expect("path");
         let names = |entries: Vec<Entry>| -> Vec<String> {
             entries.into_iter().map(|entry| entry.name).collect()

@@ -5,14 +5,17 @@
 
 mod hash_record;
 mod home;
+mod kept;
 mod staging;
 
-use crate::backend::{Backend, FileStamp, HashLookup, Home, Prepared, SmallFile};
+use crate::backend::{
+    Backend, Existing, FileStamp, HashLookup, Home, KeptBytes, Prepared, SmallFile,
+};
 use crate::claims::{ActiveClaim, ActivePartials, PartialRelease};
 use crate::data_dir::DataDir;
 use crate::error::StoreError;
-use home::{LocalHome, OpenHomes};
-use netdisk_proto::response::PartialUpload;
+use home::{HomePaths, LocalHome, OpenHomes};
+use netdisk_proto::response::{FileVersion, PartialUpload, TrashItem};
 use netdisk_proto::{Entry, HomePath};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,10 +43,17 @@ impl Backend for LocalBackend {
             )
         };
         self.data.create_home(user).map_err(|e| failed(&e))?;
-        let home = self
-            .homes
-            .open(user, &self.data.home(user), &self.data.staging(user))
-            .map_err(|e| failed(&e))?;
+        let (home, staging, kept) = (
+            self.data.home(user),
+            self.data.staging(user),
+            self.data.kept(user),
+        );
+        let paths = HomePaths {
+            home: &home,
+            staging: &staging,
+            kept: &kept,
+        };
+        let home = self.homes.open(user, paths).map_err(|e| failed(&e))?;
         Ok(Arc::new(home))
     }
 
@@ -159,7 +169,64 @@ impl Home for LocalHome {
         &self,
         files: Vec<SmallFile>,
         partials: &PartialRelease,
+        existing: Existing,
     ) -> Vec<Result<u64, StoreError>> {
-        LocalHome::commit_small_batch(self, files, partials)
+        LocalHome::commit_small_batch(self, files, partials, existing)
+    }
+
+    fn trash(&self, path: &HomePath) -> Result<TrashItem, StoreError> {
+        LocalHome::trash(self, path)
+    }
+
+    fn trash_items(&self) -> Result<Vec<TrashItem>, StoreError> {
+        LocalHome::trash_items(self)
+    }
+
+    fn restore_trash(&self, id: &str, to: &HomePath) -> Result<(), StoreError> {
+        LocalHome::restore_trash(self, id, to)
+    }
+
+    fn purge_trash(&self, id: &str) -> Result<u64, StoreError> {
+        LocalHome::purge_trash(self, id)
+    }
+
+    fn keep_version(&self, target: &HomePath) -> Result<Option<String>, StoreError> {
+        LocalHome::keep_version(self, target)
+    }
+
+    fn drop_version(&self, target: &HomePath, id: &str) {
+        LocalHome::drop_version(self, target, id)
+    }
+
+    fn trim_versions(&self, path: &HomePath, keep: u32) -> Result<u64, StoreError> {
+        LocalHome::trim_versions(self, path, keep)
+    }
+
+    fn versions(&self, path: &HomePath) -> Result<Vec<FileVersion>, StoreError> {
+        LocalHome::versions(self, path)
+    }
+
+    fn open_version(&self, path: &HomePath, id: &str) -> Result<std::fs::File, StoreError> {
+        LocalHome::open_version(self, path, id)
+    }
+
+    fn purge_version(&self, path: &HomePath, id: &str) -> Result<u64, StoreError> {
+        LocalHome::purge_version(self, path, id)
+    }
+
+    fn kept_bytes(&self) -> Result<KeptBytes, StoreError> {
+        LocalHome::kept_bytes(self)
+    }
+
+    fn release_oldest(&self, wanted: u64, versions_too: bool) -> Result<u64, StoreError> {
+        LocalHome::release_oldest(self, wanted, versions_too)
+    }
+
+    fn expire_trash(&self, before: i64) -> Result<u64, StoreError> {
+        LocalHome::expire_trash(self, before)
+    }
+
+    fn sweep_kept(&self) {
+        LocalHome::sweep_kept(self)
     }
 }

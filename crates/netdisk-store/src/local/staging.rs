@@ -10,7 +10,7 @@
 
 use super::hash_record;
 use super::home::{io_err, LocalHome};
-use crate::backend::{Prepared, SmallFile, SourceAttributes, Staged};
+use crate::backend::{Existing, Prepared, SmallFile, SourceAttributes, Staged};
 use crate::claims::{partial_name, ActiveClaim, ActivePartials, PartialRelease, RESUMABLE};
 use crate::error::{ErrorKind, StoreError};
 use crate::hashing::hash_prefix;
@@ -72,13 +72,13 @@ impl Staged for LocalStaged {
         blake3: &str,
         target: &HomePath,
         partials: &PartialRelease,
-        create_new: bool,
+        existing: Existing,
     ) -> Result<u64, StoreError> {
         finish_staged(&file, &attributes, blake3)
             .and_then(|()| file.sync_all())
             .map_err(|e| StoreError::from_io(&e, "upload"))?;
         let home = self.home.clone();
-        home.commit_upload(*self, target, partials, create_new)
+        home.commit_upload(*self, target, partials, existing)
     }
 }
 
@@ -245,15 +245,43 @@ impl LocalHome {
         staged: LocalStaged,
         target: &HomePath,
         partials: &PartialRelease,
-        create_new: bool,
+        existing: Existing,
     ) -> Result<u64, StoreError> {
-        let replaced = if create_new {
-            self.place_new(staged, target)?
-        } else {
-            self.place_upload(staged, target)?
-        };
+        let freed = self.place(staged, target, existing)?;
         self.sync_dir(&target.parent())?;
-        Ok(replaced + self.release_partial(target, partials))
+        Ok(freed + self.release_partial(target, partials))
+    }
+
+    /// Puts a complete, synced upload at its target, doing with a file
+    /// there what `existing` says (not yet durable: see `sync_dir`).
+    /// Returns the bytes that left the disk.
+    fn place(
+        &self,
+        staged: LocalStaged,
+        target: &HomePath,
+        existing: Existing,
+    ) -> Result<u64, StoreError> {
+        match existing {
+            Existing::Refuse => self.place_new(staged, target),
+            Existing::Replace => self.place_upload(staged, target),
+            Existing::KeepVersions(keep) => {
+                // Linked in before the rename: the old file is in the home,
+                // or a version, or (for an instant) both; never in neither.
+                let version = self.keep_version(target)?;
+                match self.place_upload(staged, target) {
+                    Ok(replaced) => match version {
+                        Some(_) => self.trim_versions(target, keep),
+                        None => Ok(replaced),
+                    },
+                    Err(err) => {
+                        if let Some(id) = version {
+                            self.drop_version(target, &id);
+                        }
+                        Err(err)
+                    }
+                }
+            }
+        }
     }
 
     /// Removes the kept partial of an earlier resumable upload to `target`,
@@ -400,7 +428,7 @@ impl LocalHome {
     /// fsyncs a directory so the renames into it survive a crash. A
     /// read-only handle: cap-std's open_dir gives an O_PATH one, which
     /// fsync refuses.
-    fn sync_dir(&self, dir: &HomePath) -> Result<(), StoreError> {
+    pub(super) fn sync_dir(&self, dir: &HomePath) -> Result<(), StoreError> {
         let handle = self.dir.open(dir.relative()).map_err(io_err(dir))?;
         handle.sync_all().map_err(io_err(dir))
     }
@@ -416,6 +444,7 @@ impl LocalHome {
         &self,
         files: Vec<SmallFile>,
         partials: &PartialRelease,
+        existing: Existing,
     ) -> Vec<Result<u64, StoreError>> {
         let fsync_each = files.len() <= FSYNC_EACH_MAX || !netdisk_fileio::SYNCS_FILESYSTEMS;
         let mut written = Vec::with_capacity(files.len());
@@ -451,7 +480,7 @@ impl LocalHome {
                 if let Err(e) = &synced {
                     return Err(StoreError::from_io(e, "upload"));
                 }
-                let replaced = self.place_upload(staged, &target)?;
+                let replaced = self.place(staged, &target, existing)?;
                 dirs.insert(target.parent());
                 Ok((target, replaced))
             })
