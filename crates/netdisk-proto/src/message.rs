@@ -3,11 +3,12 @@
 use crate::handshake::{Hello, Login, LoginChallenge, LoginOk, LoginProof, SiteProof};
 use crate::request::{
     Cd, Df, Get, Ls, Mkdir, Mv, PartialRm, Partials, Put, PutData, PutEnd, PutSmall, Pwd, Rm,
-    Rmdir, ShareAdd, ShareRm, Shares, Stat, TokenAdd, TokenRm, Tokens,
+    Rmdir, ShareAdd, ShareRm, Shares, Stat, TokenAdd, TokenRm, Tokens, Trash, TrashPurge,
+    TrashRestore, VersionRestore, Versions, VersionsPurge,
 };
 use crate::response::{
-    Cwd, Done, Error, GetData, GetEnd, Info, Listing, PartialList, PutDone, PutReady, ShareList,
-    ShareMade, TokenList, TokenMade, Usage,
+    Cwd, Done, Error, GetData, GetEnd, Info, Listing, PartialList, Purged, PutDone, PutReady,
+    Restored, ShareList, ShareMade, TokenList, TokenMade, TrashList, Usage, VersionList,
 };
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +48,12 @@ pub enum Message {
     TokenAdd(TokenAdd),
     Tokens(Tokens),
     TokenRm(TokenRm),
+    Trash(Trash),
+    TrashRestore(TrashRestore),
+    TrashPurge(TrashPurge),
+    Versions(Versions),
+    VersionRestore(VersionRestore),
+    VersionsPurge(VersionsPurge),
     // Responses.
     #[serde(rename = "ok")]
     Done(Done),
@@ -65,6 +72,10 @@ pub enum Message {
     #[serde(rename = "token")]
     TokenMade(TokenMade),
     TokenList(TokenList),
+    TrashList(TrashList),
+    VersionList(VersionList),
+    Restored(Restored),
+    Purged(Purged),
     Error(Error),
 }
 
@@ -123,6 +134,16 @@ impl Message {
             Message::PutDone(m) => Some(m.id),
             Message::GetData(m) => Some(m.id),
             Message::GetEnd(m) => Some(m.id),
+            Message::Trash(m) => Some(m.id),
+            Message::TrashRestore(m) => Some(m.id),
+            Message::TrashPurge(m) => Some(m.id),
+            Message::Versions(m) => Some(m.id),
+            Message::VersionRestore(m) => Some(m.id),
+            Message::VersionsPurge(m) => Some(m.id),
+            Message::TrashList(m) => Some(m.id),
+            Message::VersionList(m) => Some(m.id),
+            Message::Restored(m) => Some(m.id),
+            Message::Purged(m) => Some(m.id),
             Message::Error(m) => m.id,
         }
     }
@@ -172,6 +193,16 @@ impl Message {
             Message::PutDone(_) => "put_done",
             Message::GetData(_) => "get_data",
             Message::GetEnd(_) => "get_end",
+            Message::Trash(_) => "trash",
+            Message::TrashRestore(_) => "trash_restore",
+            Message::TrashPurge(_) => "trash_purge",
+            Message::Versions(_) => "versions",
+            Message::VersionRestore(_) => "version_restore",
+            Message::VersionsPurge(_) => "versions_purge",
+            Message::TrashList(_) => "trash_list",
+            Message::VersionList(_) => "version_list",
+            Message::Restored(_) => "restored",
+            Message::Purged(_) => "purged",
             Message::Error(_) => "error",
         }
     }

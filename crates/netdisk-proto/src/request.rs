@@ -143,6 +143,66 @@ pub struct TokenRm {
     pub token: i64,
 }
 
+/// List the user's trash (answered by `trash_list`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trash {
+    pub id: u64,
+}
+
+/// Put a trash item back (answered by `restored`): the one named `item`,
+/// or else the newest deleted from `path`. It goes where it was, or to
+/// `to`, never over anything (`exists`); missing parents are made.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrashRestore {
+    pub id: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+/// Delete trash items for good (answered by `purged`): the ones in
+/// `items`, or those deleted more than `older_than` seconds ago, or
+/// (`all`) every one. Exactly one of the three.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrashPurge {
+    pub id: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub older_than: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all: bool,
+}
+
+/// List a file's old versions, newest first (answered by `version_list`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Versions {
+    pub id: u64,
+    pub path: String,
+}
+
+/// Make old version `version` of `path` the file again (answered by
+/// `restored`); what it replaces becomes the newest old version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionRestore {
+    pub id: u64,
+    pub path: String,
+    pub version: String,
+}
+
+/// Delete old versions of `path` for good (answered by `purged`): one
+/// (`version`), or all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionsPurge {
+    pub id: u64,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
 /// Report disk usage of the home.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Df {

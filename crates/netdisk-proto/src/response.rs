@@ -99,6 +99,40 @@ pub struct FileVersion {
     pub blake3: Option<String>,
 }
 
+/// The answer to `trash`: its items, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrashList {
+    pub id: u64,
+    pub items: Vec<TrashItem>,
+}
+
+/// The answer to `versions`: the file's old versions, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionList {
+    pub id: u64,
+    /// The file, in "~/a/b" form.
+    pub path: String,
+    pub versions: Vec<FileVersion>,
+}
+
+/// The answer to `trash_restore` and `version_restore`: where it is now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restored {
+    pub id: u64,
+    /// In "~/a/b" form.
+    pub path: String,
+}
+
+/// The answer to `trash_purge` and `versions_purge`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Purged {
+    pub id: u64,
+    /// How many items or versions were deleted.
+    pub items: u64,
+    /// Their bytes, which no longer count toward the quota.
+    pub bytes: u64,
+}
+
 /// One share link, as its owner sees it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShareLink {

@@ -16,15 +16,19 @@ fn text() -> impl Strategy<Value = String> {
     prop_oneof![any::<String>(), "[a-z0-9_./~ -]{0,40}"]
 }
 
+fn entry_kind() -> impl Strategy<Value = EntryKind> {
+    prop_oneof![
+        Just(EntryKind::File),
+        Just(EntryKind::Dir),
+        Just(EntryKind::Symlink),
+        Just(EntryKind::Other)
+    ]
+}
+
 fn entry() -> impl Strategy<Value = Entry> {
     (
         text(),
-        prop_oneof![
-            Just(EntryKind::File),
-            Just(EntryKind::Dir),
-            Just(EntryKind::Symlink),
-            Just(EntryKind::Other)
-        ],
+        entry_kind(),
         any::<u64>(),
         proptest::option::of(any::<i64>()),
         proptest::option::of(any::<u32>()),
@@ -275,6 +279,7 @@ fn message() -> impl Strategy<Value = Message> {
         (proptest::option::of(id), code(), text())
             .prop_map(|(id, code, message)| Message::Error(Error { id, code, message })),
         links(),
+        kept(),
     ]
 }
 
@@ -380,6 +385,79 @@ fn links() -> impl Strategy<Value = Message> {
         })),
         (id, proptest::collection::vec(token_info(), 0..3))
             .prop_map(|(id, tokens)| Message::TokenList(TokenList { id, tokens })),
+    ]
+}
+
+fn trash_item() -> impl Strategy<Value = TrashItem> {
+    (text(), text(), entry_kind(), any::<u64>(), any::<i64>()).prop_map(
+        |(id, path, kind, size, deleted)| TrashItem {
+            id,
+            path,
+            kind,
+            size,
+            deleted,
+        },
+    )
+}
+
+fn file_version() -> impl Strategy<Value = FileVersion> {
+    (
+        text(),
+        any::<u64>(),
+        any::<i64>(),
+        proptest::option::of(any::<i64>()),
+        proptest::option::of(text()),
+    )
+        .prop_map(|(id, size, replaced, modified, blake3)| FileVersion {
+            id,
+            size,
+            replaced,
+            modified,
+            blake3,
+        })
+}
+
+/// The trash and versions requests and their answers.
+fn kept() -> impl Strategy<Value = Message> {
+    let id = any::<u64>();
+    let maybe = || proptest::option::of(text());
+    prop_oneof![
+        id.prop_map(|id| Message::Trash(Trash { id })),
+        (id, maybe(), maybe(), maybe()).prop_map(|(id, item, path, to)| {
+            Message::TrashRestore(TrashRestore { id, item, path, to })
+        }),
+        (
+            id,
+            proptest::collection::vec(text(), 0..3),
+            proptest::option::of(any::<u64>()),
+            any::<bool>()
+        )
+            .prop_map(|(id, items, older_than, all)| {
+                Message::TrashPurge(TrashPurge {
+                    id,
+                    items,
+                    older_than,
+                    all,
+                })
+            }),
+        (id, text()).prop_map(|(id, path)| Message::Versions(Versions { id, path })),
+        (id, text(), text()).prop_map(|(id, path, version)| {
+            Message::VersionRestore(VersionRestore { id, path, version })
+        }),
+        (id, text(), maybe()).prop_map(|(id, path, version)| {
+            Message::VersionsPurge(VersionsPurge { id, path, version })
+        }),
+        (id, proptest::collection::vec(trash_item(), 0..3))
+            .prop_map(|(id, items)| Message::TrashList(TrashList { id, items })),
+        (id, text(), proptest::collection::vec(file_version(), 0..3)).prop_map(
+            |(id, path, versions)| Message::VersionList(VersionList { id, path, versions })
+        ),
+        (id, text()).prop_map(|(id, path)| Message::Restored(Restored { id, path })),
+        (id, any::<u64>(), any::<u64>()).prop_map(|(id, items, bytes)| Message::Purged(Purged {
+            id,
+            items,
+            bytes
+        })),
     ]
 }
 
