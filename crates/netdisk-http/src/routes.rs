@@ -2,11 +2,13 @@
 //! carries.
 
 use crate::config::HttpConfig;
+use crate::gateway::Peer;
 use crate::{auth, download, files, public, shares, tus, ui, upload};
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
-use axum::routing::{delete, get, head, options, post};
+use axum::routing::{any, delete, get, head, options, post};
+use axum::Extension;
 use axum::Router;
 use netdisk_store::Store;
 use std::sync::Arc;
@@ -35,7 +37,15 @@ impl AppState {
 }
 
 pub(crate) fn router(state: AppState) -> Router {
+    // WebDAV (docs/WEBDAV.md): its own crate, every method under /dav.
+    let dav = netdisk_dav::DavService::new(state.0.store.clone());
+    let serve_dav = move |Extension(peer): Extension<Peer>, request: Request| {
+        let dav = dav.clone();
+        async move { dav.handle(request, peer.0).await.map(axum::body::Body::new) }
+    };
     Router::new()
+        .route("/dav", any(serve_dav.clone()))
+        .route("/dav/{*path}", any(serve_dav))
         .route("/api/v1/login", post(auth::login))
         .route("/api/v1/logout", post(auth::logout))
         .route("/api/v1/refresh", post(auth::refresh))

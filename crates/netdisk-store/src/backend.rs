@@ -88,6 +88,13 @@ pub trait Home: Send + Sync + 'static {
     /// looked up, if the file has not changed since; best effort.
     fn record_hash(&self, file: &std::fs::File, before: &FileStamp, blake3: &str);
 
+    /// The dead properties recorded on a file or directory (as the
+    /// engine encoded them), `None` when there are none.
+    fn properties(&self, path: &HomePath) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Records them durably with the file or directory (`None` clears
+    /// them); they go with it when it is renamed or removed.
+    fn set_properties(&self, path: &HomePath, encoded: Option<&[u8]>) -> Result<(), StoreError>;
+
     /// Checks that `target` can receive an upload of `size` bytes and
     /// prepares its staging file: a fresh one, or with a `claim` (a
     /// resumable upload) the kept partial of this version of the source,

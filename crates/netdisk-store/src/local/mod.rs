@@ -5,6 +5,7 @@
 
 mod hash_record;
 mod home;
+mod property_record;
 mod staging;
 
 use crate::backend::{Backend, FileStamp, HashLookup, Home, Prepared, SmallFile};
@@ -115,6 +116,14 @@ impl Home for LocalHome {
 
     fn open_file(&self, path: &HomePath) -> Result<(std::fs::File, Entry), StoreError> {
         LocalHome::open_file(self, path)
+    }
+
+    fn properties(&self, path: &HomePath) -> Result<Option<Vec<u8>>, StoreError> {
+        LocalHome::properties(self, path)
+    }
+
+    fn set_properties(&self, path: &HomePath, encoded: Option<&[u8]>) -> Result<(), StoreError> {
+        LocalHome::set_properties(self, path, encoded)
     }
 
     fn stored_hash(&self, file: &std::fs::File) -> HashLookup {

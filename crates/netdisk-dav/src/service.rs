@@ -1,0 +1,160 @@
+//! One WebDAV request: the login first, then dav-server's handler over
+//! the user's space, with the user's own lock system.
+
+use crate::auth::{authenticate, Refusal};
+use crate::locks::LockSystems;
+use crate::space_fs::SpaceFs;
+use bytes::Buf;
+use dav_server::body::Body;
+use dav_server::DavHandler;
+use futures_util::FutureExt;
+use http::{header, Method, Request, Response, StatusCode};
+use netdisk_store::Store;
+use std::error::Error as StdError;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+
+/// Where the gateway mounts WebDAV: `https://HOST:PORT/dav/` is the home.
+pub const DAV_PREFIX: &str = "/dav";
+
+/// Bytes read from a file per piece of a GET's body: the store's reader
+/// hands out 256 KiB pieces, so none is cut in smaller ones.
+const READ_PIECE: usize = 256 * 1024;
+
+/// The WebDAV service; cheap to clone.
+#[derive(Clone)]
+pub struct DavService {
+    store: Store,
+    locks: LockSystems,
+}
+
+impl DavService {
+    pub fn new(store: Store) -> DavService {
+        DavService {
+            store,
+            locks: LockSystems::default(),
+        }
+    }
+
+    /// Answers one request whose path starts with [`DAV_PREFIX`], from
+    /// `peer` (for the login throttle and the audit log).
+    pub async fn handle<B, D, E>(&self, request: Request<B>, peer: SocketAddr) -> Response<Body>
+    where
+        B: http_body::Body<Data = D, Error = E>,
+        D: Buf + Send + 'static,
+        E: StdError + Send + Sync + 'static,
+    {
+        let user = match authenticate(&self.store, request.headers(), peer).await {
+            Ok(user) => user,
+            Err(refusal) => return refusal.response(),
+        };
+        if request.method() == Method::PUT && !announces_length(&request) {
+            // The quota is checked and the space reserved before the body.
+            return Refusal::status(
+                StatusCode::LENGTH_REQUIRED,
+                "a PUT needs Content-Length (or X-Expected-Entity-Length)",
+            )
+            .response();
+        }
+        let space = match self.store.space(&user, peer).await {
+            Ok(space) => space,
+            Err(err) => {
+                tracing::warn!(%user, error = %err, "WebDAV: no space for a logged-in user");
+                return Refusal::status(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the home cannot be opened",
+                )
+                .response();
+            }
+        };
+        if if_header_malformed(&request) {
+            // dav-server's parser panics on some (an unclosed '[').
+            return Refusal::status(StatusCode::BAD_REQUEST, "malformed If header").response();
+        }
+        let handler = DavHandler::builder()
+            .strip_prefix(DAV_PREFIX)
+            .filesystem(Box::new(SpaceFs::new(space)))
+            .locksystem(self.locks.of(&user))
+            .principal(user)
+            .hide_symlinks(true)
+            .autoindex(false)
+            .read_buf_size(READ_PIECE)
+            .build_handler();
+        // A panic in the protocol code on a peer's input answers 500
+        // instead of dropping the connection without an answer.
+        match AssertUnwindSafe(handler.handle(request))
+            .catch_unwind()
+            .await
+        {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::error!("WebDAV handler panicked");
+                Refusal::status(StatusCode::INTERNAL_SERVER_ERROR, "internal error").response()
+            }
+        }
+    }
+}
+
+/// An `If` header (RFC 4918 10.4) whose brackets or quotes do not pair up.
+fn if_header_malformed<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get_all("if")
+        .iter()
+        .any(|value| !balanced(value.as_bytes()))
+}
+
+/// `(`…`)` holding `<`…`>` and `[`…`]`, which may hold a `"`…`"`.
+fn balanced(text: &[u8]) -> bool {
+    let mut open: Vec<u8> = Vec::new();
+    for &byte in text {
+        match (open.last().copied(), byte) {
+            (Some(b'"'), b'"') | (Some(b'<'), b'>') | (Some(b'['), b']') => {
+                open.pop();
+            }
+            (Some(b'"' | b'<'), _) => {}
+            (Some(b'['), b'"') => open.push(byte),
+            (Some(b'['), _) => {}
+            (_, b'(' | b'<' | b'[' | b'"') => open.push(byte),
+            (Some(b'('), b')') => {
+                open.pop();
+            }
+            (_, b')' | b'>' | b']') => return false,
+            _ => {}
+        }
+    }
+    open.is_empty()
+}
+
+/// A body of known length: `Content-Length`, or macOS Finder's
+/// `X-Expected-Entity-Length` beside a chunked body.
+fn announces_length<B>(request: &Request<B>) -> bool {
+    let headers = request.headers();
+    [
+        header::CONTENT_LENGTH,
+        header::HeaderName::from_static("x-expected-entity-length"),
+    ]
+    .iter()
+    .any(|name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().parse::<u64>().is_ok())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::balanced;
+
+    #[test]
+    fn if_headers_must_pair_up() {
+        assert!(balanced(
+            b"(<urn:uuid:1> [\"ab\"]) (Not <DAV:no-lock> [\"ab\"])"
+        ));
+        assert!(balanced(b"<http://h/a> (<urn:uuid:1>)"));
+        assert!(!balanced(b"(<urn:uuid:1> [\"ab"));
+        assert!(!balanced(b"(<urn:uuid:1>))"));
+        assert!(!balanced(b"]"));
+    }
+}
