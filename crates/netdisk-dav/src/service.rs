@@ -38,7 +38,7 @@ impl DavService {
 
     /// Answers one request whose path starts with [`DAV_PREFIX`], from
     /// `peer` (for the login throttle and the audit log).
-    pub async fn handle<B, D, E>(&self, request: Request<B>, peer: SocketAddr) -> Response<Body>
+    pub async fn handle<B, D, E>(&self, mut request: Request<B>, peer: SocketAddr) -> Response<Body>
     where
         B: http_body::Body<Data = D, Error = E>,
         D: Buf + Send + 'static,
@@ -48,6 +48,12 @@ impl DavService {
             Ok(user) => user,
             Err(refusal) => return refusal.response(),
         };
+        if request.method() == Method::PUT && !framed(&request) {
+            // No length and not chunked: HTTP/1.1 says the body is empty.
+            request
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, header::HeaderValue::from(0));
+        }
         if request.method() == Method::PUT && !announces_length(&request) {
             // The quota is checked and the space reserved before the body.
             return Refusal::status(
@@ -124,6 +130,12 @@ fn balanced(text: &[u8]) -> bool {
         }
     }
     open.is_empty()
+}
+
+/// The body's end is announced (a length, or chunked transfer coding).
+fn framed<B>(request: &Request<B>) -> bool {
+    let headers = request.headers();
+    headers.contains_key(header::CONTENT_LENGTH) || headers.contains_key(header::TRANSFER_ENCODING)
 }
 
 /// A body of known length: `Content-Length`, or macOS Finder's

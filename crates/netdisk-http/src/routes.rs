@@ -45,6 +45,7 @@ pub(crate) fn router(state: AppState) -> Router {
     };
     Router::new()
         .route("/dav", any(serve_dav.clone()))
+        .route("/dav/", any(serve_dav.clone()))
         .route("/dav/{*path}", any(serve_dav))
         .route("/api/v1/login", post(auth::login))
         .route("/api/v1/logout", post(auth::logout))

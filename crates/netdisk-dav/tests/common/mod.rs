@@ -141,3 +141,60 @@ pub fn require_tool(name: &str) -> PathBuf {
             panic!("`{name}` is not installed: apt-get install {name} (.ci/run does)")
         })
 }
+
+/// An answer read off the wire by [`raw_request`].
+pub struct RawAnswer {
+    pub status: u16,
+    /// Everything after the status line: headers and body, as sent.
+    pub rest: Vec<u8>,
+}
+
+impl RawAnswer {
+    pub fn contains(&self, needle: &[u8]) -> bool {
+        self.rest.windows(needle.len()).any(|w| w == needle)
+    }
+}
+
+/// One request written as is (the target is not normalised, unlike an
+/// URL given to reqwest, which resolves `..` and `%2e%2e`), as alice,
+/// on a connection of its own, read until the server closes it.
+pub async fn raw_request(
+    gateway: &Gateway,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> RawAnswer {
+    use base64::Engine;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = gateway
+        .origin
+        .strip_prefix("http://")
+        .expect("raw requests go to a plaintext gateway");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let credentials = base64::engine::general_purpose::STANDARD.encode(format!("alice:{PASSWORD}"));
+    let mut head = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {credentials}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.expect("write head");
+    stream.write_all(body).await.expect("write body");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer))
+        .await
+        .expect("answer within 30 s")
+        .expect("read answer");
+    let status = answer
+        .get(9..12)
+        .and_then(|code| std::str::from_utf8(code).ok())
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {:?}", String::from_utf8_lossy(&answer)));
+    RawAnswer {
+        status,
+        rest: answer.get(12..).unwrap_or_default().to_vec(),
+    }
+}

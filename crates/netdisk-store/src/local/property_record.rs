@@ -16,10 +16,6 @@ impl LocalHome {
     /// Opens the file or directory itself (never through a final
     /// symlink, never blocking on a FIFO) to read or write its record.
     fn open_for_record(&self, path: &HomePath) -> Result<std::fs::File, StoreError> {
-        if path.is_home() {
-            let home = self.dir.try_clone().map_err(io_err(path))?;
-            return Ok(home.into_std_file());
-        }
         let meta = self
             .dir
             .symlink_metadata(path.relative())
