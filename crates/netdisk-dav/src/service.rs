@@ -6,7 +6,7 @@ use crate::locks::LockSystems;
 use crate::space_fs::SpaceFs;
 use bytes::Buf;
 use dav_server::body::Body;
-use dav_server::DavHandler;
+use dav_server::{DavHandler, DavMethod, DavMethodSet};
 use futures_util::FutureExt;
 use http::{header, Method, Request, Response, StatusCode};
 use netdisk_store::Store;
@@ -16,6 +16,9 @@ use std::panic::AssertUnwindSafe;
 
 /// Where the gateway mounts WebDAV: `https://HOST:PORT/dav/` is the home.
 pub const DAV_PREFIX: &str = "/dav";
+
+/// RFC 4918's compliance classes: 1, 2 (locks), 3 (RFC 4918 itself).
+const COMPLIANCE: &str = "1, 2, 3";
 
 /// Bytes read from a file per piece of a GET's body: the store's reader
 /// hands out 256 KiB pieces, so none is cut in smaller ones.
@@ -77,7 +80,10 @@ impl DavService {
             // dav-server's parser panics on some (an unclosed '[').
             return Refusal::status(StatusCode::BAD_REQUEST, "malformed If header").response();
         }
+        let mut methods = DavMethodSet::all();
+        methods.remove(DavMethod::Patch);
         let handler = DavHandler::builder()
+            .methods(methods)
             .strip_prefix(DAV_PREFIX)
             .filesystem(Box::new(SpaceFs::new(space)))
             .locksystem(self.locks.of(&user))
@@ -92,7 +98,16 @@ impl DavService {
             .catch_unwind()
             .await
         {
-            Ok(response) => response,
+            Ok(mut response) => {
+                // dav-server also announces SabreDAV's partial updates
+                // (PATCH), which netdisk does not offer: uploads are whole.
+                if response.headers().contains_key("dav") {
+                    response
+                        .headers_mut()
+                        .insert("dav", header::HeaderValue::from_static(COMPLIANCE));
+                }
+                response
+            }
             Err(_) => {
                 tracing::error!("WebDAV handler panicked");
                 Refusal::status(StatusCode::INTERNAL_SERVER_ERROR, "internal error").response()

@@ -79,6 +79,12 @@ async fn logins_by_password_and_by_token() {
         "{challenge}"
     );
 
+    let options = gateway
+        .request("OPTIONS", "")
+        .send()
+        .await
+        .expect("options");
+    assert_eq!(options.headers()["dav"], "1, 2, 3");
     let wrong = gateway
         .http
         .request(reqwest::Method::OPTIONS, gateway.dav(""))
