@@ -16,6 +16,7 @@ mod properties;
 mod read_file;
 mod service;
 mod space_fs;
+mod win32_times;
 mod write_file;
 
 pub use service::{DavService, DAV_PREFIX};

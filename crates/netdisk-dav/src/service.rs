@@ -3,12 +3,16 @@
 
 use crate::auth::{authenticate, Refusal};
 use crate::locks::LockSystems;
+use crate::paths::home_path;
 use crate::space_fs::SpaceFs;
+use crate::win32_times;
 use bytes::Buf;
 use dav_server::body::Body;
+use dav_server::davpath::DavPath;
 use dav_server::{DavHandler, DavMethod, DavMethodSet};
 use futures_util::FutureExt;
 use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
 use netdisk_store::Store;
 use std::error::Error as StdError;
 use std::net::SocketAddr;
@@ -19,6 +23,9 @@ pub const DAV_PREFIX: &str = "/dav";
 
 /// RFC 4918's compliance classes: 1, 2 (locks), 3 (RFC 4918 itself).
 const COMPLIANCE: &str = "1, 2, 3";
+
+/// dav-server reads XML bodies up to this much; so does a PROPPATCH read here.
+const XML_BODY_MAX: usize = 64 * 1024;
 
 /// Bytes read from a file per piece of a GET's body: the store's reader
 /// hands out 256 KiB pieces, so none is cut in smaller ones.
@@ -85,35 +92,75 @@ impl DavService {
         let handler = DavHandler::builder()
             .methods(methods)
             .strip_prefix(DAV_PREFIX)
-            .filesystem(Box::new(SpaceFs::new(space)))
+            .filesystem(Box::new(SpaceFs::new(space.clone())))
             .locksystem(self.locks.of(&user))
             .principal(user)
             .hide_symlinks(true)
             .autoindex(false)
             .read_buf_size(READ_PIECE)
             .build_handler();
-        // A panic in the protocol code on a peer's input answers 500
-        // instead of dropping the connection without an answer.
-        match AssertUnwindSafe(handler.handle(request))
-            .catch_unwind()
-            .await
+        if request.method().as_str() != "PROPPATCH" {
+            return answer(&handler, request).await;
+        }
+        // A PROPPATCH's body (small XML) is read here first, for the
+        // Win32 time that dav-server would drop.
+        let (parts, body) = request.into_parts();
+        let Ok(collected) = Limited::new(body, XML_BODY_MAX).collect().await else {
+            return Refusal::status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "a PROPPATCH body is small XML",
+            )
+            .response();
+        };
+        let body = collected.to_bytes();
+        let modified = win32_times::modified_time_set(&body);
+        let target = target_path(&parts.uri);
+        let response = answer(&handler, Request::from_parts(parts, Full::new(body))).await;
+        if let (StatusCode::MULTI_STATUS, Some(modified), Some(target)) =
+            (response.status(), modified, target)
         {
-            Ok(mut response) => {
-                // dav-server also announces SabreDAV's partial updates
-                // (PATCH), which netdisk does not offer: uploads are whole.
-                if response.headers().contains_key("dav") {
-                    response
-                        .headers_mut()
-                        .insert("dav", header::HeaderValue::from_static(COMPLIANCE));
-                }
-                response
-            }
-            Err(_) => {
-                tracing::error!("WebDAV handler panicked");
-                Refusal::status(StatusCode::INTERNAL_SERVER_ERROR, "internal error").response()
+            if let Err(err) = space.set_modified(&target, modified).await {
+                tracing::info!(path = %target, error = %err, "WebDAV: Win32LastModifiedTime not set");
             }
         }
+        response
     }
+}
+
+/// dav-server's answer; a panic in the protocol code on a peer's input
+/// answers 500 instead of dropping the connection without an answer.
+async fn answer<B, D, E>(handler: &DavHandler, request: Request<B>) -> Response<Body>
+where
+    B: http_body::Body<Data = D, Error = E>,
+    D: Buf + Send + 'static,
+    E: StdError + Send + Sync + 'static,
+{
+    match AssertUnwindSafe(handler.handle(request))
+        .catch_unwind()
+        .await
+    {
+        Ok(mut response) => {
+            // dav-server also announces SabreDAV's partial updates
+            // (PATCH), which netdisk does not offer: uploads are whole.
+            if response.headers().contains_key("dav") {
+                response
+                    .headers_mut()
+                    .insert("dav", header::HeaderValue::from_static(COMPLIANCE));
+            }
+            response
+        }
+        Err(_) => {
+            tracing::error!("WebDAV handler panicked");
+            Refusal::status(StatusCode::INTERNAL_SERVER_ERROR, "internal error").response()
+        }
+    }
+}
+
+/// The home path a request's URL names, if it is a good one.
+fn target_path(uri: &http::Uri) -> Option<netdisk_proto::HomePath> {
+    let mut path = DavPath::from_uri(uri).ok()?;
+    path.set_prefix(DAV_PREFIX).ok()?;
+    home_path(&path).ok()
 }
 
 /// An `If` header (RFC 4918 10.4) whose brackets or quotes do not pair up.

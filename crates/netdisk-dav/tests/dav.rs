@@ -428,7 +428,7 @@ async fn properties_follow_their_file_and_locks_keep_writers_out() {
         .expect("put");
     assert_eq!(status(&put), StatusCode::CREATED);
     // What macOS Finder records (dead properties, kept by the store),
-    // and Windows' times (answered 200, which is what Explorer needs).
+    // and the file's time as Windows sets it after an upload.
     let set = r#"<?xml version="1.0" encoding="utf-8"?>
 <D:propertyupdate xmlns:D="DAV:" xmlns:A="http://www.apple.com/webdav_fs/props/" xmlns:Z="urn:schemas-microsoft-com:"><D:set><D:prop>
 <A:appledoubleheader>AAUWBwACAAA=</A:appledoubleheader>

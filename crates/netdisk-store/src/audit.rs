@@ -78,6 +78,14 @@ pub enum Event<'a> {
         to: &'a str,
         result: &'a str,
     },
+    /// A file's or directory's modification time set by its owner
+    /// (WebDAV: Windows' Win32LastModifiedTime).
+    Touch {
+        peer: SocketAddr,
+        user: &'a str,
+        path: &'a str,
+        result: &'a str,
+    },
     /// A file's dead properties changed (WebDAV PROPPATCH).
     Properties {
         peer: SocketAddr,

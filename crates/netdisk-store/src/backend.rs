@@ -88,6 +88,10 @@ pub trait Home: Send + Sync + 'static {
     /// looked up, if the file has not changed since; best effort.
     fn record_hash(&self, file: &std::fs::File, before: &FileStamp, blake3: &str);
 
+    /// Sets a file's or directory's modification time (seconds since the
+    /// epoch), keeping a true hash record true.
+    fn set_modified(&self, path: &HomePath, modified: i64) -> Result<(), StoreError>;
+
     /// The dead properties recorded on a file or directory (as the
     /// engine encoded them), `None` when there are none.
     fn properties(&self, path: &HomePath) -> Result<Option<Vec<u8>>, StoreError>;

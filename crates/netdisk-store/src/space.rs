@@ -292,6 +292,23 @@ impl Space {
         Ok(())
     }
 
+    /// Sets a file's or directory's modification time (seconds since the
+    /// epoch): what a client says its copy's time is (Windows' WebDAV
+    /// client sends it after an upload). Audited as a `touch`.
+    pub async fn set_modified(&self, path: &HomePath, modified: i64) -> Result<(), StoreError> {
+        let target = path.clone();
+        let result = self
+            .run(move |home| home.set_modified(&target, modified))
+            .await;
+        self.audit(Event::Touch {
+            peer: self.peer,
+            user: &self.user,
+            path: &path.to_string(),
+            result: outcome(&result),
+        });
+        result
+    }
+
     /// The user's quota now: their own, else the server's default.
     pub async fn quota(&self) -> Result<Option<u64>, StoreError> {
         self.store.quota_of(&self.user).await

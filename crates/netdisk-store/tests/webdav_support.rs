@@ -274,3 +274,35 @@ async fn a_repeated_password_is_remembered_only_while_right() {
         .expect("new");
     assert_eq!(new, PasswordAccepted::Verified);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_set_time_keeps_the_hash_record_true() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open_store(dir.path(), None);
+    let space = space_of(&store).await;
+    upload(&space, "a.txt", b"hello").await;
+    let then = 1_700_000_000;
+    space
+        .set_modified(&path("a.txt"), then)
+        .await
+        .expect("touch");
+    let (entry, recorded) = space
+        .entry_with_recorded_hash(&path("a.txt"))
+        .await
+        .expect("a");
+    assert_eq!(entry.modified, Some(then));
+    assert_eq!(recorded, Some(blake3::hash(b"hello").to_hex().to_string()));
+    space.mkdir(&path("d"), false).await.expect("mkdir");
+    space
+        .set_modified(&path("d"), then)
+        .await
+        .expect("touch dir");
+    assert_eq!(space.entry(&path("d")).expect("d").modified, Some(then));
+    let missing = space
+        .set_modified(&path("missing"), then)
+        .await
+        .unwrap_err();
+    assert_eq!(missing.kind, ErrorKind::NotFound);
+    std::os::unix::fs::symlink("/etc", dir.path().join("homes/alice/link")).expect("symlink");
+    assert!(space.set_modified(&path("link"), then).await.is_err());
+}

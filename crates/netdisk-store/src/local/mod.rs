@@ -118,6 +118,10 @@ impl Home for LocalHome {
         LocalHome::open_file(self, path)
     }
 
+    fn set_modified(&self, path: &HomePath, modified: i64) -> Result<(), StoreError> {
+        LocalHome::set_modified(self, path, modified)
+    }
+
     fn properties(&self, path: &HomePath) -> Result<Option<Vec<u8>>, StoreError> {
         LocalHome::properties(self, path)
     }

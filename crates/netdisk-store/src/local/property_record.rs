@@ -14,8 +14,9 @@ const NAME: &str = "user.netdisk.props";
 
 impl LocalHome {
     /// Opens the file or directory itself (never through a final
-    /// symlink, never blocking on a FIFO) to read or write its record.
-    fn open_for_record(&self, path: &HomePath) -> Result<std::fs::File, StoreError> {
+    /// symlink, never blocking on a FIFO) to read or write its record
+    /// or its time.
+    pub(super) fn open_for_record(&self, path: &HomePath) -> Result<std::fs::File, StoreError> {
         let meta = self
             .dir
             .symlink_metadata(path.relative())
