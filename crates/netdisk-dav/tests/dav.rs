@@ -398,6 +398,30 @@ async fn etags_ranges_and_depth() {
     );
     assert!(text(infinite).await.contains("propfind-finite-depth"));
 
+    // macOS Finder: a chunked body, its length in X-Expected-Entity-Length.
+    let finder = gateway
+        .request("PUT", "finder.bin")
+        .header("x-expected-entity-length", "9")
+        .body(reqwest::Body::wrap_stream(futures_stream()))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(status(&finder), StatusCode::CREATED);
+    assert_eq!(
+        std::fs::read(gateway.home("alice").join("finder.bin")).expect("finder"),
+        b"no length"
+    );
+    // One that announces more than it sends stores nothing.
+    let short = gateway
+        .request("PUT", "short.bin")
+        .header("x-expected-entity-length", "100")
+        .body(reqwest::Body::wrap_stream(futures_stream()))
+        .send()
+        .await
+        .expect("put");
+    assert!(!short.status().is_success(), "{}", short.status());
+    assert!(!gateway.home("alice").join("short.bin").exists());
+
     // No length, no upload: the quota is checked before the body.
     let chunked = gateway
         .request("PUT", "stream.bin")
