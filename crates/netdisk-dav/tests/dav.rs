@@ -397,6 +397,15 @@ async fn etags_ranges_and_depth() {
         infinite.status()
     );
     assert!(text(infinite).await.contains("propfind-finite-depth"));
+    // Also for a client that says it is litmus (dav-server lets litmus through).
+    let litmus = gateway
+        .request("PROPFIND", "")
+        .header("depth", "infinity")
+        .header("x-litmus", "props: 4")
+        .send()
+        .await
+        .expect("propfind");
+    assert_eq!(litmus.status(), StatusCode::NOT_IMPLEMENTED);
 
     // macOS Finder: a chunked body, its length in X-Expected-Entity-Length.
     let finder = gateway
