@@ -9,6 +9,7 @@ mod report;
 mod scenarios;
 mod server;
 mod trees;
+mod webdav;
 
 use clap::{Parser, Subcommand};
 use report::Figure;
@@ -24,7 +25,7 @@ struct Args {
     /// Small sizes: the whole run in about a minute.
     #[arg(long)]
     quick: bool,
-    /// Scenarios to run, by number (1-8); all by default.
+    /// Scenarios to run, by number (1-9); all by default.
     #[arg(long, value_delimiter = ',')]
     only: Vec<u8>,
     /// Modes to run: plaintext, tls.
@@ -98,10 +99,10 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut figures: Vec<Figure> = Vec::new();
 
-    // The big file and the baseline serve scenario 1 only: made for
+    // The big file and the baseline serve scenarios 1, 8 and 9 only: made for
     // nothing, they would fill the page cache the others are measured in.
     let source = scratch.path().join("big.bin");
-    if wanted(1) || wanted(8) {
+    if wanted(1) || wanted(8) || wanted(9) {
         scenarios::make_file(&source, sizes.big_file)?;
         scenarios::settle(&source)?;
     }
@@ -116,7 +117,7 @@ async fn main() -> anyhow::Result<()> {
         baselines.push(mbs);
         Ok(mbs)
     };
-    let mut first_baseline = if wanted(1) || wanted(8) {
+    let mut first_baseline = if wanted(1) || wanted(8) || wanted(9) {
         Some(raw_tcp()?)
     } else {
         None
@@ -211,6 +212,25 @@ async fn main() -> anyhow::Result<()> {
                     &root,
                     &source,
                     sizes.big_file,
+                    scratch.path(),
+                    reference,
+                )?,
+            );
+        }
+        if wanted(9) {
+            let reference = match first_baseline.take() {
+                Some(mbs) => mbs,
+                None => raw_tcp()?,
+            };
+            report(
+                &mut figures,
+                webdav::webdav(
+                    &server,
+                    mode,
+                    &root,
+                    &source,
+                    sizes.big_file,
+                    sizes.small_files,
                     scratch.path(),
                     reference,
                 )?,

@@ -3,10 +3,13 @@
 
 use crate::config::HttpConfig;
 use crate::error::ApiError;
+use crate::gateway::Peer;
 use crate::{files, openapi, ui};
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Extension;
 use axum::Router;
 use netdisk_proto::ErrorCode;
 use netdisk_store::Store;
@@ -35,11 +38,22 @@ impl AppState {
     }
 }
 
-/// The API (its routes and their documentation: `openapi::api_routes`)
-/// and the web UI.
+/// The API (its routes and their documentation: `openapi::api_routes`),
+/// WebDAV and the web UI.
 pub(crate) fn router(state: AppState) -> Router {
+    // WebDAV (docs/WEBDAV.md): its own crate, every method under /dav.
+    let dav = netdisk_dav::DavService::new(state.0.store.clone());
+    let serve_dav = move |Extension(peer): Extension<Peer>, request: Request| {
+        let dav = dav.clone();
+        async move { dav.handle(request, peer.0).await.map(axum::body::Body::new) }
+    };
+    let webdav = Router::new()
+        .route("/dav", any(serve_dav.clone()))
+        .route("/dav/", any(serve_dav.clone()))
+        .route("/dav/{*path}", any(serve_dav));
     openapi::api_routes()
         .layer(axum::middleware::map_response(errors_as_json))
+        .merge(webdav)
         .merge(ui::router())
         .fallback(files::no_route)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))

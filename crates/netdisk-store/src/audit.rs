@@ -114,6 +114,30 @@ pub enum Event<'a> {
         to: &'a str,
         result: &'a str,
     },
+    /// A file's or directory's modification time set by its owner
+    /// (WebDAV: Windows' Win32LastModifiedTime).
+    Touch {
+        peer: SocketAddr,
+        user: &'a str,
+        path: &'a str,
+        result: &'a str,
+    },
+    /// A file's dead properties changed (WebDAV PROPPATCH).
+    Properties {
+        peer: SocketAddr,
+        user: &'a str,
+        path: &'a str,
+        result: &'a str,
+    },
+    /// A file copied within the home (WebDAV COPY); its bytes are also
+    /// audited as a download and an upload.
+    Copy {
+        peer: SocketAddr,
+        user: &'a str,
+        from: &'a str,
+        to: &'a str,
+        result: &'a str,
+    },
     /// A share link made by its owner (`share` is its id).
     ShareAdd {
         peer: SocketAddr,

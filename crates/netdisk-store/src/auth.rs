@@ -15,8 +15,9 @@ use hmac::{Hmac, Mac};
 use netdisk_proto::scram::{Verifier, DEFAULT_ITERATIONS};
 use rand::RngCore;
 use sha2::Sha256;
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
@@ -26,6 +27,30 @@ pub struct Logins {
     /// unknown user's salt survives restarts too.
     decoy_key: [u8; 32],
     throttle: LoginThrottle,
+    recent: RecentPasswords,
+}
+
+/// How long a verified password is remembered for
+/// [`Logins::verify_repeated_password`].
+const REMEMBER_PASSWORD: Duration = Duration::from_secs(300);
+/// At most this many are remembered; when full, the oldest half goes.
+const MAX_REMEMBERED: usize = 4096;
+
+/// Passwords verified lately, as a keyed digest of (name, password, the
+/// stored verifier) with the instant they were verified: never the
+/// password itself, and a changed password or verifier matches nothing.
+struct RecentPasswords {
+    key: [u8; 32],
+    verified: Mutex<HashMap<[u8; 32], Instant>>,
+}
+
+/// How [`Logins::verify_repeated_password`] accepted a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordAccepted {
+    /// Checked against the verifier now: a login, for the audit log.
+    Verified,
+    /// The same password verified moments ago: no new login.
+    Remembered,
 }
 
 /// The verifier to run a login against.
@@ -46,6 +71,7 @@ impl Logins {
             users,
             decoy_key,
             throttle: LoginThrottle::new(max_failures, lockout),
+            recent: RecentPasswords::new(),
         }
     }
 
@@ -115,6 +141,75 @@ impl Logins {
         }
         tokio::time::sleep(self.failed(ip, user)).await;
         Err(PasswordRefused::Wrong)
+    }
+}
+
+impl Logins {
+    /// [`Logins::verify_password`] for protocols that send the password
+    /// with every request (HTTP Basic: WebDAV clients): a password
+    /// verified in the last minutes is accepted without PBKDF2 again
+    /// (tens of milliseconds of CPU per request otherwise). Throttled
+    /// like every login; a wrong password is never remembered.
+    pub async fn verify_repeated_password(
+        &self,
+        ip: IpAddr,
+        user: &str,
+        password: &str,
+    ) -> Result<PasswordAccepted, PasswordRefused> {
+        self.check(ip, user).map_err(PasswordRefused::Throttled)?;
+        let credentials = self
+            .credentials(user)
+            .await
+            .map_err(PasswordRefused::Internal)?;
+        let digest = self
+            .recent
+            .digest(user, password, &credentials.verifier.stored_key);
+        if credentials.known && self.recent.holds(&digest, Instant::now()) {
+            return Ok(PasswordAccepted::Remembered);
+        }
+        self.verify_password(ip, user, password).await?;
+        self.recent.remember(digest, Instant::now());
+        Ok(PasswordAccepted::Verified)
+    }
+}
+
+impl RecentPasswords {
+    fn new() -> RecentPasswords {
+        let mut key = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut key);
+        RecentPasswords {
+            key,
+            verified: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn digest(&self, user: &str, password: &str, stored_key: &[u8]) -> [u8; 32] {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        for part in [user.as_bytes(), password.as_bytes(), stored_key] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    fn holds(&self, digest: &[u8; 32], now: Instant) -> bool {
+        let verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        verified
+            .get(digest)
+            .is_some_and(|at| now.duration_since(*at) < REMEMBER_PASSWORD)
+    }
+
+    fn remember(&self, digest: [u8; 32], now: Instant) {
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        verified.retain(|_, at| now.duration_since(*at) < REMEMBER_PASSWORD);
+        if verified.len() >= MAX_REMEMBERED {
+            let mut ages: Vec<Instant> = verified.values().copied().collect();
+            ages.sort_unstable();
+            let cutoff = ages[ages.len() / 2];
+            verified.retain(|_, at| *at > cutoff);
+        }
+        verified.insert(digest, now);
     }
 }
 

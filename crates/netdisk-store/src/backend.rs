@@ -106,7 +106,7 @@ pub trait Home: Send + Sync + 'static {
     fn purge_trash(&self, id: &str) -> Result<u64, StoreError>;
     /// Keeps the regular file at `target`, about to be replaced, as its
     /// newest old version (the same bytes, not a copy); `None` when there
-    /// is no regular file there. Undo with `drop_version` if the
+    /// is no regular file there, or an empty one. Undo with `drop_version` if the
     /// replacement fails; after it, `trim_versions`.
     fn keep_version(&self, target: &HomePath) -> Result<Option<String>, StoreError>;
     fn drop_version(&self, target: &HomePath, id: &str);
@@ -143,6 +143,17 @@ pub trait Home: Send + Sync + 'static {
     /// Records `blake3`, hashed from the file's bytes after `before` was
     /// looked up, if the file has not changed since; best effort.
     fn record_hash(&self, file: &std::fs::File, before: &FileStamp, blake3: &str);
+
+    /// Sets a file's or directory's modification time (seconds since the
+    /// epoch), keeping a true hash record true.
+    fn set_modified(&self, path: &HomePath, modified: i64) -> Result<(), StoreError>;
+
+    /// The dead properties recorded on a file or directory (as the
+    /// engine encoded them), `None` when there are none.
+    fn properties(&self, path: &HomePath) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Records them durably with the file or directory (`None` clears
+    /// them); they go with it when it is renamed or removed.
+    fn set_properties(&self, path: &HomePath, encoded: Option<&[u8]>) -> Result<(), StoreError>;
 
     /// Checks that `target` can receive an upload of `size` bytes and
     /// prepares its staging file: a fresh one, or with a `claim` (a

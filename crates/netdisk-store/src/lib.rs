@@ -15,11 +15,13 @@ mod audit;
 mod auth;
 mod backend;
 mod claims;
+mod copy;
 mod data_dir;
 mod download;
 mod error;
 mod hashing;
 pub mod local;
+mod properties;
 mod quota;
 mod resumable;
 mod retention;
@@ -35,7 +37,7 @@ mod user_name;
 mod users;
 
 pub use audit::{AuditDestination, AuditLog, Event, TransferRecord};
-pub use auth::{Credentials, Logins, PasswordRefused};
+pub use auth::{Credentials, Logins, PasswordAccepted, PasswordRefused};
 pub use backend::{
     Backend, Existing, FileStamp, HashLookup, Home, KeptBytes, Prepared, SmallFile,
     SourceAttributes, Staged,
@@ -44,6 +46,7 @@ pub use claims::{ActiveClaim, ActivePartials, PartialRelease};
 pub use data_dir::{DataDir, DataDirError, DEFAULT_ROOT};
 pub use download::{Download, FileBody, KeptPrefix};
 pub use error::{ErrorKind, StoreError};
+pub use properties::{DeadProperty, PropertyChange, PropertyName, MAX_PROPERTY_BYTES};
 pub use resumable::ResumableUpload;
 pub use retention::{Retention, TrashPurge, TrashRef};
 pub use shares::{OpenShare, Share, ShareRefused, ShareSpec};

@@ -122,6 +122,30 @@ impl Space {
         .await
     }
 
+    /// `entry`, and for a regular file the BLAKE3 recorded at its commit
+    /// if that is still true of it; nothing is hashed (a listing of many
+    /// files stays cheap). A file changed behind the server's back has
+    /// none until `stat_with_hash` or a download hashes it.
+    pub async fn entry_with_recorded_hash(
+        &self,
+        path: &HomePath,
+    ) -> Result<(Entry, Option<String>), StoreError> {
+        let entry = self.entry(path)?;
+        if entry.kind != EntryKind::File {
+            return Ok((entry, None));
+        }
+        let path = path.clone();
+        self.run(move |home| {
+            let (file, entry) = home.open_file(&path)?;
+            let recorded = match home.stored_hash(&file) {
+                HashLookup::Recorded(stored) => Some(stored),
+                HashLookup::Missing(_) => None,
+            };
+            Ok((entry, recorded))
+        })
+        .await
+    }
+
     /// A directory's entries sorted by name, or a file's own entry.
     pub async fn list(&self, path: &HomePath) -> Result<Vec<Entry>, StoreError> {
         if let Some(entries) = self.home.list_at_most(path, INLINE_ENTRIES)? {
@@ -305,6 +329,23 @@ impl Space {
             .await?;
         self.store.quotas.freed(&self.user, replaced);
         Ok(())
+    }
+
+    /// Sets a file's or directory's modification time (seconds since the
+    /// epoch): what a client says its copy's time is (Windows' WebDAV
+    /// client sends it after an upload). Audited as a `touch`.
+    pub async fn set_modified(&self, path: &HomePath, modified: i64) -> Result<(), StoreError> {
+        let target = path.clone();
+        let result = self
+            .run(move |home| home.set_modified(&target, modified))
+            .await;
+        self.audit(Event::Touch {
+            peer: self.peer,
+            user: &self.user,
+            path: &path.to_string(),
+            result: outcome(&result),
+        });
+        result
     }
 
     /// The user's quota now: their own, else the server's default.

@@ -349,6 +349,30 @@ impl LocalHome {
     }
 }
 
+impl LocalHome {
+    /// Sets a file's or directory's modification time. A file's hash
+    /// record names the time it is true of, so a record that was true is
+    /// written again under the new time (the bytes did not change).
+    pub(crate) fn set_modified(&self, path: &HomePath, modified: i64) -> Result<(), StoreError> {
+        let time = netdisk_proto::time::from_epoch_secs(modified).ok_or_else(|| {
+            StoreError::new(
+                ErrorKind::Invalid,
+                format!("{path}: no such time: {modified}"),
+            )
+        })?;
+        let file = self.open_for_record(path)?;
+        let recorded = match super::hash_record::read(&file) {
+            crate::backend::HashLookup::Recorded(hash) => Some(hash),
+            crate::backend::HashLookup::Missing(_) => None,
+        };
+        file.set_modified(time).map_err(io_err(path))?;
+        if let Some(hash) = recorded {
+            super::hash_record::write(&file, &hash);
+        }
+        file.sync_all().map_err(io_err(path))
+    }
+}
+
 fn not_regular(path: &HomePath) -> StoreError {
     StoreError::new(ErrorKind::Invalid, format!("{path}: not a regular file"))
 }

@@ -230,13 +230,16 @@ impl LocalHome {
     }
 
     /// Links the regular file at `target` (about to be replaced) in as a
-    /// new version of it; `None` when there is no regular file there.
+    /// new version of it; `None` when there is no regular, non-empty file
+    /// there.
     /// Undo with `drop_version` if the replacement then fails.
     pub(crate) fn keep_version(&self, target: &HomePath) -> Result<Option<String>, StoreError> {
         let Ok(meta) = self.dir.symlink_metadata(target.relative()) else {
             return Ok(None);
         };
-        if !meta.is_file() {
+        // An empty file is not worth a version (Windows' WebDAV client
+        // makes one before every upload).
+        if !meta.is_file() || meta.len() == 0 {
             return Ok(None);
         }
         let blake3 =

@@ -1,11 +1,14 @@
 //! The local file-system back-end: each home a directory under
 //! `ROOT/homes/`, its uploads in progress under `ROOT/staging/`, reached
-//! only through cap-std handles (see `home.rs`), hashes kept in extended
-//! attributes (see `hash_record.rs`).
+//! only through cap-std handles (see `home.rs`), hashes and WebDAV
+//! properties kept in extended attributes (`hash_record.rs`,
+//! `property_record.rs`), the trash and old versions under `ROOT/kept/`
+//! (`kept.rs`).
 
 mod hash_record;
 mod home;
 mod kept;
+mod property_record;
 mod staging;
 
 use crate::backend::{
@@ -125,6 +128,18 @@ impl Home for LocalHome {
 
     fn open_file(&self, path: &HomePath) -> Result<(std::fs::File, Entry), StoreError> {
         LocalHome::open_file(self, path)
+    }
+
+    fn set_modified(&self, path: &HomePath, modified: i64) -> Result<(), StoreError> {
+        LocalHome::set_modified(self, path, modified)
+    }
+
+    fn properties(&self, path: &HomePath) -> Result<Option<Vec<u8>>, StoreError> {
+        LocalHome::properties(self, path)
+    }
+
+    fn set_properties(&self, path: &HomePath, encoded: Option<&[u8]>) -> Result<(), StoreError> {
+        LocalHome::set_properties(self, path, encoded)
     }
 
     fn stored_hash(&self, file: &std::fs::File) -> HashLookup {
