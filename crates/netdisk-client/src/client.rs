@@ -9,10 +9,12 @@ use futures_util::{SinkExt, StreamExt};
 use netdisk_proto::handshake::{Hello, Login, LoginProof, SiteProof};
 use netdisk_proto::request::{
     Cd, Df, Ls, Mkdir, Mv, PartialRm, Partials, Pwd, Rm, Rmdir, ShareAdd, ShareRm, Shares, Stat,
-    TokenAdd, TokenRm, Tokens,
+    TokenAdd, TokenRm, Tokens, Trash, TrashPurge, TrashRestore, VersionRestore, Versions,
+    VersionsPurge,
 };
 use netdisk_proto::response::{
-    Info, Listing, PartialUpload, ShareList, ShareMade, TokenInfo, TokenMade, Usage,
+    Info, Listing, PartialUpload, Purged, ShareList, ShareMade, TokenInfo, TokenMade, TrashItem,
+    Usage, VersionList,
 };
 use netdisk_proto::scram::{ClientFirst, ClientKeys, MECHANISM};
 use netdisk_proto::{Fingerprint, Frame, Message, NetdiskCodec, SiteKey, PROTOCOL_VERSION};
@@ -512,6 +514,85 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             path: path.into(),
         });
         self.expect_done(request).await
+    }
+
+    /// The trash, oldest first.
+    pub async fn trash(&mut self) -> Result<Vec<TrashItem>, ClientError> {
+        let id = self.next_id();
+        match self.request(Message::Trash(Trash { id })).await? {
+            Message::TrashList(list) => Ok(list.items),
+            other => Err(unexpected("trash_list", &other)),
+        }
+    }
+
+    /// Puts a trash item back (`request.id` is set here); answers where it is.
+    pub async fn trash_restore(
+        &mut self,
+        mut request: TrashRestore,
+    ) -> Result<String, ClientError> {
+        request.id = self.next_id();
+        match self.request(Message::TrashRestore(request)).await? {
+            Message::Restored(restored) => Ok(restored.path),
+            other => Err(unexpected("restored", &other)),
+        }
+    }
+
+    /// Deletes trash items for good (`request.id` is set here).
+    pub async fn trash_purge(&mut self, mut request: TrashPurge) -> Result<Purged, ClientError> {
+        request.id = self.next_id();
+        match self.request(Message::TrashPurge(request)).await? {
+            Message::Purged(purged) => Ok(purged),
+            other => Err(unexpected("purged", &other)),
+        }
+    }
+
+    /// A file's old versions, newest first.
+    pub async fn versions(&mut self, path: &str) -> Result<VersionList, ClientError> {
+        let id = self.next_id();
+        let request = Message::Versions(Versions {
+            id,
+            path: path.into(),
+        });
+        match self.request(request).await? {
+            Message::VersionList(list) => Ok(list),
+            other => Err(unexpected("version_list", &other)),
+        }
+    }
+
+    /// Makes old version `version` of `path` the file again.
+    pub async fn version_restore(
+        &mut self,
+        path: &str,
+        version: &str,
+    ) -> Result<String, ClientError> {
+        let id = self.next_id();
+        let request = Message::VersionRestore(VersionRestore {
+            id,
+            path: path.into(),
+            version: version.into(),
+        });
+        match self.request(request).await? {
+            Message::Restored(restored) => Ok(restored.path),
+            other => Err(unexpected("restored", &other)),
+        }
+    }
+
+    /// Deletes one old version of `path`, or all of them, for good.
+    pub async fn versions_purge(
+        &mut self,
+        path: &str,
+        version: Option<&str>,
+    ) -> Result<Purged, ClientError> {
+        let id = self.next_id();
+        let request = Message::VersionsPurge(VersionsPurge {
+            id,
+            path: path.into(),
+            version: version.map(str::to_owned),
+        });
+        match self.request(request).await? {
+            Message::Purged(purged) => Ok(purged),
+            other => Err(unexpected("purged", &other)),
+        }
     }
 
     /// A new share link (`request.id` is set here).

@@ -39,12 +39,16 @@ pub(crate) fn home_path(path: &str) -> Result<HomePath, ApiError> {
 /// The user's space, in bytes.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct Usage {
-    /// Committed files.
+    /// Committed files, kept partials, the trash and old versions.
     used: u64,
     /// Held for uploads under way.
     reserved: u64,
     /// Kept parts of cut resumable uploads.
     partials: u64,
+    /// Of `used`, what is in the trash.
+    trash: u64,
+    /// Of `used`, old versions of files.
+    versions: u64,
     /// Null: unlimited.
     #[schema(required = true)]
     quota: Option<u64>,
@@ -62,6 +66,8 @@ pub(crate) async fn usage(authed: Authed) -> Result<Json<Usage>, ApiError> {
         used: usage.used,
         reserved: usage.reserved,
         partials: usage.partials,
+        trash: usage.trash,
+        versions: usage.versions,
         quota: usage.quota,
     }))
 }

@@ -186,9 +186,14 @@ async fn the_hostile_path_corpus_is_refused_or_contained() {
         symlink(target, home.join(link)).expect("symlink");
     }
     let outside_before = snapshot(outside.path(), |_| false);
-    // The database and the audit log change with every login and request.
-    let elsewhere =
-        |f: &str| f.starts_with("homes/alice") || f.starts_with("users.db") || f == "audit.log";
+    // The database and the audit log change with every login and request;
+    // what alice removes from her home goes to her trash.
+    let elsewhere = |f: &str| {
+        f.starts_with("homes/alice")
+            || f.starts_with("kept/alice")
+            || f.starts_with("users.db")
+            || f == "audit.log"
+    };
     let root_before = snapshot(&server.root, elsewhere);
     let passwd_before = std::fs::read("/etc/passwd").unwrap_or_default();
 

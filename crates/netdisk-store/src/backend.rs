@@ -182,14 +182,13 @@ pub trait Home: Send + Sync + 'static {
         target: &HomePath,
         partials: &PartialRelease,
     ) -> Result<u64, StoreError>;
-    /// Commits small uploads with one durability step for all (`existing`
-    /// as for `Staged::commit`); returns, in order, the bytes each freed
-    /// or why it failed.
+    /// Commits small uploads with one durability step for all (each
+    /// file's `existing` as for `Staged::commit`); returns, in order, the
+    /// bytes each freed or why it failed.
     fn commit_small_batch(
         &self,
         files: Vec<SmallFile>,
         partials: &PartialRelease,
-        existing: Existing,
     ) -> Vec<Result<u64, StoreError>>;
 }
 
@@ -240,6 +239,8 @@ pub struct SmallFile {
     pub body: Vec<u8>,
     pub blake3: String,
     pub attributes: SourceAttributes,
+    /// What its commit does with a file at the target.
+    pub existing: Existing,
 }
 
 /// What an upload keeps of its source file besides the bytes: its

@@ -9,6 +9,7 @@
 use crate::audit::Event;
 use crate::backend::Existing;
 use crate::error::{ErrorKind, StoreError};
+use crate::quota::Reservation;
 use crate::space::{outcome, Space};
 use crate::upload::{Committed, UploadSpec};
 use crate::SourceAttributes;
@@ -280,6 +281,53 @@ impl Space {
             Some(err) => Err(err),
             None => Ok(freed),
         }
+    }
+
+    /// Reserves `extra` bytes for an upload over a file of `replaced()`
+    /// bytes (looked up only if the quota is near), which `existing` keeps
+    /// as a version or frees. Near the quota, and when the settings allow,
+    /// room is made from the oldest trash, then the oldest versions, then
+    /// by not keeping the replaced file. Returns the reservation and what
+    /// the commit does with the replaced file.
+    pub(crate) fn reserve_upload(
+        &self,
+        extra: u64,
+        replaced: impl FnOnce() -> u64,
+        existing: Existing,
+        quota: Option<u64>,
+    ) -> Result<(Reservation, Existing), StoreError> {
+        let (quotas, user) = (&self.store.quotas, &self.user);
+        let first = match quotas.reserve(user, extra, 0, quota) {
+            Ok(reservation) => return Ok((reservation, existing)),
+            Err(full) => full,
+        };
+        let replaced = replaced();
+        let credit = match existing {
+            Existing::Replace => replaced,
+            _ => 0,
+        };
+        if credit > 0 {
+            if let Ok(reservation) = quotas.reserve(user, extra, credit, quota) {
+                return Ok((reservation, existing));
+            }
+        }
+        if !self.store.config.retention.free_space_from_trash {
+            return Err(first);
+        }
+        let short = quotas.shortfall(user, extra.saturating_sub(credit), quota);
+        if self.release_for(short) > 0 {
+            if let Ok(reservation) = quotas.reserve(user, extra, credit, quota) {
+                return Ok((reservation, existing));
+            }
+        }
+        if matches!(existing, Existing::KeepVersions(_)) && replaced > 0 {
+            let short = quotas.shortfall(user, extra.saturating_sub(replaced), quota);
+            self.release_for(short);
+            return quotas
+                .reserve(user, extra, replaced, quota)
+                .map(|reservation| (reservation, Existing::Replace));
+        }
+        Err(first)
     }
 
     /// Makes room for `wanted` more bytes from the trash, then from old

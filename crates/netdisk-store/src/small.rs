@@ -53,8 +53,8 @@ impl Space {
         } else {
             self.reserve_small(target, size, quota)
         };
-        let reservation = match reserved {
-            Ok(reservation) => reservation,
+        let (reservation, existing) = match reserved {
+            Ok(reserved) => reserved,
             Err(err) => {
                 record.0.result = err.code().as_str();
                 return Err(err);
@@ -65,6 +65,7 @@ impl Space {
             body,
             blake3: hash.clone(),
             attributes,
+            existing,
         };
         let pending = SmallPending {
             path: target.clone(),
@@ -81,38 +82,19 @@ impl Space {
         target: &HomePath,
         size: u64,
         quota: Option<u64>,
-    ) -> Result<Reservation, StoreError> {
-        let quotas = &self.store.quotas;
-        let full = match quotas.reserve(&self.user, size, 0, quota) {
-            Ok(reservation) => return Ok(reservation),
-            Err(full) => full,
-        };
-        // Near the quota, the file it replaces may free enough (unless it
-        // is kept as a version). Looked up only then (one stat, answered
-        // from the kernel's cache), so the usual batch pays nothing for it.
-        let replacing = match self.store.config.retention.on_replace() {
-            Existing::Replace => self.home.file_size(target),
-            _ => 0,
-        };
-        if replacing > 0 {
-            if let Ok(reservation) = quotas.reserve(&self.user, size, replacing, quota) {
-                return Ok(reservation);
-            }
-        }
-        // Then old trash and versions, when allowed.
-        let short = quotas.shortfall(&self.user, size.saturating_sub(replacing), quota);
-        if self.release_for(short) > 0 {
-            return quotas.reserve(&self.user, size, replacing, quota);
-        }
-        Err(full)
+    ) -> Result<(Reservation, Existing), StoreError> {
+        // The replaced file's size is looked up only near the quota (one
+        // stat, answered from the kernel's cache): the usual batch pays
+        // nothing for it.
+        let existing = self.store.config.retention.on_replace();
+        self.reserve_upload(size, || self.home.file_size(target), existing, quota)
     }
 
     /// Commits a batch on the blocking pool; the results come in the
     /// files' order.
     pub fn commit_small(&self, files: Vec<SmallFile>) -> JoinHandle<BatchResults> {
         let (home, partials) = (self.home.clone(), self.partials.clone());
-        let existing = self.store.config.retention.on_replace();
-        tokio::task::spawn_blocking(move || home.commit_small_batch(files, &partials, existing))
+        tokio::task::spawn_blocking(move || home.commit_small_batch(files, &partials))
     }
 
     /// Writes the audit line of an upload a front-end refused before it

@@ -63,6 +63,8 @@ pub struct Upload {
     failure: Option<StoreError>,
     sink: Option<FileSink>,
     record: Audited,
+    /// What the commit does with a file at the target.
+    existing: Existing,
 }
 
 impl Space {
@@ -75,7 +77,8 @@ impl Space {
     ) -> Result<Upload, StoreError> {
         let mut record = Audited::start(self, "upload", target);
         match self.prepare(target, spec).await {
-            Ok((prepared, reservation, quota)) => Ok(Upload {
+            Ok((prepared, reservation, quota, existing)) => Ok(Upload {
+                existing,
                 space: self.clone(),
                 target: target.clone(),
                 spec,
@@ -99,7 +102,7 @@ impl Space {
         &self,
         target: &HomePath,
         spec: UploadSpec,
-    ) -> Result<(Prepared, Reservation, Option<u64>), StoreError> {
+    ) -> Result<(Prepared, Reservation, Option<u64>, Existing), StoreError> {
         if matches!(self.existing(&spec), Existing::Refuse) && self.entry(target).is_ok() {
             return Err(StoreError::new(
                 ErrorKind::Exists,
@@ -143,23 +146,17 @@ impl Space {
         if prepared.discarded > 0 {
             self.store.quotas.freed(&self.user, prepared.discarded);
         }
-        if matches!(self.existing(&spec), Existing::KeepVersions(_)) {
-            // The file it replaces stays, as a version: it frees nothing.
-            prepared.replacing = 0;
-        }
         let extra = spec.size - prepared.offset;
-        let quotas = &self.store.quotas;
-        let mut reserved = quotas.reserve(&self.user, extra, prepared.replacing, quota);
-        if reserved.is_err() {
-            // Old trash and versions make room first, when allowed.
-            let short =
-                quotas.shortfall(&self.user, extra.saturating_sub(prepared.replacing), quota);
-            if self.release_for(short) > 0 {
-                reserved = quotas.reserve(&self.user, extra, prepared.replacing, quota);
-            }
-        }
+        let replaced = prepared.replacing;
+        let reserved = self.reserve_upload(extra, || replaced, self.existing(&spec), quota);
         match reserved {
-            Ok(reservation) => Ok((prepared, reservation, quota)),
+            Ok((reservation, existing)) => {
+                if existing != Existing::Replace {
+                    // The file it replaces stays, as a version: it frees nothing.
+                    prepared.replacing = 0;
+                }
+                Ok((prepared, reservation, quota, existing))
+            }
             Err(err) => {
                 // Kept bytes stay for a later attempt; a partial just created goes.
                 if prepared.offset == 0 {
@@ -284,6 +281,7 @@ impl Upload {
             start,
             mut failure,
             mut record,
+            existing,
             ..
         } = self;
         let hash = match landed {
@@ -314,7 +312,6 @@ impl Upload {
                 let Prepared { file, staged, .. } = prepared;
                 let (target, hash, partials) =
                     (target.clone(), hash.clone(), space.partials.clone());
-                let existing = space.existing(&spec);
                 space
                     .run(move |_home| {
                         let stored = staged.written().saturating_sub(counted);

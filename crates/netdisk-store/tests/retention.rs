@@ -442,3 +442,29 @@ async fn hostile_ids_and_paths_reach_nothing() {
     assert_eq!(space.trash().await.expect("trash").len(), 1);
     assert_exact(&space, root).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_the_quota_an_overwrite_fits_by_not_keeping_the_file_it_replaces() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let store = open_store(root, Some(100_000), keeping(3));
+    let space = space(&store).await;
+    put(&space, "a.bin", &[1; 30_000]).await.expect("put");
+    put(&space, "a.bin", &[2; 30_000])
+        .await
+        .expect("overwrite: a version");
+    put(&space, "b.bin", &[3; 30_000]).await.expect("put");
+    assert_exact(&space, root).await;
+    // 90,000 used: the old version goes first, then b.bin's own old bytes.
+    put(&space, "b.bin", &[4; 40_000])
+        .await
+        .expect("fits without the version");
+    assert!(space.versions(&path("a.bin")).await.expect("v").is_empty());
+    assert_exact(&space, root).await;
+    put(&space, "b.bin", &[5; 60_000])
+        .await
+        .expect("fits, b.bin's old bytes freed");
+    assert!(space.versions(&path("b.bin")).await.expect("v").is_empty());
+    assert_eq!(read(root, "b.bin"), vec![5; 60_000]);
+    assert_exact(&space, root).await;
+}

@@ -175,6 +175,73 @@ pub enum RemoteCommand {
     /// Personal API tokens for scripts that use the HTTP API.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// What rm removed, kept for a while: list, restore or purge it.
+    #[command(subcommand)]
+    Trash(TrashCommand),
+    /// Old versions of a file (what uploads and moves replaced):
+    /// `versions PATH` lists them; restore or purge them.
+    Versions(VersionsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrashCommand {
+    /// List the trash: id, where each thing was, its size, when it was removed.
+    Ls,
+    /// Put things back where they were (or --to elsewhere), never over
+    /// anything: name each by its id, or by the path it was removed from
+    /// (the newest removed there).
+    Restore(TrashRestoreArgs),
+    /// Delete from the trash for good, freeing the space: items by id,
+    /// those removed longer ago than --older-than, or --all.
+    Purge(TrashPurgeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrashRestoreArgs {
+    /// Ids (as `trash ls` shows them) or remote paths.
+    #[arg(required = true)]
+    pub items: Vec<String>,
+    /// Where to put it instead (one item only).
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrashPurgeArgs {
+    /// Ids, as `trash ls` shows them.
+    #[arg(required_unless_present_any = ["older_than", "all"], conflicts_with_all = ["older_than", "all"])]
+    pub ids: Vec<String>,
+    /// Items removed longer ago than this ("30d", "12h").
+    #[arg(long, value_parser = humantime::parse_duration, conflicts_with = "all")]
+    pub older_than: Option<std::time::Duration>,
+    /// Everything in the trash.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct VersionsArgs {
+    #[command(subcommand)]
+    pub command: Option<VersionsCommand>,
+    /// The remote file whose old versions to list.
+    #[arg(required = true)]
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VersionsCommand {
+    /// List a file's old versions, newest first (for a file named like a
+    /// subcommand).
+    Ls { path: String },
+    /// Make an old version the file again; the file it replaces becomes
+    /// the newest old version.
+    Restore { path: String, version: String },
+    /// Delete one old version of a file, or all of them, for good.
+    Purge {
+        path: String,
+        version: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

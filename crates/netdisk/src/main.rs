@@ -6,6 +6,7 @@ mod cli;
 mod config_file;
 mod filter;
 mod incremental;
+mod kept;
 mod keygen;
 mod known_hosts;
 mod links;

@@ -432,8 +432,10 @@ pub async fn execute(
                 None => "unlimited".to_owned(),
             };
             let text = format!(
-                "used:     {}\n  of it:  {} in interrupted uploads, kept to resume (put again to continue)\nreserved: {} (uploads in progress)\nquota:    {}\nfree:     {}",
+                "used:     {}\n  of it:  {} in the trash (netdisk trash ls)\n          {} in old versions of files (netdisk versions PATH)\n          {} in interrupted uploads, kept to resume (put again to continue)\nreserved: {} (uploads in progress)\nquota:    {}\nfree:     {}",
                 show(Some(usage.used)),
+                show(Some(usage.trash)),
+                show(Some(usage.versions)),
                 show(Some(usage.partials)),
                 show(Some(usage.reserved)),
                 show(usage.quota),
@@ -441,6 +443,8 @@ pub async fn execute(
             );
             let json = serde_json::json!({
                 "used": usage.used,
+                "trash": usage.trash,
+                "versions": usage.versions,
                 "partials": usage.partials,
                 "reserved": usage.reserved,
                 "quota": usage.quota,
@@ -517,6 +521,8 @@ pub async fn execute(
         }
         Command::Share(command) => crate::links::share(client, login, output, command).await?,
         Command::Token(command) => crate::links::token(client, output, command).await?,
+        Command::Trash(command) => crate::kept::trash(client, output, command).await?,
+        Command::Versions(args) => crate::kept::versions(client, output, args).await?,
     }
     Ok(())
 }

@@ -538,14 +538,19 @@ fn transfers_and_errors_through_the_cli() {
     assert!(stat.ok().stdout.contains("100000"), "{}", stat.stdout);
     let df = run(cli().arg("df"), "");
     let text = &df.ok().stdout;
+    // The second `put` of small.bin kept the first as an old version.
     assert!(
-        text.contains("unlimited") && text.contains("97.7 KiB (100000 bytes)"),
+        text.contains("unlimited")
+            && text.contains("used:     195.3 KiB (200000 bytes)")
+            && text.contains("97.7 KiB (100000 bytes) in old versions"),
         "{text}"
     );
     let df = run(cli().args(["df", "-h"]), "");
     let text = &df.ok().stdout;
     assert!(
-        text.contains("used:     97.7 KiB\n") && !text.contains("bytes") && !text.contains("Usage"),
+        text.contains("used:     195.3 KiB\n")
+            && !text.contains("bytes")
+            && !text.contains("Usage"),
         "{text}"
     );
 

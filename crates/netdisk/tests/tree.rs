@@ -86,12 +86,22 @@ fn trees_round_trip_with_scp_rules() {
     .ok();
     assert_eq!(snapshot(&fresh), expected);
 
-    // rm -r removes a tree; rm without -r refuses a directory.
+    // rm -r removes a tree into the trash; rm without -r refuses a
+    // directory and says what would remove it.
     let no_r = run(cli().args(["rm", "backup"]), "");
-    assert!(no_r.stderr.contains("is a directory"), "{}", no_r.stderr);
+    assert!(
+        no_r.stderr.contains("is a directory (use rm -r)"),
+        "{}",
+        no_r.stderr
+    );
     run(cli().args(["rm", "-r", "backup", "albums"]), "").ok();
     assert!(snapshot(&server.home("alice")).is_empty());
-    let df = run(cli().args(["--json", "df"]), "");
-    let df: serde_json::Value = serde_json::from_str(df.ok().stdout.trim()).expect("json");
-    assert_eq!(df["used"], 0, "rm -r frees the space");
+    let df = || {
+        let df = run(cli().args(["--json", "df"]), "");
+        serde_json::from_str::<serde_json::Value>(df.ok().stdout.trim()).expect("json")
+    };
+    let kept = df();
+    assert_eq!(kept["used"], kept["trash"], "the trees wait in the trash");
+    run(cli().args(["trash", "purge", "--all"]), "").ok();
+    assert_eq!(df()["used"], 0, "purging the trash frees the space");
 }

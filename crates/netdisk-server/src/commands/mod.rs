@@ -21,6 +21,12 @@ mod stat;
 mod token_add;
 mod token_rm;
 mod tokens;
+mod trash;
+mod trash_purge;
+mod trash_restore;
+mod version_restore;
+mod versions;
+mod versions_purge;
 
 use crate::connection::{Connection, Fatal};
 use crate::error::CommandError;
@@ -56,6 +62,12 @@ pub(crate) async fn dispatch<S: PeerStream>(
         Message::TokenAdd(req) => token_add::apply(req, session, shared).await,
         Message::Tokens(req) => tokens::apply(req, session, shared).await,
         Message::TokenRm(req) => token_rm::apply(req, session, shared).await,
+        Message::Trash(req) => trash::apply(req, session).await,
+        Message::TrashRestore(req) => trash_restore::apply(req, session).await,
+        Message::TrashPurge(req) => trash_purge::apply(req, session).await,
+        Message::Versions(req) => versions::apply(req, session).await,
+        Message::VersionRestore(req) => version_restore::apply(req, session).await,
+        Message::VersionsPurge(req) => versions_purge::apply(req, session).await,
         // A transfer's state (hashers, buffers, the store's handles) is
         // kilobytes: boxed, it is on the heap only while the transfer
         // runs, not in every idle connection's task.

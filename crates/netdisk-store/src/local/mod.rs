@@ -11,9 +11,7 @@ mod kept;
 mod property_record;
 mod staging;
 
-use crate::backend::{
-    Backend, Existing, FileStamp, HashLookup, Home, KeptBytes, Prepared, SmallFile,
-};
+use crate::backend::{Backend, FileStamp, HashLookup, Home, KeptBytes, Prepared, SmallFile};
 use crate::claims::{ActiveClaim, ActivePartials, PartialRelease};
 use crate::data_dir::DataDir;
 use crate::error::StoreError;
@@ -184,9 +182,8 @@ impl Home for LocalHome {
         &self,
         files: Vec<SmallFile>,
         partials: &PartialRelease,
-        existing: Existing,
     ) -> Vec<Result<u64, StoreError>> {
-        LocalHome::commit_small_batch(self, files, partials, existing)
+        LocalHome::commit_small_batch(self, files, partials)
     }
 
     fn trash(&self, path: &HomePath) -> Result<TrashItem, StoreError> {

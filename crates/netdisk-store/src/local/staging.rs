@@ -444,7 +444,6 @@ impl LocalHome {
         &self,
         files: Vec<SmallFile>,
         partials: &PartialRelease,
-        existing: Existing,
     ) -> Vec<Result<u64, StoreError>> {
         let fsync_each = files.len() <= FSYNC_EACH_MAX || !netdisk_fileio::SYNCS_FILESYSTEMS;
         let mut written = Vec::with_capacity(files.len());
@@ -458,12 +457,12 @@ impl LocalHome {
                     // syncfs holds no descriptor per file.
                     (staged, handle.filter(|_| fsync_each))
                 });
-            written.push((file.target, staged));
+            written.push((file.target, file.existing, staged));
         }
         let synced = if fsync_each {
             written
                 .iter()
-                .filter_map(|(_, staged)| staged.as_ref().ok())
+                .filter_map(|(_, _, staged)| staged.as_ref().ok())
                 .filter_map(|(_, handle)| handle.as_ref())
                 .try_for_each(|handle| handle.sync_all())
         } else {
@@ -475,7 +474,7 @@ impl LocalHome {
         let mut dirs = HashSet::new();
         let placed: Vec<_> = written
             .into_iter()
-            .map(|(target, staged)| {
+            .map(|(target, existing, staged)| {
                 let (staged, _handle) = staged?;
                 if let Err(e) = &synced {
                     return Err(StoreError::from_io(e, "upload"));
