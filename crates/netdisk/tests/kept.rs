@@ -138,3 +138,214 @@ fn the_trash_and_versions_from_the_command_line() {
         none.stderr
     );
 }
+
+const MIB: usize = 1024 * 1024;
+
+async fn login(server: &ServerProcess) -> netdisk_client::Client<netdisk_client::NetStream> {
+    let transport = transport_for(Some(server.fingerprint));
+    let mut client = netdisk_client::Client::connect(&server.addr, &transport)
+        .await
+        .expect("connect");
+    client.login("alice", "pw").await.expect("login");
+    client
+}
+
+/// Regular files below `dir` (each inode once, items' meta.json left
+/// out) and their bytes.
+fn files_below(dir: &std::path::Path, seen: &mut std::collections::HashSet<u64>) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    for entry in entries.flatten() {
+        let meta = entry.metadata().expect("metadata");
+        if meta.is_dir() {
+            total += files_below(&entry.path(), seen);
+        } else if meta.is_file() && entry.file_name() != "meta.json" && seen.insert(meta.ino()) {
+            total += meta.len();
+        }
+    }
+    total
+}
+
+/// After a crash, a restart and a login: the file is one whole version, every
+/// kept version is whole (its bytes match its recorded hash, which is one
+/// that was uploaded), nothing of a plain upload is left in staging, and
+/// the usage the server reports is the bytes on disk.
+async fn assert_consistent(root: &std::path::Path, server: &ServerProcess, hashes: &[String]) {
+    // The user's first session sweeps what the crash left half made.
+    let mut client = login(server).await;
+    let usage = client.df().await.expect("df");
+    let current = std::fs::read(root.join("homes/alice/doc.bin")).expect("the file is there");
+    let current = blake3::hash(&current).to_hex().to_string();
+    assert!(hashes.contains(&current), "a half-written file");
+    let versions = root.join("kept/alice/versions");
+    for key in std::fs::read_dir(&versions).into_iter().flatten().flatten() {
+        for item in std::fs::read_dir(key.path()).expect("key").flatten() {
+            let meta: Value = serde_json::from_slice(
+                &std::fs::read(item.path().join("meta.json")).expect("meta"),
+            )
+            .expect("meta json");
+            let data = std::fs::read(item.path().join("data")).expect("a version's data");
+            let hash = blake3::hash(&data).to_hex().to_string();
+            assert!(hashes.contains(&hash), "a half version");
+            assert_eq!(meta["blake3"].as_str(), Some(hash.as_str()), "{meta}");
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let on_disk = files_below(&root.join("homes/alice"), &mut seen)
+        + files_below(&root.join("kept/alice"), &mut seen);
+    assert_eq!(usage.used, on_disk, "the usage and the disk");
+    let mut staged = std::collections::HashSet::new();
+    assert_eq!(files_below(&root.join("staging/alice"), &mut staged), 0);
+}
+
+/// Kills the server `later` after its staging area holds `size` bytes
+/// (an upload's whole body, received: it is then syncing and committing),
+/// or once `done` says the request finished first; polled every
+/// millisecond, for at most two seconds. `later` spreads the kills over
+/// the commit's steps: fault injection, not a wait for anything.
+async fn kill_when_staged(
+    root: &std::path::Path,
+    server: &mut ServerProcess,
+    size: u64,
+    later: std::time::Duration,
+    done: impl Fn() -> bool,
+) {
+    let staging = root.join("staging/alice");
+    for _ in 0..2000 {
+        let mut seen = std::collections::HashSet::new();
+        if files_below(&staging, &mut seen) >= size || done() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    tokio::time::sleep(later).await;
+    server.kill();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_killed_in_overwrites_and_restores_keeps_one_whole_copy_of_each() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("data");
+    add_user(&root, "alice", "pw", None);
+    // Large enough that syncing one takes milliseconds: the kills land in
+    // the commit, not only before it.
+    let contents: Vec<Vec<u8>> = (0..6).map(|n| pattern(24 * MIB + n, n as u8)).collect();
+    let hashes: Vec<String> = contents
+        .iter()
+        .map(|c| blake3::hash(c).to_hex().to_string())
+        .collect();
+    let local = dir.path().join("doc.bin");
+    write_file(&local, &contents[0]);
+    let mut server = ServerProcess::start(&root);
+    login(&server)
+        .await
+        .put_file(&local, "doc.bin", false, None)
+        .await
+        .expect("the first upload");
+
+    // Overwrites, each killed once the server holds all of its bytes in
+    // staging: it is then verifying, syncing, keeping the old file as a
+    // version and committing.
+    let mut committed = 0;
+    for (round, content) in contents[1..].iter().enumerate() {
+        write_file(&local, content);
+        let later = std::time::Duration::from_millis(4 * round as u64);
+        let mut client = login(&server).await;
+        let source = local.clone();
+        let put =
+            tokio::spawn(async move { client.put_file(&source, "doc.bin", false, None).await });
+        kill_when_staged(&root, &mut server, content.len() as u64, later, || {
+            put.is_finished()
+        })
+        .await;
+        let _ = put.await;
+        server = ServerProcess::start(&root);
+        assert_consistent(&root, &server, &hashes).await;
+        let now = std::fs::read(root.join("homes/alice/doc.bin")).expect("doc");
+        committed += usize::from(&now == content);
+    }
+    eprintln!("{committed} of 5 killed overwrites had committed");
+    // One more, whole, so there are old versions to restore.
+    write_file(&local, &contents[0]);
+    login(&server)
+        .await
+        .put_file(&local, "doc.bin", false, None)
+        .await
+        .expect("an overwrite");
+
+    // Version restores, each killed once the restoring upload is staged whole.
+    for round in 0..3 {
+        let later = std::time::Duration::from_millis(8 * round);
+        let mut client = login(&server).await;
+        let list = client.versions("doc.bin").await.expect("versions");
+        let oldest = list.versions.last().expect("an old version").id.clone();
+        let size = list.versions.last().expect("oldest").size;
+        let restore = tokio::spawn(async move { client.version_restore("doc.bin", &oldest).await });
+        kill_when_staged(&root, &mut server, size, later, || restore.is_finished()).await;
+        let _ = restore.await;
+        server = ServerProcess::start(&root);
+        assert_consistent(&root, &server, &hashes).await;
+    }
+
+    // A tree restored from the trash, the server killed as the request
+    // goes: the tree is whole in the home or in the trash, not both.
+    let tree = dir.path().join("tree");
+    for n in 0..50 {
+        let file = tree.join(format!("d{}/f{n}", n % 5));
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("local dirs");
+        write_file(&file, &pattern(1000 + n, 3));
+    }
+    let mut client = login(&server).await;
+    client.mkdir("tree", false).await.expect("mkdir");
+    for n in 0..50 {
+        let name = format!("d{}/f{n}", n % 5);
+        client
+            .mkdir(&format!("tree/d{}", n % 5), true)
+            .await
+            .expect("mkdir -p");
+        client
+            .put_file(&tree.join(&name), &format!("tree/{name}"), false, None)
+            .await
+            .expect("put");
+    }
+    client.rm_tree("tree").await.expect("rm -r");
+    let restore = tokio::spawn(async move {
+        client
+            .trash_restore(netdisk_proto::request::TrashRestore {
+                path: Some("tree".into()),
+                ..Default::default()
+            })
+            .await
+    });
+    server.kill();
+    let _ = restore.await;
+    server = ServerProcess::start(&root);
+    let in_home = root.join("homes/alice/tree").exists();
+    let mut client = login(&server).await;
+    let trash = client.trash().await.expect("trash");
+    assert_eq!(
+        trash.len(),
+        usize::from(!in_home),
+        "in one place: {trash:?}"
+    );
+    if !in_home {
+        client
+            .trash_restore(netdisk_proto::request::TrashRestore {
+                path: Some("tree".into()),
+                ..Default::default()
+            })
+            .await
+            .expect("restore after the restart");
+    }
+    for n in 0..50 {
+        let name = format!("d{}/f{n}", n % 5);
+        assert_eq!(
+            std::fs::read(root.join("homes/alice/tree").join(&name)).expect("whole"),
+            pattern(1000 + n, 3)
+        );
+    }
+    assert_consistent(&root, &server, &hashes).await;
+}
