@@ -72,9 +72,12 @@ async fn a_header_is_cut_a_header_timeout_after_its_first_byte() {
         ("late", &mut late, late_started),
     ] {
         let after = cut_after(client, started).await;
-        // Not before its time, and not a second period on top.
+        // Not before its time, and not a second period on top. The server's
+        // clock and this side's `started` are read in different tasks; on a
+        // loaded machine the cut was once seen 3 ms early (1.997 s), so
+        // "before its time" allows 50 ms for that.
         assert!(
-            after >= HEADER && after < HEADER + HEADER / 2,
+            after + HEADER / 40 >= HEADER && after < HEADER + HEADER / 2,
             "{what} header cut {after:?} after its first byte (header timeout {HEADER:?})"
         );
     }

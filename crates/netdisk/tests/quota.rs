@@ -84,7 +84,7 @@ async fn sixteen_racing_uploads_never_pass_the_quota() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn over_quota_is_refused_cleanly_and_deletes_free_space_at_once() {
+async fn over_quota_is_refused_cleanly_and_the_trash_makes_room() {
     let server = TestServer::start();
     server.add_user("alice", "pw");
     server.set_quota("alice", Some(3 * MIB));
@@ -152,11 +152,18 @@ async fn over_quota_is_refused_cleanly_and_deletes_free_space_at_once() {
     assert_eq!(bytes_on_disk(&server.home("alice")), 3 * MIB);
     client.rm("p.jpg").await.expect("rm");
     client.rm("a.bin").await.expect("rm");
-    assert_eq!(client.df().await.expect("df").used, 0, "rm frees at once");
+    let usage = client.df().await.expect("df");
+    assert_eq!(
+        (usage.used, usage.trash),
+        (3 * MIB, 3 * MIB),
+        "removed files wait in the trash, counted"
+    );
     client
         .put_file(&small, "c.bin", true, None)
         .await
-        .expect("fits again");
+        .expect("fits again: the trash makes room");
+    let usage = client.df().await.expect("df");
+    assert_eq!((usage.used, usage.trash), (2 * MIB, 0));
     assert_eq!(
         client
             .put_file(&big, "d.bin", true, None)
@@ -174,10 +181,14 @@ async fn over_quota_is_refused_cleanly_and_deletes_free_space_at_once() {
         .expect("unlimited now");
     let usage = client.df().await.expect("df");
     assert_eq!((usage.used, usage.quota), (6 * MIB, None));
-    // mv over an existing file frees the replaced bytes.
+    // mv over an existing file keeps the replaced one as a version,
+    // counted; purging the versions frees it.
     client.mv("c.bin", "d.bin").await.expect("mv");
-    assert_eq!(client.df().await.expect("df").used, 2 * MIB);
+    let usage = client.df().await.expect("df");
+    assert_eq!((usage.used, usage.versions), (6 * MIB, 4 * MIB));
     assert_eq!(bytes_on_disk(&server.home("alice")), 2 * MIB);
+    client.versions_purge("d.bin", None).await.expect("purge");
+    assert_eq!(client.df().await.expect("df").used, 2 * MIB);
 }
 
 #[tokio::test(flavor = "multi_thread")]
