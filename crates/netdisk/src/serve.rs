@@ -41,26 +41,33 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
         Some(http) => Some(HttpGateway::bind(server.store(), server.tls(), http).await?),
         None => None,
     };
-    // Scripts and tests read these lines to learn the real port and the certificate.
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "listening on {addr}")?;
+    // Scripts and tests read these lines to learn the real port and the
+    // certificate. One write: a reader that stops after the lines it
+    // wants never closes the pipe between two of them. A reader gone
+    // (EPIPE) is no reason to stop serving.
+    let mut announce = format!("listening on {addr}\n");
     if let Some(gateway) = &gateway {
         let scheme = if server.is_plaintext() {
             "http"
         } else {
             "https"
         };
-        writeln!(
-            stdout,
-            "HTTP API on {scheme}://{}/api/v1/",
-            gateway.local_addr()?
-        )?;
+        let http = gateway.local_addr()?;
+        announce.push_str(&format!("HTTP API on {scheme}://{http}/api/v1/\n"));
     }
     match server.fingerprint() {
-        Some(fingerprint) => writeln!(stdout, "TLS certificate fingerprint {fingerprint}")?,
-        None => writeln!(stdout, "plaintext: connections are not encrypted")?,
+        Some(fingerprint) => {
+            announce.push_str(&format!("TLS certificate fingerprint {fingerprint}\n"))
+        }
+        None => announce.push_str("plaintext: connections are not encrypted\n"),
     }
-    stdout.flush()?;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(announce.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        tracing::warn!(error = %e, "could not print the addresses on standard output");
+    }
     drop(stdout);
     tracing::info!(%addr, root = %args.root.root.display(), "netdisk server started");
     if server.has_no_users() {
