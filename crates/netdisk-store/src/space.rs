@@ -265,7 +265,8 @@ impl Space {
     }
 
     /// Moves `from` to `to`, like mv(1): an existing directory at `to`
-    /// receives it inside; a file at `to` is replaced (its bytes freed).
+    /// receives it inside; a file at `to` is replaced (kept as its newest
+    /// old version, or its bytes freed when versions are off).
     pub async fn rename(&self, from: &HomePath, to: &HomePath) -> Result<(), StoreError> {
         let result = self.rename_unaudited(from, to).await;
         self.audit(Event::Rename {

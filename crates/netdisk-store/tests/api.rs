@@ -1,39 +1,18 @@
 //! The engine driven through its public API alone, with no protocol: what
 //! a second front-end (HTTP, WebDAV) would call.
 
+mod common;
+
 use bytes::Bytes;
+use common::{keeping_nothing, open_store, path, space};
 use netdisk_proto::{EntryKind, ErrorCode, HomePath};
-use netdisk_store::{
-    AuditDestination, ErrorKind, KeptPrefix, ListPage, Retention, Space, Store, StoreConfig,
-    UploadSpec,
-};
+use netdisk_store::{ErrorKind, KeptPrefix, ListPage, Space, Store, UploadSpec};
 use std::time::Duration;
 
-fn open_store(root: &std::path::Path, quota: Option<u64>) -> Store {
-    let store = Store::open(StoreConfig {
-        root: root.to_owned(),
-        default_quota: None,
-        partial_ttl: Duration::from_secs(3600),
-        audit: AuditDestination::File("audit.log".into()),
-        max_login_failures: 5,
-        lockout: Duration::from_secs(60),
-        // Replaced and removed files leave at once here, as before the
-        // trash; tests/retention.rs holds what is kept when it is on.
-        retention: Retention {
-            keep_trash: Duration::ZERO,
-            keep_versions: 0,
-            free_space_from_trash: false,
-        },
-    })
-    .expect("store opens");
-    if store.users().list().expect("users").is_empty() {
-        store.users().add("alice", "pw", quota).expect("user");
-    }
-    store
-}
-
-fn path(p: &str) -> HomePath {
-    HomePath::home().resolve(p).expect("path")
+/// Removed and replaced files leave at once here, as before the trash;
+/// tests/retention.rs holds what is kept when it is on.
+fn open_store_without_retention(root: &std::path::Path, quota: Option<u64>) -> Store {
+    open_store(root, quota, keeping_nothing())
 }
 
 fn hash(bytes: &[u8]) -> String {
@@ -46,13 +25,6 @@ fn spec(size: usize, resume: bool) -> UploadSpec {
         resume,
         ..UploadSpec::default()
     }
-}
-
-async fn space(store: &Store) -> Space {
-    store
-        .space("alice", "127.0.0.1:9".parse().expect("addr"))
-        .await
-        .expect("space")
 }
 
 /// Uploads `body` whole, in chunks of at most 64 KiB.
@@ -83,7 +55,7 @@ async fn download(space: &Space, from: &str) -> (Vec<u8>, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn uploads_downloads_renames_and_the_stored_hash() {
     let root = tempfile::tempdir().expect("tempdir");
-    let store = open_store(root.path(), None);
+    let store = open_store_without_retention(root.path(), None);
     let space = space(&store).await;
     let body: Vec<u8> = (0..700_000u32).map(|i| (i * 31 % 251) as u8).collect();
     space
@@ -191,7 +163,7 @@ async fn uploads_downloads_renames_and_the_stored_hash() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_directory_is_listed_in_pages_keyed_by_name() {
     let root = tempfile::tempdir().expect("tempdir");
-    let store = open_store(root.path(), None);
+    let store = open_store_without_retention(root.path(), None);
     let space = space(&store).await;
     for name in ["e", "b", "d", "a", "c"] {
         upload(&space, name, name.as_bytes()).await.expect("upload");
@@ -228,7 +200,7 @@ async fn a_directory_is_listed_in_pages_keyed_by_name() {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_uploads_racing_for_the_quota_cannot_both_pass() {
     let root = tempfile::tempdir().expect("tempdir");
-    let store = open_store(root.path(), Some(1000));
+    let store = open_store_without_retention(root.path(), Some(1000));
     // Two sessions, each on a task of its own: a real race on the
     // multi-threaded runtime, not two futures taking turns.
     let (first, second) = (space(&store).await, space(&store).await);
@@ -271,7 +243,7 @@ async fn a_cut_upload_is_resumed_from_its_kept_bytes_even_after_a_restart() {
     let body: Vec<u8> = (0..500_000u32).map(|i| (i % 253) as u8).collect();
     let kept = 300_000;
     {
-        let store = open_store(root.path(), None);
+        let store = open_store_without_retention(root.path(), None);
         let space = space(&store).await;
         let mut upload = space
             .begin_upload(&path("big.bin"), spec(body.len(), true))
@@ -297,7 +269,7 @@ async fn a_cut_upload_is_resumed_from_its_kept_bytes_even_after_a_restart() {
         );
     }
     // A new process: the partial is found again and only the rest moves.
-    let store = open_store(root.path(), None);
+    let store = open_store_without_retention(root.path(), None);
     let space = space(&store).await;
     let mut upload = space
         .begin_upload(&path("big.bin"), spec(body.len(), true))
@@ -344,7 +316,7 @@ async fn a_cut_upload_is_resumed_from_its_kept_bytes_even_after_a_restart() {
 #[tokio::test(flavor = "multi_thread")]
 async fn create_new_uploads_never_replace_even_when_they_race() {
     let root = tempfile::tempdir().expect("tempdir");
-    let store = open_store(root.path(), Some(1 << 20));
+    let store = open_store_without_retention(root.path(), Some(1 << 20));
     let space = space(&store).await;
     upload(&space, "taken.txt", b"first").await.expect("upload");
     let new_only = |size: usize| UploadSpec {

@@ -4,50 +4,22 @@
 //! against the bytes on disk after every step, crash leftovers swept, and
 //! hostile ids refused.
 
+mod common;
+
 use bytes::Bytes;
-use netdisk_proto::{EntryKind, HomePath};
-use netdisk_store::{
-    AuditDestination, ErrorKind, Retention, Space, Store, StoreConfig, TrashPurge, TrashRef,
-    UploadSpec,
-};
+use common::{open_store, path, space};
+use netdisk_proto::EntryKind;
+use netdisk_store::{ErrorKind, Retention, Space, TrashPurge, TrashRef, UploadSpec};
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
-
-fn open_store(root: &Path, quota: Option<u64>, retention: Retention) -> Store {
-    let store = Store::open(StoreConfig {
-        root: root.to_owned(),
-        default_quota: None,
-        partial_ttl: Duration::from_secs(3600),
-        audit: AuditDestination::File("audit.log".into()),
-        max_login_failures: 5,
-        lockout: Duration::from_secs(60),
-        retention,
-    })
-    .expect("store opens");
-    if store.users().list().expect("users").is_empty() {
-        store.users().add("alice", "pw", quota).expect("user");
-    }
-    store
-}
 
 fn keeping(versions: u32) -> Retention {
     Retention {
         keep_versions: versions,
         ..Retention::default()
     }
-}
-
-fn path(p: &str) -> HomePath {
-    HomePath::home().resolve(p).expect("path")
-}
-
-async fn space(store: &Store) -> Space {
-    store
-        .space("alice", "127.0.0.1:9".parse().expect("addr"))
-        .await
-        .expect("space")
 }
 
 async fn put(space: &Space, to: &str, body: &[u8]) -> Result<(), netdisk_store::StoreError> {

@@ -3,41 +3,15 @@
 //! kept with their file or directory, the recorded hash without hashing,
 //! and a password remembered between requests.
 
+mod common;
+
 use bytes::Bytes;
+use common::{open_store, path, space};
 use netdisk_proto::HomePath;
 use netdisk_store::{
-    AuditDestination, DeadProperty, ErrorKind, PasswordAccepted, PasswordRefused, PropertyChange,
-    PropertyName, Retention, Space, Store, StoreConfig, UploadSpec, MAX_PROPERTY_BYTES,
+    DeadProperty, ErrorKind, PasswordAccepted, PasswordRefused, PropertyChange, PropertyName,
+    Retention, Space, UploadSpec, MAX_PROPERTY_BYTES,
 };
-use std::time::Duration;
-
-fn open_store(root: &std::path::Path, quota: Option<u64>) -> Store {
-    let store = Store::open(StoreConfig {
-        root: root.to_owned(),
-        default_quota: None,
-        partial_ttl: Duration::from_secs(3600),
-        audit: AuditDestination::File("audit.log".into()),
-        max_login_failures: 5,
-        lockout: Duration::from_secs(60),
-        retention: Retention::default(),
-    })
-    .expect("store opens");
-    if store.users().list().expect("users").is_empty() {
-        store.users().add("alice", "pw", quota).expect("user");
-    }
-    store
-}
-
-fn path(p: &str) -> HomePath {
-    HomePath::home().resolve(p).expect("path")
-}
-
-async fn space_of(store: &Store) -> Space {
-    store
-        .space("alice", "127.0.0.1:9".parse().expect("addr"))
-        .await
-        .expect("space")
-}
 
 async fn upload(space: &Space, to: &str, body: &[u8]) {
     let spec = UploadSpec {
@@ -66,8 +40,8 @@ fn property(name: &str, xml: &str) -> DeadProperty {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_copy_is_a_verified_upload_within_the_quota() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = open_store(dir.path(), Some(1000));
-    let space = space_of(&store).await;
+    let store = open_store(dir.path(), Some(1000), Retention::default());
+    let space = space(&store).await;
     let body = vec![3u8; 400];
     upload(&space, "a.bin", &body).await;
     let copied = space
@@ -110,8 +84,8 @@ async fn a_copy_is_a_verified_upload_within_the_quota() {
 #[tokio::test(flavor = "multi_thread")]
 async fn properties_go_with_their_file() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = open_store(dir.path(), None);
-    let space = space_of(&store).await;
+    let store = open_store(dir.path(), None, Retention::default());
+    let space = space(&store).await;
     upload(&space, "a.txt", b"a").await;
     assert!(space
         .properties(&path("a.txt"))
@@ -145,17 +119,8 @@ async fn properties_go_with_their_file() {
         .expect("copy");
     drop(space);
     drop(store);
-    let store = Store::open(StoreConfig {
-        root: dir.path().to_owned(),
-        default_quota: None,
-        partial_ttl: Duration::from_secs(3600),
-        audit: AuditDestination::Off,
-        max_login_failures: 5,
-        lockout: Duration::from_secs(60),
-        retention: Retention::default(),
-    })
-    .expect("reopen");
-    let space = space_of(&store).await;
+    let store = open_store(dir.path(), None, Retention::default());
+    let space = common::space(&store).await;
     for name in ["b.txt", "c.txt"] {
         assert_eq!(
             space.properties(&path(name)).await.expect("read"),
@@ -213,8 +178,8 @@ async fn properties_go_with_their_file() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_recorded_hash_is_read_not_computed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = open_store(dir.path(), None);
-    let space = space_of(&store).await;
+    let store = open_store(dir.path(), None, Retention::default());
+    let space = space(&store).await;
     upload(&space, "a.txt", b"hello").await;
     let (entry, recorded) = space
         .entry_with_recorded_hash(&path("a.txt"))
@@ -243,7 +208,7 @@ async fn the_recorded_hash_is_read_not_computed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_repeated_password_is_remembered_only_while_right() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = open_store(dir.path(), None);
+    let store = open_store(dir.path(), None, Retention::default());
     let logins = store.logins();
     let ip = "127.0.0.1".parse().expect("ip");
     let first = logins
@@ -280,8 +245,8 @@ async fn a_repeated_password_is_remembered_only_while_right() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_set_time_keeps_the_hash_record_true() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = open_store(dir.path(), None);
-    let space = space_of(&store).await;
+    let store = open_store(dir.path(), None, Retention::default());
+    let space = space(&store).await;
     upload(&space, "a.txt", b"hello").await;
     let then = 1_700_000_000;
     space
