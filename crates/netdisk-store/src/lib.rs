@@ -57,4 +57,4 @@ pub use store::{OpenError, Store, StoreConfig};
 pub use tokens::{ApiToken, LoginLifetimes, LoginTokens, TokenKind, TokenOwner, Tokens};
 pub use upload::{Committed, Upload, UploadSpec};
 pub use user_name::{validate_user_name, UserNameError, MAX_USER_NAME_LEN};
-pub use users::{now as unix_now, UserDb, UserDbError, UserInfo};
+pub use users::{now as unix_now, RetentionOverrides, UserDb, UserDbError, UserInfo};

@@ -311,7 +311,7 @@ impl Space {
                 return Ok((reservation, existing));
             }
         }
-        if !self.store.config.retention.free_space_from_trash {
+        if !self.retention.free_space_from_trash {
             return Err(first);
         }
         let short = quotas.shortfall(user, extra.saturating_sub(credit), quota);
@@ -333,7 +333,7 @@ impl Space {
     /// Makes room for `wanted` more bytes from the trash, then from old
     /// versions, oldest first, when the settings allow; returns the bytes freed.
     pub(crate) fn release_for(&self, wanted: u64) -> u64 {
-        let retention = self.store.config.retention;
+        let retention = self.retention;
         if !retention.free_space_from_trash || wanted == 0 {
             return 0;
         }

@@ -86,7 +86,7 @@ impl Space {
         // The replaced file's size is looked up only near the quota (one
         // stat, answered from the kernel's cache): the usual batch pays
         // nothing for it.
-        let existing = self.store.config.retention.on_replace();
+        let existing = self.retention.on_replace();
         self.reserve_upload(size, || self.home.file_size(target), existing, quota)
     }
 

@@ -35,6 +35,9 @@ pub struct Space {
     pub(crate) home: Arc<dyn Home>,
     /// For commits: the user's kept partials they may release.
     pub(crate) partials: PartialRelease,
+    /// What is kept of what they remove and replace (theirs, else the
+    /// server's; read at each login).
+    pub(crate) retention: crate::Retention,
     pub(crate) store: Arc<Inner>,
 }
 
@@ -223,7 +226,7 @@ impl Space {
             ));
         }
         let target = path.clone();
-        let to_trash = self.store.config.retention.trash_on();
+        let to_trash = self.retention.trash_on();
         let (item, freed) = self
             .run(move |home| {
                 if !recursive && home.entry(&target)?.kind == EntryKind::Dir {
@@ -287,7 +290,7 @@ impl Space {
             ));
         };
         let (from, to) = (from.clone(), to.clone());
-        let on_replace = self.store.config.retention.on_replace();
+        let on_replace = self.retention.on_replace();
         let replaced = self
             .run(move |home| {
                 let target = if home.is_dir(&to) {

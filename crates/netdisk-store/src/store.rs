@@ -151,8 +151,9 @@ impl Store {
     pub async fn space(&self, user: &str, peer: SocketAddr) -> Result<Space, StoreError> {
         let inner = self.inner.clone();
         let name = user.to_owned();
-        let home = tokio::task::spawn_blocking(move || {
+        let (home, retention) = tokio::task::spawn_blocking(move || {
             let home = inner.backend.open_home(&name)?;
+            let retention = inner.retention_of(&name);
             if !inner.quotas.is_loaded(&name) {
                 // No session of this user is under way in this process yet,
                 // so nothing is half made on purpose: what is, a crash left.
@@ -164,7 +165,7 @@ impl Store {
                     + kept.versions;
                 inner.quotas.load(&name, used);
             }
-            Ok::<_, StoreError>(home)
+            Ok::<_, StoreError>((home, retention))
         })
         .await
         .map_err(StoreError::worker)??;
@@ -176,6 +177,7 @@ impl Store {
                 active: self.inner.active.clone(),
                 user: user.to_owned(),
             },
+            retention,
             store: self.inner.clone(),
         })
     }
@@ -192,9 +194,7 @@ impl Store {
                 tracing::info!(%user, bytes, "expired partial uploads removed");
                 inner.quotas.freed(user, *bytes);
             }
-            if inner.config.retention.trash_on() {
-                swept.extend(inner.expire_trash());
-            }
+            swept.extend(inner.expire_trash());
             swept
         })
         .await;
@@ -207,10 +207,20 @@ impl Store {
 }
 
 impl Inner {
-    /// Deletes every user's trash items older than the trash keeps them.
+    /// The user's trash and versions settings: theirs, else the server's.
+    fn retention_of(&self, user: &str) -> Retention {
+        match self.users.retention_of(user) {
+            Ok(own) => own.over(self.config.retention),
+            Err(e) => {
+                tracing::warn!(%user, error = %e, "cannot read the user's retention; the server's applies");
+                self.config.retention
+            }
+        }
+    }
+
+    /// Deletes every user's trash items older than their trash keeps them
+    /// (a trash that is off keeps nothing: what is left in it goes).
     fn expire_trash(&self) -> Vec<(String, u64)> {
-        let keep = self.config.retention.keep_trash.as_secs() as i64;
-        let before = crate::unix_now().saturating_sub(keep);
         let users = match self.users.list() {
             Ok(users) => users,
             Err(e) => {
@@ -220,6 +230,9 @@ impl Inner {
         };
         let mut swept = Vec::new();
         for user in users {
+            let keep = self.retention_of(&user.name).keep_trash.as_secs();
+            let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+            let before = crate::unix_now().saturating_sub(keep);
             let freed = self
                 .backend
                 .open_home(&user.name)

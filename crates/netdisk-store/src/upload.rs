@@ -174,7 +174,7 @@ impl Space {
         if spec.create_new {
             Existing::Refuse
         } else {
-            self.store.config.retention.on_replace()
+            self.retention.on_replace()
         }
     }
 }

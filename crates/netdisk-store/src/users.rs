@@ -40,6 +40,27 @@ pub struct UserInfo {
 
 const SCHEMA_VERSION: i64 = 1;
 
+/// A user's own trash and versions settings; each unset one is the server's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionOverrides {
+    pub keep_trash: Option<Duration>,
+    pub keep_versions: Option<u32>,
+    pub free_space_from_trash: Option<bool>,
+}
+
+impl RetentionOverrides {
+    /// The settings for this user: theirs where set, else `server`'s.
+    pub fn over(&self, server: crate::Retention) -> crate::Retention {
+        crate::Retention {
+            keep_trash: self.keep_trash.unwrap_or(server.keep_trash),
+            keep_versions: self.keep_versions.unwrap_or(server.keep_versions),
+            free_space_from_trash: self
+                .free_space_from_trash
+                .unwrap_or(server.free_space_from_trash),
+        }
+    }
+}
+
 pub struct UserDb {
     conn: Mutex<Connection>,
     iterations: u32,
@@ -117,6 +138,14 @@ impl UserDb {
                 modified INTEGER,
                 blake3 TEXT,
                 created INTEGER NOT NULL
+            ) STRICT;
+            -- A user's own trash and versions settings (retention.rs);
+            -- NULL: the server's.
+            CREATE TABLE IF NOT EXISTS user_retention (
+                name TEXT PRIMARY KEY NOT NULL,
+                keep_trash INTEGER,
+                keep_versions INTEGER,
+                free_space_from_trash INTEGER
             ) STRICT;
             CREATE TABLE IF NOT EXISTS secrets (
                 name TEXT PRIMARY KEY NOT NULL,
@@ -214,7 +243,91 @@ impl UserDb {
         Ok(())
     }
 
+    /// The user's own trash and versions settings (unset: the server's).
+    pub fn retention_of(&self, name: &str) -> Result<RetentionOverrides, UserDbError> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                "SELECT keep_trash, keep_versions, free_space_from_trash
+                 FROM user_retention WHERE name = ?1",
+                params![name],
+                |row| {
+                    let trash: Option<i64> = row.get(0)?;
+                    let versions: Option<i64> = row.get(1)?;
+                    let free: Option<i64> = row.get(2)?;
+                    Ok(RetentionOverrides {
+                        keep_trash: trash.map(|s| Duration::from_secs(s.max(0) as u64)),
+                        keep_versions: versions.map(|n| n.clamp(0, u32::MAX as i64) as u32),
+                        free_space_from_trash: free.map(|f| f != 0),
+                    })
+                },
+            )
+            .optional()?;
+        Ok(row.unwrap_or_default())
+    }
+
+    /// Sets the user's own trash and versions settings: each given one
+    /// replaces theirs; `None` leaves it as it is.
+    pub fn set_retention(
+        &self,
+        name: &str,
+        changes: RetentionOverrides,
+    ) -> Result<RetentionOverrides, UserDbError> {
+        self.require(name)?;
+        let mut merged = self.retention_of(name)?;
+        merged.keep_trash = changes.keep_trash.or(merged.keep_trash);
+        merged.keep_versions = changes.keep_versions.or(merged.keep_versions);
+        merged.free_space_from_trash = changes
+            .free_space_from_trash
+            .or(merged.free_space_from_trash);
+        self.write_retention(name, &merged)?;
+        Ok(merged)
+    }
+
+    /// Gives the user the server's trash and versions settings again.
+    pub fn reset_retention(&self, name: &str) -> Result<(), UserDbError> {
+        self.require(name)?;
+        self.conn()
+            .execute("DELETE FROM user_retention WHERE name = ?1", params![name])?;
+        Ok(())
+    }
+
+    fn write_retention(&self, name: &str, values: &RetentionOverrides) -> Result<(), UserDbError> {
+        let secs = values
+            .keep_trash
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        self.conn().execute(
+            "INSERT INTO user_retention (name, keep_trash, keep_versions, free_space_from_trash)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(name) DO UPDATE SET keep_trash = ?2, keep_versions = ?3,
+                 free_space_from_trash = ?4",
+            params![
+                name,
+                secs,
+                values.keep_versions.map(i64::from),
+                values.free_space_from_trash.map(i64::from)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn require(&self, name: &str) -> Result<(), UserDbError> {
+        let found: Option<i64> = self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM users WHERE name = ?1",
+                params![name],
+                |row| row.get(0),
+            )
+            .optional()?;
+        found
+            .map(|_| ())
+            .ok_or_else(|| UserDbError::NotFound(name.to_owned()))
+    }
+
     pub fn delete(&self, name: &str) -> Result<(), UserDbError> {
+        self.conn()
+            .execute("DELETE FROM user_retention WHERE name = ?1", params![name])?;
         let changed = self
             .conn()
             .execute("DELETE FROM users WHERE name = ?1", params![name])?;

@@ -440,3 +440,57 @@ async fn at_the_quota_an_overwrite_fits_by_not_keeping_the_file_it_replaces() {
     assert_eq!(read(root, "b.bin"), vec![5; 60_000]);
     assert_exact(&space, root).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_s_own_settings_win_over_the_server_s_from_their_next_login() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let store = open_store(root, None, keeping(10));
+    let own = netdisk_store::RetentionOverrides {
+        keep_trash: Some(Duration::ZERO),
+        keep_versions: Some(1),
+        free_space_from_trash: None,
+    };
+    let merged = store.users().set_retention("alice", own).expect("set");
+    assert_eq!(merged, own);
+    // One setting changed alone leaves the others as they were.
+    let merged = store
+        .users()
+        .set_retention(
+            "alice",
+            netdisk_store::RetentionOverrides {
+                free_space_from_trash: Some(false),
+                ..Default::default()
+            },
+        )
+        .expect("set");
+    assert_eq!(
+        (merged.keep_versions, merged.free_space_from_trash),
+        (Some(1), Some(false))
+    );
+    assert!(store.users().set_retention("nobody", own).is_err());
+
+    let space = space(&store).await;
+    for n in 0..3u8 {
+        put(&space, "doc.bin", &[n; 100]).await.expect("put");
+    }
+    assert_eq!(space.versions(&path("doc.bin")).await.expect("v").len(), 1);
+    space.remove(&path("doc.bin"), false).await.expect("rm");
+    assert!(
+        space.trash().await.expect("trash").is_empty(),
+        "her trash is off"
+    );
+    assert_exact(&space, root).await;
+
+    // Reset: the server's settings again, from the next login.
+    store.users().reset_retention("alice").expect("reset");
+    let space = self::space(&store).await;
+    for n in 0..3u8 {
+        put(&space, "doc.bin", &[n; 100]).await.expect("put");
+    }
+    // The version kept before, and two more: ten may be kept now.
+    assert_eq!(space.versions(&path("doc.bin")).await.expect("v").len(), 3);
+    space.remove(&path("doc.bin"), false).await.expect("rm");
+    assert_eq!(space.trash().await.expect("trash").len(), 1);
+    assert_exact(&space, root).await;
+}

@@ -440,6 +440,26 @@ pub enum UserCommand {
         #[command(flatten)]
         root: RootArg,
     },
+    /// A user's own trash and versions settings (each one not given stays
+    /// as it is; unset ones are the server's). Read at each login.
+    Retention {
+        name: String,
+        /// How long what they remove stays in the trash ("7d"; "0s": none).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        keep_trash: Option<std::time::Duration>,
+        /// Old versions kept per file (0: none).
+        #[arg(long)]
+        keep_versions: Option<u32>,
+        /// Whether an upload over their quota deletes their oldest trash
+        /// and versions first.
+        #[arg(long)]
+        free_space_from_trash: Option<bool>,
+        /// Give them the server's settings again.
+        #[arg(long, conflicts_with_all = ["keep_trash", "keep_versions", "free_space_from_trash"])]
+        reset: bool,
+        #[command(flatten)]
+        root: RootArg,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -104,6 +104,38 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
                 ));
             }
         }
+        UserCommand::Retention {
+            name,
+            keep_trash,
+            keep_versions,
+            free_space_from_trash,
+            reset,
+            root,
+        } => {
+            let (_, users) = open_existing(&root.root)?;
+            let context = || format!("user retention {name}");
+            let own = if reset {
+                users.reset_retention(&name).with_context(context)?;
+                netdisk_store::RetentionOverrides::default()
+            } else {
+                let changes = netdisk_store::RetentionOverrides {
+                    keep_trash,
+                    keep_versions,
+                    free_space_from_trash,
+                };
+                users.set_retention(&name, changes).with_context(context)?
+            };
+            let show = |value: Option<String>| value.unwrap_or_else(|| "the server's".into());
+            print_line(format_args!(
+                "{name}: keep_trash {}, keep_versions {}, free_space_from_trash {}",
+                show(
+                    own.keep_trash
+                        .map(|d| humantime::format_duration(d).to_string())
+                ),
+                show(own.keep_versions.map(|n| n.to_string())),
+                show(own.free_space_from_trash.map(|b| b.to_string())),
+            ));
+        }
         UserCommand::List { root } => {
             let (_, users) = open_existing(&root.root)?;
             let list = users.list()?;

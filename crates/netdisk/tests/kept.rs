@@ -137,6 +137,49 @@ fn the_trash_and_versions_from_the_command_line() {
         "{}",
         none.stderr
     );
+
+    // The same commands in the shell (it shares them).
+    run(cli().args(["rm", "note.txt"]), "").ok();
+    let shell = run(
+        cli().arg("shell"),
+        "trash ls\ntrash restore note.txt\nversions doc.bin\n",
+    );
+    let text = &shell.ok().stdout;
+    assert!(
+        text.contains("~/note.txt") && text.contains("restored to ~/note.txt"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read(home.join("note.txt")).expect("back"),
+        b"second words"
+    );
+
+    // A user's own settings, set by the operator.
+    let root = server.root.to_string_lossy().into_owned();
+    let set = run(
+        netdisk().args([
+            "user",
+            "retention",
+            "alice",
+            "--keep-versions",
+            "2",
+            "--root",
+            &root,
+        ]),
+        "",
+    );
+    assert!(
+        set.ok()
+            .stdout
+            .contains("keep_trash the server's, keep_versions 2"),
+        "{}",
+        set.stdout
+    );
+    let unknown = run(
+        netdisk().args(["user", "retention", "nobody", "--reset", "--root", &root]),
+        "",
+    );
+    assert!(!unknown.status.success(), "{}", unknown.stdout);
 }
 
 const MIB: usize = 1024 * 1024;
