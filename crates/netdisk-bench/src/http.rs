@@ -27,17 +27,11 @@ fn curl(server: &ServerProcess, root: &Path) -> Command {
 }
 
 fn run(command: &mut Command) -> anyhow::Result<String> {
-    let output = command
-        .output()
-        .map_err(|e| anyhow::anyhow!("curl: {e} (scenario 8 needs curl: apt-get install curl)"))?;
-    if !output.status.success() {
-        anyhow::bail!(
-            "curl failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    crate::tool::run(
+        command,
+        "curl",
+        "scenario 8 needs curl: apt-get install curl",
+    )
 }
 
 fn token_from(answer: &str, field: &str) -> anyhow::Result<String> {

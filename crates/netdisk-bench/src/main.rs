@@ -8,6 +8,7 @@ mod http;
 mod report;
 mod scenarios;
 mod server;
+mod tool;
 mod trees;
 mod webdav;
 

@@ -19,19 +19,8 @@ fn dav_url(server: &ServerProcess) -> String {
     format!("{}/dav/", api.trim_end_matches("/api/v1"))
 }
 
-/// Runs a tool to the end; its failure (or its absence) is an error.
 fn run(command: &mut Command, what: &str) -> anyhow::Result<String> {
-    let output = command
-        .output()
-        .map_err(|e| anyhow::anyhow!("{what}: {e} (scenario 9 needs curl and rclone)"))?;
-    if !output.status.success() {
-        anyhow::bail!(
-            "{what} failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    crate::tool::run(command, what, "scenario 9 needs curl and rclone")
 }
 
 fn curl(server: &ServerProcess, root: &Path) -> Command {
