@@ -205,53 +205,28 @@ async fn the_quota_refuses_and_counts_right() {
 
     // Over the quota: 507, and nothing stored.
     let big = vec![7u8; 2 << 20];
-    let refused = gateway
-        .request("PUT", "big.bin")
-        .body(big)
-        .send()
-        .await
-        .expect("put");
+    let refused = gateway.put("big.bin", big).await;
     assert_eq!(status(&refused), StatusCode::INSUFFICIENT_STORAGE);
     assert!(!gateway.home("alice").join("big.bin").exists());
     assert_eq!(quota_used(&gateway).await, 0);
 
     // Windows: an empty PUT, then the bytes; the file counts once.
     let body = vec![1u8; 600 * 1024];
-    let empty = gateway
-        .request("PUT", "report.docx")
-        .body(Vec::new())
-        .send()
-        .await
-        .expect("put");
+    let empty = gateway.put("report.docx", Vec::new()).await;
     assert_eq!(status(&empty), StatusCode::CREATED);
-    let full = gateway
-        .request("PUT", "report.docx")
-        .body(body.clone())
-        .send()
-        .await
-        .expect("put");
+    let full = gateway.put("report.docx", body.clone()).await;
     assert_eq!(status(&full), StatusCode::NO_CONTENT);
     assert_eq!(quota_used(&gateway).await, body.len() as u64);
     // Replacing it with as much again fits: the old bytes are not kept as
     // a version when only their room lets the new ones in.
-    let again = gateway
-        .request("PUT", "report.docx")
-        .body(body.clone())
-        .send()
-        .await
-        .expect("put");
+    let again = gateway.put("report.docx", body.clone()).await;
     assert_eq!(status(&again), StatusCode::NO_CONTENT);
     assert_eq!(quota_used(&gateway).await, body.len() as u64);
 
     // macOS: an AppleDouble `._` file beside it counts once, and when
     // deleted waits in the trash (still counted once) until it expires or
     // an upload needs its room.
-    let apple = gateway
-        .request("PUT", "._report.docx")
-        .body(vec![0u8; 4096])
-        .send()
-        .await
-        .expect("put");
+    let apple = gateway.put("._report.docx", vec![0u8; 4096]).await;
     assert_eq!(status(&apple), StatusCode::CREATED);
     assert_eq!(quota_used(&gateway).await, body.len() as u64 + 4096);
     let gone = gateway
@@ -280,12 +255,7 @@ async fn the_quota_refuses_and_counts_right() {
 async fn a_cut_put_leaves_the_old_file() {
     let gateway = Gateway::start(Transport::Plaintext, None).await;
     let old = b"the old version".to_vec();
-    let put = gateway
-        .request("PUT", "doc.txt")
-        .body(old.clone())
-        .send()
-        .await
-        .expect("put");
+    let put = gateway.put("doc.txt", old.clone()).await;
     assert_eq!(status(&put), StatusCode::CREATED);
 
     // Half of a 1 MiB body, then the connection is closed.
@@ -305,12 +275,7 @@ async fn a_cut_put_leaves_the_old_file() {
     assert_eq!(get.bytes().await.expect("body").to_vec(), old);
     // The server is still fine with the file: a whole PUT replaces it.
     let new = vec![5u8; 300 * 1024];
-    let put = gateway
-        .request("PUT", "doc.txt")
-        .body(new.clone())
-        .send()
-        .await
-        .expect("put");
+    let put = gateway.put("doc.txt", new.clone()).await;
     assert_eq!(status(&put), StatusCode::NO_CONTENT);
     assert_eq!(
         std::fs::read(gateway.home("alice").join("doc.txt")).expect("stored"),
@@ -335,12 +300,7 @@ async fn a_cut_put_leaves_the_old_file() {
 async fn etags_ranges_and_depth() {
     let gateway = Gateway::start(Transport::Plaintext, None).await;
     let body: Vec<u8> = (0..500_000u32).map(|i| (i % 253) as u8).collect();
-    let put = gateway
-        .request("PUT", "data.bin")
-        .body(body.clone())
-        .send()
-        .await
-        .expect("put");
+    let put = gateway.put("data.bin", body.clone()).await;
     assert_eq!(status(&put), StatusCode::CREATED);
     let hash = blake3::hash(&body).to_hex().to_string();
     let expected_etag = format!("\"{}\"", &hash[..32]);
@@ -439,11 +399,8 @@ async fn etags_ranges_and_depth() {
 
     // No length, no upload: the quota is checked before the body.
     let chunked = gateway
-        .request("PUT", "stream.bin")
-        .body(reqwest::Body::wrap_stream(futures_stream()))
-        .send()
-        .await
-        .expect("put");
+        .put("stream.bin", reqwest::Body::wrap_stream(futures_stream()))
+        .await;
     assert_eq!(status(&chunked), StatusCode::LENGTH_REQUIRED);
     gateway.stop().await;
 }
@@ -459,12 +416,7 @@ mod futures_util_stream {
 #[tokio::test(flavor = "multi_thread")]
 async fn properties_follow_their_file_and_locks_keep_writers_out() {
     let gateway = Gateway::start(Transport::Plaintext, None).await;
-    let put = gateway
-        .request("PUT", "a.txt")
-        .body("a")
-        .send()
-        .await
-        .expect("put");
+    let put = gateway.put("a.txt", "a").await;
     assert_eq!(status(&put), StatusCode::CREATED);
     // What macOS Finder records (dead properties, kept by the store),
     // and the file's time as Windows sets it after an upload.
@@ -529,12 +481,7 @@ async fn properties_follow_their_file_and_locks_keep_writers_out() {
         .to_str()
         .expect("token")
         .to_owned();
-    let blind = gateway
-        .request("PUT", "b.txt")
-        .body("overwritten")
-        .send()
-        .await
-        .expect("put");
+    let blind = gateway.put("b.txt", "overwritten").await;
     assert_eq!(status(&blind), StatusCode::LOCKED);
     let removed = gateway
         .request("DELETE", "b.txt")

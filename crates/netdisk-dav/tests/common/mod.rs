@@ -93,6 +93,15 @@ impl Gateway {
             .basic_auth("alice", Some(PASSWORD))
     }
 
+    /// A PUT of `body` as alice, answered.
+    pub async fn put(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.request("PUT", path)
+            .body(body)
+            .send()
+            .await
+            .expect("put")
+    }
+
     pub async fn stop(mut self) {
         self.stop.cancel();
         if let Some(done) = self.done.take() {
