@@ -182,6 +182,26 @@ class Client:
     def df(self):
         return self.request("df")
 
+    # ----- trash and old versions (section 6.7) -----
+    def trash(self):
+        return self.request("trash")["items"]
+
+    def trash_restore(self, **fields):
+        return self.request("trash_restore", **fields)["path"]
+
+    def trash_purge(self, **fields):
+        return self.request("trash_purge", **fields)
+
+    def versions(self, path):
+        return self.request("versions", path=path)["versions"]
+
+    def version_restore(self, path, version):
+        return self.request("version_restore", path=path, version=version)["path"]
+
+    def versions_purge(self, path, version=None):
+        fields = {} if version is None else {"version": version}
+        return self.request("versions_purge", path=path, **fields)
+
     def put_bytes(self, remote_path, data, digest=None, cut_after=None, **fields):
         """A `put` of `data` (section 6.3) with extra `put` fields; returns
         put_ready's answer and the final one. With `cut_after` the connection
@@ -506,6 +526,44 @@ def conformance(addr, user, password, fingerprint, site_key, unicode_user, plant
         check(closed(other), "closed after an unexpected site_proof")
 
 
+def trash_and_versions(c, check, content):
+    """Section 6.7 on what the scenario removed: `content` is renamed.bin's
+    bytes, now in the trash. Leaves the trash and versions empty."""
+    items = c.trash()
+    paths = [item["path"] for item in items]
+    check(paths == ["~/py/renamed.bin", "~/py/empty.bin"], f"trash lists the removed files: {paths}")
+    renamed = items[0]
+    check(renamed["kind"] == "file" and renamed["size"] == len(content), f"trash item: {renamed}")
+    usage = c.df()
+    check(usage["trash"] == len(content) and usage["used"] == len(content), f"df counts the trash: {usage}")
+    check(error_of(lambda: c.trash_restore(item="0" * 20 + "-zzzz")) == "not_found", "unknown trash id")
+    check(error_of(lambda: c.trash_restore(item="../../etc")) == "not_found", "hostile trash id")
+    check(error_of(lambda: c.trash_restore()) == "bad_request", "restore needs item or path")
+    check(c.trash_restore(item=renamed["id"]) == "~/py/renamed.bin", "restored where it was")
+    _, body, _ = c.get_bytes("~/py/renamed.bin")
+    check(body == content, "restored bytes equal")
+    # Overwrites keep old versions (the same bytes, newest first).
+    c.put_bytes("~/py/renamed.bin", b"second")
+    c.put_bytes("~/py/renamed.bin", b"third!")
+    versions = c.versions("~/py/renamed.bin")
+    sizes = [v["size"] for v in versions]
+    check(sizes == [len(b"second"), len(content)], f"versions, newest first: {sizes}")
+    check(c.df()["versions"] == len(content) + len(b"second"), "df counts the versions")
+    check(c.version_restore("~/py/renamed.bin", versions[1]["id"]) == "~/py/renamed.bin", "version restored")
+    _, body, _ = c.get_bytes("~/py/renamed.bin")
+    check(body == content, "a restored version's bytes")
+    check(len(c.versions("~/py/renamed.bin")) == 3, "the replaced file became a version")
+    purged = c.versions_purge("~/py/renamed.bin")
+    check(purged["items"] == 3 and c.versions("~/py/renamed.bin") == [], f"versions purged: {purged}")
+    c.rm("py/renamed.bin")
+    c.rmdir("py")
+    check(error_of(lambda: c.trash_restore(path="~/py/empty.bin", to="/etc/x")) == "permission_denied",
+          "restore outside the home refused")
+    purged = c.trash_purge(all=True)
+    check(purged["items"] == 2 and purged["bytes"] == len(content), f"trash purged: {purged}")
+    check(c.trash() == [], "trash empty")
+
+
 def scenario(addr, user, password, fingerprint=None, site_key=None, unicode_user=None, planted=False):
     """Exercises every request; returns a list of failed checks."""
     failures = []
@@ -564,6 +622,7 @@ def scenario(addr, user, password, fingerprint=None, site_key=None, unicode_user
     c.rm("py/renamed.bin")
     c.rm("py/empty.bin")
     c.rmdir("py")
+    trash_and_versions(c, check, content)
     usage = c.df()
     check(usage["used"] == 0 and "quota" not in usage, f"df after cleanup: {usage}")
     c.close()
