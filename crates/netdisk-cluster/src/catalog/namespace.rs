@@ -1,0 +1,397 @@
+//! Names: files and directories by their path from the home. A file's
+//! row appears, changes and goes in one transaction with the account's
+//! figures, so `used` is always the sum of the rows.
+
+use super::quota::{drop_reservation, lock_account, Reservation};
+use super::{database, from_sql_size, to_sql_size, Catalog};
+use crate::objects::ObjectKey;
+use deadpool_postgres::GenericClient;
+use netdisk_proto::{Entry, EntryKind, HomePath};
+use netdisk_store::{ErrorKind, StoreError};
+
+/// A row of the namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogEntry {
+    pub entry: Entry,
+    /// A file's BLAKE3, recorded at its commit.
+    pub blake3: Option<String>,
+    /// A file's object.
+    pub object: Option<ObjectKey>,
+}
+
+/// A complete, verified object to make the file at `path`.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub path: HomePath,
+    pub size: u64,
+    pub blake3: String,
+    pub object: ObjectKey,
+    pub modified: Option<i64>,
+    pub mode: Option<u32>,
+}
+
+/// What a commit or removal took out of the namespace: the object of the
+/// file that was there (now doomed) and its size.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Replaced {
+    pub object: Option<ObjectKey>,
+    pub bytes: u64,
+}
+
+const COLUMNS: &str = "name, kind, size, modified, mode, blake3, object";
+
+fn entry_of_row(row: &tokio_postgres::Row) -> CatalogEntry {
+    let kind: i8 = row.get(1);
+    let kind = if kind == b'd' as i8 {
+        EntryKind::Dir
+    } else {
+        EntryKind::File
+    };
+    CatalogEntry {
+        entry: Entry {
+            name: row.get(0),
+            kind,
+            size: from_sql_size(row.get(2)),
+            modified: row.get(3),
+            mode: row
+                .get::<_, Option<i32>>(4)
+                .and_then(|mode| u32::try_from(mode).ok()),
+        },
+        blake3: row.get(5),
+        object: row.get::<_, Option<&str>>(6).and_then(ObjectKey::parse),
+    }
+}
+
+fn not_found(path: &HomePath) -> StoreError {
+    StoreError::new(
+        ErrorKind::NotFound,
+        format!("{path}: no such file or directory"),
+    )
+}
+
+fn now() -> i64 {
+    netdisk_store::unix_now()
+}
+
+/// The row at `path`, locked for the transaction when `lock`.
+async fn row_at(
+    client: &impl GenericClient,
+    owner: &str,
+    path: &HomePath,
+    lock: bool,
+) -> Result<Option<CatalogEntry>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM entries WHERE owner = $1 AND path = $2{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let row = client
+        .query_opt(&sql, &[&owner, &path.relative()])
+        .await
+        .map_err(database)?;
+    Ok(row.as_ref().map(entry_of_row))
+}
+
+/// Checks that `dir` is a directory (the home always is); with `lock`,
+/// locks its row against a concurrent removal until the transaction ends.
+async fn require_dir(
+    client: &impl GenericClient,
+    owner: &str,
+    dir: &HomePath,
+    lock: bool,
+) -> Result<(), StoreError> {
+    if dir.is_home() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT kind FROM entries WHERE owner = $1 AND path = $2{}",
+        if lock { " FOR SHARE" } else { "" }
+    );
+    let row = client
+        .query_opt(&sql, &[&owner, &dir.relative()])
+        .await
+        .map_err(database)?;
+    match row.map(|row| row.get::<_, i8>(0)) {
+        Some(kind) if kind == b'd' as i8 => Ok(()),
+        Some(_) => Err(StoreError::new(
+            ErrorKind::NotADirectory,
+            format!("{dir}: not a directory"),
+        )),
+        None => Err(not_found(dir)),
+    }
+}
+
+impl Catalog {
+    /// What `path` is.
+    pub async fn entry(&self, owner: &str, path: &HomePath) -> Result<CatalogEntry, StoreError> {
+        if path.is_home() {
+            return Ok(CatalogEntry {
+                entry: Entry {
+                    name: "~".into(),
+                    kind: EntryKind::Dir,
+                    size: 0,
+                    modified: None,
+                    mode: None,
+                },
+                blake3: None,
+                object: None,
+            });
+        }
+        let client = self.client().await?;
+        row_at(&client, owner, path, false)
+            .await?
+            .ok_or_else(|| not_found(path))
+    }
+
+    /// The directory `dir`'s entries, by name (bytewise).
+    pub async fn list(&self, owner: &str, dir: &HomePath) -> Result<Vec<CatalogEntry>, StoreError> {
+        let mut client = self.client().await?;
+        // One snapshot for the check and the listing.
+        let transaction = client
+            .build_transaction()
+            .read_only(true)
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .start()
+            .await
+            .map_err(database)?;
+        require_dir(&transaction, owner, dir, false).await?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM entries WHERE owner = $1 AND parent = $2 ORDER BY name COLLATE \"C\""
+        );
+        let rows = transaction
+            .query(&sql, &[&owner, &dir.relative()])
+            .await
+            .map_err(database)?;
+        transaction.commit().await.map_err(database)?;
+        Ok(rows.iter().map(entry_of_row).collect())
+    }
+
+    /// Makes the directory `path` (and, with `parents`, the missing ones above it).
+    pub async fn mkdir(
+        &self,
+        owner: &str,
+        path: &HomePath,
+        parents: bool,
+    ) -> Result<(), StoreError> {
+        if path.is_home() {
+            return Err(StoreError::new(ErrorKind::Exists, "~: file exists"));
+        }
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database)?;
+        let mut wanted = vec![path.clone()];
+        if parents {
+            let mut above = path.parent();
+            while !above.is_home() {
+                wanted.push(above.clone());
+                above = above.parent();
+            }
+        }
+        // From the top down: each directory's parent exists when it is made.
+        for dir in wanted.iter().rev() {
+            let asked = dir == path;
+            // As `mkdir -p`: with `parents`, a directory there already is fine.
+            match row_at(&transaction, owner, dir, false).await? {
+                Some(row) if row.entry.kind == EntryKind::Dir && (parents || !asked) => continue,
+                Some(_) if asked => {
+                    return Err(StoreError::new(
+                        ErrorKind::Exists,
+                        format!("{dir}: file exists"),
+                    ))
+                }
+                Some(_) => {
+                    return Err(StoreError::new(
+                        ErrorKind::NotADirectory,
+                        format!("{dir}: not a directory"),
+                    ))
+                }
+                None => {}
+            }
+            require_dir(&transaction, owner, &dir.parent(), true).await?;
+            let made = transaction
+                .execute(
+                    "INSERT INTO entries (owner, path, parent, name, kind, modified)
+                     VALUES ($1, $2, $3, $4, 'd', $5) ON CONFLICT DO NOTHING",
+                    &[
+                        &owner,
+                        &dir.relative(),
+                        &dir.parent().relative(),
+                        &dir.file_name().unwrap_or_default(),
+                        &now(),
+                    ],
+                )
+                .await
+                .map_err(database)?;
+            // Made meanwhile by another server: as if it had been there.
+            if made == 0 && asked && !parents {
+                return Err(StoreError::new(
+                    ErrorKind::Exists,
+                    format!("{dir}: file exists"),
+                ));
+            }
+        }
+        transaction.commit().await.map_err(database)
+    }
+
+    /// Makes `file` the file at its path, in one transaction: its row
+    /// appears (or replaces a file's row, whose object is doomed), the
+    /// reservation goes, and the account counts the new size. This is
+    /// the commit point: before it the file is not there, after it every
+    /// server serves it. `quota_exceeded` if the file is larger than its
+    /// reservation; `not_found` if the reservation expired (the caller
+    /// then dooms the object).
+    pub async fn commit_file(
+        &self,
+        owner: &str,
+        file: &NewFile,
+        reservation: &Reservation,
+    ) -> Result<Replaced, StoreError> {
+        if file.size > reservation.bytes {
+            return Err(StoreError::new(
+                ErrorKind::QuotaExceeded,
+                format!(
+                    "{}: {} bytes, {} reserved",
+                    file.path, file.size, reservation.bytes
+                ),
+            ));
+        }
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database)?;
+        lock_account(&transaction, owner).await?;
+        if !drop_reservation(&transaction, reservation).await? {
+            return Err(StoreError::new(
+                ErrorKind::NotFound,
+                format!("{}: the upload's reservation expired", file.path),
+            ));
+        }
+        require_dir(&transaction, owner, &file.path.parent(), true).await?;
+        let replaced = match row_at(&transaction, owner, &file.path, true).await? {
+            Some(old) if old.entry.kind == EntryKind::Dir => {
+                return Err(StoreError::new(
+                    ErrorKind::IsADirectory,
+                    format!("{}: is a directory", file.path),
+                ))
+            }
+            Some(old) => Replaced {
+                object: old.object,
+                bytes: old.entry.size,
+            },
+            None => Replaced::default(),
+        };
+        let mode = file.mode.and_then(|mode| i32::try_from(mode).ok());
+        transaction
+            .execute(
+                "INSERT INTO entries (owner, path, parent, name, kind, size, blake3, object, modified, mode)
+                 VALUES ($1, $2, $3, $4, 'f', $5, $6, $7, $8, $9)
+                 ON CONFLICT (owner, path) DO UPDATE SET size = EXCLUDED.size,
+                    blake3 = EXCLUDED.blake3, object = EXCLUDED.object,
+                    modified = EXCLUDED.modified, mode = EXCLUDED.mode",
+                &[
+                    &owner,
+                    &file.path.relative(),
+                    &file.path.parent().relative(),
+                    &file.path.file_name().unwrap_or_default(),
+                    &to_sql_size(file.size)?,
+                    &file.blake3,
+                    &file.object.as_str(),
+                    &file.modified.unwrap_or_else(now),
+                    &mode,
+                ],
+            )
+            .await
+            .map_err(database)?;
+        doom(&transaction, replaced.object.as_ref()).await?;
+        transaction
+            .execute(
+                "UPDATE accounts SET used = used - $2 + $3 WHERE owner = $1",
+                &[
+                    &owner,
+                    &to_sql_size(replaced.bytes)?,
+                    &to_sql_size(file.size)?,
+                ],
+            )
+            .await
+            .map_err(database)?;
+        transaction.commit().await.map_err(database)?;
+        Ok(replaced)
+    }
+
+    /// Removes the file at `path`; its object is doomed and its bytes
+    /// leave the account.
+    pub async fn remove_file(&self, owner: &str, path: &HomePath) -> Result<Replaced, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database)?;
+        lock_account(&transaction, owner).await?;
+        let old = row_at(&transaction, owner, path, true)
+            .await?
+            .ok_or_else(|| not_found(path))?;
+        if old.entry.kind == EntryKind::Dir {
+            return Err(StoreError::new(
+                ErrorKind::IsADirectory,
+                format!("{path}: is a directory"),
+            ));
+        }
+        transaction
+            .execute(
+                "DELETE FROM entries WHERE owner = $1 AND path = $2",
+                &[&owner, &path.relative()],
+            )
+            .await
+            .map_err(database)?;
+        doom(&transaction, old.object.as_ref()).await?;
+        transaction
+            .execute(
+                "UPDATE accounts SET used = used - $2 WHERE owner = $1",
+                &[&owner, &to_sql_size(old.entry.size)?],
+            )
+            .await
+            .map_err(database)?;
+        transaction.commit().await.map_err(database)?;
+        Ok(Replaced {
+            object: old.object,
+            bytes: old.entry.size,
+        })
+    }
+
+    /// Objects no row names any more, oldest first, at most `limit`.
+    pub async fn doomed(&self, limit: i64) -> Result<Vec<ObjectKey>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT object FROM doomed_objects ORDER BY since LIMIT $1",
+                &[&limit],
+            )
+            .await
+            .map_err(database)?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| ObjectKey::parse(row.get(0)))
+            .collect())
+    }
+
+    /// Forgets doomed objects once they are deleted from the store.
+    pub async fn forget_doomed(&self, objects: &[ObjectKey]) -> Result<(), StoreError> {
+        let keys: Vec<&str> = objects.iter().map(ObjectKey::as_str).collect();
+        self.client()
+            .await?
+            .execute(
+                "DELETE FROM doomed_objects WHERE object = ANY($1)",
+                &[&keys],
+            )
+            .await
+            .map_err(database)?;
+        Ok(())
+    }
+}
+
+/// Records that `object` (if any) is no longer named.
+async fn doom(client: &impl GenericClient, object: Option<&ObjectKey>) -> Result<(), StoreError> {
+    if let Some(object) = object {
+        client
+            .execute(
+                "INSERT INTO doomed_objects (object, since) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&object.as_str(), &now()],
+            )
+            .await
+            .map_err(database)?;
+    }
+    Ok(())
+}

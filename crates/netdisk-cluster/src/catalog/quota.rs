@@ -1,0 +1,178 @@
+//! Quota reservations: an upload holds room before its first byte, under
+//! the account row's lock, so uploads racing through any number of
+//! servers never commit more than the quota together.
+
+use super::{database, from_sql_size, to_sql_size, Catalog};
+use deadpool_postgres::GenericClient;
+use netdisk_store::{ErrorKind, StoreError};
+
+/// Room held for one upload (a row of `reservations`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    pub id: i64,
+    pub owner: String,
+    pub bytes: u64,
+}
+
+/// An account's figures, as of one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub quota: Option<u64>,
+    pub used: u64,
+    pub reserved: u64,
+}
+
+/// Locks `owner`'s account row for the rest of the transaction and reads it.
+pub(crate) async fn lock_account(
+    client: &impl GenericClient,
+    owner: &str,
+) -> Result<Usage, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT quota, used, reserved FROM accounts WHERE owner = $1 FOR UPDATE",
+            &[&owner],
+        )
+        .await
+        .map_err(database)?
+        .ok_or_else(|| no_account(owner))?;
+    Ok(Usage::of_row(&row))
+}
+
+fn no_account(owner: &str) -> StoreError {
+    StoreError::new(ErrorKind::NotFound, format!("no account {owner:?}"))
+}
+
+impl Usage {
+    /// From a row of (quota, used, reserved).
+    fn of_row(row: &tokio_postgres::Row) -> Usage {
+        Usage {
+            quota: row.get::<_, Option<i64>>(0).map(from_sql_size),
+            used: from_sql_size(row.get(1)),
+            reserved: from_sql_size(row.get(2)),
+        }
+    }
+}
+
+impl Catalog {
+    /// Holds `bytes` of `owner`'s quota for an upload by `server`, until
+    /// `expires` (seconds since the epoch) unless released or renewed.
+    /// `quota_exceeded` when the committed files and the other
+    /// reservations leave less room.
+    pub async fn reserve(
+        &self,
+        owner: &str,
+        bytes: u64,
+        server: &str,
+        expires: i64,
+    ) -> Result<Reservation, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database)?;
+        let usage = lock_account(&transaction, owner).await?;
+        if let Some(quota) = usage.quota {
+            let free = quota.saturating_sub(usage.used + usage.reserved);
+            if bytes > free {
+                return Err(StoreError::new(
+                    ErrorKind::QuotaExceeded,
+                    format!("quota exceeded: {bytes} bytes wanted, {free} free"),
+                ));
+            }
+        }
+        let sql_bytes = to_sql_size(bytes)?;
+        let id: i64 = transaction
+            .query_one(
+                "INSERT INTO reservations (owner, bytes, server, expires)
+                 VALUES ($1, $2, $3, $4) RETURNING id",
+                &[&owner, &sql_bytes, &server, &expires],
+            )
+            .await
+            .map_err(database)?
+            .get(0);
+        transaction
+            .execute(
+                "UPDATE accounts SET reserved = reserved + $2 WHERE owner = $1",
+                &[&owner, &sql_bytes],
+            )
+            .await
+            .map_err(database)?;
+        transaction.commit().await.map_err(database)?;
+        Ok(Reservation {
+            id,
+            owner: owner.to_owned(),
+            bytes,
+        })
+    }
+
+    /// Gives a reservation's room back (an upload that failed or was
+    /// abandoned). Releasing one already gone does nothing.
+    pub async fn release(&self, reservation: &Reservation) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database)?;
+        lock_account(&transaction, &reservation.owner).await?;
+        drop_reservation(&transaction, reservation).await?;
+        transaction.commit().await.map_err(database)
+    }
+
+    /// Releases every reservation whose server stopped renewing it
+    /// before `now` (it died); returns how many.
+    pub async fn expire_reservations(&self, now: i64) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let stale = client
+            .query(
+                "SELECT id, owner, bytes FROM reservations WHERE expires < $1",
+                &[&now],
+            )
+            .await
+            .map_err(database)?;
+        drop(client);
+        let mut released = 0;
+        for row in stale {
+            let reservation = Reservation {
+                id: row.get(0),
+                owner: row.get(1),
+                bytes: from_sql_size(row.get(2)),
+            };
+            self.release(&reservation).await?;
+            released += 1;
+        }
+        Ok(released)
+    }
+
+    /// `owner`'s quota and what counts toward it now.
+    pub async fn usage(&self, owner: &str) -> Result<Usage, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT quota, used, reserved FROM accounts WHERE owner = $1",
+                &[&owner],
+            )
+            .await
+            .map_err(database)?
+            .ok_or_else(|| no_account(owner))?;
+        Ok(Usage::of_row(&row))
+    }
+}
+
+/// Deletes a reservation and takes its bytes off the account (whose row
+/// the caller has locked). Returns whether it was still there.
+pub(crate) async fn drop_reservation(
+    client: &impl GenericClient,
+    reservation: &Reservation,
+) -> Result<bool, StoreError> {
+    let gone = client
+        .query_opt(
+            "DELETE FROM reservations WHERE id = $1 AND owner = $2 RETURNING bytes",
+            &[&reservation.id, &reservation.owner],
+        )
+        .await
+        .map_err(database)?;
+    let Some(row) = gone else { return Ok(false) };
+    let bytes: i64 = row.get(0);
+    client
+        .execute(
+            "UPDATE accounts SET reserved = reserved - $2 WHERE owner = $1",
+            &[&reservation.owner, &bytes],
+        )
+        .await
+        .map_err(database)?;
+    Ok(true)
+}

@@ -1,0 +1,54 @@
+-- netdisk's catalog, version 1. Applied in one transaction by the first
+-- server to start on an empty database; every server checks the version.
+
+CREATE TABLE netdisk_schema (version integer NOT NULL);
+INSERT INTO netdisk_schema VALUES (1);
+
+-- One row per user: the quota and what counts toward it. `used` is the
+-- bytes of committed files; `reserved` the bytes uploads in progress
+-- hold (rows of `reservations`). Every change to either takes this row
+-- FOR UPDATE, so servers agree on the quota without a lock of their own.
+CREATE TABLE accounts (
+    owner    text PRIMARY KEY,
+    quota    bigint CHECK (quota >= 0),
+    used     bigint NOT NULL DEFAULT 0 CHECK (used >= 0),
+    reserved bigint NOT NULL DEFAULT 0 CHECK (reserved >= 0)
+);
+
+-- Room held by an upload in progress, until it commits, fails, or its
+-- server stops renewing it (`expires`, seconds since the epoch).
+CREATE TABLE reservations (
+    id      bigserial PRIMARY KEY,
+    owner   text NOT NULL REFERENCES accounts (owner),
+    bytes   bigint NOT NULL CHECK (bytes >= 0),
+    server  text NOT NULL,
+    expires bigint NOT NULL
+);
+
+-- The namespace: a row per file and directory, keyed by the path from
+-- the home ('a/b/c'; the home itself has no row). `parent` is the path
+-- of the directory it is in ('' at the top), for listings. A file names
+-- its object; the row is the commit point: a file exists once its row
+-- does, and its object was complete and verified before.
+CREATE TABLE entries (
+    owner    text NOT NULL REFERENCES accounts (owner),
+    path     text NOT NULL,
+    parent   text NOT NULL,
+    name     text NOT NULL,
+    kind     "char" NOT NULL CHECK (kind IN ('d', 'f')),
+    size     bigint NOT NULL DEFAULT 0 CHECK (size >= 0),
+    blake3   text,
+    object   text,
+    modified bigint,
+    mode     integer,
+    PRIMARY KEY (owner, path),
+    CHECK ((kind = 'f') = (object IS NOT NULL))
+);
+CREATE INDEX entries_by_parent ON entries (owner, parent, name);
+
+-- Objects no row names any more (a replaced or deleted file's), to be
+-- deleted from the object store by whichever server collects next.
+CREATE TABLE doomed_objects (
+    object text PRIMARY KEY,
+    since  bigint NOT NULL
+);

@@ -1,0 +1,19 @@
+//! The back-end that lets several netdisk servers share users and files:
+//! file bytes live in an S3 object store ([`Objects`]), written as
+//! immutable objects under fresh random keys, streamed in parts
+//! ([`PartWriter`]) so no file is ever held in memory whole; names,
+//! sizes, hashes and the rest of the state live in PostgreSQL, where a
+//! file becomes visible by one transaction after its object is complete
+//! and verified.
+//!
+//! Work in progress (issue #22): the object layer is here and tested
+//! against a real Garage cluster; the PostgreSQL catalog and the
+//! `netdisk_store::Backend` implementation come next.
+
+mod catalog;
+mod objects;
+mod part_writer;
+
+pub use catalog::{Catalog, CatalogEntry, NewFile, Replaced, Reservation, Usage};
+pub use objects::{ObjectKey, Objects, ObjectsError, S3Location};
+pub use part_writer::{part_size_for, PartWriter, UploadedPart, MIN_PART_SIZE};

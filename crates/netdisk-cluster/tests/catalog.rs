@@ -1,0 +1,282 @@
+//! The catalog against a real PostgreSQL server: the namespace's rules,
+//! the commit as one transaction, and quotas that hold when uploads race
+//! through several servers (each its own pool of connections).
+
+use netdisk_cluster::{Catalog, NewFile, ObjectKey, Replaced, Usage};
+use netdisk_proto::{EntryKind, HomePath};
+use netdisk_store::ErrorKind;
+use netdisk_testbed::{require_engines, Postgres};
+
+const MIB: u64 = 1 << 20;
+
+fn postgres() -> Option<Postgres> {
+    match Postgres::start() {
+        Ok(postgres) => Some(postgres),
+        Err(netdisk_testbed::TestbedError::Missing(missing)) if !require_engines() => {
+            eprintln!("skipped: {missing}");
+            None
+        }
+        Err(error) => panic!("PostgreSQL: {error}"),
+    }
+}
+
+fn path(text: &str) -> HomePath {
+    HomePath::home().resolve(text).expect("path")
+}
+
+fn new_file(at: &str, size: u64) -> NewFile {
+    NewFile {
+        path: path(at),
+        size,
+        blake3: "0".repeat(64),
+        object: ObjectKey::fresh(),
+        modified: Some(1_700_000_000),
+        mode: None,
+    }
+}
+
+fn far_future() -> i64 {
+    netdisk_store::unix_now() + 3600
+}
+
+/// Reserves `size` and commits a file of that size at `at`.
+async fn put(
+    catalog: &Catalog,
+    owner: &str,
+    at: &str,
+    size: u64,
+) -> Result<Replaced, netdisk_store::StoreError> {
+    let reservation = catalog.reserve(owner, size, "test", far_future()).await?;
+    let committed = catalog
+        .commit_file(owner, &new_file(at, size), &reservation)
+        .await;
+    if committed.is_err() {
+        catalog.release(&reservation).await.expect("release");
+    }
+    committed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_namespace_and_its_commit() {
+    let Some(postgres) = postgres() else { return };
+    let catalog = Catalog::connect(&postgres.url(), 4).await.expect("connect");
+    // A second server finds the schema made and checks its version.
+    Catalog::connect(&postgres.connection_string(), 2)
+        .await
+        .expect("connect again");
+    catalog.set_account("alice", None).await.expect("account");
+    catalog.set_account("bob", None).await.expect("account");
+
+    catalog
+        .mkdir("alice", &path("photos"), false)
+        .await
+        .expect("mkdir");
+    let exists = catalog
+        .mkdir("alice", &path("photos"), false)
+        .await
+        .unwrap_err();
+    assert_eq!(exists.kind, ErrorKind::Exists);
+    let orphan = catalog
+        .mkdir("alice", &path("x/y"), false)
+        .await
+        .unwrap_err();
+    assert_eq!(orphan.kind, ErrorKind::NotFound, "{orphan}");
+    catalog
+        .mkdir("alice", &path("photos/2026/12"), true)
+        .await
+        .expect("mkdir -p");
+    catalog
+        .mkdir("alice", &path("photos/2026"), true)
+        .await
+        .expect("mkdir -p of a directory there");
+
+    let replaced = put(&catalog, "alice", "photos/b.jpg", 300)
+        .await
+        .expect("commit");
+    for parents in [false, true] {
+        let on_file = catalog
+            .mkdir("alice", &path("photos/b.jpg"), parents)
+            .await
+            .unwrap_err();
+        assert_eq!(on_file.kind, ErrorKind::Exists, "{on_file}");
+        let under_file = catalog
+            .mkdir("alice", &path("photos/b.jpg/x"), parents)
+            .await
+            .unwrap_err();
+        assert_eq!(under_file.kind, ErrorKind::NotADirectory, "{under_file}");
+    }
+    assert_eq!(replaced, Replaced::default());
+    put(&catalog, "alice", "photos/a.jpg", 200)
+        .await
+        .expect("commit");
+    put(&catalog, "alice", "photos/B.jpg", 100)
+        .await
+        .expect("commit");
+    let names: Vec<String> = catalog
+        .list("alice", &path("photos"))
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|row| row.entry.name)
+        .collect();
+    assert_eq!(names, ["2026", "B.jpg", "a.jpg", "b.jpg"], "bytewise order");
+    let usage = catalog.usage("alice").await.expect("usage");
+    assert_eq!((usage.used, usage.reserved), (600, 0));
+
+    // Another user sees none of it.
+    assert!(catalog
+        .list("bob", &HomePath::home())
+        .await
+        .expect("list")
+        .is_empty());
+    let hidden = catalog
+        .entry("bob", &path("photos/a.jpg"))
+        .await
+        .unwrap_err();
+    assert_eq!(hidden.kind, ErrorKind::NotFound);
+
+    // Replacing a file: the new row, the old object doomed, the sizes exact.
+    let before = catalog
+        .entry("alice", &path("photos/a.jpg"))
+        .await
+        .expect("entry");
+    let replaced = put(&catalog, "alice", "photos/a.jpg", 50)
+        .await
+        .expect("replace");
+    assert_eq!(replaced.bytes, 200);
+    assert_eq!(replaced.object, before.object);
+    let after = catalog
+        .entry("alice", &path("photos/a.jpg"))
+        .await
+        .expect("entry");
+    assert_eq!((after.entry.kind, after.entry.size), (EntryKind::File, 50));
+    assert_ne!(after.object, before.object);
+    assert_eq!(after.entry.modified, Some(1_700_000_000));
+    assert_eq!(catalog.usage("alice").await.expect("usage").used, 450);
+    let doomed = catalog.doomed(100).await.expect("doomed");
+    assert_eq!(doomed, vec![before.object.clone().expect("object")]);
+    catalog.forget_doomed(&doomed).await.expect("forget");
+    assert!(catalog.doomed(100).await.expect("doomed").is_empty());
+
+    // Refused commits change nothing, and their room is given back.
+    for (at, kind) in [
+        ("photos/2026", ErrorKind::IsADirectory),
+        ("nowhere/x", ErrorKind::NotFound),
+        ("photos/a.jpg/x", ErrorKind::NotADirectory),
+    ] {
+        let refused = put(&catalog, "alice", at, 10).await.unwrap_err();
+        assert_eq!(refused.kind, kind, "{at}: {refused}");
+    }
+    let reservation = catalog
+        .reserve("alice", 10, "test", far_future())
+        .await
+        .expect("reserve");
+    let too_big = catalog
+        .commit_file("alice", &new_file("photos/big", 11), &reservation)
+        .await
+        .unwrap_err();
+    assert_eq!(too_big.kind, ErrorKind::QuotaExceeded);
+    catalog.release(&reservation).await.expect("release");
+    catalog
+        .release(&reservation)
+        .await
+        .expect("release twice does nothing");
+    let late = catalog
+        .commit_file("alice", &new_file("photos/late", 5), &reservation)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        late.kind,
+        ErrorKind::NotFound,
+        "a released reservation commits nothing"
+    );
+    assert_eq!(
+        catalog.usage("alice").await.expect("usage"),
+        Usage {
+            quota: None,
+            used: 450,
+            reserved: 0
+        }
+    );
+
+    let removed = catalog
+        .remove_file("alice", &path("photos/b.jpg"))
+        .await
+        .expect("rm");
+    assert_eq!(removed.bytes, 300);
+    let dir = catalog
+        .remove_file("alice", &path("photos/2026"))
+        .await
+        .unwrap_err();
+    assert_eq!(dir.kind, ErrorKind::IsADirectory);
+    assert_eq!(catalog.usage("alice").await.expect("usage").used, 150);
+    assert_eq!(
+        catalog.doomed(100).await.expect("doomed"),
+        vec![removed.object.expect("object")]
+    );
+    assert!(postgres.log_tail().contains("ready to accept connections"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_uploads_through_three_servers_never_exceed_the_quota() {
+    let Some(postgres) = postgres() else { return };
+    let mut servers = Vec::new();
+    for _ in 0..3 {
+        servers.push(Catalog::connect(&postgres.url(), 6).await.expect("connect"));
+    }
+    servers[0]
+        .set_account("carol", Some(10 * MIB))
+        .await
+        .expect("account");
+    put(&servers[0], "carol", "existing", 3 * MIB / 2)
+        .await
+        .expect("commit");
+
+    // 16 uploads of 1 MiB, spread over the servers, all at once: 8 fit.
+    let mut racing = tokio::task::JoinSet::new();
+    for n in 0..16 {
+        let catalog = servers[n % 3].clone();
+        racing.spawn(async move { put(&catalog, "carol", &format!("race-{n:02}"), MIB).await });
+    }
+    let mut committed = 0;
+    while let Some(outcome) = racing.join_next().await {
+        match outcome.expect("task") {
+            Ok(_) => committed += 1,
+            Err(error) => assert_eq!(error.kind, ErrorKind::QuotaExceeded, "{error}"),
+        }
+    }
+    assert_eq!(committed, 8);
+    let usage = servers[1].usage("carol").await.expect("usage");
+    assert_eq!(usage.used, 3 * MIB / 2 + 8 * MIB);
+    assert_eq!(usage.reserved, 0);
+    let listed = servers[2]
+        .list("carol", &HomePath::home())
+        .await
+        .expect("list");
+    let total: u64 = listed.iter().map(|row| row.entry.size).sum();
+    assert_eq!(total, usage.used, "used is the sum of the rows");
+    assert_eq!(listed.len(), 9);
+
+    // A server that died holding room: its reservation expires.
+    let stale = servers[0]
+        .reserve(
+            "carol",
+            MIB / 4,
+            "dead-server",
+            netdisk_store::unix_now() - 1,
+        )
+        .await
+        .expect("reserve");
+    assert_eq!(
+        servers[1].usage("carol").await.expect("usage").reserved,
+        stale.bytes
+    );
+    assert_eq!(
+        servers[1]
+            .expire_reservations(netdisk_store::unix_now())
+            .await
+            .expect("expire"),
+        1
+    );
+    assert_eq!(servers[2].usage("carol").await.expect("usage").reserved, 0);
+}

@@ -1,0 +1,193 @@
+//! The object layer against a real 3-node Garage cluster on loopback:
+//! what one node takes, every node serves; multipart uploads streamed in
+//! parts, resumed through another node, aborted; a node killed mid-upload.
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use netdisk_cluster::{ObjectKey, Objects, PartWriter, S3Location, MIN_PART_SIZE};
+use netdisk_testbed::{require_engines, Garage};
+
+/// The cluster, or `None` (with the reason printed) where Garage is not
+/// installed and CI did not ask for it.
+fn cluster(nodes: usize) -> Option<Garage> {
+    match Garage::start(nodes) {
+        Ok(garage) => Some(garage),
+        Err(netdisk_testbed::TestbedError::Missing(missing)) if !require_engines() => {
+            eprintln!("skipped: {missing}");
+            None
+        }
+        Err(error) => panic!("Garage cluster: {error}"),
+    }
+}
+
+fn objects_on(garage: &Garage, node: usize) -> Objects {
+    let location = S3Location::parse(&format!(
+        "s3://{}/netdisk-test?endpoint={}&region={}",
+        garage.bucket(),
+        garage.endpoint(node),
+        garage.region()
+    ))
+    .expect("location");
+    Objects::open(
+        &location,
+        Some((garage.access_key_id(), garage.secret_access_key())),
+    )
+    .expect("open objects")
+}
+
+/// Deterministic bytes of `len`, different for each `seed`.
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(len);
+    let mut state = 0x9e37_79b9_u32 ^ u32::from(seed);
+    while bytes.len() < len {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
+}
+
+async fn read_all(objects: &Objects, key: &ObjectKey, range: std::ops::Range<u64>) -> Vec<u8> {
+    let chunks: Vec<Bytes> = objects
+        .read(key, range)
+        .await
+        .expect("read")
+        .try_collect()
+        .await
+        .expect("read stream");
+    chunks.concat()
+}
+
+/// Writes `body` through a `PartWriter` in uneven pieces.
+async fn write_pieces(writer: &mut PartWriter, body: &[u8]) {
+    for piece in body.chunks(3 << 20 | 12_345) {
+        writer.write(piece).await.expect("write");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_on_a_three_node_garage_cluster() {
+    let Some(mut garage) = cluster(3) else { return };
+    let nodes: Vec<Objects> = (0..3).map(|node| objects_on(&garage, node)).collect();
+
+    // A whole object through node 0, read through the others, whole and in part.
+    let small = ObjectKey::fresh();
+    let body = pattern(100_000, 1);
+    nodes[0]
+        .put(&small, Bytes::from(body.clone()))
+        .await
+        .expect("put");
+    assert_eq!(read_all(&nodes[1], &small, 0..100_000).await, body);
+    assert_eq!(
+        read_all(&nodes[2], &small, 99_990..100_000).await,
+        body[99_990..]
+    );
+    assert_eq!(nodes[2].size(&small).await.expect("size"), 100_000);
+    assert!(read_all(&nodes[1], &small, 5..5).await.is_empty());
+
+    // A multipart object of three parts (the last short), streamed.
+    let big = ObjectKey::fresh();
+    let body = pattern(2 * MIN_PART_SIZE + 5, 2);
+    let mut writer = PartWriter::start(nodes[0].clone(), big.clone(), MIN_PART_SIZE)
+        .await
+        .expect("start");
+    write_pieces(&mut writer, &body).await;
+    assert_eq!(writer.written(), body.len() as u64);
+    assert_eq!(writer.finish().await.expect("finish"), body.len() as u64);
+    let back = read_all(&nodes[2], &big, 0..body.len() as u64).await;
+    assert_eq!(blake3::hash(&back), blake3::hash(&body));
+
+    // An empty object is still an object.
+    let empty = ObjectKey::fresh();
+    let writer = PartWriter::start(nodes[1].clone(), empty.clone(), MIN_PART_SIZE)
+        .await
+        .expect("start");
+    assert_eq!(writer.finish().await.expect("finish"), 0);
+    assert_eq!(nodes[0].size(&empty).await.expect("size"), 0);
+
+    // Begun on node 0, cut after two confirmed parts (what a server would
+    // have recorded), resumed and finished on node 1, read on node 2.
+    let resumed = ObjectKey::fresh();
+    let body = pattern(3 * MIN_PART_SIZE + 777, 3);
+    let mut first = PartWriter::start(nodes[0].clone(), resumed.clone(), MIN_PART_SIZE)
+        .await
+        .expect("start");
+    first
+        .write(&body[..2 * MIN_PART_SIZE + 1000])
+        .await
+        .expect("write");
+    first.flush().await.expect("flush");
+    let (upload, parts) = (first.upload_id().to_owned(), first.parts().to_vec());
+    assert_eq!(first.confirmed(), 2 * MIN_PART_SIZE as u64);
+    drop(first); // the server dies: the 1,000 gathered bytes are lost
+    let mut second = PartWriter::resume(
+        nodes[1].clone(),
+        resumed.clone(),
+        upload,
+        MIN_PART_SIZE,
+        parts,
+    );
+    let from = second.confirmed() as usize;
+    write_pieces(&mut second, &body[from..]).await;
+    second.finish().await.expect("finish resumed");
+    let back = read_all(&nodes[2], &resumed, 0..body.len() as u64).await;
+    assert_eq!(blake3::hash(&back), blake3::hash(&body));
+
+    // An aborted upload leaves nothing under its key.
+    let aborted = ObjectKey::fresh();
+    let mut writer = PartWriter::start(nodes[0].clone(), aborted.clone(), MIN_PART_SIZE)
+        .await
+        .expect("start");
+    writer
+        .write(&pattern(MIN_PART_SIZE + 10, 4))
+        .await
+        .expect("write");
+    writer.abort().await.expect("abort");
+    assert!(
+        nodes[1].size(&aborted).await.is_err(),
+        "aborted object absent"
+    );
+
+    let listed: Vec<ObjectKey> = nodes[2]
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    for key in [&small, &big, &empty, &resumed] {
+        assert!(listed.contains(key), "{key:?} listed");
+    }
+    assert!(!listed.contains(&aborted));
+
+    // One node killed mid-upload: the upload through a live node
+    // completes (two of three replicas answer), and reads go on.
+    let survivor = ObjectKey::fresh();
+    let body = pattern(2 * MIN_PART_SIZE + 99, 5);
+    let mut writer = PartWriter::start(nodes[0].clone(), survivor.clone(), MIN_PART_SIZE)
+        .await
+        .expect("start");
+    writer
+        .write(&body[..MIN_PART_SIZE + 5])
+        .await
+        .expect("write");
+    garage.kill_node(2);
+    writer
+        .write(&body[MIN_PART_SIZE + 5..])
+        .await
+        .expect("write after a node died");
+    writer.finish().await.expect("finish after a node died");
+    let back = read_all(&nodes[1], &survivor, 0..body.len() as u64).await;
+    assert_eq!(blake3::hash(&back), blake3::hash(&body));
+    assert_eq!(
+        read_all(&nodes[0], &small, 0..10).await,
+        pattern(100_000, 1)[..10]
+    );
+
+    // Deleting is for good, and deleting twice is not an error.
+    nodes[0].delete(&small).await.expect("delete");
+    nodes[1].delete(&small).await.expect("delete again");
+    assert!(nodes[1].size(&small).await.is_err());
+}
