@@ -6,6 +6,7 @@
 mod baseline;
 mod http;
 mod report;
+mod s3;
 mod scenarios;
 mod server;
 mod tool;
@@ -26,7 +27,7 @@ struct Args {
     /// Small sizes: the whole run in about a minute.
     #[arg(long)]
     quick: bool,
-    /// Scenarios to run, by number (1-9); all by default.
+    /// Scenarios to run, by number (1-10); all by default.
     #[arg(long, value_delimiter = ',')]
     only: Vec<u8>,
     /// Modes to run: plaintext, tls.
@@ -100,10 +101,10 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut figures: Vec<Figure> = Vec::new();
 
-    // The big file and the baseline serve scenarios 1, 8 and 9 only: made for
+    // The big file and the baseline serve scenarios 1, 8, 9 and 10 only: made for
     // nothing, they would fill the page cache the others are measured in.
     let source = scratch.path().join("big.bin");
-    if wanted(1) || wanted(8) || wanted(9) {
+    if wanted(1) || wanted(8) || wanted(9) || wanted(10) {
         scenarios::make_file(&source, sizes.big_file)?;
         scenarios::settle(&source)?;
     }
@@ -118,7 +119,7 @@ async fn main() -> anyhow::Result<()> {
         baselines.push(mbs);
         Ok(mbs)
     };
-    let mut first_baseline = if wanted(1) || wanted(8) || wanted(9) {
+    let mut first_baseline = if wanted(1) || wanted(8) || wanted(9) || wanted(10) {
         Some(raw_tcp()?)
     } else {
         None
@@ -237,6 +238,17 @@ async fn main() -> anyhow::Result<()> {
                 )?,
             );
         }
+    }
+    if wanted(10) {
+        // Once, not per mode: the engine speaks plain HTTP on loopback.
+        let reference = match first_baseline.take() {
+            Some(mbs) => mbs,
+            None => raw_tcp()?,
+        };
+        report(
+            &mut figures,
+            s3::s3_engine(&source, sizes.big_file, scratch.path(), reference).await?,
+        );
     }
     if !baselines.is_empty() {
         figures.insert(

@@ -6,14 +6,17 @@
 //! file becomes visible by one transaction after its object is complete
 //! and verified.
 //!
-//! Work in progress (issue #22): the object layer is here and tested
-//! against a real Garage cluster; the PostgreSQL catalog and the
-//! `netdisk_store::Backend` implementation come next.
+//! Work in progress (issue #22): the object layer (with an upload body
+//! writer for the engine) and the catalog's namespace and quota are here,
+//! tested against a real Garage cluster and a real PostgreSQL server; the
+//! `netdisk_store::Backend` implementation over them comes next.
 
 mod catalog;
+mod object_body;
 mod objects;
 mod part_writer;
 
 pub use catalog::{Catalog, CatalogEntry, NewFile, Replaced, Reservation, Usage};
+pub use object_body::ObjectBody;
 pub use objects::{ObjectKey, Objects, ObjectsError, S3Location};
 pub use part_writer::{part_size_for, PartWriter, UploadedPart, MIN_PART_SIZE};

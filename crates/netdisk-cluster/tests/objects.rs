@@ -4,7 +4,8 @@
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use netdisk_cluster::{ObjectKey, Objects, PartWriter, S3Location, MIN_PART_SIZE};
+use netdisk_cluster::{ObjectBody, ObjectKey, Objects, PartWriter, S3Location, MIN_PART_SIZE};
+use netdisk_store::BodyWriter;
 use netdisk_testbed::{require_engines, Garage};
 
 /// The cluster, or `None` (with the reason printed) where Garage is not
@@ -162,6 +163,38 @@ async fn objects_on_a_three_node_garage_cluster() {
     }
     assert!(!listed.contains(&aborted));
 
+    // An upload's body as the engine hands it over: hashed and stored by
+    // a task of its own, the writer given back to finish the object.
+    let through_body = ObjectKey::fresh();
+    let body = pattern(2 * MIN_PART_SIZE + MIN_PART_SIZE / 2, 6);
+    let writer = PartWriter::start(nodes[1].clone(), through_body.clone(), MIN_PART_SIZE)
+        .await
+        .expect("start");
+    let (mut sink, writer_back) = ObjectBody::start(writer, blake3::Hasher::new(), false);
+    for chunk in body.chunks(256 << 10) {
+        sink.push(Bytes::copy_from_slice(chunk))
+            .await
+            .expect("push");
+    }
+    let written = Box::new(sink).finish().await.expect("finish body");
+    assert!(written.error.is_none(), "{:?}", written.error);
+    assert_eq!(written.hasher.finalize(), blake3::hash(&body));
+    let writer = writer_back.await.expect("writer back");
+    assert_eq!(
+        writer.confirmed(),
+        2 * MIN_PART_SIZE as u64,
+        "full parts confirmed"
+    );
+    writer.finish().await.expect("finish object");
+    let back = read_all(&nodes[0], &through_body, 0..body.len() as u64).await;
+    assert_eq!(blake3::hash(&back), blake3::hash(&body));
+
+    // A writer whose node dies: the body is still read and hashed to its
+    // end (the client stays in step), and the failure is reported.
+    let orphaned = PartWriter::start(nodes[2].clone(), ObjectKey::fresh(), MIN_PART_SIZE)
+        .await
+        .expect("start");
+
     // One node killed mid-upload: the upload through a live node
     // completes (two of three replicas answer), and reads go on.
     let survivor = ObjectKey::fresh();
@@ -185,6 +218,16 @@ async fn objects_on_a_three_node_garage_cluster() {
         read_all(&nodes[0], &small, 0..10).await,
         pattern(100_000, 1)[..10]
     );
+    let body = pattern(MIN_PART_SIZE + 1, 7);
+    let (mut sink, _writer_back) = ObjectBody::start(orphaned, blake3::Hasher::new(), false);
+    for chunk in body.chunks(1 << 20) {
+        sink.push(Bytes::copy_from_slice(chunk))
+            .await
+            .expect("push");
+    }
+    let written = Box::new(sink).finish().await.expect("finish body");
+    assert!(written.error.is_some(), "a dead node's failure is reported");
+    assert_eq!(written.hasher.finalize(), blake3::hash(&body));
 
     // Deleting is for good, and deleting twice is not an error.
     nodes[0].delete(&small).await.expect("delete");

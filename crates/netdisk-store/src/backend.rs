@@ -10,9 +10,12 @@
 
 use crate::claims::{ActiveClaim, ActivePartials, PartialRelease};
 use crate::error::StoreError;
+use bytes::Bytes;
 use netdisk_proto::response::{FileVersion, PartialUpload, TrashItem};
 use netdisk_proto::{Entry, HomePath};
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -192,23 +195,35 @@ pub trait Home: Send + Sync + 'static {
     ) -> Vec<Result<u64, StoreError>>;
 }
 
-/// An upload's staging area, written through `Prepared::file`. Dropped
-/// uncommitted, it is removed, unless it is a partial worth keeping.
+/// An upload's staging area. Dropped uncommitted, it is removed, unless
+/// it is a partial worth keeping.
 pub trait Staged: Send {
     /// Bytes in it now.
     fn written(&self) -> u64;
     /// Keep it for a later resume when dropped uncommitted (resumable only).
     fn set_keep(&mut self, keep: bool);
     fn keeps(&self) -> bool;
-    /// Makes the complete upload (written through `file`) the file at
-    /// `target`: sets its `attributes`, records `blake3` as its hash,
-    /// makes all of it durable, then moves it over `target` atomically
-    /// and durably, doing with a file there what `existing` says. Returns
-    /// the bytes that left the disk: the file it replaced (unless kept as
-    /// a version), old versions trimmed, any kept partial of the target.
+    /// Starts taking the body at byte `start` (kept bytes after it are
+    /// dropped): a writer that stores each chunk in order and hashes it
+    /// on top of `hasher` (which covers the bytes before `start`). With
+    /// `hash_only` nothing is stored: for a body already refused, read
+    /// to stay in step with the client.
+    fn take_body(
+        &mut self,
+        start: u64,
+        hasher: blake3::Hasher,
+        hash_only: bool,
+    ) -> io::Result<Box<dyn BodyWriter>>;
+    /// Cuts what is staged back to its first `len` bytes (a refused body).
+    fn cut_back(&mut self, len: u64) -> io::Result<()>;
+    /// Makes the complete upload the file at `target`: sets its
+    /// `attributes`, records `blake3` as its hash, makes all of it
+    /// durable, then puts it at `target` atomically and durably, doing
+    /// with a file there what `existing` says. Returns the bytes that
+    /// left the disk: the file it replaced (unless kept as a version),
+    /// old versions trimmed, any kept partial of the target.
     fn commit(
         self: Box<Self>,
-        file: std::fs::File,
         attributes: SourceAttributes,
         blake3: &str,
         target: &HomePath,
@@ -217,10 +232,33 @@ pub trait Staged: Send {
     ) -> Result<u64, StoreError>;
 }
 
-/// A staging file ready to receive bytes from `offset` on.
+/// Stores an upload's body as it arrives, off the caller's task (a
+/// thread writing a file, or a task sending parts to an object store).
+pub trait BodyWriter: Send {
+    /// Hands over the next chunk, waiting while the writer's queue is
+    /// full. An error means the writer is gone.
+    fn push(&mut self, chunk: Bytes) -> BoxFuture<'_, io::Result<()>>;
+    /// Waits for every chunk to be stored.
+    fn finish(self: Box<Self>) -> BoxFuture<'static, io::Result<BodyWritten>>;
+}
+
+/// A future a trait object can return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a [`BodyWriter`] did with the body.
+#[derive(Debug)]
+pub struct BodyWritten {
+    /// The hash over everything pushed (and the bytes before it), whether
+    /// or not it was stored.
+    pub hasher: blake3::Hasher,
+    /// The first failure to store (a full disk). After it, chunks are
+    /// still hashed, so the caller stays in step with its client.
+    pub error: Option<io::Error>,
+}
+
+/// A staging area ready to receive bytes from `offset` on.
 pub struct Prepared {
     pub staged: Box<dyn Staged>,
-    pub file: std::fs::File,
     /// Bytes kept from an earlier attempt (counted in the user's usage).
     pub offset: u64,
     /// BLAKE3 state over those bytes.

@@ -9,15 +9,14 @@
 //! to used.
 
 use crate::audit::TransferRecord;
-use crate::backend::{Existing, Prepared, SourceAttributes};
+use crate::backend::{BodyWriter, Existing, Prepared, SourceAttributes};
 use crate::claims::ActivePartials;
 use crate::error::{ErrorKind, StoreError};
 use crate::quota::Reservation;
 use crate::space::{outcome, Space};
 use bytes::Bytes;
-use netdisk_fileio::{FileSink, PageCache};
 use netdisk_proto::HomePath;
-use std::io::{self, Seek, SeekFrom};
+use std::io;
 use std::time::Duration;
 
 /// How long a resumable upload waits for an earlier writer of its partial
@@ -61,7 +60,7 @@ pub struct Upload {
     /// Where the body starts: `offset`, or 0 when the client starts over.
     start: u64,
     failure: Option<StoreError>,
-    sink: Option<FileSink>,
+    sink: Option<Box<dyn BodyWriter>>,
     record: Audited,
     /// What the commit does with a file at the target.
     existing: Existing,
@@ -202,8 +201,6 @@ impl Upload {
         let offset = self.prepared.offset;
         let mut hasher = std::mem::take(&mut self.prepared.hasher);
         if start == 0 && offset > 0 {
-            self.prepared.file.set_len(0)?;
-            self.prepared.file.seek(SeekFrom::Start(0))?;
             self.space.store.quotas.freed(&self.space.user, offset);
             self.counted = 0;
             hasher = blake3::Hasher::new();
@@ -217,13 +214,10 @@ impl Upload {
             }
         }
         self.start = start;
-        let file = self.prepared.file.try_clone()?;
         // A body already refused (no room to restart) is still read and
         // hashed, so the client stays in step.
-        self.sink = Some(match self.failure {
-            Some(_) => FileSink::hash_only(file, hasher),
-            None => FileSink::start(file, hasher, PageCache::Keep),
-        });
+        let hash_only = self.failure.is_some();
+        self.sink = Some(self.prepared.staged.take_body(start, hasher, hash_only)?);
         Ok(())
     }
 
@@ -309,20 +303,14 @@ impl Upload {
         let placed = match failure {
             Some(err) => Err(err),
             None => {
-                let Prepared { file, staged, .. } = prepared;
+                let Prepared { staged, .. } = prepared;
                 let (target, hash, partials) =
                     (target.clone(), hash.clone(), space.partials.clone());
                 space
                     .run(move |_home| {
                         let stored = staged.written().saturating_sub(counted);
-                        let replaced = staged.commit(
-                            file,
-                            spec.attributes,
-                            &hash,
-                            &target,
-                            &partials,
-                            existing,
-                        )?;
+                        let replaced =
+                            staged.commit(spec.attributes, &hash, &target, &partials, existing)?;
                         Ok((stored, replaced))
                     })
                     .await
@@ -355,7 +343,7 @@ impl Upload {
         if let Err(e) = self.land_writes().await {
             tracing::warn!(error = %e, "upload writer failed");
         }
-        if let Err(e) = self.prepared.file.set_len(self.start) {
+        if let Err(e) = self.prepared.staged.cut_back(self.start) {
             tracing::warn!(error = %e, "a refused body could not be cut from its partial");
             self.prepared.staged.set_keep(false);
             // The bytes kept before this body leave with it.

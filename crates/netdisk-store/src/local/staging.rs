@@ -10,11 +10,15 @@
 
 use super::hash_record;
 use super::home::{io_err, LocalHome};
-use crate::backend::{Existing, Prepared, SmallFile, SourceAttributes, Staged};
+use crate::backend::{
+    BodyWriter, BodyWritten, BoxFuture, Existing, Prepared, SmallFile, SourceAttributes, Staged,
+};
 use crate::claims::{partial_name, ActiveClaim, ActivePartials, PartialRelease, RESUMABLE};
 use crate::error::{ErrorKind, StoreError};
 use crate::hashing::hash_prefix;
+use bytes::Bytes;
 use cap_std::fs::OpenOptions;
+use netdisk_fileio::{FileSink, PageCache};
 use netdisk_proto::response::PartialUpload;
 use netdisk_proto::HomePath;
 use rand::RngCore;
@@ -40,6 +44,9 @@ struct PartialMeta {
 /// is a resumable partial whose bytes are worth keeping.
 pub(crate) struct LocalStaged {
     home: LocalHome,
+    /// The staging file, open for writing (closed early in a small batch
+    /// synced with syncfs, which holds no descriptor per file).
+    file: Option<std::fs::File>,
     name: String,
     meta: Option<String>,
     /// Keep the file for a later resume when dropped uncommitted.
@@ -65,20 +72,74 @@ impl Staged for LocalStaged {
         self.keep
     }
 
+    fn take_body(
+        &mut self,
+        start: u64,
+        hasher: blake3::Hasher,
+        hash_only: bool,
+    ) -> io::Result<Box<dyn BodyWriter>> {
+        if !hash_only {
+            self.cut_back(start)?;
+        }
+        let file = self.open_file()?.try_clone()?;
+        Ok(Box::new(LocalBody(if hash_only {
+            FileSink::hash_only(file, hasher)
+        } else {
+            FileSink::start(file, hasher, PageCache::Keep)
+        })))
+    }
+
+    fn cut_back(&mut self, len: u64) -> io::Result<()> {
+        let mut file = self.open_file()?;
+        if file.metadata()?.len() > len {
+            file.set_len(len)?;
+        }
+        file.seek(SeekFrom::Start(len)).map(drop)
+    }
+
     fn commit(
         self: Box<Self>,
-        file: std::fs::File,
         attributes: SourceAttributes,
         blake3: &str,
         target: &HomePath,
         partials: &PartialRelease,
         existing: Existing,
     ) -> Result<u64, StoreError> {
-        finish_staged(&file, &attributes, blake3)
+        let file = self
+            .open_file()
+            .map_err(|e| StoreError::from_io(&e, "upload"))?;
+        finish_staged(file, &attributes, blake3)
             .and_then(|()| file.sync_all())
             .map_err(|e| StoreError::from_io(&e, "upload"))?;
         let home = self.home.clone();
         home.commit_upload(*self, target, partials, existing)
+    }
+}
+
+impl LocalStaged {
+    fn open_file(&self) -> io::Result<&std::fs::File> {
+        self.file
+            .as_ref()
+            .ok_or_else(|| io::Error::other("the staging file was closed"))
+    }
+}
+
+/// A body written to the staging file by a thread of its own.
+struct LocalBody(FileSink);
+
+impl BodyWriter for LocalBody {
+    fn push(&mut self, chunk: Bytes) -> BoxFuture<'_, io::Result<()>> {
+        Box::pin(self.0.push(chunk))
+    }
+
+    fn finish(self: Box<Self>) -> BoxFuture<'static, io::Result<BodyWritten>> {
+        Box::pin(async move {
+            let written = self.0.finish().await?;
+            Ok(BodyWritten {
+                hasher: written.hasher,
+                error: written.error,
+            })
+        })
     }
 }
 
@@ -144,10 +205,8 @@ impl LocalHome {
         // Checked again when the upload is placed (`place_upload`).
         let replacing = self.replaced_size(target)?;
         let Some(claim) = claim else {
-            let (staged, file) = self.create_plain_staging()?;
             return Ok(Prepared {
-                staged: Box::new(staged),
-                file,
+                staged: Box::new(self.create_plain_staging()?),
                 offset: 0,
                 hasher: blake3::Hasher::new(),
                 restarted: None,
@@ -204,13 +263,13 @@ impl LocalHome {
         Ok(Prepared {
             staged: Box::new(LocalStaged {
                 home: self.clone(),
+                file: Some(file),
                 name: part,
                 meta: Some(meta_name),
                 keep: true,
                 committed: false,
                 _claim: Some(claim),
             }),
-            file,
             offset,
             hasher,
             restarted,
@@ -220,21 +279,21 @@ impl LocalHome {
     }
 
     /// A new staging file under a random name, removed unless committed.
-    fn create_plain_staging(&self) -> Result<(LocalStaged, std::fs::File), StoreError> {
+    fn create_plain_staging(&self) -> Result<LocalStaged, StoreError> {
         let name = random_name();
         let file = self
             .staging
             .open_with(&name, OpenOptions::new().write(true).create_new(true))
             .map_err(staging_err)?;
-        let staged = LocalStaged {
+        Ok(LocalStaged {
             home: self.clone(),
+            file: Some(file.into_std()),
             name,
             meta: None,
             keep: false,
             committed: false,
             _claim: None,
-        };
-        Ok((staged, file.into_std()))
+        })
     }
 
     /// Moves a complete, synced upload into place and makes the rename
@@ -450,21 +509,15 @@ impl LocalHome {
         // A batch is mostly files of one directory: check each parent once.
         let mut parents = HashMap::new();
         for file in files {
-            let staged = self
-                .write_small(&file, &mut parents)
-                .map(|(staged, handle)| {
-                    // Handles are kept only to fsync them; a batch synced with
-                    // syncfs holds no descriptor per file.
-                    (staged, handle.filter(|_| fsync_each))
-                });
+            let staged = self.write_small(&file, &mut parents, fsync_each);
             written.push((file.target, file.existing, staged));
         }
         let synced = if fsync_each {
             written
                 .iter()
                 .filter_map(|(_, _, staged)| staged.as_ref().ok())
-                .filter_map(|(_, handle)| handle.as_ref())
-                .try_for_each(|handle| handle.sync_all())
+                .filter_map(|staged| staged.file.as_ref())
+                .try_for_each(|file| file.sync_all())
         } else {
             // A readable handle: syncfs refuses cap-std's O_PATH one.
             self.staging
@@ -475,7 +528,7 @@ impl LocalHome {
         let placed: Vec<_> = written
             .into_iter()
             .map(|(target, existing, staged)| {
-                let (staged, _handle) = staged?;
+                let staged = staged?;
                 if let Err(e) = &synced {
                     return Err(StoreError::from_io(e, "upload"));
                 }
@@ -506,19 +559,28 @@ impl LocalHome {
         &self,
         file: &SmallFile,
         parents: &mut HashMap<HomePath, Result<(), StoreError>>,
-    ) -> Result<(LocalStaged, Option<std::fs::File>), StoreError> {
+        keep_open: bool,
+    ) -> Result<LocalStaged, StoreError> {
         use std::io::Write;
         refuse_the_home(&file.target)?;
         parents
             .entry(file.target.parent())
             .or_insert_with_key(|parent| self.require_dir(parent))
             .clone()?;
-        let (staged, mut handle) = self.create_plain_staging()?;
-        handle
-            .write_all(&file.body)
-            .and_then(|()| finish_staged(&handle, &file.attributes, &file.blake3))
+        let mut staged = self.create_plain_staging()?;
+        staged
+            .open_file()
+            .and_then(|mut handle| {
+                handle.write_all(&file.body)?;
+                finish_staged(handle, &file.attributes, &file.blake3)
+            })
             .map_err(|e| StoreError::from_io(&e, "upload"))?;
-        Ok((staged, Some(handle)))
+        // Kept open only to fsync it; a batch synced with syncfs holds no
+        // descriptor per file.
+        if !keep_open {
+            staged.file = None;
+        }
+        Ok(staged)
     }
 
     /// Bytes held by kept partial uploads (they count toward the quota).

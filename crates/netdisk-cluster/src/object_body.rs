@@ -1,0 +1,76 @@
+use crate::part_writer::PartWriter;
+use bytes::Bytes;
+use netdisk_store::{BodyWriter, BodyWritten, BoxFuture};
+use std::io;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// Chunks queued between the receiving task and the writer (a part is
+/// 8 MiB; this is a few network reads' worth on top).
+const QUEUE: usize = 8;
+
+/// An upload's body on its way to the object store: a task of its own
+/// hashes each chunk and writes it through a [`PartWriter`], so the
+/// connection reading the body goes on receiving while a part is sent.
+/// When the body ends, the writer comes back through the receiver
+/// `start` returned, for the commit to finish the object.
+pub struct ObjectBody {
+    chunks: mpsc::Sender<Bytes>,
+    worker: JoinHandle<BodyWritten>,
+}
+
+impl ObjectBody {
+    /// Starts taking a body for `writer`; `hasher` covers the bytes the
+    /// writer holds already. With `hash_only` (a body already refused)
+    /// nothing is written and the writer is returned untouched.
+    pub fn start(
+        mut writer: PartWriter,
+        hasher: blake3::Hasher,
+        hash_only: bool,
+    ) -> (ObjectBody, oneshot::Receiver<PartWriter>) {
+        let (chunks, mut receiving) = mpsc::channel::<Bytes>(QUEUE);
+        let (give_back, writer_back) = oneshot::channel();
+        let worker = tokio::spawn(async move {
+            let mut written = BodyWritten {
+                hasher,
+                error: None,
+            };
+            while let Some(chunk) = receiving.recv().await {
+                written.hasher.update(&chunk);
+                if hash_only || written.error.is_some() {
+                    continue;
+                }
+                if let Err(error) = writer.write(&chunk).await {
+                    written.error = Some(io::Error::other(error));
+                }
+            }
+            if written.error.is_none() && !hash_only {
+                // Every full part confirmed before the body counts as stored.
+                if let Err(error) = writer.flush().await {
+                    written.error = Some(io::Error::other(error));
+                }
+            }
+            // The receiver may be gone (an abandoned upload): nothing to give back to.
+            let _ = give_back.send(writer);
+            written
+        });
+        (ObjectBody { chunks, worker }, writer_back)
+    }
+}
+
+impl BodyWriter for ObjectBody {
+    fn push(&mut self, chunk: Bytes) -> BoxFuture<'_, io::Result<()>> {
+        Box::pin(async move {
+            self.chunks
+                .send(chunk)
+                .await
+                .map_err(|_| io::Error::other("the object store writer stopped"))
+        })
+    }
+
+    fn finish(self: Box<Self>) -> BoxFuture<'static, io::Result<BodyWritten>> {
+        let ObjectBody { chunks, worker } = *self;
+        drop(chunks);
+        Box::pin(async move { worker.await.map_err(io::Error::other) })
+    }
+}
