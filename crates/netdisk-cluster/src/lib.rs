@@ -6,17 +6,20 @@
 //! file becomes visible by one transaction after its object is complete
 //! and verified.
 //!
-//! Work in progress (issue #22): the object layer (with an upload body
-//! writer for the engine) and the catalog's namespace and quota are here,
+//! Work in progress (issue #22): the object layer (with the engine's
+//! upload body writer and download range reader) and the catalog's
+//! namespace and quota are here,
 //! tested against a real Garage cluster and a real PostgreSQL server; the
 //! `netdisk_store::Backend` implementation over them comes next.
 
 mod catalog;
 mod object_body;
+mod object_ranges;
 mod objects;
 mod part_writer;
 
 pub use catalog::{Catalog, CatalogEntry, NewFile, Replaced, Reservation, Usage};
 pub use object_body::ObjectBody;
+pub use object_ranges::ObjectRanges;
 pub use objects::{ObjectKey, Objects, ObjectsError, S3Location};
 pub use part_writer::{part_size_for, PartWriter, UploadedPart, MIN_PART_SIZE};

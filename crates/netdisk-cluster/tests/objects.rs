@@ -4,8 +4,10 @@
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use netdisk_cluster::{ObjectBody, ObjectKey, Objects, PartWriter, S3Location, MIN_PART_SIZE};
-use netdisk_store::BodyWriter;
+use netdisk_cluster::{
+    ObjectBody, ObjectKey, ObjectRanges, Objects, PartWriter, S3Location, MIN_PART_SIZE,
+};
+use netdisk_store::{BodyWriter, ByteRanges};
 use netdisk_testbed::{require_engines, Garage};
 
 /// The cluster, or `None` (with the reason printed) where Garage is not
@@ -188,6 +190,41 @@ async fn objects_on_a_three_node_garage_cluster() {
     writer.finish().await.expect("finish object");
     let back = read_all(&nodes[0], &through_body, 0..body.len() as u64).await;
     assert_eq!(blake3::hash(&back), blake3::hash(&body));
+
+    // The same object as the engine's downloads read it: ranges through a
+    // channel, from an async task and from a blocking thread.
+    let ranges = ObjectRanges::new(
+        nodes[2].clone(),
+        through_body.clone(),
+        tokio::runtime::Handle::current(),
+    );
+    let mut pieces = ranges.read(MIN_PART_SIZE as u64 - 5..MIN_PART_SIZE as u64 + 5);
+    let mut got = Vec::new();
+    while let Some(piece) = pieces.recv().await {
+        got.extend_from_slice(&piece.expect("piece"));
+    }
+    assert_eq!(got, body[MIN_PART_SIZE - 5..MIN_PART_SIZE + 5]);
+    let whole = tokio::task::spawn_blocking(move || {
+        let mut pieces = ranges.read(0..(2 * MIN_PART_SIZE + MIN_PART_SIZE / 2) as u64);
+        let mut hasher = blake3::Hasher::new();
+        while let Some(piece) = pieces.blocking_recv() {
+            hasher.update(&piece.expect("piece"));
+        }
+        hasher.finalize()
+    })
+    .await
+    .expect("blocking read");
+    assert_eq!(whole, blake3::hash(&body));
+    let missing = ObjectRanges::new(
+        nodes[0].clone(),
+        ObjectKey::fresh(),
+        tokio::runtime::Handle::current(),
+    );
+    let first = missing.read(0..10).recv().await.expect("an item");
+    assert!(
+        first.is_err(),
+        "a missing object is an error, not an empty body"
+    );
 
     // A writer whose node dies: the body is still read and hashed to its
     // end (the client stays in step), and the failure is reported.

@@ -23,10 +23,12 @@ pub(crate) struct ReadFile {
 
 enum Reading {
     /// From the first byte on, in the store's pieces; `pending` is what
-    /// of the last piece dav-server has not asked for yet.
+    /// of the last piece dav-server has not asked for yet. A `part` (a
+    /// streamed file read from a seek) ends without the whole file's hash.
     Sequential {
         download: Option<Download>,
         pending: Bytes,
+        part: bool,
     },
     /// After a seek.
     Positioned {
@@ -63,6 +65,7 @@ impl ReadFile {
             reading: Reading::Sequential {
                 download: Some(download),
                 pending: Bytes::new(),
+                part: false,
             },
         }))
     }
@@ -71,24 +74,34 @@ impl ReadFile {
         if position > self.meta.entry.size {
             return Err(FsError::GeneralFailure);
         }
-        if let Reading::Sequential { download, pending } = &mut self.reading {
+        if let Reading::Sequential {
+            download: slot,
+            pending,
+            part,
+        } = &mut self.reading
+        {
             if position == self.position {
                 return Ok(position);
             }
             // Only a download not started yet can hand over its file.
-            if self.position != 0 || !pending.is_empty() {
+            if self.position != 0 || !pending.is_empty() || *part {
                 return Err(FsError::GeneralFailure);
             }
-            let mut download = download.take().ok_or(FsError::GeneralFailure)?;
+            let mut download = slot.take().ok_or(FsError::GeneralFailure)?;
             let size = self.meta.entry.size;
             let bytes = match download.whole_bytes() {
                 Some(whole) => Positioned::Memory(whole),
-                None => {
-                    let FileBody { file, .. } = download
-                        .take_range(0, size)
-                        .ok_or(FsError::GeneralFailure)?;
-                    Positioned::File(Arc::new(file))
-                }
+                None => match download.take_range(0, size) {
+                    Some(FileBody { file, .. }) => Positioned::File(Arc::new(file)),
+                    // A file the back-end streams: read on from here.
+                    None if download.select_range(position, size - position) => {
+                        *slot = Some(download);
+                        *part = true;
+                        self.position = position;
+                        return Ok(position);
+                    }
+                    None => return Err(FsError::GeneralFailure),
+                },
             };
             self.reading = Reading::Positioned {
                 bytes,
@@ -103,7 +116,9 @@ impl ReadFile {
         let left = self.meta.entry.size.saturating_sub(self.position);
         let count = count.min(usize::try_from(left).unwrap_or(usize::MAX));
         let bytes = match &mut self.reading {
-            Reading::Sequential { download, pending } => {
+            Reading::Sequential {
+                download, pending, ..
+            } => {
                 if pending.is_empty() {
                     let source = download.as_mut().ok_or(FsError::GeneralFailure)?;
                     *pending = match source.next_chunk().await {
@@ -142,14 +157,23 @@ impl ReadFile {
     /// After the last byte: the whole file's hash, recorded for the next
     /// download if it was not yet, and the download audited as done.
     async fn finish_sequential(&mut self) {
-        if let Reading::Sequential { download, pending } = &mut self.reading {
+        if let Reading::Sequential {
+            download,
+            pending,
+            part,
+        } = &mut self.reading
+        {
             if !pending.is_empty() {
                 return;
             }
-            if let Some(download) = download.take() {
-                if let Err(e) = download.finish().await {
-                    tracing::warn!(error = %e, "WebDAV download's hash not finished");
+            match download.take() {
+                Some(download) if *part => download.finish_part(),
+                Some(download) => {
+                    if let Err(e) = download.finish().await {
+                        tracing::warn!(error = %e, "WebDAV download's hash not finished");
+                    }
                 }
+                None => {}
             }
         }
     }

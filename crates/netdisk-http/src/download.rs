@@ -12,10 +12,8 @@ use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
-use netdisk_fileio::FileSource;
-use netdisk_store::{Download, FileBody};
+use netdisk_store::Download;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use std::io::{Seek, SeekFrom};
 use std::time::{Duration, UNIX_EPOCH};
 
 /// RFC 8187's attr-char: what may stand unencoded in `filename*`.
@@ -219,27 +217,15 @@ fn whole_body(download: Download) -> Body {
     Body::from_stream(stream)
 }
 
-/// Part of the file, read on a blocking thread (none of it hashed).
+/// Part of the file, from whatever holds it (none of it hashed).
 fn part_body(mut download: Download, start: u64, len: u64) -> Result<Body, ApiError> {
-    if let Some(whole) = download.whole_bytes() {
-        let (from, to) = (start as usize, (start + len) as usize);
-        download.sent(len);
-        download.finish_part();
-        return Ok(Body::from(whole.slice(from..to)));
+    if !download.select_range(start, len) {
+        return Err(ApiError::internal("the range could not be read"));
     }
-    let FileBody { mut file, .. } = download
-        .take_range(start, len)
-        .ok_or_else(|| ApiError::internal("the range could not be read"))?;
-    file.seek(SeekFrom::Start(start))
-        .map_err(|e| ApiError::internal(format!("seek: {e}")))?;
-    let source = FileSource::start(file, None, len);
-    let stream = futures_util::stream::unfold(Some((source, download)), |state| async move {
-        let (mut source, mut download) = state?;
-        match source.next().await {
-            Some(Ok(chunk)) => {
-                download.sent(chunk.len() as u64);
-                Some((Ok::<Bytes, std::io::Error>(chunk), Some((source, download))))
-            }
+    let stream = futures_util::stream::unfold(Some(download), |state| async move {
+        let mut download = state?;
+        match download.next_chunk().await {
+            Some(Ok(chunk)) => Some((Ok::<Bytes, std::io::Error>(chunk), Some(download))),
             Some(Err(e)) => Some((Err(e), None)),
             // A part is never the whole file's proof: audited as sent,
             // with no hash.

@@ -15,9 +15,11 @@ use netdisk_proto::response::{FileVersion, PartialUpload, TrashItem};
 use netdisk_proto::{Entry, HomePath};
 use std::future::Future;
 use std::io;
+use std::ops::Range;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc;
 
 /// A file's stored hash, or why it must be computed.
 #[derive(Debug, PartialEq, Eq)]
@@ -138,9 +140,9 @@ pub trait Home: Send + Sync + 'static {
     fn usage(&self) -> Result<u64, StoreError>;
 
     /// Opens a regular file for reading; anything else is refused, and
-    /// the open never blocks (a FIFO). Returns its entry.
-    fn open_file(&self, path: &HomePath) -> Result<(std::fs::File, Entry), StoreError>;
-    /// The open file's BLAKE3 as recorded when it was committed, if the
+    /// the open never blocks (a FIFO). Returns its bytes and its entry.
+    fn open_file(&self, path: &HomePath) -> Result<(FileBytes, Entry), StoreError>;
+    /// A local file's BLAKE3 as recorded when it was committed, if the
     /// record is still true of it (same size and modification time).
     fn stored_hash(&self, file: &std::fs::File) -> HashLookup;
     /// Records `blake3`, hashed from the file's bytes after `before` was
@@ -240,6 +242,31 @@ pub trait BodyWriter: Send {
     fn push(&mut self, chunk: Bytes) -> BoxFuture<'_, io::Result<()>>;
     /// Waits for every chunk to be stored.
     fn finish(self: Box<Self>) -> BoxFuture<'static, io::Result<BodyWritten>>;
+}
+
+/// A committed file's bytes, as its back-end serves them.
+pub enum FileBytes {
+    /// A file on this machine: read by a thread of the engine, or sent
+    /// zero-copy by a front-end. Its hash may have to be computed.
+    Local(std::fs::File),
+    /// Bytes a back-end streams on request (an object store), with the
+    /// BLAKE3 recorded at the commit (such a file never changes after it).
+    Streamed(StreamedFile),
+}
+
+/// A file a back-end streams: its recorded hash and its byte ranges.
+#[derive(Clone)]
+pub struct StreamedFile {
+    pub blake3: String,
+    pub ranges: Arc<dyn ByteRanges>,
+}
+
+/// Reads ranges of one stored file.
+pub trait ByteRanges: Send + Sync + 'static {
+    /// The bytes of `range`, in order, through a channel the back-end
+    /// fills from a task of its own; an error is the last item. Callable
+    /// from an async task or a blocking thread.
+    fn read(&self, range: Range<u64>) -> mpsc::Receiver<io::Result<Bytes>>;
 }
 
 /// A future a trait object can return.

@@ -39,8 +39,8 @@ mod users;
 pub use audit::{AuditDestination, AuditLog, Event, TransferRecord};
 pub use auth::{Credentials, Logins, PasswordAccepted, PasswordRefused};
 pub use backend::{
-    Backend, BodyWriter, BodyWritten, BoxFuture, Existing, FileStamp, HashLookup, Home, KeptBytes,
-    Prepared, SmallFile, SourceAttributes, Staged,
+    Backend, BodyWriter, BodyWritten, BoxFuture, ByteRanges, Existing, FileBytes, FileStamp,
+    HashLookup, Home, KeptBytes, Prepared, SmallFile, SourceAttributes, Staged, StreamedFile,
 };
 pub use claims::{ActiveClaim, ActivePartials, PartialRelease};
 pub use data_dir::{DataDir, DataDirError, DEFAULT_ROOT};

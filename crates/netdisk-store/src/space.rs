@@ -5,7 +5,7 @@
 //! a front-end parses what its client sent with `HomePath::resolve`.
 
 use crate::audit::Event;
-use crate::backend::{Existing, HashLookup, Home};
+use crate::backend::{Existing, FileBytes, HashLookup, Home};
 use crate::claims::PartialRelease;
 use crate::error::{ErrorKind, StoreError};
 use crate::hashing::hash_file;
@@ -112,7 +112,12 @@ impl Space {
             if entry.kind != EntryKind::File {
                 return Ok((entry, None));
             }
-            let (mut file, entry) = home.open_file(&path)?;
+            let (mut file, entry) = match home.open_file(&path)? {
+                (FileBytes::Local(file), entry) => (file, entry),
+                (FileBytes::Streamed(streamed), entry) => {
+                    return Ok((entry, Some(streamed.blake3)))
+                }
+            };
             let before = match home.stored_hash(&file) {
                 HashLookup::Recorded(stored) => return Ok((entry, Some(stored))),
                 HashLookup::Missing(before) => before,
@@ -139,12 +144,14 @@ impl Space {
         }
         let path = path.clone();
         self.run(move |home| {
-            let (file, entry) = home.open_file(&path)?;
-            let recorded = match home.stored_hash(&file) {
-                HashLookup::Recorded(stored) => Some(stored),
-                HashLookup::Missing(_) => None,
+            let described = match home.open_file(&path)? {
+                (FileBytes::Local(file), entry) => match home.stored_hash(&file) {
+                    HashLookup::Recorded(stored) => (entry, Some(stored)),
+                    HashLookup::Missing(_) => (entry, None),
+                },
+                (FileBytes::Streamed(streamed), entry) => (entry, Some(streamed.blake3)),
             };
-            Ok((entry, recorded))
+            Ok(described)
         })
         .await
     }

@@ -11,7 +11,9 @@ mod kept;
 mod property_record;
 mod staging;
 
-use crate::backend::{Backend, FileStamp, HashLookup, Home, KeptBytes, Prepared, SmallFile};
+use crate::backend::{
+    Backend, FileBytes, FileStamp, HashLookup, Home, KeptBytes, Prepared, SmallFile,
+};
 use crate::claims::{ActiveClaim, ActivePartials, PartialRelease};
 use crate::data_dir::DataDir;
 use crate::error::StoreError;
@@ -124,8 +126,9 @@ impl Home for LocalHome {
         LocalHome::usage(self)
     }
 
-    fn open_file(&self, path: &HomePath) -> Result<(std::fs::File, Entry), StoreError> {
-        LocalHome::open_file(self, path)
+    fn open_file(&self, path: &HomePath) -> Result<(FileBytes, Entry), StoreError> {
+        let (file, entry) = LocalHome::open_file(self, path)?;
+        Ok((FileBytes::Local(file), entry))
     }
 
     fn set_modified(&self, path: &HomePath, modified: i64) -> Result<(), StoreError> {
