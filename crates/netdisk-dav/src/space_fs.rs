@@ -65,7 +65,7 @@ impl DavFileSystem for SpaceFs {
     ) -> FsFuture<'a, FsStream<Box<dyn DavDirEntry>>> {
         async move {
             let dir = home_path(path)?;
-            self.space.require_dir(&dir).map_err(fs_error)?;
+            self.space.require_dir(&dir).await.map_err(fs_error)?;
             let entries = self.space.list(&dir).await.map_err(fs_error)?;
             let space = self.space.clone();
             let children = entries.into_iter().map(move |entry| {

@@ -46,7 +46,7 @@ impl WriteFile {
         if options.append {
             return Err(FsError::NotImplemented);
         }
-        match space.entry(&target) {
+        match space.entry(&target).await {
             Ok(entry) if entry.kind == EntryKind::Dir => return Err(FsError::Forbidden),
             Ok(_) if options.create_new => return Err(FsError::Exists),
             Ok(_) => {}
@@ -67,7 +67,7 @@ impl WriteFile {
         let Some(size) = options.size else {
             // No body will come (a LOCK of an unmapped URL): the
             // resource it creates is an empty file, unless one exists.
-            if space.entry(&file.target).is_err() {
+            if space.entry(&file.target).await.is_err() {
                 file.begin(0).await?;
                 file.commit().await?;
             }
@@ -124,7 +124,7 @@ impl WriteFile {
             return Err(FsError::GeneralFailure);
         }
         let committed = upload.finish_unhashed().await.map_err(fs_error)?;
-        let entry = self.space.entry(&self.target).map_err(fs_error)?;
+        let entry = self.space.entry(&self.target).await.map_err(fs_error)?;
         self.committed = Some(EntryMeta::new(entry, Some(committed.blake3)));
         Ok(())
     }

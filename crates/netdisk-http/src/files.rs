@@ -160,7 +160,7 @@ async fn list_at(
     path: HomePath,
     query: ListQuery,
 ) -> Result<Json<ListPage>, ApiError> {
-    authed.space.require_dir(&path)?;
+    authed.space.require_dir(&path).await?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
     if matches!(query.sort, SortKey::Name) && !query.desc {
         // Keyed by name: a change between pages never repeats or skips an entry.
@@ -328,7 +328,7 @@ pub(crate) async fn remove(
     Query(query): Query<RemoveQuery>,
 ) -> Result<StatusCode, ApiError> {
     let path = home_path(&path)?;
-    let entry = authed.space.entry(&path)?;
+    let entry = authed.space.entry(&path).await?;
     if entry.kind == netdisk_proto::EntryKind::Dir && !query.recursive {
         authed.space.rmdir(&path).await?;
     } else {

@@ -148,7 +148,7 @@ pub(crate) async fn describe(
         modified: None,
     };
     if share.unlocked {
-        let entry = share.entry(None)?;
+        let entry = share.entry(None).await?;
         if entry.kind == EntryKind::File {
             answer.size = Some(entry.size);
             answer.modified = entry.modified;

@@ -75,9 +75,16 @@ pub trait Backend: Send + Sync + 'static {
 /// already checked and normalised (`HomePath`); a back-end still makes
 /// sure no name leads out of the home (symlinks, races).
 ///
-/// `entry`, `require_dir` and `list_at_most` with a small limit may be
-/// called on an async thread: they must answer from memory or a cache.
+/// `entry`, `require_dir` and `list_at_most` with a small limit are
+/// called on an async thread when `answers_at_once` says they may be.
 pub trait Home: Send + Sync + 'static {
+    /// Whether `entry`, `require_dir` and `list_at_most` with a small
+    /// limit answer at once (from memory or the kernel's caches), so the
+    /// engine may call them on an async thread. A back-end that asks
+    /// another server (a database) says no: they run on the blocking pool.
+    fn answers_at_once(&self) -> bool {
+        true
+    }
     /// Describes a path without following a final symlink.
     fn entry(&self, path: &HomePath) -> Result<Entry, StoreError>;
     /// True if the path is a directory (following symlinks that stay inside).

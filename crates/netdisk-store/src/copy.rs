@@ -41,6 +41,7 @@ impl Space {
         }
         if self
             .entry(to)
+            .await
             .is_ok_and(|entry| entry.kind == EntryKind::Dir)
         {
             return Err(StoreError::new(

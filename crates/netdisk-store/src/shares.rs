@@ -606,14 +606,14 @@ impl OpenShare {
 
     /// A path a visitor named inside the link (`None`: the shared file
     /// or folder itself), refused if it climbs out or passes a symlink.
-    pub fn resolve(&self, inner: Option<&str>) -> Result<HomePath, ShareRefused> {
+    pub async fn resolve(&self, inner: Option<&str>) -> Result<HomePath, ShareRefused> {
         if !self.unlocked {
             return Err(ShareRefused::Locked);
         }
-        Ok(self.resolve_unlocked(inner)?)
+        Ok(self.resolve_unlocked(inner).await?)
     }
 
-    fn resolve_unlocked(&self, inner: Option<&str>) -> Result<HomePath, StoreError> {
+    async fn resolve_unlocked(&self, inner: Option<&str>) -> Result<HomePath, StoreError> {
         let Some(inner) = inner.filter(|p| !p.is_empty() && *p != "/") else {
             return Ok(self.root.clone());
         };
@@ -629,7 +629,7 @@ impl OpenShare {
         let mut walked = self.root.clone();
         for name in inner.names() {
             walked = walked.join(name)?;
-            match self.space.entry(&walked) {
+            match self.space.entry(&walked).await {
                 Ok(entry) if entry.kind != EntryKind::Symlink => {}
                 // Missing, a symlink (which leads nowhere through a link),
                 // or unreadable: the visitor learns no more than "not here".
@@ -646,9 +646,9 @@ impl OpenShare {
     }
 
     /// Describes what the link (or a path inside it) is, for its page.
-    pub fn entry(&self, inner: Option<&str>) -> Result<Entry, ShareRefused> {
-        let path = self.resolve(inner)?;
-        Ok(self.space.entry(&path)?)
+    pub async fn entry(&self, inner: Option<&str>) -> Result<Entry, ShareRefused> {
+        let path = self.resolve(inner).await?;
+        Ok(self.space.entry(&path).await?)
     }
 
     fn readable(&self, action: &str, path: &HomePath) -> Result<(), ShareRefused> {
@@ -665,7 +665,7 @@ impl OpenShare {
     pub async fn list(&self, inner: Option<&str>) -> Result<Vec<Entry>, ShareRefused> {
         // A drop box says nothing of what it holds, not even whether a name exists.
         self.readable("list", &self.root)?;
-        let path = self.resolve(inner)?;
+        let path = self.resolve(inner).await?;
         let mut entries = match self.space.list(&path).await {
             Ok(entries) => entries,
             Err(err) => return Err(self.refuse_hiding_owner("list", &path, err)),
@@ -680,7 +680,7 @@ impl OpenShare {
     /// transfer of the owner's file to the visitor's address).
     pub async fn open_download(&self, inner: Option<&str>) -> Result<Download, ShareRefused> {
         self.readable("download", &self.root)?;
-        let path = self.resolve(inner)?;
+        let path = self.resolve(inner).await?;
         self.space
             .open_download(&path, None)
             .await
@@ -728,7 +728,7 @@ impl OpenShare {
             ));
         }
         let path = self.root.join(name).map_err(StoreError::from)?;
-        match self.space.entry(&path) {
+        match self.space.entry(&path).await {
             Ok(_) => {
                 return Err(self.refuse(
                     "upload",

@@ -89,14 +89,23 @@ impl Space {
     }
 
     /// Describes a path (a final symlink is described, not followed). A
-    /// bounded lookup, answered on the calling thread.
-    pub fn entry(&self, path: &HomePath) -> Result<Entry, StoreError> {
-        self.home.entry(path)
+    /// bounded lookup, answered on the calling thread when the back-end
+    /// answers at once (the local file system), else on the blocking pool.
+    pub async fn entry(&self, path: &HomePath) -> Result<Entry, StoreError> {
+        if self.home.answers_at_once() {
+            return self.home.entry(path);
+        }
+        let path = path.clone();
+        self.run(move |home| home.entry(&path)).await
     }
 
     /// `not_a_directory` unless `path` is a directory. Bounded, like `entry`.
-    pub fn require_dir(&self, path: &HomePath) -> Result<(), StoreError> {
-        self.home.require_dir(path)
+    pub async fn require_dir(&self, path: &HomePath) -> Result<(), StoreError> {
+        if self.home.answers_at_once() {
+            return self.home.require_dir(path);
+        }
+        let path = path.clone();
+        self.run(move |home| home.require_dir(&path)).await
     }
 
     /// `entry`, and for a regular file its BLAKE3: the one stored at its
@@ -138,7 +147,7 @@ impl Space {
         &self,
         path: &HomePath,
     ) -> Result<(Entry, Option<String>), StoreError> {
-        let entry = self.entry(path)?;
+        let entry = self.entry(path).await?;
         if entry.kind != EntryKind::File {
             return Ok((entry, None));
         }
@@ -158,8 +167,10 @@ impl Space {
 
     /// A directory's entries sorted by name, or a file's own entry.
     pub async fn list(&self, path: &HomePath) -> Result<Vec<Entry>, StoreError> {
-        if let Some(entries) = self.home.list_at_most(path, INLINE_ENTRIES)? {
-            return Ok(entries);
+        if self.home.answers_at_once() {
+            if let Some(entries) = self.home.list_at_most(path, INLINE_ENTRIES)? {
+                return Ok(entries);
+            }
         }
         let path = path.clone();
         self.run(move |home| Ok(home.list_at_most(&path, usize::MAX)?.unwrap_or_default()))

@@ -102,7 +102,7 @@ impl Space {
         target: &HomePath,
         spec: UploadSpec,
     ) -> Result<(Prepared, Reservation, Option<u64>, Existing), StoreError> {
-        if matches!(self.existing(&spec), Existing::Refuse) && self.entry(target).is_ok() {
+        if matches!(self.existing(&spec), Existing::Refuse) && self.entry(target).await.is_ok() {
             return Err(StoreError::new(
                 ErrorKind::Exists,
                 format!("{target}: already exists"),

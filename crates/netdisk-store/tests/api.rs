@@ -114,7 +114,10 @@ async fn uploads_downloads_renames_and_the_stored_hash() {
         .rename(&path("b.txt"), &path("docs"))
         .await
         .expect("mv into dir");
-    assert_eq!(space.entry(&path("docs/b.txt")).expect("moved").size, 3);
+    assert_eq!(
+        space.entry(&path("docs/b.txt")).await.expect("moved").size,
+        3
+    );
     upload(&space, "c.txt", b"sea!").await.expect("upload c");
     space
         .rename(&path("c.txt"), &path("docs/b.txt"))
@@ -289,7 +292,7 @@ async fn a_cut_upload_is_resumed_from_its_kept_bytes_even_after_a_restart() {
     assert_eq!((usage.used, usage.partials), (body.len() as u64, 0));
 
     // A download resumed from a kept prefix sends only the rest.
-    let entry = space.entry(&path("big.bin")).expect("entry");
+    let entry = space.entry(&path("big.bin")).await.expect("entry");
     let prefix = KeptPrefix {
         offset: 123_456,
         blake3: Some(hash(&body[..123_456])),

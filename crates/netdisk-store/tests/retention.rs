@@ -90,7 +90,7 @@ async fn removed_files_and_trees_wait_in_the_trash_and_come_back_whole() {
 
     // A file: gone from the home, in the trash, still counted.
     space.remove(&path("note.txt"), false).await.expect("rm");
-    assert!(space.entry(&path("note.txt")).is_err());
+    assert!(space.entry(&path("note.txt")).await.is_err());
     let trash = space.trash().await.expect("trash");
     assert_eq!(trash.len(), 1);
     assert_eq!((trash[0].path.as_str(), trash[0].size), ("~/note.txt", 8));
@@ -115,7 +115,7 @@ async fn removed_files_and_trees_wait_in_the_trash_and_come_back_whole() {
 
     // A whole tree, in one item.
     space.remove(&path("album"), true).await.expect("rm -r");
-    assert!(space.entry(&path("album")).is_err());
+    assert!(space.entry(&path("album")).await.is_err());
     let trash = space.trash().await.expect("trash");
     assert_eq!(trash.len(), 2);
     assert_eq!((trash[1].kind, trash[1].size), (EntryKind::Dir, 8000));
@@ -406,7 +406,7 @@ async fn hostile_ids_and_paths_reach_nothing() {
     let version = space.versions(&path("a.bin")).await.expect("v")[0].clone();
     let elsewhere = space.restore_version(&path("b.bin"), &version.id).await;
     assert_eq!(elsewhere.expect_err("other path").kind, ErrorKind::NotFound);
-    assert!(space.entry(&path("x")).is_err() && space.entry(&path("b.bin")).is_err());
+    assert!(space.entry(&path("x")).await.is_err() && space.entry(&path("b.bin")).await.is_err());
     assert_eq!(
         std::fs::read(root.join("users.db.bak")).expect("kept"),
         b"secret"

@@ -264,7 +264,10 @@ async fn a_set_time_keeps_the_hash_record_true() {
         .set_modified(&path("d"), then)
         .await
         .expect("touch dir");
-    assert_eq!(space.entry(&path("d")).expect("d").modified, Some(then));
+    assert_eq!(
+        space.entry(&path("d")).await.expect("d").modified,
+        Some(then)
+    );
     let missing = space
         .set_modified(&path("missing"), then)
         .await

@@ -7,8 +7,8 @@ use netdisk_proto::Message;
 
 pub(crate) async fn apply(req: Cd, session: &mut Session) -> Result<Message, CommandError> {
     let target = resolve(session, &req.path)?;
-    // A bounded lookup, on this thread.
-    session.space.require_dir(&target)?;
+    // A bounded lookup (on this thread for the local file system).
+    session.space.require_dir(&target).await?;
     session.cwd = target;
     Ok(Message::Cwd(Cwd {
         id: req.id,

@@ -14,7 +14,7 @@ pub(crate) async fn apply(req: Stat, session: &mut Session) -> Result<Message, C
         session.space.stat_with_hash(&path).await?
     } else {
         // A bounded lookup, on this thread.
-        (session.space.entry(&path)?, None)
+        (session.space.entry(&path).await?, None)
     };
     Ok(Message::Info(Info {
         id: req.id,
