@@ -73,16 +73,36 @@ fn now() -> i64 {
     netdisk_store::unix_now()
 }
 
-/// The row at `path`, locked for the transaction when `lock`.
+/// How a read locks the row it finds, until the transaction ends.
+#[derive(Clone, Copy)]
+enum Lock {
+    None,
+    /// Against removal and change by others (a parent directory).
+    Share,
+    /// For this transaction to change it.
+    Update,
+}
+
+impl Lock {
+    fn clause(self) -> &'static str {
+        match self {
+            Lock::None => "",
+            Lock::Share => " FOR SHARE",
+            Lock::Update => " FOR UPDATE",
+        }
+    }
+}
+
+/// The row at `path`.
 async fn row_at(
     client: &impl GenericClient,
     owner: &str,
     path: &HomePath,
-    lock: bool,
+    lock: Lock,
 ) -> Result<Option<CatalogEntry>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM entries WHERE owner = $1 AND path = $2{}",
-        if lock { " FOR UPDATE" } else { "" }
+        lock.clause()
     );
     let row = client
         .query_opt(&sql, &[&owner, &path.relative()])
@@ -91,27 +111,18 @@ async fn row_at(
     Ok(row.as_ref().map(entry_of_row))
 }
 
-/// Checks that `dir` is a directory (the home always is); with `lock`,
-/// locks its row against a concurrent removal until the transaction ends.
+/// Checks that `dir` is a directory (the home always is).
 async fn require_dir(
     client: &impl GenericClient,
     owner: &str,
     dir: &HomePath,
-    lock: bool,
+    lock: Lock,
 ) -> Result<(), StoreError> {
     if dir.is_home() {
         return Ok(());
     }
-    let sql = format!(
-        "SELECT kind FROM entries WHERE owner = $1 AND path = $2{}",
-        if lock { " FOR SHARE" } else { "" }
-    );
-    let row = client
-        .query_opt(&sql, &[&owner, &dir.relative()])
-        .await
-        .map_err(database)?;
-    match row.map(|row| row.get::<_, i8>(0)) {
-        Some(kind) if kind == b'd' as i8 => Ok(()),
+    match row_at(client, owner, dir, lock).await? {
+        Some(row) if row.entry.kind == EntryKind::Dir => Ok(()),
         Some(_) => Err(StoreError::new(
             ErrorKind::NotADirectory,
             format!("{dir}: not a directory"),
@@ -137,7 +148,7 @@ impl Catalog {
             });
         }
         let client = self.client().await?;
-        row_at(&client, owner, path, false)
+        row_at(&client, owner, path, Lock::None)
             .await?
             .ok_or_else(|| not_found(path))
     }
@@ -153,7 +164,7 @@ impl Catalog {
             .start()
             .await
             .map_err(database)?;
-        require_dir(&transaction, owner, dir, false).await?;
+        require_dir(&transaction, owner, dir, Lock::None).await?;
         let sql = format!(
             "SELECT {COLUMNS} FROM entries WHERE owner = $1 AND parent = $2 ORDER BY name COLLATE \"C\""
         );
@@ -189,7 +200,7 @@ impl Catalog {
         for dir in wanted.iter().rev() {
             let asked = dir == path;
             // As `mkdir -p`: with `parents`, a directory there already is fine.
-            match row_at(&transaction, owner, dir, false).await? {
+            match row_at(&transaction, owner, dir, Lock::None).await? {
                 Some(row) if row.entry.kind == EntryKind::Dir && (parents || !asked) => continue,
                 Some(_) if asked => {
                     return Err(StoreError::new(
@@ -205,7 +216,7 @@ impl Catalog {
                 }
                 None => {}
             }
-            require_dir(&transaction, owner, &dir.parent(), true).await?;
+            require_dir(&transaction, owner, &dir.parent(), Lock::Share).await?;
             let made = transaction
                 .execute(
                     "INSERT INTO entries (owner, path, parent, name, kind, modified)
@@ -262,8 +273,8 @@ impl Catalog {
                 format!("{}: the upload's reservation expired", file.path),
             ));
         }
-        require_dir(&transaction, owner, &file.path.parent(), true).await?;
-        let replaced = match row_at(&transaction, owner, &file.path, true).await? {
+        require_dir(&transaction, owner, &file.path.parent(), Lock::Share).await?;
+        let replaced = match row_at(&transaction, owner, &file.path, Lock::Update).await? {
             Some(old) if old.entry.kind == EntryKind::Dir => {
                 return Err(StoreError::new(
                     ErrorKind::IsADirectory,
@@ -320,7 +331,7 @@ impl Catalog {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(database)?;
         lock_account(&transaction, owner).await?;
-        let old = row_at(&transaction, owner, path, true)
+        let old = row_at(&transaction, owner, path, Lock::Update)
             .await?
             .ok_or_else(|| not_found(path))?;
         if old.entry.kind == EntryKind::Dir {

@@ -27,11 +27,18 @@ pub(crate) async fn lock_account(
     client: &impl GenericClient,
     owner: &str,
 ) -> Result<Usage, StoreError> {
+    read_account(client, owner, " FOR UPDATE").await
+}
+
+/// `owner`'s account row; `lock` is the locking clause, if any.
+async fn read_account(
+    client: &impl GenericClient,
+    owner: &str,
+    lock: &str,
+) -> Result<Usage, StoreError> {
+    let sql = format!("SELECT quota, used, reserved FROM accounts WHERE owner = $1{lock}");
     let row = client
-        .query_opt(
-            "SELECT quota, used, reserved FROM accounts WHERE owner = $1 FOR UPDATE",
-            &[&owner],
-        )
+        .query_opt(&sql, &[&owner])
         .await
         .map_err(database)?
         .ok_or_else(|| no_account(owner))?;
@@ -139,16 +146,7 @@ impl Catalog {
 
     /// `owner`'s quota and what counts toward it now.
     pub async fn usage(&self, owner: &str) -> Result<Usage, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT quota, used, reserved FROM accounts WHERE owner = $1",
-                &[&owner],
-            )
-            .await
-            .map_err(database)?
-            .ok_or_else(|| no_account(owner))?;
-        Ok(Usage::of_row(&row))
+        read_account(&self.client().await?, owner, "").await
     }
 }
 
