@@ -124,6 +124,14 @@ async fn main() -> anyhow::Result<()> {
     } else {
         None
     };
+    // A baseline for the next measurement: the first one made above,
+    // then a fresh run each time.
+    let mut baseline = || -> anyhow::Result<f64> {
+        match first_baseline.take() {
+            Some(mbs) => Ok(mbs),
+            None => raw_tcp(),
+        }
+    };
     for mode in &args.modes {
         let plaintext = match mode.as_str() {
             "plaintext" => true,
@@ -137,10 +145,7 @@ async fn main() -> anyhow::Result<()> {
             let mut runs = Vec::new();
             for _ in 0..rounds {
                 // The first round reuses the baseline run above.
-                let reference = match first_baseline.take() {
-                    Some(mbs) => mbs,
-                    None => raw_tcp()?,
-                };
+                let reference = baseline()?;
                 let run = scenarios::big_file(
                     &server,
                     &source,
@@ -202,10 +207,7 @@ async fn main() -> anyhow::Result<()> {
         }
         if wanted(8) {
             // Beside a baseline of its own, measured just before.
-            let reference = match first_baseline.take() {
-                Some(mbs) => mbs,
-                None => raw_tcp()?,
-            };
+            let reference = baseline()?;
             report(
                 &mut figures,
                 http::http_api(
@@ -220,10 +222,7 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         if wanted(9) {
-            let reference = match first_baseline.take() {
-                Some(mbs) => mbs,
-                None => raw_tcp()?,
-            };
+            let reference = baseline()?;
             report(
                 &mut figures,
                 webdav::webdav(
@@ -241,10 +240,7 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted(10) {
         // Once, not per mode: the engine speaks plain HTTP on loopback.
-        let reference = match first_baseline.take() {
-            Some(mbs) => mbs,
-            None => raw_tcp()?,
-        };
+        let reference = baseline()?;
         report(
             &mut figures,
             s3::s3_engine(&source, sizes.big_file, scratch.path(), reference).await?,
