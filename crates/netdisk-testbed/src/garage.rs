@@ -190,6 +190,9 @@ impl GarageNode {
 data_dir = "{data}"
 db_engine = "lmdb"
 lmdb_map_size = "1G"
+# What netdisk stores is mostly compressed already (photos, video,
+# archives): zstd would spend the two cores for nothing.
+compression_level = "none"
 replication_factor = {replication}
 rpc_bind_addr = "{rpc}"
 rpc_public_addr = "{rpc}"
