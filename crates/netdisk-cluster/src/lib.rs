@@ -13,12 +13,14 @@
 //! `netdisk_store::Backend` implementation over them comes next.
 
 mod catalog;
+mod collector;
 mod object_body;
 mod object_ranges;
 mod objects;
 mod part_writer;
 
 pub use catalog::{Catalog, CatalogEntry, NewFile, Replaced, Reservation, Usage};
+pub use collector::{collect, Collected};
 pub use object_body::ObjectBody;
 pub use object_ranges::ObjectRanges;
 pub use objects::{ObjectKey, Objects, ObjectsError, S3Location};

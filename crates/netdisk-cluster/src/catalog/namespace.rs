@@ -378,6 +378,24 @@ impl Catalog {
             .collect())
     }
 
+    /// Which of `objects` a row names (the collector keeps those).
+    pub async fn named(&self, objects: &[ObjectKey]) -> Result<Vec<ObjectKey>, StoreError> {
+        let keys: Vec<&str> = objects.iter().map(ObjectKey::as_str).collect();
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT DISTINCT object FROM entries WHERE object = ANY($1)",
+                &[&keys],
+            )
+            .await
+            .map_err(database)?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| ObjectKey::parse(row.get(0)))
+            .collect())
+    }
+
     /// Forgets doomed objects once they are deleted from the store.
     pub async fn forget_doomed(&self, objects: &[ObjectKey]) -> Result<(), StoreError> {
         let keys: Vec<&str> = objects.iter().map(ObjectKey::as_str).collect();

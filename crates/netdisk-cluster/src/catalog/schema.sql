@@ -45,6 +45,8 @@ CREATE TABLE entries (
     CHECK ((kind = 'f') = (object IS NOT NULL))
 );
 CREATE INDEX entries_by_parent ON entries (owner, parent, name);
+-- For the collector: is an object named?
+CREATE INDEX entries_by_object ON entries (object) WHERE object IS NOT NULL;
 
 -- Objects no row names any more (a replaced or deleted file's), to be
 -- deleted from the object store by whichever server collects next.
