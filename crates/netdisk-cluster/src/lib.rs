@@ -19,7 +19,10 @@ mod object_ranges;
 mod objects;
 mod part_writer;
 
-pub use catalog::{Catalog, CatalogEntry, NewFile, Replaced, Reservation, Usage};
+pub use catalog::{
+    Catalog, CatalogEntry, Claimed, KeptUpload, NewFile, PartialSource, Replaced, Reservation,
+    Usage,
+};
 pub use collector::{collect, Collected};
 pub use object_body::ObjectBody;
 pub use object_ranges::ObjectRanges;

@@ -4,9 +4,11 @@
 //! racing see one outcome, never a mix.
 
 mod namespace;
+mod partials;
 mod quota;
 
 pub use namespace::{CatalogEntry, NewFile, Replaced};
+pub use partials::{Claimed, KeptUpload, PartialSource};
 pub use quota::{Reservation, Usage};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};

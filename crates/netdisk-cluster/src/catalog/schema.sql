@@ -54,3 +54,31 @@ CREATE TABLE doomed_objects (
     object text PRIMARY KEY,
     since  bigint NOT NULL
 );
+
+-- Resumable uploads cut part-way: a multipart upload in the object store
+-- under `object`, its confirmed parts in `partial_parts`, so any server
+-- can go on with it. One server writes it at a time: `holder` until
+-- `held_until` (a lease the writer renews; a dead writer's runs out).
+CREATE TABLE partials (
+    owner      text NOT NULL REFERENCES accounts (owner),
+    target     text NOT NULL,
+    object     text NOT NULL,
+    upload     text NOT NULL,
+    part_size  bigint NOT NULL CHECK (part_size > 0),
+    size       bigint NOT NULL CHECK (size >= 0),
+    modified   bigint,
+    holder     text,
+    held_until bigint,
+    updated    bigint NOT NULL,
+    PRIMARY KEY (owner, target)
+);
+
+CREATE TABLE partial_parts (
+    owner  text NOT NULL,
+    target text NOT NULL,
+    index  integer NOT NULL CHECK (index >= 0),
+    etag   text NOT NULL,
+    size   bigint NOT NULL CHECK (size >= 0),
+    PRIMARY KEY (owner, target, index),
+    FOREIGN KEY (owner, target) REFERENCES partials (owner, target) ON DELETE CASCADE
+);

@@ -1,0 +1,227 @@
+//! A resumable upload cut on one server and finished on another: its
+//! multipart upload and confirmed parts recorded in PostgreSQL, its bytes
+//! in a 3-node Garage cluster; leases keep two servers from writing it.
+
+use netdisk_cluster::{
+    Catalog, Claimed, KeptUpload, NewFile, ObjectKey, Objects, PartWriter, PartialSource,
+    S3Location, MIN_PART_SIZE,
+};
+use netdisk_proto::HomePath;
+use netdisk_store::ErrorKind;
+use netdisk_testbed::{require_engines, Garage, Postgres, TestbedError};
+
+fn engines() -> Option<(Postgres, Garage)> {
+    let started = Postgres::start().and_then(|postgres| Ok((postgres, Garage::start(3)?)));
+    match started {
+        Ok(engines) => Some(engines),
+        Err(TestbedError::Missing(missing)) if !require_engines() => {
+            eprintln!("skipped: {missing}");
+            None
+        }
+        Err(error) => panic!("engines: {error}"),
+    }
+}
+
+fn objects_on(garage: &Garage, node: usize) -> Objects {
+    let location = S3Location::parse(&format!(
+        "s3://{}?endpoint={}&region={}",
+        garage.bucket(),
+        garage.endpoint(node),
+        garage.region()
+    ))
+    .expect("location");
+    Objects::open(
+        &location,
+        Some((garage.access_key_id(), garage.secret_access_key())),
+    )
+    .expect("objects")
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|n| (n % 253) as u8 ^ (n >> 12) as u8)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_cut_on_one_server_is_finished_on_another() {
+    let Some((postgres, garage)) = engines() else {
+        return;
+    };
+    let (server_a, server_b) = (
+        Catalog::connect(&postgres.url(), 2)
+            .await
+            .expect("catalog a"),
+        Catalog::connect(&postgres.url(), 2)
+            .await
+            .expect("catalog b"),
+    );
+    server_a.set_account("erin", None).await.expect("account");
+    let target = HomePath::home().resolve("video.mp4").expect("path");
+    let body = pattern(3 * MIN_PART_SIZE + 4321);
+    let source = PartialSource {
+        size: body.len() as u64,
+        modified: Some(1_700_000_000),
+    };
+    let now = netdisk_store::unix_now();
+
+    // Server A starts it, and holds it.
+    let claimed = server_a
+        .claim_partial("erin", &target, source, "a", now + 60)
+        .await
+        .expect("claim");
+    assert_eq!(claimed, Claimed::Fresh { stale: None });
+    let mut writer = PartWriter::start(objects_on(&garage, 0), ObjectKey::fresh(), MIN_PART_SIZE)
+        .await
+        .expect("start");
+    let kept = KeptUpload {
+        object: writer.key().clone(),
+        upload: writer.upload_id().to_owned(),
+        part_size: MIN_PART_SIZE,
+    };
+    server_a
+        .record_partial("erin", &target, source, &kept, "a", now + 60)
+        .await
+        .expect("record");
+    let refused = server_b
+        .claim_partial("erin", &target, source, "b", now + 60)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Busy, "A holds it");
+
+    // Two parts confirmed and recorded, then A dies: its lease runs out.
+    writer
+        .write(&body[..2 * MIN_PART_SIZE + 999])
+        .await
+        .expect("write");
+    writer.flush().await.expect("flush");
+    for part in writer.parts() {
+        server_a
+            .add_part("erin", &target, part, "a", now - 1)
+            .await
+            .expect("add part");
+    }
+    drop(writer);
+
+    // B takes it over and goes on from the recorded parts, through another node.
+    let Claimed::Resume {
+        kept: resumed,
+        parts,
+    } = server_b
+        .claim_partial("erin", &target, source, "b", now + 60)
+        .await
+        .expect("claim")
+    else {
+        panic!("B should resume");
+    };
+    assert_eq!(resumed, kept);
+    assert_eq!(parts.len(), 2);
+    let late = server_a
+        .add_part("erin", &target, &parts[0], "a", now + 60)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        late.kind,
+        ErrorKind::Busy,
+        "A lost its lease: its writes stop"
+    );
+    let mut writer = PartWriter::resume(
+        objects_on(&garage, 1),
+        resumed.object.clone(),
+        resumed.upload.clone(),
+        resumed.part_size,
+        parts,
+    );
+    let from = writer.confirmed() as usize;
+    assert_eq!(from, 2 * MIN_PART_SIZE);
+    writer.write(&body[from..]).await.expect("write the rest");
+    assert_eq!(writer.finish().await.expect("finish"), body.len() as u64);
+
+    // Committed: the partial goes, the file is there for every server.
+    let reservation = server_b
+        .reserve("erin", body.len() as u64, "b", now + 60)
+        .await
+        .expect("reserve");
+    let file = NewFile {
+        path: target.clone(),
+        size: body.len() as u64,
+        blake3: blake3::hash(&body).to_hex().to_string(),
+        object: resumed.object.clone(),
+        modified: source.modified,
+        mode: None,
+    };
+    server_b
+        .commit_file("erin", &file, &reservation)
+        .await
+        .expect("commit");
+    assert_eq!(
+        server_b.drop_partial("erin", &target).await.expect("drop"),
+        Some(kept)
+    );
+    let entry = server_a.entry("erin", &target).await.expect("entry on A");
+    assert_eq!(entry.blake3.as_deref(), Some(file.blake3.as_str()));
+    let mut pieces = objects_on(&garage, 2)
+        .read(&resumed.object, 0..body.len() as u64)
+        .await
+        .expect("read");
+    let mut hasher = blake3::Hasher::new();
+    while let Some(piece) = futures_util::StreamExt::next(&mut pieces).await {
+        hasher.update(&piece.expect("piece"));
+    }
+    assert_eq!(hasher.finalize(), blake3::hash(&body));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_of_another_version_or_let_go_of() {
+    let Some((postgres, _garage)) = engines() else {
+        return;
+    };
+    let catalog = Catalog::connect(&postgres.url(), 2).await.expect("catalog");
+    catalog.set_account("finn", None).await.expect("account");
+    let target = HomePath::home().resolve("doc.odt").expect("path");
+    let now = netdisk_store::unix_now();
+    let first = PartialSource {
+        size: 100,
+        modified: Some(1),
+    };
+    let kept = KeptUpload {
+        object: ObjectKey::fresh(),
+        upload: "upload-1".into(),
+        part_size: MIN_PART_SIZE,
+    };
+    catalog
+        .record_partial("finn", &target, first, &kept, "a", now + 60)
+        .await
+        .expect("record");
+    let twice = catalog
+        .record_partial("finn", &target, first, &kept, "b", now + 60)
+        .await
+        .unwrap_err();
+    assert_eq!(twice.kind, ErrorKind::Busy, "one partial per target");
+
+    // Let go of (a cut connection): another server may take it at once.
+    catalog
+        .release_partial("finn", &target, "a")
+        .await
+        .expect("release");
+    let claimed = catalog
+        .claim_partial("finn", &target, first, "b", now + 60)
+        .await
+        .expect("claim");
+    assert!(matches!(claimed, Claimed::Resume { ref parts, .. } if parts.is_empty()));
+
+    // The source changed: the kept upload is stale, given back to abort.
+    let changed = PartialSource {
+        size: 100,
+        modified: Some(2),
+    };
+    let claimed = catalog
+        .claim_partial("finn", &target, changed, "b", now + 60)
+        .await
+        .expect("claim");
+    assert_eq!(claimed, Claimed::Fresh { stale: Some(kept) });
+    assert_eq!(
+        catalog.drop_partial("finn", &target).await.expect("drop"),
+        None
+    );
+}
