@@ -280,3 +280,146 @@ async fn racing_uploads_through_three_servers_never_exceed_the_quota() {
     );
     assert_eq!(servers[2].usage("carol").await.expect("usage").reserved, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renames_rmdir_and_trees() {
+    let Some(postgres) = postgres() else { return };
+    let catalog = Catalog::connect(&postgres.url(), 2).await.expect("connect");
+    catalog.set_account("gus", None).await.expect("account");
+    let names = |listing: Vec<netdisk_cluster::CatalogEntry>| -> Vec<String> {
+        listing.into_iter().map(|row| row.entry.name).collect()
+    };
+    // Names with LIKE's wildcards in them must not match other names.
+    catalog
+        .mkdir("gus", &path("a_%/b/c"), true)
+        .await
+        .expect("mkdir -p");
+    catalog
+        .mkdir("gus", &path("aX%"), false)
+        .await
+        .expect("mkdir");
+    put(&catalog, "gus", "a_%/b/c/one", 10).await.expect("put");
+    put(&catalog, "gus", "a_%/top", 20).await.expect("put");
+    put(&catalog, "gus", "aX%/other", 40).await.expect("put");
+
+    // A tree moves whole: paths, parents and the moved row's name.
+    catalog
+        .rename("gus", &path("a_%"), &path("moved"))
+        .await
+        .expect("mv dir");
+    assert_eq!(
+        names(catalog.list("gus", &path("moved")).await.expect("ls")),
+        ["b", "top"]
+    );
+    assert_eq!(
+        names(catalog.list("gus", &path("moved/b/c")).await.expect("ls")),
+        ["one"]
+    );
+    assert_eq!(
+        catalog
+            .entry("gus", &path("moved/b/c/one"))
+            .await
+            .expect("entry")
+            .entry
+            .size,
+        10
+    );
+    assert_eq!(
+        catalog.entry("gus", &path("a_%")).await.unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        names(catalog.list("gus", &path("aX%")).await.expect("ls")),
+        ["other"],
+        "untouched"
+    );
+    assert_eq!(
+        names(catalog.list("gus", &HomePath::home()).await.expect("ls")),
+        ["aX%", "moved"]
+    );
+
+    // rename(2)'s refusals.
+    for (from, to, kind) in [
+        ("moved", "moved/b/inside", ErrorKind::Invalid),
+        ("moved", "aX%", ErrorKind::NotEmpty),
+        ("moved", "aX%/other", ErrorKind::NotADirectory),
+        ("moved/top", "aX%", ErrorKind::IsADirectory),
+        ("nothing", "x", ErrorKind::NotFound),
+        ("moved/top", "nowhere/x", ErrorKind::NotFound),
+    ] {
+        let refused = catalog
+            .rename("gus", &path(from), &path(to))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.kind, kind, "{from} -> {to}: {refused}");
+    }
+
+    // A file over a file: the replaced one's object doomed, its bytes freed.
+    let replaced_object = catalog
+        .entry("gus", &path("aX%/other"))
+        .await
+        .expect("entry")
+        .object;
+    let replaced = catalog
+        .rename("gus", &path("moved/top"), &path("aX%/other"))
+        .await
+        .expect("mv over");
+    assert_eq!(
+        (replaced.bytes, replaced.object.clone()),
+        (40, replaced_object)
+    );
+    assert_eq!(catalog.usage("gus").await.expect("usage").used, 30);
+    assert_eq!(
+        catalog.doomed(10).await.expect("doomed"),
+        vec![replaced.object.expect("object")]
+    );
+    // A directory over an empty one.
+    catalog
+        .mkdir("gus", &path("empty"), false)
+        .await
+        .expect("mkdir");
+    catalog
+        .rename("gus", &path("moved/b"), &path("empty"))
+        .await
+        .expect("mv over empty dir");
+    assert_eq!(
+        names(catalog.list("gus", &path("empty/c")).await.expect("ls")),
+        ["one"]
+    );
+
+    // rmdir only of an empty directory; a tree goes whole with its bytes.
+    let not_empty = catalog.rmdir("gus", &path("empty")).await.unwrap_err();
+    assert_eq!(not_empty.kind, ErrorKind::NotEmpty);
+    assert_eq!(
+        catalog
+            .rmdir("gus", &path("aX%/other"))
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotADirectory
+    );
+    catalog
+        .rmdir("gus", &path("moved"))
+        .await
+        .expect("rmdir an emptied directory");
+    assert_eq!(
+        catalog
+            .remove_tree("gus", &path("empty"))
+            .await
+            .expect("rm -r"),
+        10
+    );
+    assert_eq!(catalog.usage("gus").await.expect("usage").used, 20);
+    assert_eq!(
+        names(catalog.list("gus", &HomePath::home()).await.expect("ls")),
+        ["aX%"]
+    );
+    assert_eq!(
+        catalog
+            .remove_tree("gus", &HomePath::home())
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::PermissionDenied
+    );
+}

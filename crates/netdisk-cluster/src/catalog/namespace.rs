@@ -39,6 +39,9 @@ pub struct Replaced {
 }
 
 const COLUMNS: &str = "name, kind, size, modified, mode, blake3, object";
+/// The row at path $2 and every row below it. A prefix compared as text,
+/// not LIKE, whose `%` and `_` a name may hold.
+const SUBTREE: &str = "(path = $2 OR left(path, char_length($2) + 1) = $2 || '/')";
 
 fn entry_of_row(row: &tokio_postgres::Row) -> CatalogEntry {
     let kind: i8 = row.get(1);
@@ -360,6 +363,201 @@ impl Catalog {
             object: old.object,
             bytes: old.entry.size,
         })
+    }
+
+    /// Removes the empty directory `path`: `not_empty` while anything is
+    /// in it (a commit into it holds its row, so one of the two waits).
+    pub async fn rmdir(&self, owner: &str, path: &HomePath) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database)?;
+        match row_at(&transaction, owner, path, Lock::Update).await? {
+            Some(row) if row.entry.kind == EntryKind::Dir => {}
+            Some(_) => {
+                return Err(StoreError::new(
+                    ErrorKind::NotADirectory,
+                    format!("{path}: not a directory"),
+                ))
+            }
+            None => return Err(not_found(path)),
+        }
+        let occupied = transaction
+            .query_opt(
+                "SELECT 1 FROM entries WHERE owner = $1 AND parent = $2 LIMIT 1",
+                &[&owner, &path.relative()],
+            )
+            .await
+            .map_err(database)?;
+        if occupied.is_some() {
+            return Err(StoreError::new(
+                ErrorKind::NotEmpty,
+                format!("{path}: directory not empty"),
+            ));
+        }
+        transaction
+            .execute(
+                "DELETE FROM entries WHERE owner = $1 AND path = $2",
+                &[&owner, &path.relative()],
+            )
+            .await
+            .map_err(database)?;
+        transaction.commit().await.map_err(database)
+    }
+
+    /// Removes `path` and everything below it in one transaction; their
+    /// objects are doomed and their bytes leave the account. Returns the
+    /// bytes freed.
+    pub async fn remove_tree(&self, owner: &str, path: &HomePath) -> Result<u64, StoreError> {
+        if path.is_home() {
+            return Err(StoreError::new(
+                ErrorKind::PermissionDenied,
+                "cannot remove the home directory",
+            ));
+        }
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database)?;
+        lock_account(&transaction, owner).await?;
+        row_at(&transaction, owner, path, Lock::Update)
+            .await?
+            .ok_or_else(|| not_found(path))?;
+        let removed = transaction
+            .query(
+                &format!(
+                    "DELETE FROM entries WHERE owner = $1 AND {SUBTREE} RETURNING object, size"
+                ),
+                &[&owner, &path.relative()],
+            )
+            .await
+            .map_err(database)?;
+        let mut freed = 0;
+        for row in &removed {
+            freed += from_sql_size(row.get(1));
+            doom(
+                &transaction,
+                row.get::<_, Option<&str>>(0)
+                    .and_then(ObjectKey::parse)
+                    .as_ref(),
+            )
+            .await?;
+        }
+        transaction
+            .execute(
+                "UPDATE accounts SET used = used - $2 WHERE owner = $1",
+                &[&owner, &to_sql_size(freed)?],
+            )
+            .await
+            .map_err(database)?;
+        transaction.commit().await.map_err(database)?;
+        Ok(freed)
+    }
+
+    /// Renames `from` to `to` as rename(2) does: a file replaces a file
+    /// (whose object is doomed), a directory replaces an empty directory,
+    /// and a directory's whole subtree moves with it, in one transaction.
+    /// Returns what was replaced.
+    pub async fn rename(
+        &self,
+        owner: &str,
+        from: &HomePath,
+        to: &HomePath,
+    ) -> Result<Replaced, StoreError> {
+        if from.is_home() || to.is_home() {
+            return Err(StoreError::new(
+                ErrorKind::PermissionDenied,
+                "cannot move the home directory",
+            ));
+        }
+        if to.relative().starts_with(&format!("{}/", from.relative())) {
+            return Err(StoreError::new(
+                ErrorKind::Invalid,
+                format!("cannot move {from} into itself"),
+            ));
+        }
+        if from == to {
+            return Ok(Replaced::default());
+        }
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database)?;
+        lock_account(&transaction, owner).await?;
+        let source = row_at(&transaction, owner, from, Lock::Update)
+            .await?
+            .ok_or_else(|| not_found(from))?;
+        require_dir(&transaction, owner, &to.parent(), Lock::Share).await?;
+        let mut replaced = Replaced::default();
+        if let Some(target) = row_at(&transaction, owner, to, Lock::Update).await? {
+            match (source.entry.kind, target.entry.kind) {
+                (EntryKind::Dir, EntryKind::Dir) => {
+                    let occupied = transaction
+                        .query_opt(
+                            "SELECT 1 FROM entries WHERE owner = $1 AND parent = $2 LIMIT 1",
+                            &[&owner, &to.relative()],
+                        )
+                        .await
+                        .map_err(database)?;
+                    if occupied.is_some() {
+                        return Err(StoreError::new(
+                            ErrorKind::NotEmpty,
+                            format!("{to}: directory not empty"),
+                        ));
+                    }
+                }
+                (EntryKind::Dir, _) => {
+                    return Err(StoreError::new(
+                        ErrorKind::NotADirectory,
+                        format!("{to}: not a directory"),
+                    ))
+                }
+                (_, EntryKind::Dir) => {
+                    return Err(StoreError::new(
+                        ErrorKind::IsADirectory,
+                        format!("{to}: is a directory"),
+                    ))
+                }
+                _ => {
+                    replaced = Replaced {
+                        object: target.object.clone(),
+                        bytes: target.entry.size,
+                    };
+                }
+            }
+            transaction
+                .execute(
+                    "DELETE FROM entries WHERE owner = $1 AND path = $2",
+                    &[&owner, &to.relative()],
+                )
+                .await
+                .map_err(database)?;
+            doom(&transaction, replaced.object.as_ref()).await?;
+        }
+        // The row itself takes the new parent and name; rows below it
+        // swap the old prefix of their path and parent for the new one.
+        transaction
+            .execute(
+                &format!(
+                    "UPDATE entries SET
+                        path = $3 || substr(path, char_length($2) + 1),
+                        parent = CASE WHEN path = $2 THEN $4 ELSE $3 || substr(parent, char_length($2) + 1) END,
+                        name = CASE WHEN path = $2 THEN $5 ELSE name END
+                     WHERE owner = $1 AND {SUBTREE}"
+                ),
+                &[
+                    &owner,
+                    &from.relative(),
+                    &to.relative(),
+                    &to.parent().relative(),
+                    &to.file_name().unwrap_or_default(),
+                ],
+            )
+            .await
+            .map_err(database)?;
+        transaction
+            .execute(
+                "UPDATE accounts SET used = used - $2 WHERE owner = $1",
+                &[&owner, &to_sql_size(replaced.bytes)?],
+            )
+            .await
+            .map_err(database)?;
+        transaction.commit().await.map_err(database)?;
+        Ok(replaced)
     }
 
     /// Objects no row names any more, oldest first, at most `limit`.
