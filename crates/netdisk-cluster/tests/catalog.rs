@@ -2,27 +2,14 @@
 //! the commit as one transaction, and quotas that hold when uploads race
 //! through several servers (each its own pool of connections).
 
+mod common;
+
+use common::{path, postgres};
 use netdisk_cluster::{Catalog, NewFile, ObjectKey, Replaced, Usage};
 use netdisk_proto::{EntryKind, HomePath};
 use netdisk_store::ErrorKind;
-use netdisk_testbed::{require_engines, Postgres};
 
 const MIB: u64 = 1 << 20;
-
-fn postgres() -> Option<Postgres> {
-    match Postgres::start() {
-        Ok(postgres) => Some(postgres),
-        Err(netdisk_testbed::TestbedError::Missing(missing)) if !require_engines() => {
-            eprintln!("skipped: {missing}");
-            None
-        }
-        Err(error) => panic!("PostgreSQL: {error}"),
-    }
-}
-
-fn path(text: &str) -> HomePath {
-    HomePath::home().resolve(text).expect("path")
-}
 
 fn new_file(at: &str, size: u64) -> NewFile {
     NewFile {

@@ -1,23 +1,13 @@
 //! The collector against real engines (PostgreSQL and a Garage node):
 //! doomed objects go, orphans go once old enough, named objects stay.
 
-use bytes::Bytes;
-use netdisk_cluster::{collect, Catalog, Collected, NewFile, ObjectKey, Objects, S3Location};
-use netdisk_proto::HomePath;
-use netdisk_testbed::{require_engines, Garage, Postgres, TestbedError};
-use std::time::Duration;
+mod common;
 
-fn engines() -> Option<(Postgres, Garage)> {
-    let started = Postgres::start().and_then(|postgres| Ok((postgres, Garage::start(1)?)));
-    match started {
-        Ok(engines) => Some(engines),
-        Err(TestbedError::Missing(missing)) if !require_engines() => {
-            eprintln!("skipped: {missing}");
-            None
-        }
-        Err(error) => panic!("engines: {error}"),
-    }
-}
+use bytes::Bytes;
+use common::{engines, objects_on};
+use netdisk_cluster::{collect, Catalog, Collected, NewFile, ObjectKey, Objects};
+use netdisk_proto::HomePath;
+use std::time::Duration;
 
 async fn commit(catalog: &Catalog, objects: &Objects, at: &str, bytes: &'static [u8]) -> ObjectKey {
     let key = ObjectKey::fresh();
@@ -47,23 +37,12 @@ async fn commit(catalog: &Catalog, objects: &Objects, at: &str, bytes: &'static 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doomed_and_orphaned_objects_are_deleted_named_ones_stay() {
-    let Some((postgres, garage)) = engines() else {
+    let Some((postgres, garage)) = engines(1) else {
         return;
     };
     let catalog = Catalog::connect(&postgres.url(), 2).await.expect("catalog");
     catalog.set_account("dora", None).await.expect("account");
-    let location = S3Location::parse(&format!(
-        "s3://{}?endpoint={}&region={}",
-        garage.bucket(),
-        garage.endpoint(0),
-        garage.region()
-    ))
-    .expect("location");
-    let objects = Objects::open(
-        &location,
-        Some((garage.access_key_id(), garage.secret_access_key())),
-    )
-    .expect("objects");
+    let objects = objects_on(&garage, 0);
 
     let first = commit(&catalog, &objects, "a.txt", b"first").await;
     let second = commit(&catalog, &objects, "a.txt", b"second").await; // dooms `first`

@@ -2,55 +2,13 @@
 //! what one node takes, every node serves; multipart uploads streamed in
 //! parts, resumed through another node, aborted; a node killed mid-upload.
 
+mod common;
+
 use bytes::Bytes;
+use common::{garage, objects_on, pattern};
 use futures_util::TryStreamExt;
-use netdisk_cluster::{
-    ObjectBody, ObjectKey, ObjectRanges, Objects, PartWriter, S3Location, MIN_PART_SIZE,
-};
+use netdisk_cluster::{ObjectBody, ObjectKey, ObjectRanges, Objects, PartWriter, MIN_PART_SIZE};
 use netdisk_store::{BodyWriter, ByteRanges};
-use netdisk_testbed::{require_engines, Garage};
-
-/// The cluster, or `None` (with the reason printed) where Garage is not
-/// installed and CI did not ask for it.
-fn cluster(nodes: usize) -> Option<Garage> {
-    match Garage::start(nodes) {
-        Ok(garage) => Some(garage),
-        Err(netdisk_testbed::TestbedError::Missing(missing)) if !require_engines() => {
-            eprintln!("skipped: {missing}");
-            None
-        }
-        Err(error) => panic!("Garage cluster: {error}"),
-    }
-}
-
-fn objects_on(garage: &Garage, node: usize) -> Objects {
-    let location = S3Location::parse(&format!(
-        "s3://{}/netdisk-test?endpoint={}&region={}",
-        garage.bucket(),
-        garage.endpoint(node),
-        garage.region()
-    ))
-    .expect("location");
-    Objects::open(
-        &location,
-        Some((garage.access_key_id(), garage.secret_access_key())),
-    )
-    .expect("open objects")
-}
-
-/// Deterministic bytes of `len`, different for each `seed`.
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(len);
-    let mut state = 0x9e37_79b9_u32 ^ u32::from(seed);
-    while bytes.len() < len {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        bytes.extend_from_slice(&state.to_le_bytes());
-    }
-    bytes.truncate(len);
-    bytes
-}
 
 async fn read_all(objects: &Objects, key: &ObjectKey, range: std::ops::Range<u64>) -> Vec<u8> {
     let chunks: Vec<Bytes> = objects
@@ -72,7 +30,7 @@ async fn write_pieces(writer: &mut PartWriter, body: &[u8]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_on_a_three_node_garage_cluster() {
-    let Some(mut garage) = cluster(3) else { return };
+    let Some(mut garage) = garage(3) else { return };
     let nodes: Vec<Objects> = (0..3).map(|node| objects_on(&garage, node)).collect();
 
     // A whole object through node 0, read through the others, whole and in part.

@@ -2,50 +2,17 @@
 //! multipart upload and confirmed parts recorded in PostgreSQL, its bytes
 //! in a 3-node Garage cluster; leases keep two servers from writing it.
 
+mod common;
+
+use common::{engines, objects_on, path, pattern, postgres};
 use netdisk_cluster::{
-    Catalog, Claimed, KeptUpload, NewFile, ObjectKey, Objects, PartWriter, PartialSource,
-    S3Location, MIN_PART_SIZE,
+    Catalog, Claimed, KeptUpload, NewFile, ObjectKey, PartWriter, PartialSource, MIN_PART_SIZE,
 };
-use netdisk_proto::HomePath;
 use netdisk_store::ErrorKind;
-use netdisk_testbed::{require_engines, Garage, Postgres, TestbedError};
-
-fn engines() -> Option<(Postgres, Garage)> {
-    let started = Postgres::start().and_then(|postgres| Ok((postgres, Garage::start(3)?)));
-    match started {
-        Ok(engines) => Some(engines),
-        Err(TestbedError::Missing(missing)) if !require_engines() => {
-            eprintln!("skipped: {missing}");
-            None
-        }
-        Err(error) => panic!("engines: {error}"),
-    }
-}
-
-fn objects_on(garage: &Garage, node: usize) -> Objects {
-    let location = S3Location::parse(&format!(
-        "s3://{}?endpoint={}&region={}",
-        garage.bucket(),
-        garage.endpoint(node),
-        garage.region()
-    ))
-    .expect("location");
-    Objects::open(
-        &location,
-        Some((garage.access_key_id(), garage.secret_access_key())),
-    )
-    .expect("objects")
-}
-
-fn pattern(len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|n| (n % 253) as u8 ^ (n >> 12) as u8)
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_cut_on_one_server_is_finished_on_another() {
-    let Some((postgres, garage)) = engines() else {
+    let Some((postgres, garage)) = engines(3) else {
         return;
     };
     let (server_a, server_b) = (
@@ -57,8 +24,8 @@ async fn an_upload_cut_on_one_server_is_finished_on_another() {
             .expect("catalog b"),
     );
     server_a.set_account("erin", None).await.expect("account");
-    let target = HomePath::home().resolve("video.mp4").expect("path");
-    let body = pattern(3 * MIN_PART_SIZE + 4321);
+    let target = path("video.mp4");
+    let body = pattern(3 * MIN_PART_SIZE + 4321, 9);
     let source = PartialSource {
         size: body.len() as u64,
         modified: Some(1_700_000_000),
@@ -173,12 +140,12 @@ async fn an_upload_cut_on_one_server_is_finished_on_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partial_of_another_version_or_let_go_of() {
-    let Some((postgres, _garage)) = engines() else {
+    let Some(postgres) = postgres() else {
         return;
     };
     let catalog = Catalog::connect(&postgres.url(), 2).await.expect("catalog");
     catalog.set_account("finn", None).await.expect("account");
-    let target = HomePath::home().resolve("doc.odt").expect("path");
+    let target = path("doc.odt");
     let now = netdisk_store::unix_now();
     let first = PartialSource {
         size: 100,

@@ -134,6 +134,28 @@ async fn require_dir(
     }
 }
 
+/// `not_empty` if anything is in the directory `dir`.
+async fn require_empty(
+    client: &impl GenericClient,
+    owner: &str,
+    dir: &HomePath,
+) -> Result<(), StoreError> {
+    let occupied = client
+        .query_opt(
+            "SELECT 1 FROM entries WHERE owner = $1 AND parent = $2 LIMIT 1",
+            &[&owner, &dir.relative()],
+        )
+        .await
+        .map_err(database)?;
+    match occupied {
+        Some(_) => Err(StoreError::new(
+            ErrorKind::NotEmpty,
+            format!("{dir}: directory not empty"),
+        )),
+        None => Ok(()),
+    }
+}
+
 impl Catalog {
     /// What `path` is.
     pub async fn entry(&self, owner: &str, path: &HomePath) -> Result<CatalogEntry, StoreError> {
@@ -380,19 +402,7 @@ impl Catalog {
             }
             None => return Err(not_found(path)),
         }
-        let occupied = transaction
-            .query_opt(
-                "SELECT 1 FROM entries WHERE owner = $1 AND parent = $2 LIMIT 1",
-                &[&owner, &path.relative()],
-            )
-            .await
-            .map_err(database)?;
-        if occupied.is_some() {
-            return Err(StoreError::new(
-                ErrorKind::NotEmpty,
-                format!("{path}: directory not empty"),
-            ));
-        }
+        require_empty(&transaction, owner, path).await?;
         transaction
             .execute(
                 "DELETE FROM entries WHERE owner = $1 AND path = $2",
@@ -485,21 +495,7 @@ impl Catalog {
         let mut replaced = Replaced::default();
         if let Some(target) = row_at(&transaction, owner, to, Lock::Update).await? {
             match (source.entry.kind, target.entry.kind) {
-                (EntryKind::Dir, EntryKind::Dir) => {
-                    let occupied = transaction
-                        .query_opt(
-                            "SELECT 1 FROM entries WHERE owner = $1 AND parent = $2 LIMIT 1",
-                            &[&owner, &to.relative()],
-                        )
-                        .await
-                        .map_err(database)?;
-                    if occupied.is_some() {
-                        return Err(StoreError::new(
-                            ErrorKind::NotEmpty,
-                            format!("{to}: directory not empty"),
-                        ));
-                    }
-                }
+                (EntryKind::Dir, EntryKind::Dir) => require_empty(&transaction, owner, to).await?,
                 (EntryKind::Dir, _) => {
                     return Err(StoreError::new(
                         ErrorKind::NotADirectory,
