@@ -365,21 +365,8 @@ impl Catalog {
                 format!("{path}: is a directory"),
             ));
         }
-        transaction
-            .execute(
-                "DELETE FROM entries WHERE owner = $1 AND path = $2",
-                &[&owner, &path.relative()],
-            )
-            .await
-            .map_err(database)?;
-        doom(&transaction, old.object.as_ref()).await?;
-        transaction
-            .execute(
-                "UPDATE accounts SET used = used - $2 WHERE owner = $1",
-                &[&owner, &to_sql_size(old.entry.size)?],
-            )
-            .await
-            .map_err(database)?;
+        delete_row(&transaction, owner, path, old.object.as_ref()).await?;
+        free_used(&transaction, owner, old.entry.size).await?;
         transaction.commit().await.map_err(database)?;
         Ok(Replaced {
             object: old.object,
@@ -403,13 +390,7 @@ impl Catalog {
             None => return Err(not_found(path)),
         }
         require_empty(&transaction, owner, path).await?;
-        transaction
-            .execute(
-                "DELETE FROM entries WHERE owner = $1 AND path = $2",
-                &[&owner, &path.relative()],
-            )
-            .await
-            .map_err(database)?;
+        delete_row(&transaction, owner, path, None).await?;
         transaction.commit().await.map_err(database)
     }
 
@@ -449,13 +430,7 @@ impl Catalog {
             )
             .await?;
         }
-        transaction
-            .execute(
-                "UPDATE accounts SET used = used - $2 WHERE owner = $1",
-                &[&owner, &to_sql_size(freed)?],
-            )
-            .await
-            .map_err(database)?;
+        free_used(&transaction, owner, freed).await?;
         transaction.commit().await.map_err(database)?;
         Ok(freed)
     }
@@ -515,14 +490,7 @@ impl Catalog {
                     };
                 }
             }
-            transaction
-                .execute(
-                    "DELETE FROM entries WHERE owner = $1 AND path = $2",
-                    &[&owner, &to.relative()],
-                )
-                .await
-                .map_err(database)?;
-            doom(&transaction, replaced.object.as_ref()).await?;
+            delete_row(&transaction, owner, to, replaced.object.as_ref()).await?;
         }
         // The row itself takes the new parent and name; rows below it
         // swap the old prefix of their path and parent for the new one.
@@ -545,13 +513,7 @@ impl Catalog {
             )
             .await
             .map_err(database)?;
-        transaction
-            .execute(
-                "UPDATE accounts SET used = used - $2 WHERE owner = $1",
-                &[&owner, &to_sql_size(replaced.bytes)?],
-            )
-            .await
-            .map_err(database)?;
+        free_used(&transaction, owner, replaced.bytes).await?;
         transaction.commit().await.map_err(database)?;
         Ok(replaced)
     }
@@ -603,6 +565,35 @@ impl Catalog {
             .map_err(database)?;
         Ok(())
     }
+}
+
+/// Deletes the row at `path`; its `object` (if any) is doomed.
+async fn delete_row(
+    client: &impl GenericClient,
+    owner: &str,
+    path: &HomePath,
+    object: Option<&ObjectKey>,
+) -> Result<(), StoreError> {
+    client
+        .execute(
+            "DELETE FROM entries WHERE owner = $1 AND path = $2",
+            &[&owner, &path.relative()],
+        )
+        .await
+        .map_err(database)?;
+    doom(client, object).await
+}
+
+/// Takes `bytes` off `owner`'s used bytes (the account row is locked).
+async fn free_used(client: &impl GenericClient, owner: &str, bytes: u64) -> Result<(), StoreError> {
+    client
+        .execute(
+            "UPDATE accounts SET used = used - $2 WHERE owner = $1",
+            &[&owner, &to_sql_size(bytes)?],
+        )
+        .await
+        .map_err(database)?;
+    Ok(())
 }
 
 /// Records that `object` (if any) is no longer named.
