@@ -520,30 +520,33 @@ impl Catalog {
 
     /// Objects no row names any more, oldest first, at most `limit`.
     pub async fn doomed(&self, limit: i64) -> Result<Vec<ObjectKey>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT object FROM doomed_objects ORDER BY since LIMIT $1",
-                &[&limit],
-            )
-            .await
-            .map_err(database)?;
-        Ok(rows
-            .iter()
-            .filter_map(|row| ObjectKey::parse(row.get(0)))
-            .collect())
+        self.object_keys(
+            "SELECT object FROM doomed_objects ORDER BY since LIMIT $1",
+            &[&limit],
+        )
+        .await
     }
 
     /// Which of `objects` a row names (the collector keeps those).
     pub async fn named(&self, objects: &[ObjectKey]) -> Result<Vec<ObjectKey>, StoreError> {
         let keys: Vec<&str> = objects.iter().map(ObjectKey::as_str).collect();
+        self.object_keys(
+            "SELECT DISTINCT object FROM entries WHERE object = ANY($1)",
+            &[&keys],
+        )
+        .await
+    }
+
+    /// The object keys a query's first column gives.
+    async fn object_keys(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<ObjectKey>, StoreError> {
         let rows = self
             .client()
             .await?
-            .query(
-                "SELECT DISTINCT object FROM entries WHERE object = ANY($1)",
-                &[&keys],
-            )
+            .query(sql, params)
             .await
             .map_err(database)?;
         Ok(rows
