@@ -146,6 +146,41 @@ impl Room {
         }
     }
 
+    /// Lets `nick` in with `queue` and tells the others, in one step under
+    /// the lock: whoever came before hears `Joined`, whoever comes after
+    /// finds `nick` among those present, never both. Returns who was here.
+    fn admit(&self, nick: &str, queue: mpsc::Sender<Chat>) -> Result<Vec<String>, String> {
+        let mut dropped = Vec::new();
+        let present = {
+            let mut members = self.lock();
+            if members.contains_key(nick) {
+                return Err(format!("{nick} is taken"));
+            }
+            let joined = Chat::Joined {
+                nick: nick.to_owned(),
+            };
+            for (member, their_queue) in members.iter() {
+                if their_queue.try_send(joined.clone()).is_err() {
+                    dropped.push(member.clone());
+                }
+            }
+            for member in &dropped {
+                members.remove(member);
+            }
+            let present = members.keys().cloned().collect();
+            members.insert(nick.to_owned(), queue);
+            present
+        };
+        for member in dropped {
+            let notice = Chat::Left {
+                nick: member,
+                reason: "too slow to keep up".into(),
+            };
+            self.broadcast(&notice, None);
+        }
+        Ok(present)
+    }
+
     /// Queues a message for one member; false if there is no such member.
     fn send_to(&self, nick: &str, message: Chat) -> bool {
         let queue = self.lock().get(nick).cloned();
@@ -235,15 +270,7 @@ async fn member(conn: &mut Connection, room: &Room) {
         Ok(None) | Err(_) => return,
     };
     let (queue, mut outgoing) = mpsc::channel(QUEUE);
-    let admitted = valid_nick(&nick).and_then(|()| {
-        let mut members = room.lock();
-        if members.contains_key(&nick) {
-            return Err(format!("{nick} is taken"));
-        }
-        let present = members.keys().cloned().collect();
-        members.insert(nick.clone(), queue);
-        Ok(present)
-    });
+    let admitted = valid_nick(&nick).and_then(|()| room.admit(&nick, queue));
     let present = match admitted {
         Ok(present) => present,
         Err(message) => {
@@ -260,9 +287,15 @@ async fn member(conn: &mut Connection, room: &Room) {
         .is_err()
     {
         room.lock().remove(&nick);
+        room.broadcast(
+            &Chat::Left {
+                nick,
+                reason: "connection lost".into(),
+            },
+            None,
+        );
         return;
     }
-    room.broadcast(&Chat::Joined { nick: nick.clone() }, Some(&nick));
     let reason = loop {
         tokio::select! {
             queued = outgoing.recv() => match queued {
