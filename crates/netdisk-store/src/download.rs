@@ -51,7 +51,7 @@ pub struct Download {
 
 enum Body {
     /// A small file sent from the start, read (and hashed) when opened.
-    Whole(Option<Vec<u8>>),
+    Whole(Option<Bytes>),
     /// Not started yet: the file positioned at `offset`.
     Waiting(std::fs::File),
     Streaming(FileSource),
@@ -171,7 +171,11 @@ fn open_at(
             {
                 hasher.update(&whole);
             }
-            return Ok(from_start(Body::Whole(Some(whole)), hash, None));
+            return Ok(from_start(
+                Body::Whole(Some(Bytes::from(whole))),
+                hash,
+                None,
+            ));
         }
         return Ok(from_start(Body::Waiting(file), hash, None));
     }
@@ -229,7 +233,7 @@ fn open_streamed(file: StreamedFile, entry: Entry, kept: KeptPrefix) -> io::Resu
             entry,
             offset: 0,
             restarted: None,
-            body: Body::Whole(Some(whole)),
+            body: Body::Whole(Some(Bytes::from(whole))),
             hash,
         });
     }
@@ -377,10 +381,9 @@ impl Download {
             _ => return false,
         };
         self.body = match std::mem::replace(&mut self.body, Body::Taken) {
+            // Bounded by READ_WHOLE_MAX, so the indices fit; no copy.
             Body::Whole(Some(whole)) => {
-                // Bounded by READ_WHOLE_MAX, so the indices fit.
-                let part = whole[start as usize..end as usize].to_vec();
-                Body::Whole(Some(part))
+                Body::Whole(Some(whole.slice(start as usize..end as usize)))
             }
             Body::Waiting(mut file) => match file.seek(SeekFrom::Start(start)) {
                 Ok(_) => Body::Streaming(FileSource::start(file, None, len)),
@@ -405,7 +408,7 @@ impl Download {
     /// front-end may slice them for a range).
     pub fn whole_bytes(&mut self) -> Option<Bytes> {
         match &mut self.body {
-            Body::Whole(whole) => whole.take().map(Bytes::from),
+            Body::Whole(whole) => whole.take(),
             _ => None,
         }
     }
@@ -445,7 +448,7 @@ impl Download {
             }
         }
         let chunk = match &mut self.body {
-            Body::Whole(whole) => whole.take().map(|bytes| Ok(Bytes::from(bytes))),
+            Body::Whole(whole) => whole.take().map(Ok),
             Body::Streaming(source) => source.next().await,
             Body::Arriving { chunks, left } => arrived(chunks.recv().await, left),
             Body::Waiting(_) | Body::Ranged(_) | Body::Taken => None,
