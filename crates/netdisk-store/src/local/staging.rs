@@ -78,9 +78,9 @@ impl Staged for LocalStaged {
         hasher: blake3::Hasher,
         hash_only: bool,
     ) -> io::Result<Box<dyn BodyWriter>> {
-        if !hash_only {
-            self.cut_back(start)?;
-        }
+        // Bytes kept after `start` go even for a refused body: the client
+        // started over, so they are no longer its file's.
+        self.cut_back(start)?;
         let file = self.open_file()?.try_clone()?;
         Ok(Box::new(LocalBody(if hash_only {
             FileSink::hash_only(file, hasher)
