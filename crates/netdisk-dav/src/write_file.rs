@@ -91,7 +91,7 @@ impl WriteFile {
             .begin_upload(&self.target, spec)
             .await
             .map_err(fs_error)?;
-        if let Err(e) = upload.start_body(0) {
+        if let Err(e) = upload.start_body(0).await {
             tracing::warn!(error = %e, "WebDAV upload could not start");
             upload.abandon().await;
             return Err(FsError::GeneralFailure);

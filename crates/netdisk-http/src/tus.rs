@@ -387,7 +387,7 @@ async fn append(
             "the server has {has} bytes of this upload, not {offset}"
         )));
     }
-    if let Err(e) = upload.start_body(offset) {
+    if let Err(e) = upload.start_body(offset).await {
         upload.abandon().await;
         return Err(ApiError::internal(format!("upload: {e}")));
     }

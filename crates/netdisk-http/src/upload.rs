@@ -188,7 +188,7 @@ pub(crate) async fn receive_and_commit(
     size: u64,
     expected: Option<String>,
 ) -> Result<Committed, ApiError> {
-    if let Err(e) = upload.start_body(0) {
+    if let Err(e) = upload.start_body(0).await {
         upload.abandon().await;
         return Err(ApiError::internal(format!("upload: {e}")));
     }

@@ -54,6 +54,14 @@ pub struct KeptBytes {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileStamp(pub(crate) Option<String>);
 
+impl FileStamp {
+    /// What a back-end that records every file's hash at its commit says
+    /// of a file it cannot describe.
+    pub fn unknown() -> FileStamp {
+        FileStamp(None)
+    }
+}
+
 /// Where every user's home lives.
 pub trait Backend: Send + Sync + 'static {
     /// The user's home, created on first use.
@@ -127,7 +135,7 @@ pub trait Home: Send + Sync + 'static {
     /// A file's old versions, oldest first.
     fn versions(&self, path: &HomePath) -> Result<Vec<FileVersion>, StoreError>;
     /// Opens an old version for reading.
-    fn open_version(&self, path: &HomePath, id: &str) -> Result<std::fs::File, StoreError>;
+    fn open_version(&self, path: &HomePath, id: &str) -> Result<FileBytes, StoreError>;
     /// Deletes an old version for good; returns its bytes.
     fn purge_version(&self, path: &HomePath, id: &str) -> Result<u64, StoreError>;
     /// Bytes in the trash and in old versions.
@@ -231,6 +239,9 @@ pub trait Staged: Send {
     /// with a file there what `existing` says. Returns the bytes that
     /// left the disk: the file it replaced (unless kept as a version),
     /// old versions trimmed, any kept partial of the target.
+    /// `room` is the quota ledger's record of the room the upload holds,
+    /// for a back-end whose commit drops it in the same transaction.
+    #[allow(clippy::too_many_arguments)]
     fn commit(
         self: Box<Self>,
         attributes: SourceAttributes,
@@ -238,7 +249,16 @@ pub trait Staged: Send {
         target: &HomePath,
         partials: &PartialRelease,
         existing: Existing,
+        room: Option<RoomTicket>,
     ) -> Result<u64, StoreError>;
+}
+
+/// A quota ledger's record of the room one upload holds (a row of a
+/// shared database's reservations), as the back-end's commit needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomTicket {
+    pub id: i64,
+    pub bytes: u64,
 }
 
 /// Stores an upload's body as it arrives, off the caller's task (a
@@ -313,6 +333,8 @@ pub struct SmallFile {
     pub attributes: SourceAttributes,
     /// What its commit does with a file at the target.
     pub existing: Existing,
+    /// The room its reservation holds (see `Staged::commit`).
+    pub room: Option<RoomTicket>,
 }
 
 /// What an upload keeps of its source file besides the bytes: its

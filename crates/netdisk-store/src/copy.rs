@@ -61,7 +61,7 @@ impl Space {
             create_new: false,
         };
         let mut copy = self.begin_upload(to, spec).await?;
-        if let Err(e) = copy.start_body(0) {
+        if let Err(e) = copy.start_body(0).await {
             copy.abandon().await;
             return Err(StoreError::from_io(&e, &to.to_string()));
         }

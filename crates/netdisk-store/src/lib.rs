@@ -40,20 +40,22 @@ pub use audit::{AuditDestination, AuditLog, Event, TransferRecord};
 pub use auth::{Credentials, Logins, PasswordAccepted, PasswordRefused};
 pub use backend::{
     Backend, BodyWriter, BodyWritten, BoxFuture, ByteRanges, Existing, FileBytes, FileStamp,
-    HashLookup, Home, KeptBytes, Prepared, SmallFile, SourceAttributes, Staged, StreamedFile,
+    HashLookup, Home, KeptBytes, Prepared, RoomTicket, SmallFile, SourceAttributes, Staged,
+    StreamedFile,
 };
 pub use claims::{ActiveClaim, ActivePartials, PartialRelease};
 pub use data_dir::{DataDir, DataDirError, DEFAULT_ROOT};
 pub use download::{Download, FileBody, KeptPrefix};
 pub use error::{ErrorKind, StoreError};
 pub use properties::{DeadProperty, PropertyChange, PropertyName, MAX_PROPERTY_BYTES};
+pub use quota::{quota_exceeded, Account, HeldRoom, QuotaBook, QuotaLedger, Reservation};
 pub use resumable::ResumableUpload;
 pub use retention::{Retention, TrashPurge, TrashRef};
 pub use shares::{OpenShare, Share, ShareRefused, ShareSpec};
 pub use small::{BatchResults, SmallPending};
 pub use source::source_of;
 pub use space::{ListPage, Space, SpaceUsage};
-pub use store::{OpenError, Store, StoreConfig};
+pub use store::{Backing, OpenError, Store, StoreConfig};
 pub use tokens::{ApiToken, LoginLifetimes, LoginTokens, TokenKind, TokenOwner, Tokens};
 pub use upload::{Committed, Upload, UploadSpec};
 pub use user_name::{validate_user_name, UserNameError, MAX_USER_NAME_LEN};

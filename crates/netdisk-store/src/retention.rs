@@ -7,7 +7,7 @@
 //! the `Space` calls below and from `remove`, `rename` and uploads.
 
 use crate::audit::Event;
-use crate::backend::Existing;
+use crate::backend::{Existing, FileBytes};
 use crate::error::{ErrorKind, StoreError};
 use crate::quota::Reservation;
 use crate::space::{outcome, Space};
@@ -16,8 +16,9 @@ use crate::SourceAttributes;
 use bytes::Bytes;
 use netdisk_proto::response::{FileVersion, TrashItem};
 use netdisk_proto::HomePath;
-use std::io::Read;
+use std::io::{self, Read};
 use std::time::Duration;
+use tokio::sync::mpsc;
 
 /// How much of what users delete and overwrite the store keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,7 +195,7 @@ impl Space {
                 StoreError::new(ErrorKind::NotFound, format!("{path}: no version {id}"))
             })?;
         let (source, which) = (path.clone(), id.to_owned());
-        let mut file = self
+        let bytes = self
             .run(move |home| home.open_version(&source, &which))
             .await?;
         let spec = UploadSpec {
@@ -206,31 +207,34 @@ impl Space {
             ..UploadSpec::default()
         };
         let mut upload = self.begin_upload(path, spec).await?;
-        if let Err(e) = upload.start_body(0) {
+        if let Err(e) = upload.start_body(0).await {
             upload.abandon().await;
             return Err(StoreError::from_io(&e, "restore"));
         }
+        let mut chunks = read_whole(bytes, version.size);
         let mut left = version.size;
         while left > 0 {
-            let want = left.min(RESTORE_CHUNK as u64) as usize;
-            let read = tokio::task::spawn_blocking(move || {
-                let mut chunk = vec![0u8; want];
-                file.read_exact(&mut chunk).map(|()| (file, chunk))
-            })
-            .await
-            .map_err(StoreError::worker)?;
-            let chunk = match read {
-                Ok((back, chunk)) => {
-                    file = back;
-                    chunk
-                }
-                Err(e) => {
+            let chunk = match chunks.recv().await {
+                Some(Ok(chunk)) if chunk.len() as u64 <= left => Ok(chunk),
+                Some(Ok(_)) => Err(StoreError::new(
+                    ErrorKind::Internal,
+                    format!("{path}: version {id} is longer than recorded"),
+                )),
+                Some(Err(e)) => Err(StoreError::from_io(&e, &format!("{path}: version {id}"))),
+                None => Err(StoreError::new(
+                    ErrorKind::Internal,
+                    format!("{path}: version {id} is shorter than recorded"),
+                )),
+            };
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(err) => {
                     upload.abandon().await;
-                    return Err(StoreError::from_io(&e, &format!("{path}: version {id}")));
+                    return Err(err);
                 }
             };
             left -= chunk.len() as u64;
-            if let Err(e) = upload.write(Bytes::from(chunk)).await {
+            if let Err(e) = upload.write(chunk).await {
                 upload.abandon().await;
                 return Err(StoreError::from_io(&e, "restore"));
             }
@@ -283,63 +287,87 @@ impl Space {
         }
     }
 
-    /// Reserves `extra` bytes for an upload over a file of `replaced()`
+    /// Reserves `extra` bytes for an upload over a file of `replaced`
     /// bytes (looked up only if the quota is near), which `existing` keeps
     /// as a version or frees. Near the quota, and when the settings allow,
     /// room is made from the oldest trash, then the oldest versions, then
     /// by not keeping the replaced file. Returns the reservation and what
     /// the commit does with the replaced file.
-    pub(crate) fn reserve_upload(
+    pub(crate) async fn reserve_upload(
         &self,
         extra: u64,
-        replaced: impl FnOnce() -> u64,
+        replaced: ReplacedSize<'_>,
         existing: Existing,
         quota: Option<u64>,
     ) -> Result<(Reservation, Existing), StoreError> {
-        let (quotas, user) = (&self.store.quotas, &self.user);
-        let first = match quotas.reserve(user, extra, 0, quota) {
+        let (quotas, user) = (&self.store.quotas, self.user.as_str());
+        let first = match quotas.reserve(user, extra, 0, quota).await {
             Ok(reservation) => return Ok((reservation, existing)),
             Err(full) => full,
         };
-        let replaced = replaced();
+        let replaced = match replaced {
+            ReplacedSize::Known(bytes) => bytes,
+            ReplacedSize::LookUp(target) => self.file_size(target).await,
+        };
         let credit = match existing {
             Existing::Replace => replaced,
             _ => 0,
         };
         if credit > 0 {
-            if let Ok(reservation) = quotas.reserve(user, extra, credit, quota) {
+            if let Ok(reservation) = quotas.reserve(user, extra, credit, quota).await {
                 return Ok((reservation, existing));
             }
         }
         if !self.retention.free_space_from_trash {
             return Err(first);
         }
-        let short = quotas.shortfall(user, extra.saturating_sub(credit), quota);
-        if self.release_for(short) > 0 {
-            if let Ok(reservation) = quotas.reserve(user, extra, credit, quota) {
+        let short = self.shortfall(extra.saturating_sub(credit), quota).await?;
+        if self.release_for(short).await > 0 {
+            if let Ok(reservation) = quotas.reserve(user, extra, credit, quota).await {
                 return Ok((reservation, existing));
             }
         }
         if matches!(existing, Existing::KeepVersions(_)) && replaced > 0 {
-            let short = quotas.shortfall(user, extra.saturating_sub(replaced), quota);
-            self.release_for(short);
+            let short = self
+                .shortfall(extra.saturating_sub(replaced), quota)
+                .await?;
+            self.release_for(short).await;
             return quotas
                 .reserve(user, extra, replaced, quota)
+                .await
                 .map(|reservation| (reservation, Existing::Replace));
         }
         Err(first)
     }
 
+    /// Bytes of the regular file at `path` (0 for anything else). Bounded,
+    /// like `entry`.
+    async fn file_size(&self, path: &HomePath) -> u64 {
+        if self.home.answers_at_once() {
+            return self.home.file_size(path);
+        }
+        let path = path.clone();
+        self.run(move |home| Ok(home.file_size(&path)))
+            .await
+            .unwrap_or(0)
+    }
+
+    /// Bytes over the quota that `extra` more would take the user to (0: it fits).
+    async fn shortfall(&self, extra: u64, quota: Option<u64>) -> Result<u64, StoreError> {
+        let account = self.store.quotas.account(&self.user).await?;
+        Ok(crate::quota::shortfall(account, extra, quota))
+    }
+
     /// Makes room for `wanted` more bytes from the trash, then from old
     /// versions, oldest first, when the settings allow; returns the bytes freed.
-    pub(crate) fn release_for(&self, wanted: u64) -> u64 {
-        let retention = self.retention;
-        if !retention.free_space_from_trash || wanted == 0 {
+    pub(crate) async fn release_for(&self, wanted: u64) -> u64 {
+        if !self.retention.free_space_from_trash || wanted == 0 {
             return 0;
         }
-        // Rare (only an upload that would pass the quota gets here), and
-        // short: a few directory removals.
-        match self.home.release_oldest(wanted, true) {
+        match self
+            .run(move |home| home.release_oldest(wanted, true))
+            .await
+        {
             Ok(freed) => {
                 if freed > 0 {
                     tracing::info!(user = %self.user, bytes = freed, "old trash and versions released for an upload");
@@ -353,6 +381,35 @@ impl Space {
             }
         }
     }
+}
+
+/// The size of the file an upload replaces, for `Space::reserve_upload`.
+pub(crate) enum ReplacedSize<'a> {
+    Known(u64),
+    /// The file at this path, looked up only when needed.
+    LookUp(&'a HomePath),
+}
+
+/// All `size` bytes of a kept file, in pieces, read by a task of their own.
+fn read_whole(bytes: FileBytes, size: u64) -> mpsc::Receiver<io::Result<Bytes>> {
+    let mut file = match bytes {
+        FileBytes::Streamed(streamed) => return streamed.ranges.read(0..size),
+        FileBytes::Local(file) => file,
+    };
+    let (sender, receiver) = mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        let mut left = size;
+        while left > 0 {
+            let mut chunk = vec![0u8; left.min(RESTORE_CHUNK as u64) as usize];
+            let read = file.read_exact(&mut chunk).map(|()| Bytes::from(chunk));
+            let failed = read.is_err();
+            left = left.saturating_sub(read.as_ref().map_or(0, |chunk| chunk.len() as u64));
+            if sender.blocking_send(read).is_err() || failed {
+                return;
+            }
+        }
+    });
+    receiver
 }
 
 /// Runs `purge` on each id until one fails; the bytes freed so far, and

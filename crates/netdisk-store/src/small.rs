@@ -7,6 +7,7 @@ use crate::audit::TransferRecord;
 use crate::backend::{Existing, SmallFile, SourceAttributes};
 use crate::error::{ErrorKind, StoreError};
 use crate::quota::Reservation;
+use crate::retention::ReplacedSize;
 use crate::space::{outcome, Space};
 use crate::upload::{Audited, Committed};
 use netdisk_proto::HomePath;
@@ -30,7 +31,7 @@ impl Space {
     /// Verifies a small file's bytes against the client's BLAKE3 and
     /// reserves their space (`quota` looked up once per batch, see
     /// [`Space::quota`]). Returns the file for the batch and what answers it.
-    pub fn accept_small(
+    pub async fn accept_small(
         &self,
         target: &HomePath,
         body: Vec<u8>,
@@ -51,7 +52,7 @@ impl Space {
                 ),
             ))
         } else {
-            self.reserve_small(target, size, quota)
+            self.reserve_small(target, size, quota).await
         };
         let (reservation, existing) = match reserved {
             Ok(reserved) => reserved,
@@ -66,6 +67,7 @@ impl Space {
             blake3: hash.clone(),
             attributes,
             existing,
+            room: reservation.ticket(),
         };
         let pending = SmallPending {
             path: target.clone(),
@@ -77,7 +79,7 @@ impl Space {
         Ok((file, pending))
     }
 
-    fn reserve_small(
+    async fn reserve_small(
         &self,
         target: &HomePath,
         size: u64,
@@ -87,7 +89,8 @@ impl Space {
         // stat, answered from the kernel's cache): the usual batch pays
         // nothing for it.
         let existing = self.retention.on_replace();
-        self.reserve_upload(size, || self.home.file_size(target), existing, quota)
+        self.reserve_upload(size, ReplacedSize::LookUp(target), existing, quota)
+            .await
     }
 
     /// Commits a batch on the blocking pool; the results come in the

@@ -376,7 +376,7 @@ impl Space {
     }
 
     pub async fn usage(&self) -> Result<SpaceUsage, StoreError> {
-        let account = self.store.quotas.account(&self.user);
+        let account = self.store.quotas.account(&self.user).await?;
         let (partials, kept) = self
             .run(|home| Ok((home.kept_partial_bytes(), home.kept_bytes()?)))
             .await?;

@@ -9,7 +9,7 @@ use crate::claims::{ActivePartials, PartialRelease};
 use crate::data_dir::{DataDir, DataDirError};
 use crate::error::{ErrorKind, StoreError};
 use crate::local::LocalBackend;
-use crate::quota::QuotaBook;
+use crate::quota::{QuotaBook, QuotaLedger};
 use crate::retention::Retention;
 use crate::shares::Shares;
 use crate::space::Space;
@@ -51,6 +51,14 @@ pub enum OpenError {
     Audit(#[from] std::io::Error),
 }
 
+/// Where users' files and the quota's figures live, when not on this
+/// machine's file system (the data directory still holds the user
+/// database and the audit log).
+pub struct Backing {
+    pub backend: Box<dyn Backend>,
+    pub quotas: Arc<dyn QuotaLedger>,
+}
+
 /// Cheap to clone: every clone is the same engine.
 #[derive(Clone)]
 pub struct Store {
@@ -62,7 +70,7 @@ pub(crate) struct Inner {
     pub(crate) users: Arc<UserDb>,
     pub(crate) logins: Logins,
     pub(crate) backend: Box<dyn Backend>,
-    pub(crate) quotas: Arc<QuotaBook>,
+    pub(crate) quotas: Arc<dyn QuotaLedger>,
     pub(crate) active: Arc<ActivePartials>,
     pub(crate) audit: AuditLog,
     pub(crate) shares: Shares,
@@ -75,6 +83,12 @@ impl Store {
     /// Opens the data directory (creating it on first use) on the local
     /// file system, and removes what a crash left of plain uploads.
     pub fn open(config: StoreConfig) -> Result<Store, OpenError> {
+        Store::open_on(config, None)
+    }
+
+    /// Opens the data directory as `open` does, with users' files and the
+    /// quota in `backing` instead when it is given.
+    pub fn open_on(config: StoreConfig, backing: Option<Backing>) -> Result<Store, OpenError> {
         let data = DataDir::open(&config.root)?;
         let users = Arc::new(data.users()?);
         let audit = AuditLog::open(&config.audit, data.root())?;
@@ -85,9 +99,14 @@ impl Store {
             LoginThrottle::new(config.max_login_failures, config.lockout),
         );
         let root = data.root().to_owned();
-        let backend = LocalBackend::new(data);
+        let backing = backing.unwrap_or_else(|| Backing {
+            backend: Box::new(LocalBackend::new(data)),
+            quotas: Arc::new(QuotaBook::default()),
+        });
         // Uploads cut by a crash: plain ones go now, resumable ones when they expire.
-        backend.sweep(config.partial_ttl, &ActivePartials::default(), true);
+        backing
+            .backend
+            .sweep(config.partial_ttl, &ActivePartials::default(), true);
         Ok(Store {
             inner: Arc::new(Inner {
                 root,
@@ -98,8 +117,8 @@ impl Store {
                     config.lockout,
                 ),
                 users,
-                backend: Box::new(backend),
-                quotas: Arc::default(),
+                backend: backing.backend,
+                quotas: backing.quotas,
                 active: Arc::default(),
                 audit,
                 shares,

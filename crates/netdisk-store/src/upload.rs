@@ -13,6 +13,7 @@ use crate::backend::{BodyWriter, Existing, Prepared, SourceAttributes};
 use crate::claims::ActivePartials;
 use crate::error::{ErrorKind, StoreError};
 use crate::quota::Reservation;
+use crate::retention::ReplacedSize;
 use crate::space::{outcome, Space};
 use bytes::Bytes;
 use netdisk_proto::HomePath;
@@ -147,7 +148,14 @@ impl Space {
         }
         let extra = spec.size - prepared.offset;
         let replaced = prepared.replacing;
-        let reserved = self.reserve_upload(extra, || replaced, self.existing(&spec), quota);
+        let reserved = self
+            .reserve_upload(
+                extra,
+                ReplacedSize::Known(replaced),
+                self.existing(&spec),
+                quota,
+            )
+            .await;
         match reserved {
             Ok((reservation, existing)) => {
                 if existing != Existing::Replace {
@@ -197,7 +205,7 @@ impl Upload {
 
     /// Starts receiving the body from `start`: `offset()`, or 0 when the
     /// client's first bytes differ from the kept ones (it starts over).
-    pub fn start_body(&mut self, start: u64) -> io::Result<()> {
+    pub async fn start_body(&mut self, start: u64) -> io::Result<()> {
         let offset = self.prepared.offset;
         let mut hasher = std::mem::take(&mut self.prepared.hasher);
         if start == 0 && offset > 0 {
@@ -209,7 +217,11 @@ impl Upload {
                 .prepared
                 .replacing
                 .saturating_sub(self.spec.size - offset);
-            if let Err(err) = self.reservation.grow_replacing(offset, credit, self.quota) {
+            if let Err(err) = self
+                .reservation
+                .grow_replacing(offset, credit, self.quota)
+                .await
+            {
                 self.failure = Some(err);
             }
         }
@@ -306,11 +318,18 @@ impl Upload {
                 let Prepared { staged, .. } = prepared;
                 let (target, hash, partials) =
                     (target.clone(), hash.clone(), space.partials.clone());
+                let room = reservation.ticket();
                 space
                     .run(move |_home| {
                         let stored = staged.written().saturating_sub(counted);
-                        let replaced =
-                            staged.commit(spec.attributes, &hash, &target, &partials, existing)?;
+                        let replaced = staged.commit(
+                            spec.attributes,
+                            &hash,
+                            &target,
+                            &partials,
+                            existing,
+                            room,
+                        )?;
                         Ok((stored, replaced))
                     })
                     .await

@@ -32,7 +32,7 @@ async fn upload(space: &Space, to: &str, body: &[u8]) -> Result<String, netdisk_
     let mut upload = space
         .begin_upload(&path(to), spec(body.len(), false))
         .await?;
-    upload.start_body(0).expect("start");
+    upload.start_body(0).await.expect("start");
     for chunk in body.chunks(64 * 1024) {
         upload
             .write(Bytes::copy_from_slice(chunk))
@@ -72,7 +72,7 @@ async fn uploads_downloads_renames_and_the_stored_hash() {
         .begin_upload(&path("docs/2026/a.bin"), spec(3, false))
         .await
         .expect("begin");
-    bad.start_body(0).expect("start");
+    bad.start_body(0).await.expect("start");
     bad.write(Bytes::from_static(b"xyz")).await.expect("write");
     let err = bad.finish(&hash(b"abc")).await.expect_err("mismatch");
     assert_eq!(err.kind, ErrorKind::Integrity);
@@ -222,7 +222,7 @@ async fn two_uploads_racing_for_the_quota_cannot_both_pass() {
     };
     assert_eq!(loser.kind, ErrorKind::QuotaExceeded);
     let mut winner = winner;
-    winner.start_body(0).expect("start");
+    winner.start_body(0).await.expect("start");
     winner
         .write(Bytes::from(vec![7u8; 600]))
         .await
@@ -253,7 +253,7 @@ async fn a_cut_upload_is_resumed_from_its_kept_bytes_even_after_a_restart() {
             .await
             .expect("begin");
         assert_eq!(upload.offset(), 0);
-        upload.start_body(0).expect("start");
+        upload.start_body(0).await.expect("start");
         upload
             .write(Bytes::copy_from_slice(&body[..kept]))
             .await
@@ -280,7 +280,7 @@ async fn a_cut_upload_is_resumed_from_its_kept_bytes_even_after_a_restart() {
         .expect("resume");
     assert_eq!(upload.offset(), kept as u64);
     assert_eq!(upload.prefix_blake3(), Some(hash(&body[..kept])));
-    upload.start_body(kept as u64).expect("start");
+    upload.start_body(kept as u64).await.expect("start");
     assert_eq!(upload.body_len(), (body.len() - kept) as u64);
     upload
         .write(Bytes::copy_from_slice(&body[kept..]))
@@ -341,7 +341,7 @@ async fn create_new_uploads_never_replace_even_when_they_race() {
             .begin_upload(&path("race.bin"), new_only(body.len()))
             .await
             .expect("the name is free when both begin");
-        upload.start_body(0).expect("start");
+        upload.start_body(0).await.expect("start");
         upload
             .write(Bytes::copy_from_slice(body))
             .await

@@ -28,7 +28,7 @@ async fn put(space: &Space, to: &str, body: &[u8]) -> Result<(), netdisk_store::
         ..UploadSpec::default()
     };
     let mut upload = space.begin_upload(&path(to), spec).await?;
-    upload.start_body(0).expect("start");
+    upload.start_body(0).await.expect("start");
     upload
         .write(Bytes::copy_from_slice(body))
         .await

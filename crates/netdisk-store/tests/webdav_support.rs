@@ -19,7 +19,7 @@ async fn upload(space: &Space, to: &str, body: &[u8]) {
         ..UploadSpec::default()
     };
     let mut upload = space.begin_upload(&path(to), spec).await.expect("begin");
-    upload.start_body(0).expect("start");
+    upload.start_body(0).await.expect("start");
     upload
         .write(Bytes::copy_from_slice(body))
         .await

@@ -95,7 +95,7 @@ async fn receive<S: PeerStream>(
             ))
         }
     };
-    upload.start_body(start)?;
+    upload.start_body(start).await?;
     let mut remaining = upload.body_len();
     while remaining > 0 {
         let chunk = match conn.read(shared.config.stall_timeout, "upload").await? {

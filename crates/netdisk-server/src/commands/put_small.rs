@@ -211,7 +211,8 @@ async fn check(
     };
     Ok(session
         .space
-        .accept_small(&target, body, &req.blake3, attributes, quota)?)
+        .accept_small(&target, body, &req.blake3, attributes, quota)
+        .await?)
 }
 
 /// The body (at most PUT_SMALL_MAX bytes). The bytes are

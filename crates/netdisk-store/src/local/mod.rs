@@ -221,8 +221,8 @@ impl Home for LocalHome {
         LocalHome::versions(self, path)
     }
 
-    fn open_version(&self, path: &HomePath, id: &str) -> Result<std::fs::File, StoreError> {
-        LocalHome::open_version(self, path, id)
+    fn open_version(&self, path: &HomePath, id: &str) -> Result<FileBytes, StoreError> {
+        LocalHome::open_version(self, path, id).map(FileBytes::Local)
     }
 
     fn purge_version(&self, path: &HomePath, id: &str) -> Result<u64, StoreError> {

@@ -11,7 +11,8 @@
 use super::hash_record;
 use super::home::{io_err, LocalHome};
 use crate::backend::{
-    BodyWriter, BodyWritten, BoxFuture, Existing, Prepared, SmallFile, SourceAttributes, Staged,
+    BodyWriter, BodyWritten, BoxFuture, Existing, Prepared, RoomTicket, SmallFile,
+    SourceAttributes, Staged,
 };
 use crate::claims::{partial_name, ActiveClaim, ActivePartials, PartialRelease, RESUMABLE};
 use crate::error::{ErrorKind, StoreError};
@@ -104,6 +105,7 @@ impl Staged for LocalStaged {
         target: &HomePath,
         partials: &PartialRelease,
         existing: Existing,
+        _room: Option<RoomTicket>,
     ) -> Result<u64, StoreError> {
         let file = self
             .open_file()
