@@ -33,7 +33,9 @@ async fn put(
     at: &str,
     size: u64,
 ) -> Result<Replaced, netdisk_store::StoreError> {
-    let reservation = catalog.reserve(owner, size, "test", far_future()).await?;
+    let reservation = catalog
+        .reserve(owner, size, 0, "test", far_future())
+        .await?;
     let committed = catalog
         .commit_file(owner, &new_file(at, size), &reservation)
         .await;
@@ -155,7 +157,7 @@ async fn the_namespace_and_its_commit() {
         assert_eq!(refused.kind, kind, "{at}: {refused}");
     }
     let reservation = catalog
-        .reserve("alice", 10, "test", far_future())
+        .reserve("alice", 10, 0, "test", far_future())
         .await
         .expect("reserve");
     let too_big = catalog

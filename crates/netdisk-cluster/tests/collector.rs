@@ -17,7 +17,7 @@ async fn commit(catalog: &Catalog, objects: &Objects, at: &str, bytes: &'static 
         .expect("put");
     let size = bytes.len() as u64;
     let reservation = catalog
-        .reserve("dora", size, "test", netdisk_store::unix_now() + 60)
+        .reserve("dora", size, 0, "test", netdisk_store::unix_now() + 60)
         .await
         .expect("reserve");
     let file = NewFile {

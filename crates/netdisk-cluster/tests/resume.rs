@@ -106,7 +106,7 @@ async fn an_upload_cut_on_one_server_is_finished_on_another() {
 
     // Committed: the partial goes, the file is there for every server.
     let reservation = server_b
-        .reserve("erin", body.len() as u64, "b", now + 60)
+        .reserve("erin", body.len() as u64, 0, "b", now + 60)
         .await
         .expect("reserve");
     let file = NewFile {

@@ -49,7 +49,40 @@ fn no_account(owner: &str) -> StoreError {
     StoreError::new(ErrorKind::NotFound, format!("no account {owner:?}"))
 }
 
+fn expired() -> StoreError {
+    StoreError::new(ErrorKind::NotFound, "the upload's reservation expired")
+}
+
+async fn add_reserved(
+    client: &impl GenericClient,
+    owner: &str,
+    bytes: i64,
+) -> Result<(), StoreError> {
+    client
+        .execute(
+            "UPDATE accounts SET reserved = reserved + $2 WHERE owner = $1",
+            &[&owner, &bytes],
+        )
+        .await
+        .map_err(database)?;
+    Ok(())
+}
+
 impl Usage {
+    /// `quota_exceeded` unless `bytes` more fit, `replacing` of them
+    /// freed by the file the upload replaces.
+    fn require_room(&self, bytes: u64, replacing: u64) -> Result<(), StoreError> {
+        let Some(quota) = self.quota else {
+            return Ok(());
+        };
+        let taken = self.used.saturating_add(self.reserved);
+        if taken.saturating_add(bytes.saturating_sub(replacing)) > quota {
+            let free = quota.saturating_sub(taken);
+            return Err(netdisk_store::quota_exceeded(bytes, replacing, free, quota));
+        }
+        Ok(())
+    }
+
     /// From a row of (quota, used, reserved).
     fn of_row(row: &tokio_postgres::Row) -> Usage {
         Usage {
@@ -62,28 +95,22 @@ impl Usage {
 
 impl Catalog {
     /// Holds `bytes` of `owner`'s quota for an upload by `server`, until
-    /// `expires` (seconds since the epoch) unless released or renewed.
-    /// `quota_exceeded` when the committed files and the other
-    /// reservations leave less room.
+    /// `expires` (seconds since the epoch) unless released or renewed,
+    /// counting the `replacing` bytes of the file it will replace as free
+    /// (as the engine's own ledger does). `quota_exceeded` when the
+    /// committed files and the other reservations leave less room.
     pub async fn reserve(
         &self,
         owner: &str,
         bytes: u64,
+        replacing: u64,
         server: &str,
         expires: i64,
     ) -> Result<Reservation, StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(database)?;
         let usage = lock_account(&transaction, owner).await?;
-        if let Some(quota) = usage.quota {
-            let free = quota.saturating_sub(usage.used + usage.reserved);
-            if bytes > free {
-                return Err(StoreError::new(
-                    ErrorKind::QuotaExceeded,
-                    format!("quota exceeded: {bytes} bytes wanted, {free} free"),
-                ));
-            }
-        }
+        usage.require_room(bytes, replacing)?;
         let sql_bytes = to_sql_size(bytes)?;
         let id: i64 = transaction
             .query_one(
@@ -94,19 +121,64 @@ impl Catalog {
             .await
             .map_err(database)?
             .get(0);
-        transaction
-            .execute(
-                "UPDATE accounts SET reserved = reserved + $2 WHERE owner = $1",
-                &[&owner, &sql_bytes],
-            )
-            .await
-            .map_err(database)?;
+        add_reserved(&transaction, owner, sql_bytes).await?;
         transaction.commit().await.map_err(database)?;
         Ok(Reservation {
             id,
             owner: owner.to_owned(),
             bytes,
         })
+    }
+
+    /// Holds `extra` more bytes in `reservation` (an upload that starts
+    /// over), on the same terms as `reserve`. `not_found` if it expired.
+    pub async fn grow_reservation(
+        &self,
+        reservation: &mut Reservation,
+        extra: u64,
+        replacing: u64,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(database)?;
+        let usage = lock_account(&transaction, &reservation.owner).await?;
+        usage.require_room(extra, replacing)?;
+        let sql_extra = to_sql_size(extra)?;
+        let grown = transaction
+            .execute(
+                "UPDATE reservations SET bytes = bytes + $3 WHERE id = $1 AND owner = $2",
+                &[&reservation.id, &reservation.owner, &sql_extra],
+            )
+            .await
+            .map_err(database)?;
+        if grown == 0 {
+            return Err(expired());
+        }
+        add_reserved(&transaction, &reservation.owner, sql_extra).await?;
+        transaction.commit().await.map_err(database)?;
+        reservation.bytes += extra;
+        Ok(())
+    }
+
+    /// Moves a reservation's expiry to `expires`: its server is alive.
+    /// `not_found` if it expired already (its room may be taken).
+    pub async fn renew_reservation(
+        &self,
+        reservation: &Reservation,
+        expires: i64,
+    ) -> Result<(), StoreError> {
+        let renewed = self
+            .client()
+            .await?
+            .execute(
+                "UPDATE reservations SET expires = $3 WHERE id = $1 AND owner = $2",
+                &[&reservation.id, &reservation.owner, &expires],
+            )
+            .await
+            .map_err(database)?;
+        match renewed {
+            0 => Err(expired()),
+            _ => Ok(()),
+        }
     }
 
     /// Gives a reservation's room back (an upload that failed or was
