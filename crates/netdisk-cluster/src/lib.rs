@@ -8,7 +8,7 @@
 //!
 //! Work in progress (issue #22): the object layer (with the engine's
 //! upload body writer and download range reader) and the catalog's
-//! namespace, trash, old versions, properties and quota are here,
+//! users, namespace, trash, old versions, properties and quota are here,
 //! tested against a real Garage cluster and a real PostgreSQL server; the
 //! `netdisk_store::Backend` implementation over them comes next.
 

@@ -1,5 +1,5 @@
 //! The catalog in PostgreSQL: what every server must agree on (the
-//! namespace, the trash and old versions, the quota). Each
+//! users, the namespace, the trash and old versions, the quota). Each
 //! operation is one transaction; the rows a rule depends on are locked
 //! (`FOR UPDATE`) inside it, so two servers racing see one outcome, never
 //! a mix.
@@ -9,6 +9,7 @@ mod namespace;
 mod partials;
 mod properties;
 mod quota;
+mod users;
 
 pub use kept::KeptVersion;
 pub use namespace::{CatalogEntry, NewFile, Replaced};

@@ -18,6 +18,32 @@ CREATE TABLE accounts (
     home_properties bytea
 );
 
+-- Who may log in: the SCRAM verifier as netdisk_store::UserDb keeps it
+-- (never a password). A user's quota is its account's.
+CREATE TABLE users (
+    name       text PRIMARY KEY REFERENCES accounts (owner),
+    salt       bytea NOT NULL,
+    iterations bigint NOT NULL CHECK (iterations > 0),
+    stored_key bytea NOT NULL CHECK (octet_length(stored_key) = 32),
+    server_key bytea NOT NULL CHECK (octet_length(server_key) = 32),
+    created    bigint NOT NULL
+);
+
+-- A user's own trash and versions settings; NULL: the server's.
+CREATE TABLE user_retention (
+    name                  text PRIMARY KEY REFERENCES users (name) ON DELETE CASCADE,
+    keep_trash            bigint CHECK (keep_trash >= 0),
+    keep_versions         bigint CHECK (keep_versions >= 0),
+    free_space_from_trash boolean
+);
+
+-- Server-wide secrets (32 random bytes each), made once by whichever
+-- server asks first.
+CREATE TABLE secrets (
+    name  text PRIMARY KEY,
+    value bytea NOT NULL CHECK (octet_length(value) = 32)
+);
+
 -- Room held by an upload in progress, until it commits, fails, or its
 -- server stops renewing it (`expires`, seconds since the epoch).
 CREATE TABLE reservations (
