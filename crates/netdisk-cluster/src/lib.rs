@@ -8,7 +8,7 @@
 //!
 //! Work in progress (issue #22): the object layer (with the engine's
 //! upload body writer and download range reader) and the catalog's
-//! namespace and quota are here,
+//! users, namespace, trash, old versions, properties and quota are here,
 //! tested against a real Garage cluster and a real PostgreSQL server; the
 //! `netdisk_store::Backend` implementation over them comes next.
 
@@ -20,8 +20,8 @@ mod objects;
 mod part_writer;
 
 pub use catalog::{
-    Catalog, CatalogEntry, Claimed, KeptUpload, NewFile, PartialSource, Replaced, Reservation,
-    Usage,
+    Catalog, CatalogEntry, Claimed, KeptUpload, KeptVersion, NewFile, PartialSource, Replaced,
+    Reservation, Usage,
 };
 pub use collector::{collect, Collected};
 pub use object_body::ObjectBody;

@@ -4,46 +4,12 @@
 
 mod common;
 
-use common::{path, postgres};
-use netdisk_cluster::{Catalog, NewFile, ObjectKey, Replaced, Usage};
+use common::{far_future, new_file, path, postgres, put};
+use netdisk_cluster::{Catalog, Replaced, Usage};
 use netdisk_proto::{EntryKind, HomePath};
-use netdisk_store::ErrorKind;
+use netdisk_store::{ErrorKind, Existing};
 
 const MIB: u64 = 1 << 20;
-
-fn new_file(at: &str, size: u64) -> NewFile {
-    NewFile {
-        path: path(at),
-        size,
-        blake3: "0".repeat(64),
-        object: ObjectKey::fresh(),
-        modified: Some(1_700_000_000),
-        mode: None,
-    }
-}
-
-fn far_future() -> i64 {
-    netdisk_store::unix_now() + 3600
-}
-
-/// Reserves `size` and commits a file of that size at `at`.
-async fn put(
-    catalog: &Catalog,
-    owner: &str,
-    at: &str,
-    size: u64,
-) -> Result<Replaced, netdisk_store::StoreError> {
-    let reservation = catalog
-        .reserve(owner, size, 0, "test", far_future())
-        .await?;
-    let committed = catalog
-        .commit_file(owner, &new_file(at, size), &reservation)
-        .await;
-    if committed.is_err() {
-        catalog.release(&reservation).await.expect("release");
-    }
-    committed
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_namespace_and_its_commit() {
@@ -161,7 +127,12 @@ async fn the_namespace_and_its_commit() {
         .await
         .expect("reserve");
     let too_big = catalog
-        .commit_file("alice", &new_file("photos/big", 11), &reservation)
+        .commit_file(
+            "alice",
+            &new_file("photos/big", 11),
+            &reservation,
+            Existing::Replace,
+        )
         .await
         .unwrap_err();
     assert_eq!(too_big.kind, ErrorKind::QuotaExceeded);
@@ -171,7 +142,12 @@ async fn the_namespace_and_its_commit() {
         .await
         .expect("release twice does nothing");
     let late = catalog
-        .commit_file("alice", &new_file("photos/late", 5), &reservation)
+        .commit_file(
+            "alice",
+            &new_file("photos/late", 5),
+            &reservation,
+            Existing::Replace,
+        )
         .await
         .unwrap_err();
     assert_eq!(
@@ -251,6 +227,7 @@ async fn racing_uploads_through_three_servers_never_exceed_the_quota() {
         .reserve(
             "carol",
             MIB / 4,
+            0,
             "dead-server",
             netdisk_store::unix_now() - 1,
         )
@@ -293,7 +270,7 @@ async fn renames_rmdir_and_trees() {
 
     // A tree moves whole: paths, parents and the moved row's name.
     catalog
-        .rename("gus", &path("a_%"), &path("moved"))
+        .rename("gus", &path("a_%"), &path("moved"), Existing::Replace)
         .await
         .expect("mv dir");
     assert_eq!(
@@ -337,7 +314,7 @@ async fn renames_rmdir_and_trees() {
         ("moved/top", "nowhere/x", ErrorKind::NotFound),
     ] {
         let refused = catalog
-            .rename("gus", &path(from), &path(to))
+            .rename("gus", &path(from), &path(to), Existing::Replace)
             .await
             .unwrap_err();
         assert_eq!(refused.kind, kind, "{from} -> {to}: {refused}");
@@ -350,7 +327,12 @@ async fn renames_rmdir_and_trees() {
         .expect("entry")
         .object;
     let replaced = catalog
-        .rename("gus", &path("moved/top"), &path("aX%/other"))
+        .rename(
+            "gus",
+            &path("moved/top"),
+            &path("aX%/other"),
+            Existing::Replace,
+        )
         .await
         .expect("mv over");
     assert_eq!(
@@ -368,7 +350,7 @@ async fn renames_rmdir_and_trees() {
         .await
         .expect("mkdir");
     catalog
-        .rename("gus", &path("moved/b"), &path("empty"))
+        .rename("gus", &path("moved/b"), &path("empty"), Existing::Replace)
         .await
         .expect("mv over empty dir");
     assert_eq!(

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use common::{engines, objects_on};
 use netdisk_cluster::{collect, Catalog, Collected, NewFile, ObjectKey, Objects};
 use netdisk_proto::HomePath;
+use netdisk_store::Existing;
 use std::time::Duration;
 
 async fn commit(catalog: &Catalog, objects: &Objects, at: &str, bytes: &'static [u8]) -> ObjectKey {
@@ -29,7 +30,7 @@ async fn commit(catalog: &Catalog, objects: &Objects, at: &str, bytes: &'static 
         mode: None,
     };
     catalog
-        .commit_file("dora", &file, &reservation)
+        .commit_file("dora", &file, &reservation, Existing::Replace)
         .await
         .expect("commit");
     key

@@ -8,7 +8,7 @@ use common::{engines, objects_on, path, pattern, postgres};
 use netdisk_cluster::{
     Catalog, Claimed, KeptUpload, NewFile, ObjectKey, PartWriter, PartialSource, MIN_PART_SIZE,
 };
-use netdisk_store::ErrorKind;
+use netdisk_store::{ErrorKind, Existing};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_cut_on_one_server_is_finished_on_another() {
@@ -118,7 +118,7 @@ async fn an_upload_cut_on_one_server_is_finished_on_another() {
         mode: None,
     };
     server_b
-        .commit_file("erin", &file, &reservation)
+        .commit_file("erin", &file, &reservation, Existing::Replace)
         .await
         .expect("commit");
     assert_eq!(

@@ -1,12 +1,17 @@
 //! The catalog in PostgreSQL: what every server must agree on (the
-//! namespace, the quota). Each operation is one transaction; the rows a
-//! rule depends on are locked (`FOR UPDATE`) inside it, so two servers
-//! racing see one outcome, never a mix.
+//! users, the namespace, the trash and old versions, the quota). Each
+//! operation is one transaction; the rows a rule depends on are locked
+//! (`FOR UPDATE`) inside it, so two servers racing see one outcome, never
+//! a mix.
 
+mod kept;
 mod namespace;
 mod partials;
+mod properties;
 mod quota;
+mod users;
 
+pub use kept::KeptVersion;
 pub use namespace::{CatalogEntry, NewFile, Replaced};
 pub use partials::{Claimed, KeptUpload, PartialSource};
 pub use quota::{Reservation, Usage};

@@ -1,13 +1,15 @@
 //! Names: files and directories by their path from the home. A file's
 //! row appears, changes and goes in one transaction with the account's
-//! figures, so `used` is always the sum of the rows.
+//! figures, so `used` is always the sum of the rows (with the trash's
+//! and the old versions', kept.rs).
 
+use super::kept::retire_replaced;
 use super::quota::{drop_reservation, lock_account, Reservation};
 use super::{database, from_sql_size, to_sql_size, Catalog};
 use crate::objects::ObjectKey;
 use deadpool_postgres::GenericClient;
 use netdisk_proto::{Entry, EntryKind, HomePath};
-use netdisk_store::{ErrorKind, StoreError};
+use netdisk_store::{ErrorKind, Existing, StoreError};
 
 /// A row of the namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,8 +32,10 @@ pub struct NewFile {
     pub mode: Option<u32>,
 }
 
-/// What a commit or removal took out of the namespace: the object of the
-/// file that was there (now doomed) and its size.
+/// What a commit, a move or a removal took out of the account: the
+/// object of the file that was there, when it was doomed rather than
+/// kept as an old version, and every byte that left `used` (that file's,
+/// or with versions kept, the old versions trimmed).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Replaced {
     pub object: Option<ObjectKey>,
@@ -41,15 +45,29 @@ pub struct Replaced {
 const COLUMNS: &str = "name, kind, size, modified, mode, blake3, object";
 /// The row at path $2 and every row below it. A prefix compared as text,
 /// not LIKE, whose `%` and `_` a name may hold.
-const SUBTREE: &str = "(path = $2 OR left(path, char_length($2) + 1) = $2 || '/')";
+pub(super) const SUBTREE: &str = "(path = $2 OR left(path, char_length($2) + 1) = $2 || '/')";
 
-fn entry_of_row(row: &tokio_postgres::Row) -> CatalogEntry {
-    let kind: i8 = row.get(1);
-    let kind = if kind == b'd' as i8 {
+const DIR: i8 = b'd' as i8;
+const FILE: i8 = b'f' as i8;
+
+/// The `kind` column's value.
+pub(super) fn kind_code(kind: EntryKind) -> i8 {
+    match kind {
+        EntryKind::Dir => DIR,
+        _ => FILE,
+    }
+}
+
+pub(super) fn kind_of_code(code: i8) -> EntryKind {
+    if code == DIR {
         EntryKind::Dir
     } else {
         EntryKind::File
-    };
+    }
+}
+
+fn entry_of_row(row: &tokio_postgres::Row) -> CatalogEntry {
+    let kind = kind_of_code(row.get(1));
     CatalogEntry {
         entry: Entry {
             name: row.get(0),
@@ -65,20 +83,20 @@ fn entry_of_row(row: &tokio_postgres::Row) -> CatalogEntry {
     }
 }
 
-fn not_found(path: &HomePath) -> StoreError {
+pub(super) fn not_found(path: &HomePath) -> StoreError {
     StoreError::new(
         ErrorKind::NotFound,
         format!("{path}: no such file or directory"),
     )
 }
 
-fn now() -> i64 {
+pub(super) fn now() -> i64 {
     netdisk_store::unix_now()
 }
 
 /// How a read locks the row it finds, until the transaction ends.
 #[derive(Clone, Copy)]
-enum Lock {
+pub(super) enum Lock {
     None,
     /// Against removal and change by others (a parent directory).
     Share,
@@ -97,7 +115,7 @@ impl Lock {
 }
 
 /// The row at `path`.
-async fn row_at(
+pub(super) async fn row_at(
     client: &impl GenericClient,
     owner: &str,
     path: &HomePath,
@@ -115,7 +133,7 @@ async fn row_at(
 }
 
 /// Checks that `dir` is a directory (the home always is).
-async fn require_dir(
+pub(super) async fn require_dir(
     client: &impl GenericClient,
     owner: &str,
     dir: &HomePath,
@@ -208,77 +226,28 @@ impl Catalog {
         path: &HomePath,
         parents: bool,
     ) -> Result<(), StoreError> {
-        if path.is_home() {
-            return Err(StoreError::new(ErrorKind::Exists, "~: file exists"));
-        }
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(database)?;
-        let mut wanted = vec![path.clone()];
-        if parents {
-            let mut above = path.parent();
-            while !above.is_home() {
-                wanted.push(above.clone());
-                above = above.parent();
-            }
-        }
-        // From the top down: each directory's parent exists when it is made.
-        for dir in wanted.iter().rev() {
-            let asked = dir == path;
-            // As `mkdir -p`: with `parents`, a directory there already is fine.
-            match row_at(&transaction, owner, dir, Lock::None).await? {
-                Some(row) if row.entry.kind == EntryKind::Dir && (parents || !asked) => continue,
-                Some(_) if asked => {
-                    return Err(StoreError::new(
-                        ErrorKind::Exists,
-                        format!("{dir}: file exists"),
-                    ))
-                }
-                Some(_) => {
-                    return Err(StoreError::new(
-                        ErrorKind::NotADirectory,
-                        format!("{dir}: not a directory"),
-                    ))
-                }
-                None => {}
-            }
-            require_dir(&transaction, owner, &dir.parent(), Lock::Share).await?;
-            let made = transaction
-                .execute(
-                    "INSERT INTO entries (owner, path, parent, name, kind, modified)
-                     VALUES ($1, $2, $3, $4, 'd', $5) ON CONFLICT DO NOTHING",
-                    &[
-                        &owner,
-                        &dir.relative(),
-                        &dir.parent().relative(),
-                        &dir.file_name().unwrap_or_default(),
-                        &now(),
-                    ],
-                )
-                .await
-                .map_err(database)?;
-            // Made meanwhile by another server: as if it had been there.
-            if made == 0 && asked && !parents {
-                return Err(StoreError::new(
-                    ErrorKind::Exists,
-                    format!("{dir}: file exists"),
-                ));
-            }
-        }
+        make_dirs(&transaction, owner, path, parents).await?;
         transaction.commit().await.map_err(database)
     }
 
     /// Makes `file` the file at its path, in one transaction: its row
-    /// appears (or replaces a file's row, whose object is doomed), the
-    /// reservation goes, and the account counts the new size. This is
-    /// the commit point: before it the file is not there, after it every
-    /// server serves it. `quota_exceeded` if the file is larger than its
-    /// reservation; `not_found` if the reservation expired (the caller
-    /// then dooms the object).
+    /// appears, the reservation goes, and the account counts the new
+    /// size. A file there is dealt with as `existing` says: replaced (its
+    /// object doomed), kept as the path's newest old version (the oldest
+    /// beyond the number kept go), or the commit is refused (`exists`,
+    /// for anything at the path). This is the commit point: before it the
+    /// file is not there, after it every server serves it.
+    /// `quota_exceeded` if the file is larger than its reservation;
+    /// `not_found` if the reservation expired (the caller then dooms the
+    /// object). Returns what left the account.
     pub async fn commit_file(
         &self,
         owner: &str,
         file: &NewFile,
         reservation: &Reservation,
+        existing: Existing,
     ) -> Result<Replaced, StoreError> {
         if file.size > reservation.bytes {
             return Err(StoreError::new(
@@ -300,26 +269,26 @@ impl Catalog {
         }
         require_dir(&transaction, owner, &file.path.parent(), Lock::Share).await?;
         let replaced = match row_at(&transaction, owner, &file.path, Lock::Update).await? {
+            Some(_) if existing == Existing::Refuse => return Err(exists(&file.path)),
             Some(old) if old.entry.kind == EntryKind::Dir => {
                 return Err(StoreError::new(
                     ErrorKind::IsADirectory,
                     format!("{}: is a directory", file.path),
                 ))
             }
-            Some(old) => Replaced {
-                object: old.object,
-                bytes: old.entry.size,
-            },
+            Some(old) => {
+                // The new file is a new file: nothing of the old row
+                // (its properties) stays, as a new inode in the local back-end.
+                delete_row(&transaction, owner, &file.path, None).await?;
+                retire_replaced(&transaction, owner, &file.path, &old, existing).await?
+            }
             None => Replaced::default(),
         };
         let mode = file.mode.and_then(|mode| i32::try_from(mode).ok());
-        transaction
+        let made = transaction
             .execute(
                 "INSERT INTO entries (owner, path, parent, name, kind, size, blake3, object, modified, mode)
-                 VALUES ($1, $2, $3, $4, 'f', $5, $6, $7, $8, $9)
-                 ON CONFLICT (owner, path) DO UPDATE SET size = EXCLUDED.size,
-                    blake3 = EXCLUDED.blake3, object = EXCLUDED.object,
-                    modified = EXCLUDED.modified, mode = EXCLUDED.mode",
+                 VALUES ($1, $2, $3, $4, 'f', $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
                 &[
                     &owner,
                     &file.path.relative(),
@@ -334,7 +303,10 @@ impl Catalog {
             )
             .await
             .map_err(database)?;
-        doom(&transaction, replaced.object.as_ref()).await?;
+        // A directory made there meanwhile (mkdir takes no account lock).
+        if made == 0 {
+            return Err(exists(&file.path));
+        }
         transaction
             .execute(
                 "UPDATE accounts SET used = used - $2 + $3 WHERE owner = $1",
@@ -410,6 +382,7 @@ impl Catalog {
         row_at(&transaction, owner, path, Lock::Update)
             .await?
             .ok_or_else(|| not_found(path))?;
+        lock_subtree(&transaction, owner, path).await?;
         let removed = transaction
             .query(
                 &format!(
@@ -419,31 +392,26 @@ impl Catalog {
             )
             .await
             .map_err(database)?;
-        let mut freed = 0;
-        for row in &removed {
-            freed += from_sql_size(row.get(1));
-            doom(
-                &transaction,
-                row.get::<_, Option<&str>>(0)
-                    .and_then(ObjectKey::parse)
-                    .as_ref(),
-            )
-            .await?;
-        }
+        let freed = doom_removed(&transaction, &removed).await?;
         free_used(&transaction, owner, freed).await?;
         transaction.commit().await.map_err(database)?;
         Ok(freed)
     }
 
-    /// Renames `from` to `to` as rename(2) does: a file replaces a file
-    /// (whose object is doomed), a directory replaces an empty directory,
-    /// and a directory's whole subtree moves with it, in one transaction.
-    /// Returns what was replaced.
+    /// Renames `from` to `to` as rename(2) does: a file replaces a file,
+    /// a directory replaces an empty directory, and a directory's whole
+    /// subtree moves with it, in one transaction. A file replaced is dealt
+    /// with as `existing` says (as for `commit_file`: doomed, kept as an
+    /// old version of `to`, or, with `Refuse`, anything at `to` is
+    /// `exists`). The moved file's own old versions stay at `from`: they
+    /// belong to the path, as in the local back-end. Returns what left
+    /// the account.
     pub async fn rename(
         &self,
         owner: &str,
         from: &HomePath,
         to: &HomePath,
+        existing: Existing,
     ) -> Result<Replaced, StoreError> {
         if from.is_home() || to.is_home() {
             return Err(StoreError::new(
@@ -469,8 +437,14 @@ impl Catalog {
         require_dir(&transaction, owner, &to.parent(), Lock::Share).await?;
         let mut replaced = Replaced::default();
         if let Some(target) = row_at(&transaction, owner, to, Lock::Update).await? {
+            if existing == Existing::Refuse {
+                return Err(exists(to));
+            }
             match (source.entry.kind, target.entry.kind) {
-                (EntryKind::Dir, EntryKind::Dir) => require_empty(&transaction, owner, to).await?,
+                (EntryKind::Dir, EntryKind::Dir) => {
+                    require_empty(&transaction, owner, to).await?;
+                    delete_row(&transaction, owner, to, None).await?;
+                }
                 (EntryKind::Dir, _) => {
                     return Err(StoreError::new(
                         ErrorKind::NotADirectory,
@@ -484,23 +458,16 @@ impl Catalog {
                     ))
                 }
                 _ => {
-                    replaced = Replaced {
-                        object: target.object.clone(),
-                        bytes: target.entry.size,
-                    };
+                    delete_row(&transaction, owner, to, None).await?;
+                    replaced = retire_replaced(&transaction, owner, to, &target, existing).await?;
                 }
             }
-            delete_row(&transaction, owner, to, replaced.object.as_ref()).await?;
         }
-        // The row itself takes the new parent and name; rows below it
-        // swap the old prefix of their path and parent for the new one.
+        lock_subtree(&transaction, owner, from).await?;
         transaction
             .execute(
                 &format!(
-                    "UPDATE entries SET
-                        path = $3 || substr(path, char_length($2) + 1),
-                        parent = CASE WHEN path = $2 THEN $4 ELSE $3 || substr(parent, char_length($2) + 1) END,
-                        name = CASE WHEN path = $2 THEN $5 ELSE name END
+                    "UPDATE entries SET (path, parent, name) = ({MOVED})
                      WHERE owner = $1 AND {SUBTREE}"
                 ),
                 &[
@@ -530,8 +497,11 @@ impl Catalog {
     /// Which of `objects` a row names (the collector keeps those).
     pub async fn named(&self, objects: &[ObjectKey]) -> Result<Vec<ObjectKey>, StoreError> {
         let keys: Vec<&str> = objects.iter().map(ObjectKey::as_str).collect();
+        // Trash and old versions name theirs too.
         self.object_keys(
-            "SELECT DISTINCT object FROM entries WHERE object = ANY($1)",
+            "SELECT object FROM entries WHERE object = ANY($1)
+             UNION SELECT object FROM trashed_entries WHERE object = ANY($1)
+             UNION SELECT object FROM versions WHERE object = ANY($1)",
             &[&keys],
         )
         .await
@@ -570,6 +540,130 @@ impl Catalog {
     }
 }
 
+/// Makes the directory `path` (and, with `parents`, the missing ones
+/// above it) in the caller's transaction.
+pub(super) async fn make_dirs(
+    client: &impl GenericClient,
+    owner: &str,
+    path: &HomePath,
+    parents: bool,
+) -> Result<(), StoreError> {
+    if path.is_home() {
+        return Err(StoreError::new(ErrorKind::Exists, "~: file exists"));
+    }
+    let mut wanted = vec![path.clone()];
+    if parents {
+        let mut above = path.parent();
+        while !above.is_home() {
+            wanted.push(above.clone());
+            above = above.parent();
+        }
+    }
+    // From the top down: each directory's parent exists when it is made.
+    for dir in wanted.iter().rev() {
+        let asked = dir == path;
+        // As `mkdir -p`: with `parents`, a directory there already is fine.
+        match row_at(client, owner, dir, Lock::None).await? {
+            Some(row) if row.entry.kind == EntryKind::Dir && (parents || !asked) => continue,
+            Some(_) if asked => {
+                return Err(StoreError::new(
+                    ErrorKind::Exists,
+                    format!("{dir}: file exists"),
+                ))
+            }
+            Some(_) => {
+                return Err(StoreError::new(
+                    ErrorKind::NotADirectory,
+                    format!("{dir}: not a directory"),
+                ))
+            }
+            None => {}
+        }
+        require_dir(client, owner, &dir.parent(), Lock::Share).await?;
+        let made = client
+            .execute(
+                "INSERT INTO entries (owner, path, parent, name, kind, modified)
+                 VALUES ($1, $2, $3, $4, 'd', $5) ON CONFLICT DO NOTHING",
+                &[
+                    &owner,
+                    &dir.relative(),
+                    &dir.parent().relative(),
+                    &dir.file_name().unwrap_or_default(),
+                    &now(),
+                ],
+            )
+            .await
+            .map_err(database)?;
+        // Made meanwhile by another server: as if it had been there.
+        if made == 0 && asked && !parents {
+            return Err(StoreError::new(
+                ErrorKind::Exists,
+                format!("{dir}: file exists"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A row's columns but its owner, in the order `entries` and
+/// `trashed_entries` share (a moved row is `INSERT ... SELECT` of them).
+pub(super) const ROW_COLUMNS: &str =
+    "path, parent, name, kind, size, blake3, object, modified, mode, properties";
+
+/// The new (path, parent, name) of a row at or below path $2 moved to
+/// path $3, whose parent is $4 and name $5: the top row takes the new
+/// parent and name; the rows below swap the old prefix of their path and
+/// parent for the new one.
+pub(super) const MOVED: &str = "$3 || substr(path, char_length($2) + 1),
+    CASE WHEN path = $2 THEN $4 ELSE $3 || substr(parent, char_length($2) + 1) END,
+    CASE WHEN path = $2 THEN $5 ELSE name END";
+
+pub(super) fn exists(path: &HomePath) -> StoreError {
+    StoreError::new(ErrorKind::Exists, format!("{path}: already exists"))
+}
+
+/// Locks every row at and below `path` for the rest of the transaction,
+/// before a statement changes them all: a directory made in the tree
+/// meanwhile (mkdir locks only its parent) is then either already there
+/// for the statement, or made after and refused for want of its parent.
+pub(super) async fn lock_subtree(
+    client: &impl GenericClient,
+    owner: &str,
+    path: &HomePath,
+) -> Result<(), StoreError> {
+    client
+        .execute(
+            &format!("SELECT 1 FROM entries WHERE owner = $1 AND {SUBTREE} FOR UPDATE"),
+            &[&owner, &path.relative()],
+        )
+        .await
+        .map_err(database)?;
+    Ok(())
+}
+
+/// Dooms, in one statement, the objects of rows just deleted (columns
+/// `object`, `size`); returns their bytes, for the caller to take off `used`.
+pub(super) async fn doom_removed(
+    client: &impl GenericClient,
+    removed: &[tokio_postgres::Row],
+) -> Result<u64, StoreError> {
+    let objects: Vec<&str> = removed
+        .iter()
+        .filter_map(|row| row.get::<_, Option<&str>>(0))
+        .collect();
+    if !objects.is_empty() {
+        client
+            .execute(
+                "INSERT INTO doomed_objects (object, since) SELECT unnest($1::text[]), $2
+                 ON CONFLICT DO NOTHING",
+                &[&objects, &now()],
+            )
+            .await
+            .map_err(database)?;
+    }
+    Ok(removed.iter().map(|row| from_sql_size(row.get(1))).sum())
+}
+
 /// Deletes the row at `path`; its `object` (if any) is doomed.
 async fn delete_row(
     client: &impl GenericClient,
@@ -588,7 +682,11 @@ async fn delete_row(
 }
 
 /// Takes `bytes` off `owner`'s used bytes (the account row is locked).
-async fn free_used(client: &impl GenericClient, owner: &str, bytes: u64) -> Result<(), StoreError> {
+pub(super) async fn free_used(
+    client: &impl GenericClient,
+    owner: &str,
+    bytes: u64,
+) -> Result<(), StoreError> {
     client
         .execute(
             "UPDATE accounts SET used = used - $2 WHERE owner = $1",
@@ -600,7 +698,10 @@ async fn free_used(client: &impl GenericClient, owner: &str, bytes: u64) -> Resu
 }
 
 /// Records that `object` (if any) is no longer named.
-async fn doom(client: &impl GenericClient, object: Option<&ObjectKey>) -> Result<(), StoreError> {
+pub(super) async fn doom(
+    client: &impl GenericClient,
+    object: Option<&ObjectKey>,
+) -> Result<(), StoreError> {
     if let Some(object) = object {
         client
             .execute(

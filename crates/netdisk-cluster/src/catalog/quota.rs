@@ -45,7 +45,7 @@ async fn read_account(
     Ok(Usage::of_row(&row))
 }
 
-fn no_account(owner: &str) -> StoreError {
+pub(super) fn no_account(owner: &str) -> StoreError {
     StoreError::new(ErrorKind::NotFound, format!("no account {owner:?}"))
 }
 

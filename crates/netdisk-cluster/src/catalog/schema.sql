@@ -8,11 +8,40 @@ INSERT INTO netdisk_schema VALUES (1);
 -- bytes of committed files; `reserved` the bytes uploads in progress
 -- hold (rows of `reservations`). Every change to either takes this row
 -- FOR UPDATE, so servers agree on the quota without a lock of their own.
+-- `used` counts the home's files, the trash and old versions alike.
+-- The home itself has no row in `entries`: its dead properties are here.
 CREATE TABLE accounts (
-    owner    text PRIMARY KEY,
-    quota    bigint CHECK (quota >= 0),
-    used     bigint NOT NULL DEFAULT 0 CHECK (used >= 0),
-    reserved bigint NOT NULL DEFAULT 0 CHECK (reserved >= 0)
+    owner           text PRIMARY KEY,
+    quota           bigint CHECK (quota >= 0),
+    used            bigint NOT NULL DEFAULT 0 CHECK (used >= 0),
+    reserved        bigint NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+    home_properties bytea
+);
+
+-- Who may log in: the SCRAM verifier as netdisk_store::UserDb keeps it
+-- (never a password). A user's quota is its account's.
+CREATE TABLE users (
+    name       text PRIMARY KEY REFERENCES accounts (owner),
+    salt       bytea NOT NULL,
+    iterations bigint NOT NULL CHECK (iterations > 0),
+    stored_key bytea NOT NULL CHECK (octet_length(stored_key) = 32),
+    server_key bytea NOT NULL CHECK (octet_length(server_key) = 32),
+    created    bigint NOT NULL
+);
+
+-- A user's own trash and versions settings; NULL: the server's.
+CREATE TABLE user_retention (
+    name                  text PRIMARY KEY REFERENCES users (name) ON DELETE CASCADE,
+    keep_trash            bigint CHECK (keep_trash >= 0),
+    keep_versions         bigint CHECK (keep_versions >= 0),
+    free_space_from_trash boolean
+);
+
+-- Server-wide secrets (32 random bytes each), made once by whichever
+-- server asks first.
+CREATE TABLE secrets (
+    name  text PRIMARY KEY,
+    value bytea NOT NULL CHECK (octet_length(value) = 32)
 );
 
 -- Room held by an upload in progress, until it commits, fails, or its
@@ -41,6 +70,8 @@ CREATE TABLE entries (
     object   text,
     modified bigint,
     mode     integer,
+    -- Dead properties (WebDAV), as the engine encoded them.
+    properties bytea,
     PRIMARY KEY (owner, path),
     CHECK ((kind = 'f') = (object IS NOT NULL))
 );
@@ -48,7 +79,55 @@ CREATE INDEX entries_by_parent ON entries (owner, parent, name);
 -- For the collector: is an object named?
 CREATE INDEX entries_by_object ON entries (object) WHERE object IS NOT NULL;
 
--- Objects no row names any more (a replaced or deleted file's), to be
+-- The trash: what `trash` took out of the home, a file or a whole tree
+-- per item. Its rows move, whole, from `entries` to `trashed_entries`
+-- (same columns, paths as they were) and back on a restore; no byte is
+-- copied. `size` is the bytes of all its files (they still count).
+CREATE TABLE trash (
+    id      bigserial PRIMARY KEY,
+    owner   text NOT NULL REFERENCES accounts (owner),
+    path    text NOT NULL,
+    kind    "char" NOT NULL CHECK (kind IN ('d', 'f')),
+    size    bigint NOT NULL CHECK (size >= 0),
+    deleted bigint NOT NULL
+);
+CREATE INDEX trash_by_owner ON trash (owner, id);
+
+CREATE TABLE trashed_entries (
+    item       bigint NOT NULL REFERENCES trash (id),
+    path       text NOT NULL,
+    parent     text NOT NULL,
+    name       text NOT NULL,
+    kind       "char" NOT NULL CHECK (kind IN ('d', 'f')),
+    size       bigint NOT NULL DEFAULT 0 CHECK (size >= 0),
+    blake3     text,
+    object     text,
+    modified   bigint,
+    mode       integer,
+    properties bytea,
+    PRIMARY KEY (item, path),
+    CHECK ((kind = 'f') = (object IS NOT NULL))
+);
+CREATE INDEX trashed_entries_by_object ON trashed_entries (object) WHERE object IS NOT NULL;
+
+-- Old versions: a file an upload or a move replaced, kept under the path
+-- it was at (as the local back-end files them), oldest first by id.
+-- Renaming, trashing or removing the file there leaves them at the path.
+CREATE TABLE versions (
+    id       bigserial PRIMARY KEY,
+    owner    text NOT NULL REFERENCES accounts (owner),
+    path     text NOT NULL,
+    size     bigint NOT NULL CHECK (size >= 0),
+    blake3   text,
+    object   text NOT NULL,
+    modified bigint,
+    replaced bigint NOT NULL
+);
+CREATE INDEX versions_by_path ON versions (owner, path, id);
+CREATE INDEX versions_by_owner ON versions (owner, id);
+CREATE INDEX versions_by_object ON versions (object);
+
+-- Objects no row names any more (a replaced, deleted or purged file's), to be
 -- deleted from the object store by whichever server collects next.
 CREATE TABLE doomed_objects (
     object text PRIMARY KEY,
