@@ -110,8 +110,16 @@ pub trait Home: Send + Sync + 'static {
     fn remove_tree(&self, path: &HomePath) -> Result<u64, StoreError>;
     /// Removes an empty directory.
     fn remove_dir(&self, path: &HomePath) -> Result<(), StoreError>;
-    /// Renames `from` to `to` atomically, replacing a file at `to`.
-    fn rename(&self, from: &HomePath, to: &HomePath) -> Result<(), StoreError>;
+    /// Renames `from` to `to` atomically, replacing a file at `to`; with
+    /// `keep_versions`, the replaced file is kept as `to`'s newest old
+    /// version (of at most that many), as an upload's commit does.
+    /// Returns the bytes that left (the file replaced, or versions trimmed).
+    fn rename(
+        &self,
+        from: &HomePath,
+        to: &HomePath,
+        keep_versions: Option<u32>,
+    ) -> Result<u64, StoreError>;
 
     /// Moves what is at `path` (a file, a symlink, a whole tree) into the
     /// user's trash, atomically: a crash leaves it in one place or the
@@ -124,12 +132,6 @@ pub trait Home: Send + Sync + 'static {
     fn restore_trash(&self, id: &str, to: &HomePath) -> Result<(), StoreError>;
     /// Deletes a trash item for good; returns its bytes.
     fn purge_trash(&self, id: &str) -> Result<u64, StoreError>;
-    /// Keeps the regular file at `target`, about to be replaced, as its
-    /// newest old version (the same bytes, not a copy); `None` when there
-    /// is no regular file there, or an empty one. Undo with `drop_version` if the
-    /// replacement fails; after it, `trim_versions`.
-    fn keep_version(&self, target: &HomePath) -> Result<Option<String>, StoreError>;
-    fn drop_version(&self, target: &HomePath, id: &str);
     /// Deletes all but the newest `keep` old versions of `path`; returns the bytes.
     fn trim_versions(&self, path: &HomePath, keep: u32) -> Result<u64, StoreError>;
     /// A file's old versions, oldest first.

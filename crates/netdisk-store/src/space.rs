@@ -325,28 +325,11 @@ impl Space {
                         format!("cannot move {from} into itself ({target})"),
                     ));
                 }
-                match on_replace {
-                    Existing::KeepVersions(keep) => {
-                        // As an upload's commit: linked in first, so the
-                        // replaced file is never in neither place.
-                        let version = home.keep_version(&target)?;
-                        if let Err(err) = home.rename(&from, &target) {
-                            if let Some(id) = version {
-                                home.drop_version(&target, &id);
-                            }
-                            return Err(err);
-                        }
-                        match version {
-                            Some(_) => home.trim_versions(&target, keep),
-                            None => Ok(0),
-                        }
-                    }
-                    _ => {
-                        let replaced = home.file_size(&target);
-                        home.rename(&from, &target)?;
-                        Ok(replaced)
-                    }
-                }
+                let keep_versions = match on_replace {
+                    Existing::KeepVersions(keep) => Some(keep),
+                    _ => None,
+                };
+                home.rename(&from, &target, keep_versions)
             })
             .await?;
         self.store.quotas.freed(&self.user, replaced);

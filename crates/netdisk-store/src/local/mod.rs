@@ -114,8 +114,30 @@ impl Home for LocalHome {
         LocalHome::remove_dir(self, path)
     }
 
-    fn rename(&self, from: &HomePath, to: &HomePath) -> Result<(), StoreError> {
-        LocalHome::rename(self, from, to)
+    fn rename(
+        &self,
+        from: &HomePath,
+        to: &HomePath,
+        keep_versions: Option<u32>,
+    ) -> Result<u64, StoreError> {
+        let Some(keep) = keep_versions else {
+            let replaced = self.file_size(to);
+            LocalHome::rename(self, from, to)?;
+            return Ok(replaced);
+        };
+        // As an upload's commit: linked in first, so the replaced file is
+        // never in neither place.
+        let version = self.keep_version(to)?;
+        if let Err(err) = LocalHome::rename(self, from, to) {
+            if let Some(id) = version {
+                self.drop_version(to, &id);
+            }
+            return Err(err);
+        }
+        match version {
+            Some(_) => self.trim_versions(to, keep),
+            None => Ok(0),
+        }
     }
 
     fn file_size(&self, path: &HomePath) -> u64 {
@@ -203,14 +225,6 @@ impl Home for LocalHome {
 
     fn purge_trash(&self, id: &str) -> Result<u64, StoreError> {
         LocalHome::purge_trash(self, id)
-    }
-
-    fn keep_version(&self, target: &HomePath) -> Result<Option<String>, StoreError> {
-        LocalHome::keep_version(self, target)
-    }
-
-    fn drop_version(&self, target: &HomePath, id: &str) {
-        LocalHome::drop_version(self, target, id)
     }
 
     fn trim_versions(&self, path: &HomePath, keep: u32) -> Result<u64, StoreError> {
