@@ -34,7 +34,7 @@ pub async fn collect(
             break;
         }
         for key in &doomed {
-            objects.delete(key).await.map_err(store_error)?;
+            objects.delete(key).await?;
         }
         catalog.forget_doomed(&doomed).await?;
         collected.doomed += doomed.len() as u64;
@@ -44,8 +44,7 @@ pub async fn collect(
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let old: Vec<ObjectKey> = objects
         .list()
-        .await
-        .map_err(store_error)?
+        .await?
         .into_iter()
         .filter(|(_, modified)| *modified <= before)
         .map(|(key, _)| key)
@@ -53,13 +52,9 @@ pub async fn collect(
     for chunk in old.chunks(BATCH as usize) {
         let named = catalog.named(chunk).await?;
         for key in chunk.iter().filter(|key| !named.contains(key)) {
-            objects.delete(key).await.map_err(store_error)?;
+            objects.delete(key).await?;
             collected.orphans += 1;
         }
     }
     Ok(collected)
-}
-
-fn store_error(error: crate::ObjectsError) -> StoreError {
-    StoreError::new(netdisk_store::ErrorKind::Internal, error.to_string())
 }

@@ -12,18 +12,24 @@
 //! tested against a real Garage cluster and a real PostgreSQL server; the
 //! `netdisk_store::Backend` implementation over them comes next.
 
+mod backend;
 mod catalog;
 mod collector;
+mod home;
+mod ledger;
 mod object_body;
 mod object_ranges;
 mod objects;
 mod part_writer;
+mod staged;
 
+pub use backend::ClusterBackend;
 pub use catalog::{
     Catalog, CatalogEntry, Claimed, KeptUpload, KeptVersion, NewFile, PartialSource, Replaced,
     Reservation, Usage,
 };
 pub use collector::{collect, Collected};
+pub use ledger::CatalogLedger;
 pub use object_body::ObjectBody;
 pub use object_ranges::ObjectRanges;
 pub use objects::{ObjectKey, Objects, ObjectsError, S3Location};

@@ -17,6 +17,14 @@ pub enum ObjectsError {
     Store(#[from] object_store::Error),
 }
 
+/// The object store failed: the client sees an internal error with the
+/// store's reason.
+impl From<ObjectsError> for netdisk_store::StoreError {
+    fn from(error: ObjectsError) -> netdisk_store::StoreError {
+        netdisk_store::StoreError::new(netdisk_store::ErrorKind::Internal, error.to_string())
+    }
+}
+
 /// Where the objects live: a bucket on an S3 endpoint, and a key prefix
 /// within it (several netdisk installations may share one bucket).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -399,7 +399,7 @@ impl Space {
     }
 
     async fn insert_share(&self, path: &HomePath, spec: ShareSpec) -> Result<Share, StoreError> {
-        let entry = self.home.entry(path)?;
+        let entry = self.entry(path).await?;
         let kind = match entry.kind {
             EntryKind::File => "file",
             EntryKind::Dir => "dir",

@@ -1,0 +1,107 @@
+//! The engine's `Backend` for several servers: every home is catalog
+//! rows and objects (`home.rs`), the quota is the catalog's
+//! (`ledger.rs`), and each server's periodic sweep gives back the room of
+//! servers that died and deletes objects nothing names.
+
+use crate::catalog::Catalog;
+use crate::collector::collect;
+use crate::home::ClusterHome;
+use crate::ledger::CatalogLedger;
+use crate::objects::Objects;
+use netdisk_store::{ActivePartials, Backend, Backing, Home, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::runtime::Handle;
+
+/// An object written but not yet named (an upload between its last
+/// part and its commit) is younger than this; an older unnamed one was
+/// left by a server that died, and is deleted.
+const ORPHAN_AGE: Duration = Duration::from_secs(6 * 3600);
+
+/// What every home of one server shares.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) catalog: Catalog,
+    pub(crate) objects: Objects,
+    /// The server's runtime, which the engine's blocking threads wait on.
+    pub(crate) runtime: Handle,
+}
+
+/// The catalog and the object store, as one server's back-end.
+pub struct ClusterBackend {
+    shared: Shared,
+}
+
+impl ClusterBackend {
+    /// `runtime` runs the catalog's and the store's requests.
+    pub fn new(catalog: Catalog, objects: Objects, runtime: Handle) -> ClusterBackend {
+        ClusterBackend {
+            shared: Shared {
+                catalog,
+                objects,
+                runtime,
+            },
+        }
+    }
+
+    /// The back-end and its ledger, for `Store::open_on`; `server` names
+    /// this server on the room its uploads hold.
+    pub fn into_backing(self, server: &str) -> Backing {
+        let ledger = CatalogLedger::new(
+            self.shared.catalog.clone(),
+            server,
+            self.shared.runtime.clone(),
+        );
+        Backing {
+            backend: Box::new(self),
+            quotas: Arc::new(ledger),
+        }
+    }
+
+    async fn sweep_shared(&self) -> Result<(), StoreError> {
+        let released = self
+            .shared
+            .catalog
+            .expire_reservations(netdisk_store::unix_now())
+            .await?;
+        if released > 0 {
+            tracing::info!(released, "reservations of stopped servers released");
+        }
+        let collected = collect(&self.shared.catalog, &self.shared.objects, ORPHAN_AGE).await?;
+        if collected.doomed + collected.orphans > 0 {
+            tracing::info!(
+                doomed = collected.doomed,
+                orphans = collected.orphans,
+                "objects deleted"
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Backend for ClusterBackend {
+    fn open_home(&self, user: &str) -> Result<Arc<dyn Home>, StoreError> {
+        Ok(Arc::new(ClusterHome {
+            shared: self.shared.clone(),
+            owner: user.to_owned(),
+        }))
+    }
+
+    /// Nothing of this server's own is left at startup (other servers'
+    /// uploads may be under way); later sweeps release expired
+    /// reservations and delete objects nothing names. No partial uploads
+    /// are kept by this back-end yet, so none expire.
+    fn sweep(
+        &self,
+        _max_age: Duration,
+        _active: &ActivePartials,
+        at_startup: bool,
+    ) -> Vec<(String, u64)> {
+        if !at_startup {
+            if let Err(error) = self.shared.runtime.block_on(self.sweep_shared()) {
+                tracing::warn!(%error, "cluster sweep failed");
+            }
+        }
+        Vec::new()
+    }
+}

@@ -1,0 +1,274 @@
+//! Three engines (`netdisk_store::Store`, as three servers run them) on
+//! one PostgreSQL catalog and a 3-node Garage cluster, each server
+//! talking to its own Garage node: what one does, the others see at once.
+
+mod common;
+
+use bytes::Bytes;
+use common::{engines, objects_on, path, pattern};
+use netdisk_cluster::{Catalog, ClusterBackend};
+use netdisk_proto::{EntryKind, HomePath};
+use netdisk_store::{
+    AuditDestination, ErrorKind, Retention, SourceAttributes, Space, Store, StoreConfig,
+    StoreError, TrashRef, UploadSpec,
+};
+use netdisk_testbed::{Garage, Postgres};
+use std::time::Duration;
+use tokio::runtime::Handle;
+
+const MIB: usize = 1 << 20;
+
+struct Servers {
+    stores: Vec<Store>,
+    catalog: Catalog,
+    _roots: Vec<tempfile::TempDir>,
+}
+
+/// `count` servers, each through Garage node `i % nodes`, with `user` of
+/// `quota` (the catalog's account; each server's own user database
+/// holds the same quota until users move into the catalog).
+async fn servers(
+    postgres: &Postgres,
+    garage: &Garage,
+    count: usize,
+    user: &str,
+    quota: Option<u64>,
+    retention: Retention,
+) -> Servers {
+    let catalog = Catalog::connect(&postgres.url(), 4).await.expect("catalog");
+    catalog.set_account(user, quota).await.expect("account");
+    let mut stores = Vec::new();
+    let mut roots = Vec::new();
+    for server in 0..count {
+        let root = tempfile::tempdir().expect("tempdir");
+        let backend = ClusterBackend::new(
+            Catalog::connect(&postgres.url(), 8).await.expect("catalog"),
+            objects_on(garage, server % 3),
+            Handle::current(),
+        );
+        let store = Store::open_on(
+            StoreConfig {
+                root: root.path().to_owned(),
+                default_quota: None,
+                partial_ttl: Duration::from_secs(3600),
+                audit: AuditDestination::File("audit.log".into()),
+                max_login_failures: 5,
+                lockout: Duration::from_secs(60),
+                retention,
+            },
+            Some(backend.into_backing(&format!("server-{server}"))),
+        )
+        .expect("store");
+        store.users().add(user, "pw", quota).expect("user");
+        stores.push(store);
+        roots.push(root);
+    }
+    Servers {
+        stores,
+        catalog,
+        _roots: roots,
+    }
+}
+
+impl Servers {
+    async fn space(&self, server: usize, user: &str) -> Space {
+        self.stores[server]
+            .space(user, "127.0.0.1:9".parse().expect("addr"))
+            .await
+            .expect("space")
+    }
+}
+
+fn hash(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+/// Uploads `body` in chunks of 256 KiB, as a front-end streams it.
+async fn upload(space: &Space, to: &str, body: &[u8]) -> Result<String, StoreError> {
+    let spec = UploadSpec {
+        size: body.len() as u64,
+        attributes: SourceAttributes {
+            modified: Some(1_700_000_000),
+            mode: None,
+        },
+        ..UploadSpec::default()
+    };
+    let mut upload = space.begin_upload(&path(to), spec).await?;
+    upload.start_body(0).await.expect("start");
+    for chunk in body.chunks(256 * 1024) {
+        upload
+            .write(Bytes::copy_from_slice(chunk))
+            .await
+            .expect("write");
+    }
+    Ok(upload.finish(&hash(body)).await?.blake3)
+}
+
+async fn download(space: &Space, from: &str) -> (Vec<u8>, String) {
+    let mut download = space.open_download(&path(from), None).await.expect("open");
+    let mut body = Vec::new();
+    while let Some(chunk) = download.next_chunk().await {
+        body.extend_from_slice(&chunk.expect("chunk"));
+    }
+    let blake3 = download.finish().await.expect("finish");
+    (body, blake3)
+}
+
+async fn names(space: &Space, dir: &str) -> Vec<(String, u64)> {
+    space
+        .list(&path(dir))
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|entry| (entry.name, entry.size))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn what_one_server_commits_the_others_serve_at_once() {
+    let Some((postgres, garage)) = engines(3) else {
+        return;
+    };
+    let servers = servers(&postgres, &garage, 3, "alice", None, Retention::default()).await;
+    let (a, b, c) = (
+        servers.space(0, "alice").await,
+        servers.space(1, "alice").await,
+        servers.space(2, "alice").await,
+    );
+
+    // Put on A: a file of three parts, a small one through a batch, an empty one.
+    a.mkdir(&path("photos"), false).await.expect("mkdir");
+    let big = pattern(20 * MIB + 12_345, 1);
+    upload(&a, "photos/big.raw", &big).await.expect("upload");
+    let small = pattern(3_000, 2);
+    let (file, pending) = a
+        .accept_small(
+            &path("photos/small.jpg"),
+            small.clone(),
+            &hash(&small),
+            SourceAttributes::default(),
+            None,
+        )
+        .await
+        .expect("accept");
+    let results = a.commit_small(vec![file]).await.expect("batch");
+    let result = results.into_iter().next().expect("one result");
+    pending.settle(result).expect("small committed");
+    upload(&a, "photos/empty", &[]).await.expect("empty upload");
+
+    // Get on B: the same bytes, the hash recorded at the commit.
+    let (body, blake3) = download(&b, "photos/big.raw").await;
+    assert!(body == big, "the bytes read on B are the ones put on A");
+    assert_eq!(blake3, hash(&big));
+    let (stat, recorded) = b
+        .stat_with_hash(&path("photos/big.raw"))
+        .await
+        .expect("stat");
+    assert_eq!(stat.size, big.len() as u64);
+    assert_eq!(stat.modified, Some(1_700_000_000));
+    assert_eq!(recorded.as_deref(), Some(hash(&big).as_str()));
+    assert_eq!(download(&b, "photos/small.jpg").await.0, small);
+    assert!(download(&b, "photos/empty").await.0.is_empty());
+
+    // ls on C.
+    assert_eq!(
+        names(&c, "photos").await,
+        vec![
+            ("big.raw".to_owned(), big.len() as u64),
+            ("empty".to_owned(), 0),
+            ("small.jpg".to_owned(), small.len() as u64),
+        ]
+    );
+
+    // A move on C, seen on B; a replaced file kept as a version.
+    c.rename(&path("photos/small.jpg"), &path("photos/big.raw"))
+        .await
+        .expect("move over");
+    let versions = b.versions(&path("photos/big.raw")).await.expect("versions");
+    assert_eq!(versions.len(), 1, "the replaced file is a version");
+    assert_eq!(versions[0].size, big.len() as u64);
+    assert_eq!(download(&b, "photos/big.raw").await.0, small);
+    let restored = a
+        .restore_version(&path("photos/big.raw"), &versions[0].id)
+        .await
+        .expect("restore the version");
+    assert_eq!(restored.blake3, hash(&big));
+    assert_eq!(download(&c, "photos/big.raw").await.0, big);
+
+    // rm on B goes to the trash A sees; A restores it.
+    b.remove(&path("photos/empty"), false).await.expect("rm");
+    assert!(c.entry(&path("photos/empty")).await.is_err());
+    let trash = a.trash().await.expect("trash");
+    assert_eq!(trash.len(), 1);
+    assert_eq!(trash[0].kind, EntryKind::File);
+    a.restore_trash(&TrashRef::Id(trash[0].id.clone()), None)
+        .await
+        .expect("restore");
+    assert_eq!(c.entry(&path("photos/empty")).await.expect("back").size, 0);
+
+    // Every server reports the same usage: the file, and its two old
+    // versions (a restored version stays one; the file it replaced joins it).
+    let usage = [
+        a.usage().await.expect("usage"),
+        b.usage().await.expect("usage"),
+        c.usage().await.expect("usage"),
+    ];
+    assert_eq!(usage[0].used, usage[1].used);
+    assert_eq!(usage[1].used, usage[2].used);
+    assert_eq!(usage[0].used, (2 * big.len() + small.len()) as u64);
+    assert_eq!(usage[0].versions, (big.len() + small.len()) as u64);
+    assert_eq!(usage[0].trash, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn uploads_racing_through_three_servers_never_pass_the_quota() {
+    let Some((postgres, garage)) = engines(3) else {
+        return;
+    };
+    let quota = 10 * MIB as u64;
+    let keep_nothing = Retention {
+        keep_trash: Duration::ZERO,
+        keep_versions: 0,
+        free_space_from_trash: false,
+    };
+    let servers = servers(&postgres, &garage, 3, "bob", Some(quota), keep_nothing).await;
+    let mut spaces = Vec::new();
+    for server in 0..3 {
+        spaces.push(servers.space(server, "bob").await);
+    }
+    let racing = (0..16).map(|n| {
+        let space = spaces[n % 3].clone();
+        async move {
+            let body = pattern(MIB, n as u8);
+            upload(&space, &format!("race-{n:02}"), &body).await
+        }
+    });
+    let results = futures_util::future::join_all(racing).await;
+    let mut committed = 0;
+    for result in &results {
+        match result {
+            Ok(_) => committed += 1,
+            Err(err) => assert_eq!(err.kind, ErrorKind::QuotaExceeded, "{err}"),
+        }
+    }
+    assert_eq!(committed, 10, "exactly what fits is committed");
+    let usage = servers.catalog.usage("bob").await.expect("usage");
+    assert_eq!(usage.used, quota);
+    let listed = spaces[1].list(&HomePath::home()).await.expect("list");
+    assert_eq!(listed.len(), 10);
+
+    // The room of uploads that ended is given back (off their tasks):
+    // a removal then makes room for one more, on any server.
+    spaces[2].remove(&path("race-00"), false).await.ok();
+    spaces[2].remove(&path("race-01"), false).await.ok();
+    let again = pattern(MIB, 99);
+    let mut admitted = Err(StoreError::new(ErrorKind::Internal, "never tried"));
+    for _ in 0..50 {
+        admitted = upload(&spaces[0], "after", &again).await;
+        if admitted.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    admitted.expect("room freed by a removal is usable on another server");
+}
