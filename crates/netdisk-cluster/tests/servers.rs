@@ -272,3 +272,65 @@ async fn uploads_racing_through_three_servers_never_pass_the_quota() {
     }
     admitted.expect("room freed by a removal is usable on another server");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_garage_node_killed_mid_upload_loses_nothing_acknowledged() {
+    let Some((postgres, mut garage)) = engines(3) else {
+        return;
+    };
+    let servers = servers(&postgres, &garage, 3, "carol", None, Retention::default()).await;
+    let (a, b, c) = (
+        servers.space(0, "carol").await,
+        servers.space(1, "carol").await,
+        servers.space(2, "carol").await,
+    );
+    let before = pattern(5 * MIB, 7);
+    upload(&a, "before.bin", &before).await.expect("upload");
+
+    // An upload through node 0 while node 2 dies: two of three replicas
+    // still answer, so it completes.
+    let during = pattern(40 * MIB + 1, 8);
+    let spec = UploadSpec {
+        size: during.len() as u64,
+        ..UploadSpec::default()
+    };
+    let mut streaming = a
+        .begin_upload(&path("during.bin"), spec)
+        .await
+        .expect("begin");
+    streaming.start_body(0).await.expect("start");
+    let (first, rest) = during.split_at(16 * MIB);
+    for chunk in first.chunks(256 * 1024) {
+        streaming
+            .write(Bytes::copy_from_slice(chunk))
+            .await
+            .expect("write");
+    }
+    garage.kill_node(2);
+    for chunk in rest.chunks(256 * 1024) {
+        streaming
+            .write(Bytes::copy_from_slice(chunk))
+            .await
+            .expect("write");
+    }
+    let committed = streaming.finish(&hash(&during)).await;
+    committed.expect("two of three replicas take the upload");
+
+    // Reads through node 1 still work, for the file before and the one during.
+    assert!(download(&b, "before.bin").await.0 == before);
+    assert!(download(&b, "during.bin").await.0 == during);
+
+    // The server whose node died fails its upload cleanly: an error, no
+    // file, and nothing else changed.
+    let refused = upload(&c, "after.bin", &pattern(MIB, 9)).await;
+    assert!(refused.is_err(), "an upload through a dead node fails");
+    assert_eq!(
+        b.entry(&path("after.bin")).await.expect_err("no file").kind,
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        b.list(&HomePath::home()).await.expect("list").len(),
+        2,
+        "only the two acknowledged files"
+    );
+}
