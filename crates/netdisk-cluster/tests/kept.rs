@@ -306,13 +306,7 @@ async fn versions_are_kept_trimmed_and_purged() {
         .forget_doomed(&[objects[0].clone()])
         .await
         .expect("forget");
-    let sizes: Vec<u64> = catalog
-        .versions("vic", &path("f"))
-        .await
-        .expect("versions")
-        .iter()
-        .map(|version| version.size)
-        .collect();
+    let sizes = version_sizes(&catalog, "vic", "f").await;
     assert_eq!(sizes, [200, 300]);
     assert_eq!(books.check("vic").await, 900);
     assert_eq!(
@@ -328,11 +322,7 @@ async fn versions_are_kept_trimmed_and_purged() {
     put_as(&catalog, "vic", &new_file("empty", 7), keep_two)
         .await
         .expect("commit");
-    assert!(catalog
-        .versions("vic", &path("empty"))
-        .await
-        .expect("versions")
-        .is_empty());
+    assert!(version_sizes(&catalog, "vic", "empty").await.is_empty());
     assert_eq!(books.check("vic").await, 907);
 
     // Refuse: anything at the path is `exists`, and the room is given back.
@@ -430,11 +420,7 @@ async fn versions_are_kept_trimmed_and_purged() {
             bytes: 900
         }
     );
-    assert!(catalog
-        .versions("vic", &path("f"))
-        .await
-        .expect("versions")
-        .is_empty());
+    assert!(version_sizes(&catalog, "vic", "f").await.is_empty());
     assert_eq!(books.check("vic").await, 11);
 
     // A plain replace frees the old file at once.
@@ -478,10 +464,7 @@ async fn versions_belong_to_the_path_through_moves_and_removals() {
             .object,
         b_object.expect("object")
     );
-    assert_eq!(
-        catalog.versions("max", &path("a")).await.expect("versions")[0].size,
-        10
-    );
+    assert_eq!(version_sizes(&catalog, "max", "a").await, [10]);
     assert_eq!(books.check("max").await, 60);
 
     // `Refuse` moves nothing onto anything.
@@ -513,25 +496,11 @@ async fn versions_belong_to_the_path_through_moves_and_removals() {
 
     // Trashed or removed, the file's versions stay listed at its path.
     catalog.trash("max", &path("b")).await.expect("trash");
-    assert_eq!(
-        catalog
-            .versions("max", &path("b"))
-            .await
-            .expect("versions")
-            .len(),
-        1
-    );
+    assert_eq!(version_sizes(&catalog, "max", "b").await.len(), 1);
     assert_eq!(books.check("max").await, 45);
     put(&catalog, "max", "a", 1).await.expect("put");
     catalog.remove_file("max", &path("a")).await.expect("rm");
-    assert_eq!(
-        catalog
-            .versions("max", &path("a"))
-            .await
-            .expect("versions")
-            .len(),
-        1
-    );
+    assert_eq!(version_sizes(&catalog, "max", "a").await.len(), 1);
     assert_eq!(books.check("max").await, 45);
     assert_eq!(
         catalog.kept_bytes("max").await.expect("kept"),
@@ -851,4 +820,15 @@ async fn properties_and_times_stay_with_their_row() {
             .kind,
         ErrorKind::Invalid
     );
+}
+
+/// The sizes of the old versions of `owner`'s file at `at`, oldest first.
+async fn version_sizes(catalog: &Catalog, owner: &str, at: &str) -> Vec<u64> {
+    catalog
+        .versions(owner, &path(at))
+        .await
+        .expect("versions")
+        .iter()
+        .map(|version| version.size)
+        .collect()
 }
