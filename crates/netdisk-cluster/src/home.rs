@@ -82,11 +82,14 @@ impl Home for ClusterHome {
         path: &HomePath,
         limit: usize,
     ) -> Result<Option<Vec<Entry>>, StoreError> {
-        let entry = self.entry(path)?;
-        if entry.kind != EntryKind::Dir {
-            return Ok(Some(vec![entry]));
-        }
-        let rows = self.wait(self.shared.catalog.list(&self.owner, path))?;
+        // A directory, the usual case, in one round trip; a file is described.
+        let rows = match self.wait(self.shared.catalog.list(&self.owner, path)) {
+            Ok(rows) => rows,
+            Err(err) if err.kind == ErrorKind::NotADirectory => {
+                return Ok(Some(vec![self.entry(path)?]))
+            }
+            Err(err) => return Err(err),
+        };
         if rows.len() > limit {
             return Ok(None);
         }

@@ -184,18 +184,14 @@ async fn the_trash_moves_rows_out_and_back() {
         .expect("entry");
     assert_eq!((b.entry.size, b.object), (50, Some(b_object)));
     assert_eq!(
-        catalog
-            .properties("ann", &path("back/deep/docs/sub/b"))
+        properties_of(&catalog, "ann", "back/deep/docs/sub/b")
             .await
-            .expect("props")
             .as_deref(),
         Some(&b"b's props"[..])
     );
     assert_eq!(
-        catalog
-            .properties("ann", &path("back/deep/docs"))
+        properties_of(&catalog, "ann", "back/deep/docs")
             .await
-            .expect("props")
             .as_deref(),
         Some(&b"docs' props"[..])
     );
@@ -831,4 +827,12 @@ async fn version_sizes(catalog: &Catalog, owner: &str, at: &str) -> Vec<u64> {
         .iter()
         .map(|version| version.size)
         .collect()
+}
+
+/// The dead properties recorded on `owner`'s `at`.
+async fn properties_of(catalog: &Catalog, owner: &str, at: &str) -> Option<Vec<u8>> {
+    catalog
+        .properties(owner, &path(at))
+        .await
+        .expect("properties")
 }

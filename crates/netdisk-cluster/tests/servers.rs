@@ -205,6 +205,9 @@ async fn what_one_server_commits_the_others_serve_at_once() {
         .await
         .expect("restore");
     assert_eq!(c.entry(&path("photos/empty")).await.expect("back").size, 0);
+    let described = c.list(&path("photos/empty")).await.expect("ls of a file");
+    assert_eq!(described.len(), 1, "a file's listing is its own entry");
+    assert_eq!(described[0].name, "empty");
 
     // Every server reports the same usage: the file, and its two old
     // versions (a restored version stays one; the file it replaced joins it).
