@@ -5,6 +5,7 @@
 
 use crate::catalog::Catalog;
 use crate::collector::collect;
+use crate::directory::CatalogUsers;
 use crate::home::ClusterHome;
 use crate::ledger::CatalogLedger;
 use crate::objects::Objects;
@@ -44,7 +45,7 @@ impl ClusterBackend {
         }
     }
 
-    /// The back-end and its ledger, for `Store::open_on`; `server` names
+    /// The back-end, its ledger and the catalog's users, for `Store::open_on`; `server` names
     /// this server on the room its uploads hold.
     pub fn into_backing(self, server: &str) -> Backing {
         let ledger = CatalogLedger::new(
@@ -52,9 +53,11 @@ impl ClusterBackend {
             server,
             self.shared.runtime.clone(),
         );
+        let users = CatalogUsers::new(self.shared.catalog.clone(), self.shared.runtime.clone());
         Backing {
             backend: Box::new(self),
             quotas: Arc::new(ledger),
+            users: Arc::new(users),
         }
     }
 

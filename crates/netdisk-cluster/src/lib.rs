@@ -15,6 +15,7 @@
 mod backend;
 mod catalog;
 mod collector;
+mod directory;
 mod home;
 mod ledger;
 mod object_body;
@@ -29,6 +30,7 @@ pub use catalog::{
     Reservation, Usage,
 };
 pub use collector::{collect, Collected};
+pub use directory::CatalogUsers;
 pub use ledger::CatalogLedger;
 pub use object_body::ObjectBody;
 pub use object_ranges::ObjectRanges;

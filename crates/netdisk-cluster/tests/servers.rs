@@ -24,9 +24,8 @@ struct Servers {
     _roots: Vec<tempfile::TempDir>,
 }
 
-/// `count` servers, each through Garage node `i % nodes`, with `user` of
-/// `quota` (the catalog's account; each server's own user database
-/// holds the same quota until users move into the catalog).
+/// `count` servers, each through Garage node `i % 3`, and `user` with
+/// `quota` in the catalog's user database.
 async fn servers(
     postgres: &Postgres,
     garage: &Garage,
@@ -36,7 +35,11 @@ async fn servers(
     retention: Retention,
 ) -> Servers {
     let catalog = Catalog::connect(&postgres.url(), 4).await.expect("catalog");
-    catalog.set_account(user, quota).await.expect("account");
+    let verifier = netdisk_store::new_verifier("pw", 4096).expect("verifier");
+    catalog
+        .add_user(user, &verifier, quota)
+        .await
+        .expect("user");
     let mut stores = Vec::new();
     let mut roots = Vec::new();
     for server in 0..count {
@@ -59,7 +62,6 @@ async fn servers(
             Some(backend.into_backing(&format!("server-{server}"))),
         )
         .expect("store");
-        store.users().add(user, "pw", quota).expect("user");
         stores.push(store);
         roots.push(root);
     }
@@ -135,6 +137,26 @@ async fn what_one_server_commits_the_others_serve_at_once() {
         servers.space(1, "alice").await,
         servers.space(2, "alice").await,
     );
+
+    // Every server logs alice in against the catalog's account.
+    for store in &servers.stores {
+        assert!(
+            store
+                .logins()
+                .credentials("alice")
+                .await
+                .expect("alice")
+                .known
+        );
+        assert!(
+            !store
+                .logins()
+                .credentials("mallory")
+                .await
+                .expect("decoy")
+                .known
+        );
+    }
 
     // Put on A: a file of three parts, a small one through a batch, an empty one.
     a.mkdir(&path("photos"), false).await.expect("mkdir");
@@ -257,6 +279,8 @@ async fn uploads_racing_through_three_servers_never_pass_the_quota() {
     assert_eq!(committed, 10, "exactly what fits is committed");
     let usage = servers.catalog.usage("bob").await.expect("usage");
     assert_eq!(usage.used, quota);
+    let seen = spaces[2].usage().await.expect("df");
+    assert_eq!((seen.used, seen.quota), (quota, Some(quota)));
     let listed = spaces[1].list(&HomePath::home()).await.expect("list");
     assert_eq!(listed.len(), 10);
 

@@ -77,9 +77,9 @@ impl Server {
         self.config.transport == Transport::Plaintext
     }
 
-    /// True when the user database has no users yet.
-    pub fn has_no_users(&self) -> bool {
-        self.shared.store.users().is_empty().unwrap_or(false)
+    /// True when there are no users yet.
+    pub async fn has_no_users(&self) -> bool {
+        self.shared.store.has_no_users().await
     }
 
     /// Serves until `shutdown` completes, then drains within the grace period.

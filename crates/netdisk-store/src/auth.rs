@@ -8,9 +8,9 @@
 //! exchange runs the same steps and fails at the same place as a wrong
 //! password.
 
-use crate::error::{ErrorKind, StoreError};
+use crate::directory::UserDirectory;
+use crate::error::StoreError;
 use crate::throttle::LoginThrottle;
-use crate::users::UserDb;
 use hmac::{Hmac, Mac};
 use netdisk_proto::scram::{Verifier, DEFAULT_ITERATIONS};
 use rand::RngCore;
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 pub struct Logins {
-    users: Arc<UserDb>,
+    users: Arc<dyn UserDirectory>,
     /// Keys the made-up verifiers; kept in the user database so an
     /// unknown user's salt survives restarts too.
     decoy_key: [u8; 32],
@@ -62,7 +62,7 @@ pub struct Credentials {
 
 impl Logins {
     pub(crate) fn new(
-        users: Arc<UserDb>,
+        users: Arc<dyn UserDirectory>,
         decoy_key: [u8; 32],
         max_failures: u32,
         lockout: Duration,
@@ -87,10 +87,7 @@ impl Logins {
         let found = tokio::task::spawn_blocking(move || users.credentials(&name))
             .await
             .map_err(StoreError::worker)?
-            .map_err(|e| {
-                tracing::error!(error = %e, "user database lookup failed");
-                StoreError::new(ErrorKind::Internal, e.to_string())
-            })?;
+            .inspect_err(|e| tracing::error!(error = %e, "user database lookup failed"))?;
         Ok(match found {
             Some((verifier, _quota)) => Credentials {
                 verifier,

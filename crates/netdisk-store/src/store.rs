@@ -7,6 +7,7 @@ use crate::auth::Logins;
 use crate::backend::Backend;
 use crate::claims::{ActivePartials, PartialRelease};
 use crate::data_dir::{DataDir, DataDirError};
+use crate::directory::UserDirectory;
 use crate::error::{ErrorKind, StoreError};
 use crate::local::LocalBackend;
 use crate::quota::{QuotaBook, QuotaLedger};
@@ -49,6 +50,29 @@ pub enum OpenError {
     Users(#[from] UserDbError),
     #[error(transparent)]
     Audit(#[from] std::io::Error),
+    #[error("user directory: {0}")]
+    Directory(#[from] StoreError),
+}
+
+/// The engine's secrets from `directory`, read on a thread of their own:
+/// a shared directory answers through the async runtime, which `open`
+/// (called from async code too) must not block.
+fn secrets<const N: usize>(
+    directory: &Arc<dyn UserDirectory>,
+    names: [&str; N],
+) -> Result<[[u8; 32]; N], StoreError> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let mut values = [[0u8; 32]; N];
+                for (value, name) in values.iter_mut().zip(names) {
+                    *value = directory.secret(name)?;
+                }
+                Ok(values)
+            })
+            .join()
+            .map_err(|_| StoreError::new(ErrorKind::Internal, "reading the secrets failed"))?
+    })
 }
 
 /// Where users' files and the quota's figures live, when not on this
@@ -57,6 +81,9 @@ pub enum OpenError {
 pub struct Backing {
     pub backend: Box<dyn Backend>,
     pub quotas: Arc<dyn QuotaLedger>,
+    /// The users' accounts (the data directory's database keeps only
+    /// what is not shared yet: API tokens, share links, tus uploads).
+    pub users: Arc<dyn UserDirectory>,
 }
 
 /// Cheap to clone: every clone is the same engine.
@@ -67,7 +94,11 @@ pub struct Store {
 
 pub(crate) struct Inner {
     pub(crate) root: PathBuf,
+    /// The data directory's database: tokens, share links, tus uploads,
+    /// and the accounts unless a `Backing` brings its own.
     pub(crate) users: Arc<UserDb>,
+    /// Where accounts are read.
+    pub(crate) directory: Arc<dyn UserDirectory>,
     pub(crate) logins: Logins,
     pub(crate) backend: Box<dyn Backend>,
     pub(crate) quotas: Arc<dyn QuotaLedger>,
@@ -92,17 +123,22 @@ impl Store {
         let data = DataDir::open(&config.root)?;
         let users = Arc::new(data.users()?);
         let audit = AuditLog::open(&config.audit, data.root())?;
-        let decoy_key = users.secret("decoy-verifier")?;
+        let root = data.root().to_owned();
+        let backing = match backing {
+            Some(backing) => backing,
+            None => Backing {
+                backend: Box::new(LocalBackend::new(data)),
+                quotas: Arc::new(QuotaBook::default()),
+                users: users.clone(),
+            },
+        };
+        let directory = backing.users.clone();
+        let [decoy_key, unlock_key] = secrets(&directory, ["decoy-verifier", "share-unlock"])?;
         let shares = Shares::new(
             users.clone(),
-            users.secret("share-unlock")?,
+            unlock_key,
             LoginThrottle::new(config.max_login_failures, config.lockout),
         );
-        let root = data.root().to_owned();
-        let backing = backing.unwrap_or_else(|| Backing {
-            backend: Box::new(LocalBackend::new(data)),
-            quotas: Arc::new(QuotaBook::default()),
-        });
         // Uploads cut by a crash: plain ones go now, resumable ones when they expire.
         backing
             .backend
@@ -111,12 +147,13 @@ impl Store {
             inner: Arc::new(Inner {
                 root,
                 logins: Logins::new(
-                    users.clone(),
+                    directory.clone(),
                     decoy_key,
                     config.max_login_failures,
                     config.lockout,
                 ),
                 users,
+                directory,
                 backend: backing.backend,
                 quotas: backing.quotas,
                 active: Arc::default(),
@@ -135,6 +172,16 @@ impl Store {
 
     pub fn users(&self) -> &UserDb {
         &self.inner.users
+    }
+
+    /// True when there are no users yet.
+    pub async fn has_no_users(&self) -> bool {
+        let directory = self.inner.directory.clone();
+        tokio::task::spawn_blocking(move || directory.is_empty())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or(false)
     }
 
     /// The HTTP API's bearer tokens.
@@ -228,7 +275,7 @@ impl Store {
 impl Inner {
     /// The user's trash and versions settings: theirs, else the server's.
     fn retention_of(&self, user: &str) -> Retention {
-        match self.users.retention_of(user) {
+        match self.directory.retention_of(user) {
             Ok(own) => own.over(self.config.retention),
             Err(e) => {
                 tracing::warn!(%user, error = %e, "cannot read the user's retention; the server's applies");
@@ -240,7 +287,7 @@ impl Inner {
     /// Deletes every user's trash items older than their trash keeps them
     /// (a trash that is off keeps nothing: what is left in it goes).
     fn expire_trash(&self) -> Vec<(String, u64)> {
-        let users = match self.users.list() {
+        let users = match self.directory.list() {
             Ok(users) => users,
             Err(e) => {
                 tracing::warn!(error = %e, "trash expiry: cannot list users");
@@ -272,12 +319,11 @@ impl Inner {
     /// The user's quota now (it may change while the server runs):
     /// their own, else the default; `None` is unlimited.
     pub(crate) async fn quota_of(&self, user: &str) -> Result<Option<u64>, StoreError> {
-        let users = self.users.clone();
+        let directory = self.directory.clone();
         let name = user.to_owned();
-        let own = tokio::task::spawn_blocking(move || users.credentials(&name))
+        let own = tokio::task::spawn_blocking(move || directory.credentials(&name))
             .await
-            .map_err(StoreError::worker)?
-            .map_err(|e| StoreError::new(ErrorKind::Internal, e.to_string()))?
+            .map_err(StoreError::worker)??
             .and_then(|(_, quota)| quota);
         Ok(own.or(self.config.default_quota))
     }

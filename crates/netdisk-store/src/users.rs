@@ -28,6 +28,17 @@ pub enum UserDbError {
     Schema(i64),
 }
 
+/// A SCRAM verifier for `password` with a fresh random salt: what a user
+/// database stores instead of the password.
+pub fn new_verifier(password: &str, iterations: u32) -> Result<Verifier, UserDbError> {
+    if password.is_empty() {
+        return Err(UserDbError::EmptyPassword);
+    }
+    let mut salt = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut salt);
+    Ok(Verifier::from_password(password, &salt, iterations)?)
+}
+
 /// What `user list` shows. The verifier is never exposed here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserInfo {
@@ -190,12 +201,7 @@ impl UserDb {
     }
 
     fn make_verifier(&self, password: &str) -> Result<Verifier, UserDbError> {
-        if password.is_empty() {
-            return Err(UserDbError::EmptyPassword);
-        }
-        let mut salt = [0u8; 16];
-        rand::thread_rng().fill_bytes(&mut salt);
-        Ok(Verifier::from_password(password, &salt, self.iterations)?)
+        new_verifier(password, self.iterations)
     }
 
     pub fn add(&self, name: &str, password: &str, quota: Option<u64>) -> Result<(), UserDbError> {

@@ -70,7 +70,7 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
     }
     drop(stdout);
     tracing::info!(%addr, root = %args.root.root.display(), "netdisk server started");
-    if server.has_no_users() {
+    if server.has_no_users().await {
         crate::output::print_error_line(format_args!(
             "no users yet: add one with 'netdisk user add NAME --root {}'",
             args.root.root.display()
