@@ -9,7 +9,7 @@ use crate::error::ServerError;
 use crate::session::Shared;
 use crate::tls::ServerTls;
 use netdisk_proto::Fingerprint;
-use netdisk_store::{Store, StoreConfig};
+use netdisk_store::{Backing, Store, StoreConfig};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,15 +26,27 @@ impl Server {
     /// Opens the data directory (creating it, and the TLS certificate, on
     /// first start) and binds.
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
-        let store = Store::open(StoreConfig {
-            root: config.root.clone(),
-            default_quota: config.default_quota,
-            partial_ttl: config.partial_ttl,
-            audit: config.audit.clone(),
-            max_login_failures: config.max_login_failures,
-            lockout: config.lockout,
-            retention: config.retention,
-        })?;
+        Server::bind_on(config, None).await
+    }
+
+    /// `bind`, with users' files, accounts and quotas in `backing` (a
+    /// back-end several servers share) instead of the data directory.
+    pub async fn bind_on(
+        config: ServerConfig,
+        backing: Option<Backing>,
+    ) -> Result<Server, ServerError> {
+        let store = Store::open_on(
+            StoreConfig {
+                root: config.root.clone(),
+                default_quota: config.default_quota,
+                partial_ttl: config.partial_ttl,
+                audit: config.audit.clone(),
+                max_login_failures: config.max_login_failures,
+                lockout: config.lockout,
+                retention: config.retention,
+            },
+            backing,
+        )?;
         let tls = ServerTls::load(&config.transport, store.root())?.map(Arc::new);
         let listener =
             TcpListener::bind(&config.listen)

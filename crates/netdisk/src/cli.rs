@@ -105,6 +105,11 @@ pub struct RootArg {
     /// The server's data directory.
     #[arg(long, default_value = netdisk_store::DEFAULT_ROOT)]
     pub root: PathBuf,
+    /// The catalog several servers share (postgres://USER@HOST:PORT/DB):
+    /// users, names and quotas there instead of in the data directory
+    /// (docs/CLUSTER.md).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -347,6 +352,11 @@ pub struct ServeArgs {
     /// same certificate (HTTPS) or --plaintext; e.g. 0.0.0.0:7480 [off].
     #[arg(long, value_name = "ADDR")]
     pub http: Option<String>,
+    /// With --store: the S3 bucket that holds the files
+    /// (s3://BUCKET[/PREFIX]?endpoint=URL&region=NAME; keys from
+    /// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) (docs/CLUSTER.md).
+    #[arg(long, value_name = "URL")]
+    pub objects: Option<String>,
     /// TLS certificate chain (PEM) instead of the generated one; needs --tls-key.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,

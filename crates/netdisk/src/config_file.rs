@@ -17,6 +17,9 @@ pub struct ConfigFile {
     pub listen: Option<String>,
     /// The HTTP API's address (`--http`); absent: no HTTP.
     pub http_listen: Option<String>,
+    /// The shared catalog (`--store`) and object store (`--objects`).
+    pub store: Option<String>,
+    pub objects: Option<String>,
     pub max_connections: Option<usize>,
     pub max_connections_per_ip: Option<usize>,
     pub login_timeout: Option<DurationText>,

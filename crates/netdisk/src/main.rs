@@ -1,6 +1,7 @@
 //! `netdisk`: the server (`netdisk serve`), user administration
 //! (`netdisk user ...`) and the client commands, in one binary.
 
+mod accounts;
 mod address;
 mod cli;
 mod config_file;
@@ -120,7 +121,7 @@ async fn run(cli: Cli) -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args, &cli.security).await,
-        Command::User(command) => users::run(command),
+        Command::User(command) => users::run(command).await,
         Command::Keygen { file, force } => keygen::run(&file, force),
         Command::Shell => match init_logging("warn", None) {
             Ok(()) => shell::run(target, output).await,

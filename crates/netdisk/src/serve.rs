@@ -3,9 +3,11 @@
 use crate::cli::{Security, ServeArgs};
 use crate::config_file::ConfigFile;
 use anyhow::{bail, Context};
+use netdisk_cluster::{Catalog, ClusterBackend, Objects, S3Location};
 use netdisk_http::{HttpConfig, HttpGateway};
 use netdisk_proto::SiteKey;
 use netdisk_server::{AuditDestination, Retention, Server, ServerConfig, Transport};
+use netdisk_store::Backing;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,6 +19,20 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
         file.log.server.as_deref(),
     )?;
     let http_listen = args.http.clone().or(file.http_listen.clone());
+    let store = args.root.store.clone().or(file.store.clone());
+    let objects = args.objects.clone().or(file.objects.clone());
+    let backing = match (store, objects) {
+        (None, None) => None,
+        (Some(store), Some(objects)) => {
+            if http_listen.is_some() {
+                bail!("the HTTP API does not run on a shared catalog yet (its tokens and share links are still kept per server): leave out --http");
+            }
+            Some(shared_backing(&store, &objects).await?)
+        }
+        _ => bail!(
+            "--store and --objects go together: the catalog names the files the object store holds"
+        ),
+    };
     let config = server_config(&args, security, file)?;
     if config.transport == Transport::Plaintext && !is_loopback(&config.listen) {
         tracing::warn!(listen = %config.listen, "PLAINTEXT on a non-loopback address: passwords are safe (SCRAM), but files and names cross the network unencrypted");
@@ -35,7 +51,7 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
         grace_period: config.grace_period,
         ..HttpConfig::default()
     });
-    let server = Server::bind(config).await?;
+    let server = Server::bind_on(config, backing).await?;
     let addr = server.local_addr()?;
     let gateway = match http_config {
         Some(http) => Some(HttpGateway::bind(server.store(), server.tls(), http).await?),
@@ -94,6 +110,31 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
     }
     tracing::info!("netdisk server stopped");
     Ok(())
+}
+
+/// Connections each server keeps to the catalog.
+const CATALOG_CONNECTIONS: usize = 16;
+
+/// The catalog at `store` and the bucket at `objects`, as this server's
+/// back-end: files, users and quotas shared with every server on them.
+async fn shared_backing(store: &str, objects: &str) -> anyhow::Result<Backing> {
+    let catalog = Catalog::connect(store, CATALOG_CONNECTIONS)
+        .await
+        .context("catalog (--store)")?;
+    let location = S3Location::parse(objects).context("--objects")?;
+    let objects = Objects::open(&location, None).context("--objects")?;
+    // Names this server on the room its uploads hold, so a restarted one
+    // is a new holder and the old one's room expires.
+    let server = format!(
+        "netdisk-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    );
+    tracing::info!(%server, bucket = %location.bucket, "files, users and quotas in the shared catalog");
+    Ok(
+        ClusterBackend::new(catalog, objects, tokio::runtime::Handle::current())
+            .into_backing(&server),
+    )
 }
 
 /// Flags, then the config file, then the defaults.

@@ -1,39 +1,14 @@
-//! `netdisk user ...`: accounts, straight on the data directory (SQLite
-//! allows this while a server runs; a new user can log in at once).
+//! `netdisk user ...`: accounts, straight on the data directory or on
+//! the shared catalog (`--store`; see accounts.rs).
 
+use crate::accounts::{Accounts, FilesOf};
 use crate::cli::UserCommand;
 use crate::output::print_line;
 use crate::password::new_password;
 use crate::size::{human, Quota};
 use anyhow::Context;
-use netdisk_store::DataDir;
-use std::path::Path;
 
-fn open(root: &Path) -> anyhow::Result<(DataDir, netdisk_store::UserDb)> {
-    let data = DataDir::open(root)?;
-    let users = data.users()?;
-    Ok((data, users))
-}
-
-/// Opens a data directory that must exist already: only `user add` (and
-/// `serve`) may create one, so a mistyped --root is an error, not a new
-/// empty data directory at the typo.
-fn open_existing(root: &Path) -> anyhow::Result<(DataDir, netdisk_store::UserDb)> {
-    let database = root.join("users.db");
-    let exists = database
-        .try_exists()
-        .with_context(|| format!("data directory {}", root.display()))?;
-    if !exists {
-        anyhow::bail!(
-            "{} is not a netdisk data directory (it has no users.db): check --root, or create one with 'netdisk user add NAME --root {}'",
-            root.display(),
-            root.display()
-        );
-    }
-    open(root)
-}
-
-pub fn run(command: UserCommand) -> anyhow::Result<()> {
+pub async fn run(command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Add {
             name,
@@ -44,40 +19,39 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
             netdisk_store::validate_user_name(&name)
                 .with_context(|| format!("user add {name:?}"))?;
             let password = new_password(password_stdin)?;
-            let (data, users) = open(&root.root)?;
-            users
+            let accounts = Accounts::open(&root.root, root.store.as_deref(), true).await?;
+            let home = accounts
                 .add(&name, &password, quota)
+                .await
                 .with_context(|| format!("user add {name}"))?;
-            data.create_home(&name)?;
-            print_line(format_args!(
-                "added user {name} (home {})",
-                data.home(&name).display()
-            ));
+            print_line(format_args!("added user {name} ({home})"));
         }
         UserCommand::Passwd {
             name,
             password_stdin,
             root,
         } => {
-            let (_, users) = open_existing(&root.root)?;
+            let accounts = Accounts::open(&root.root, root.store.as_deref(), false).await?;
             // Check first, so nobody types a password for a user that does not exist.
-            if users.credentials(&name)?.is_none() {
+            if !accounts.exists(&name).await? {
                 anyhow::bail!("user passwd {name}: no such user");
             }
             let password = new_password(password_stdin)?;
-            users
+            accounts
                 .set_password(&name, &password)
+                .await
                 .with_context(|| format!("user passwd {name}"))?;
             print_line(format_args!("password changed for {name}"));
         }
         UserCommand::Quota { name, size, root } => {
-            let (_, users) = open_existing(&root.root)?;
+            let accounts = Accounts::open(&root.root, root.store.as_deref(), false).await?;
             let quota = match size {
                 Quota::Limit(bytes) => Some(bytes),
                 Quota::Unlimited => None,
             };
-            users
+            accounts
                 .set_quota(&name, quota)
+                .await
                 .with_context(|| format!("user quota {name}"))?;
             match quota {
                 Some(bytes) => print_line(format_args!(
@@ -90,18 +64,17 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
             }
         }
         UserCommand::Del { name, purge, root } => {
-            let (data, users) = open_existing(&root.root)?;
-            users
-                .delete(&name)
+            let accounts = Accounts::open(&root.root, root.store.as_deref(), false).await?;
+            let files = accounts
+                .delete(&name, purge)
+                .await
                 .with_context(|| format!("user del {name}"))?;
-            if purge {
-                data.remove_home(&name)?;
-                print_line(format_args!("deleted user {name} and their files"));
-            } else {
-                print_line(format_args!(
+            match files {
+                FilesOf::Removed => print_line(format_args!("deleted user {name} and their files")),
+                FilesOf::KeptIn(home) => print_line(format_args!(
                     "deleted user {name}; their files are kept in {} (use --purge to delete them)",
-                    data.home(&name).display()
-                ));
+                    home.display()
+                )),
             }
         }
         UserCommand::Retention {
@@ -112,19 +85,16 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
             reset,
             root,
         } => {
-            let (_, users) = open_existing(&root.root)?;
-            let context = || format!("user retention {name}");
-            let own = if reset {
-                users.reset_retention(&name).with_context(context)?;
-                netdisk_store::RetentionOverrides::default()
-            } else {
-                let changes = netdisk_store::RetentionOverrides {
-                    keep_trash,
-                    keep_versions,
-                    free_space_from_trash,
-                };
-                users.set_retention(&name, changes).with_context(context)?
-            };
+            let accounts = Accounts::open(&root.root, root.store.as_deref(), false).await?;
+            let changes = (!reset).then_some(netdisk_store::RetentionOverrides {
+                keep_trash,
+                keep_versions,
+                free_space_from_trash,
+            });
+            let own = accounts
+                .set_retention(&name, changes)
+                .await
+                .with_context(|| format!("user retention {name}"))?;
             let show = |value: Option<String>| value.unwrap_or_else(|| "the server's".into());
             print_line(format_args!(
                 "{name}: keep_trash {}, keep_versions {}, free_space_from_trash {}",
@@ -137,8 +107,8 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
             ));
         }
         UserCommand::List { root } => {
-            let (_, users) = open_existing(&root.root)?;
-            let list = users.list()?;
+            let accounts = Accounts::open(&root.root, root.store.as_deref(), false).await?;
+            let list = accounts.list().await?;
             if list.is_empty() {
                 crate::output::print_error_line(format_args!(
                     "no users yet: add one with 'netdisk user add NAME --root {}'",

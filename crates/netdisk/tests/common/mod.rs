@@ -343,10 +343,16 @@ impl ServerProcess {
 
     /// Starts `netdisk serve` with more flags (`--grace 2`, say).
     pub fn start_with_args(root: &Path, args: &[&str]) -> ServerProcess {
+        Self::start_with_env(root, args, &[])
+    }
+
+    /// Starts `netdisk serve` with more flags and environment variables.
+    pub fn start_with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
         let mut child = netdisk()
             .args(["serve", "--listen", "127.0.0.1:0", "--root"])
             .arg(root)
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

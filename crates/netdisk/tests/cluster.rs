@@ -1,0 +1,186 @@
+//! Three `netdisk serve` processes on one PostgreSQL catalog and a 3-node
+//! Garage cluster (docs/CLUSTER.md), driven by the real client: users,
+//! files and quotas are the same on every server, and a server killed
+//! mid-upload loses nothing another server cannot finish.
+
+mod common;
+
+use common::*;
+use netdisk_client::{Client, NetStream};
+use netdisk_testbed::{require_engines, Garage, Postgres, TestbedError};
+use std::path::Path;
+use std::process::Command;
+
+const MIB: usize = 1 << 20;
+
+/// PostgreSQL and a 3-node Garage, or `None` (the reason printed) where
+/// they are not installed and CI did not ask for them.
+fn engines() -> Option<(Postgres, Garage)> {
+    match Postgres::start().and_then(|postgres| Ok((postgres, Garage::start(3)?))) {
+        Ok(engines) => Some(engines),
+        Err(TestbedError::Missing(missing)) if !require_engines() => {
+            eprintln!("skipped: {missing}");
+            None
+        }
+        Err(error) => panic!("engines: {error}"),
+    }
+}
+
+/// `count` servers, each with its own data directory (its TLS key) and
+/// its own Garage node.
+fn start_servers(
+    postgres: &Postgres,
+    garage: &Garage,
+    dir: &Path,
+    count: usize,
+) -> Vec<ServerProcess> {
+    let keys = [
+        ("AWS_ACCESS_KEY_ID", garage.access_key_id()),
+        ("AWS_SECRET_ACCESS_KEY", garage.secret_access_key()),
+    ];
+    (0..count)
+        .map(|server| {
+            let objects = format!(
+                "s3://{}?endpoint={}&region={}",
+                garage.bucket(),
+                garage.endpoint(server % 3),
+                garage.region()
+            );
+            let args = ["--store", &postgres.url(), "--objects", &objects];
+            ServerProcess::start_with_env(&dir.join(format!("server-{server}")), &args, &keys)
+        })
+        .collect()
+}
+
+/// A client command logged in as alice on `server`.
+fn as_alice(server: &ServerProcess, password: &str) -> Command {
+    let mut cmd = netdisk();
+    cmd.env("NETDISK_SERVER", &server.addr)
+        .env("NETDISK_FINGERPRINT", server.fingerprint.to_string())
+        .env("NETDISK_USER", "alice")
+        .env("NETDISK_PASSWORD", password);
+    cmd
+}
+
+fn user_command(postgres: &Postgres, args: &[&str], stdin: &str) -> Output {
+    run(
+        netdisk()
+            .arg("user")
+            .args(args)
+            .args(["--store", &postgres.url()]),
+        stdin,
+    )
+}
+
+#[test]
+fn three_servers_share_users_files_and_quotas() {
+    let Some((postgres, garage)) = engines() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    user_command(
+        &postgres,
+        &["add", "alice", "--password-stdin", "--quota", "50MiB"],
+        "pw\n",
+    )
+    .ok();
+    let servers = start_servers(&postgres, &garage, dir.path(), 3);
+    let (a, b, c) = (&servers[0], &servers[1], &servers[2]);
+
+    // Put on A, get on B, ls on C.
+    let photo = dir.path().join("photo.raw");
+    let content = pattern(20 * MIB + 3, 1);
+    write_file(&photo, &content);
+    run(as_alice(a, "pw").arg("put").arg(&photo), "").ok();
+    let fetched = dir.path().join("fetched.raw");
+    run(
+        as_alice(b, "pw").args(["get", "photo.raw"]).arg(&fetched),
+        "",
+    )
+    .ok();
+    assert!(std::fs::read(&fetched).expect("fetched") == content);
+    let listed = run(as_alice(c, "pw").args(["ls", "-l"]), "");
+    listed.ok();
+    assert!(
+        listed.stdout.contains("photo.raw"),
+        "C lists what A stored: {}",
+        listed.stdout
+    );
+
+    // One account everywhere: a wrong password is refused on any server,
+    // and a new password works on all of them at once.
+    let refused = run(as_alice(b, "wrong").arg("ls"), "");
+    assert!(!refused.status.success(), "a wrong password logged in");
+    user_command(&postgres, &["passwd", "alice", "--password-stdin"], "new\n").ok();
+    run(as_alice(c, "new").arg("ls"), "").ok();
+    assert!(!run(as_alice(a, "pw").arg("ls"), "").status.success());
+
+    // One quota everywhere: 20 MiB used of 50; another 20 fit, a third do not.
+    run(
+        as_alice(b, "new").arg("put").arg(&photo).arg("second.raw"),
+        "",
+    )
+    .ok();
+    let over = run(
+        as_alice(c, "new").arg("put").arg(&photo).arg("third.raw"),
+        "",
+    );
+    assert!(!over.status.success(), "the quota was passed");
+    assert!(
+        over.stderr.contains("quota"),
+        "the refusal says why: {}",
+        over.stderr
+    );
+    let df = run(as_alice(a, "new").arg("df"), "");
+    df.ok();
+    assert!(
+        df.stdout.contains(&(2 * content.len()).to_string()),
+        "every server counts both files: {}",
+        df.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_killed_mid_upload_the_client_finishes_on_another() {
+    let Some((postgres, garage)) = engines() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    user_command(&postgres, &["add", "alice", "--password-stdin"], "pw\n").ok();
+    let servers = start_servers(&postgres, &garage, dir.path(), 2);
+    let local = dir.path().join("big.bin");
+    let content = pattern(40 * MIB, 2);
+    write_file(&local, &content);
+
+    let pid = servers[0].child.id();
+    let transport = transport_for(Some(servers[0].fingerprint));
+    let mut client: Client<NetStream> = Client::connect(&servers[0].addr, &transport)
+        .await
+        .expect("connect");
+    client.login("alice", "pw").await.expect("login");
+    let mut killed = false;
+    let mut kill_part_way = |sent: u64, _total: u64| {
+        if !killed && sent >= 16 * MIB as u64 {
+            sigkill(pid);
+            killed = true;
+        }
+    };
+    let cut = client
+        .put_file(&local, "big.bin", true, Some(&mut kill_part_way))
+        .await;
+    assert!(cut.is_err(), "the upload survived a killed server");
+
+    // Nothing of it is visible on the other server; the client tries again there.
+    let missing = run(as_alice(&servers[1], "pw").args(["stat", "big.bin"]), "");
+    assert!(!missing.status.success(), "a cut upload is visible");
+    run(as_alice(&servers[1], "pw").arg("put").arg(&local), "").ok();
+    let fetched = dir.path().join("fetched.bin");
+    run(
+        as_alice(&servers[1], "pw")
+            .args(["get", "big.bin"])
+            .arg(&fetched),
+        "",
+    )
+    .ok();
+    assert!(std::fs::read(&fetched).expect("fetched") == content);
+}
