@@ -12,6 +12,20 @@ use std::path::Path;
 /// Connections `netdisk user` opens to a catalog: it runs one statement at a time.
 const CATALOG_CONNECTIONS: usize = 1;
 
+/// How to add the first user, for the place accounts are kept. A
+/// catalog's URL is not repeated: it may hold a password.
+pub fn first_user_hint(root: &Path, shared: bool) -> String {
+    if shared {
+        "no users yet: add one with 'netdisk user add NAME --store URL' (the catalog's URL)"
+            .to_owned()
+    } else {
+        format!(
+            "no users yet: add one with 'netdisk user add NAME --root {}'",
+            root.display()
+        )
+    }
+}
+
 pub enum Accounts {
     Local { data: DataDir, users: UserDb },
     Shared(Catalog),

@@ -21,6 +21,7 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
     let http_listen = args.http.clone().or(file.http_listen.clone());
     let store = args.root.store.clone().or(file.store.clone());
     let objects = args.objects.clone().or(file.objects.clone());
+    let shared = store.is_some();
     let backing = match (store, objects) {
         (None, None) => None,
         (Some(store), Some(objects)) => {
@@ -88,8 +89,8 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
     tracing::info!(%addr, root = %args.root.root.display(), "netdisk server started");
     if server.has_no_users().await {
         crate::output::print_error_line(format_args!(
-            "no users yet: add one with 'netdisk user add NAME --root {}'",
-            args.root.root.display()
+            "{}",
+            crate::accounts::first_user_hint(&args.root.root, shared)
         ));
     }
     let stop = tokio_util::sync::CancellationToken::new();

@@ -1,7 +1,7 @@
 //! `netdisk user ...`: accounts, straight on the data directory or on
 //! the shared catalog (`--store`; see accounts.rs).
 
-use crate::accounts::{Accounts, FilesOf};
+use crate::accounts::{first_user_hint, Accounts, FilesOf};
 use crate::cli::UserCommand;
 use crate::output::print_line;
 use crate::password::new_password;
@@ -111,8 +111,8 @@ pub async fn run(command: UserCommand) -> anyhow::Result<()> {
             let list = accounts.list().await?;
             if list.is_empty() {
                 crate::output::print_error_line(format_args!(
-                    "no users yet: add one with 'netdisk user add NAME --root {}'",
-                    root.root.display()
+                    "{}",
+                    first_user_hint(&root.root, root.store.is_some())
                 ));
             }
             for user in list {
