@@ -4,6 +4,7 @@
 //! run, as a table and as JSON. `--quick` runs small sizes in about a minute.
 
 mod baseline;
+mod cluster;
 mod http;
 mod report;
 mod s3;
@@ -30,7 +31,8 @@ struct Args {
     /// Scenarios to run, by number (1-10); all by default.
     #[arg(long, value_delimiter = ',')]
     only: Vec<u8>,
-    /// Modes to run: plaintext, tls.
+    /// Modes to run: plaintext, tls, cluster (TLS on a PostgreSQL catalog
+    /// and a 3-node Garage: scenarios 1-3 only).
     #[arg(long, value_delimiter = ',', default_values = ["plaintext", "tls"])]
     modes: Vec<String>,
     /// Where to write the figures as JSON.
@@ -53,6 +55,11 @@ enum Command {
         root: PathBuf,
         #[arg(long)]
         plaintext: bool,
+        /// The scale-out back-end's catalog and bucket (both, or neither).
+        #[arg(long, requires = "objects")]
+        store: Option<String>,
+        #[arg(long, requires = "store")]
+        objects: Option<String>,
     },
 }
 
@@ -89,8 +96,15 @@ fn sizes(quick: bool) -> Sizes {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if let Some(Command::Serve { root, plaintext }) = args.command {
-        return server::serve(&root, plaintext).await;
+    if let Some(Command::Serve {
+        root,
+        plaintext,
+        store,
+        objects,
+    }) = args.command
+    {
+        let shared = store.as_deref().zip(objects.as_deref());
+        return server::serve(&root, plaintext, shared).await;
     }
     server::raise_fd_limit();
     let sizes = sizes(args.quick);
@@ -133,13 +147,21 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     for mode in &args.modes {
-        let plaintext = match mode.as_str() {
-            "plaintext" => true,
-            "tls" => false,
-            other => anyhow::bail!("unknown mode {other:?} (plaintext, tls)"),
+        let (plaintext, cluster) = match mode.as_str() {
+            "plaintext" => (true, None),
+            "tls" => (false, None),
+            "cluster" => match cluster::Cluster::start().await? {
+                Some(cluster) => (false, Some(cluster)),
+                None => continue,
+            },
+            other => anyhow::bail!("unknown mode {other:?} (plaintext, tls, cluster)"),
         };
+        // Scenarios 4-9 measure what the back-end does not change (ls,
+        // memory, logins) or need the HTTP gateway, not on a catalog yet.
+        let local = cluster.is_none();
+        let wanted = |n: u8| wanted(n) && (local || n <= 3);
         let root = scratch.path().join(format!("data-{mode}"));
-        let server = ServerProcess::start(&root, plaintext)?;
+        let server = ServerProcess::start(&root, plaintext, cluster.as_ref())?;
         let mut single_stream = None;
         if wanted(1) {
             let mut runs = Vec::new();

@@ -1,7 +1,9 @@
 //! The server under test runs in a child process (this binary, `serve`
 //! subcommand), so its memory can be read from /proc without the clients'.
 
+use crate::cluster::Cluster;
 use netdisk_client::{ServerTrust, Transport};
+use netdisk_cluster::ClusterBackend;
 use netdisk_http::{HttpConfig, HttpGateway};
 use netdisk_proto::Fingerprint;
 use netdisk_server::{AuditDestination, Server, ServerConfig};
@@ -16,9 +18,20 @@ pub const USER: &str = "bench";
 /// Logs in at the default cost (100,000 iterations), as real users do.
 pub const REALISTIC_USER: &str = "realistic";
 pub const PASSWORD: &str = "bench-password";
+/// The bench users and their verifiers' iteration counts.
+pub const BENCH_USERS: [(&str, u32); 2] = [
+    (USER, netdisk_proto::scram::MIN_ITERATIONS),
+    (REALISTIC_USER, netdisk_proto::scram::DEFAULT_ITERATIONS),
+];
 
-/// The child side: serve `root` until stdin closes.
-pub async fn serve(root: &Path, plaintext: bool) -> anyhow::Result<()> {
+/// The child side: serve `root` until stdin closes; with `shared` (a
+/// catalog URL and a bucket URL), on the scale-out back-end, where the
+/// HTTP gateway does not run yet.
+pub async fn serve(
+    root: &Path,
+    plaintext: bool,
+    shared: Option<(&str, &str)>,
+) -> anyhow::Result<()> {
     raise_fd_limit();
     let config = ServerConfig {
         root: root.to_owned(),
@@ -34,28 +47,37 @@ pub async fn serve(root: &Path, plaintext: bool) -> anyhow::Result<()> {
         audit: AuditDestination::default(),
         ..ServerConfig::default()
     };
-    let server = Server::bind(config).await?;
+    let backing = match shared {
+        Some((store, objects)) => Some(ClusterBackend::connect(store, objects, 16).await?),
+        None => None,
+    };
+    let server = Server::bind_on(config, backing).await?;
     // The HTTP gateway too, as `netdisk serve --http` runs it.
-    let http = HttpGateway::bind(
-        server.store(),
-        server.tls(),
-        HttpConfig {
-            listen: "127.0.0.1:0".into(),
-            max_connections: 50_000,
-            max_connections_per_ip: 50_000,
-            ..HttpConfig::default()
-        },
-    )
-    .await?;
+    let http = match shared {
+        Some(_) => None,
+        None => Some(
+            HttpGateway::bind(
+                server.store(),
+                server.tls(),
+                HttpConfig {
+                    listen: "127.0.0.1:0".into(),
+                    max_connections: 50_000,
+                    max_connections_per_ip: 50_000,
+                    ..HttpConfig::default()
+                },
+            )
+            .await?,
+        ),
+    };
     let fingerprint = server
         .fingerprint()
         .map(|f| f.to_string())
         .unwrap_or_else(|| "-".into());
-    println!(
-        "{} {fingerprint} {}",
-        server.local_addr()?,
-        http.local_addr()?
-    );
+    let http_addr = match &http {
+        Some(http) => http.local_addr()?.to_string(),
+        None => "-".into(),
+    };
+    println!("{} {fingerprint} {http_addr}", server.local_addr()?);
     let stop = tokio_util::sync::CancellationToken::new();
     let stopper = stop.clone();
     tokio::spawn(async move {
@@ -67,11 +89,16 @@ pub async fn serve(root: &Path, plaintext: bool) -> anyhow::Result<()> {
         .await;
         stopper.cancel();
     });
-    let (served, ()) = tokio::join!(
-        server.run(stop.clone().cancelled_owned()),
-        http.run(stop.cancelled_owned())
-    );
-    served?;
+    match http {
+        Some(http) => {
+            let (served, ()) = tokio::join!(
+                server.run(stop.clone().cancelled_owned()),
+                http.run(stop.cancelled_owned())
+            );
+            served?;
+        }
+        None => server.run(stop.cancelled_owned()).await?,
+    }
     Ok(())
 }
 
@@ -85,13 +112,21 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Creates the data directory with the two bench users and starts the server.
-    pub fn start(root: &Path, plaintext: bool) -> anyhow::Result<ServerProcess> {
+    /// Creates the data directory with the two bench users and starts the
+    /// server; on `cluster`'s catalog and bucket (its users are there)
+    /// when given.
+    pub fn start(
+        root: &Path,
+        plaintext: bool,
+        cluster: Option<&Cluster>,
+    ) -> anyhow::Result<ServerProcess> {
         let data = DataDir::open(root)?;
-        for (user, iterations) in [
-            (USER, netdisk_proto::scram::MIN_ITERATIONS),
-            (REALISTIC_USER, netdisk_proto::scram::DEFAULT_ITERATIONS),
-        ] {
+        // On a cluster the users are in its catalog already.
+        let local_users = match cluster {
+            Some(_) => &[][..],
+            None => &BENCH_USERS[..],
+        };
+        for &(user, iterations) in local_users {
             let users = data.users()?.with_iterations(iterations);
             if users.credentials(user)?.is_none() {
                 users.add(user, PASSWORD, None)?;
@@ -100,6 +135,9 @@ impl ServerProcess {
         }
         let mut command = Command::new(std::env::current_exe()?);
         command.arg("serve").arg("--root").arg(root);
+        if let Some(cluster) = cluster {
+            command.args(cluster.serve_args()).envs(cluster.keys());
+        }
         if plaintext {
             command.arg("--plaintext");
         }

@@ -8,7 +8,7 @@ use crate::collector::collect;
 use crate::directory::CatalogUsers;
 use crate::home::ClusterHome;
 use crate::ledger::CatalogLedger;
-use crate::objects::Objects;
+use crate::objects::{Objects, S3Location};
 use netdisk_store::{ActivePartials, Backend, Backing, Home, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +43,27 @@ impl ClusterBackend {
                 runtime,
             },
         }
+    }
+
+    /// Connects to the catalog at `store` (a PostgreSQL URL, with at most
+    /// `connections`) and the bucket at `objects` (an `S3Location`; keys
+    /// from the environment): the `Backing` of one server, named for its
+    /// reservations so a restarted server is a new holder.
+    pub async fn connect(
+        store: &str,
+        objects: &str,
+        connections: usize,
+    ) -> Result<Backing, StoreError> {
+        let catalog = Catalog::connect(store, connections).await?;
+        let location = S3Location::parse(objects)?;
+        let objects = Objects::open(&location, None)?;
+        let server = format!(
+            "netdisk-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        tracing::info!(%server, bucket = %location.bucket, "files, users and quotas in the shared catalog");
+        Ok(ClusterBackend::new(catalog, objects, Handle::current()).into_backing(&server))
     }
 
     /// The back-end, its ledger and the catalog's users, for `Store::open_on`; `server` names

@@ -3,11 +3,10 @@
 use crate::cli::{Security, ServeArgs};
 use crate::config_file::ConfigFile;
 use anyhow::{bail, Context};
-use netdisk_cluster::{Catalog, ClusterBackend, Objects, S3Location};
+use netdisk_cluster::ClusterBackend;
 use netdisk_http::{HttpConfig, HttpGateway};
 use netdisk_proto::SiteKey;
 use netdisk_server::{AuditDestination, Retention, Server, ServerConfig, Transport};
-use netdisk_store::Backing;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,7 +27,10 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
             if http_listen.is_some() {
                 bail!("the HTTP API does not run on a shared catalog yet (its tokens and share links are still kept per server): leave out --http");
             }
-            Some(shared_backing(&store, &objects).await?)
+            let backing = ClusterBackend::connect(&store, &objects, CATALOG_CONNECTIONS)
+                .await
+                .context("--store/--objects")?;
+            Some(backing)
         }
         _ => bail!(
             "--store and --objects go together: the catalog names the files the object store holds"
@@ -115,28 +117,6 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
 
 /// Connections each server keeps to the catalog.
 const CATALOG_CONNECTIONS: usize = 16;
-
-/// The catalog at `store` and the bucket at `objects`, as this server's
-/// back-end: files, users and quotas shared with every server on them.
-async fn shared_backing(store: &str, objects: &str) -> anyhow::Result<Backing> {
-    let catalog = Catalog::connect(store, CATALOG_CONNECTIONS)
-        .await
-        .context("catalog (--store)")?;
-    let location = S3Location::parse(objects).context("--objects")?;
-    let objects = Objects::open(&location, None).context("--objects")?;
-    // Names this server on the room its uploads hold, so a restarted one
-    // is a new holder and the old one's room expires.
-    let server = format!(
-        "netdisk-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    );
-    tracing::info!(%server, bucket = %location.bucket, "files, users and quotas in the shared catalog");
-    Ok(
-        ClusterBackend::new(catalog, objects, tokio::runtime::Handle::current())
-            .into_backing(&server),
-    )
-}
 
 /// Flags, then the config file, then the defaults.
 fn server_config(
