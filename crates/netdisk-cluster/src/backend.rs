@@ -9,6 +9,7 @@ use crate::directory::CatalogUsers;
 use crate::home::ClusterHome;
 use crate::ledger::CatalogLedger;
 use crate::objects::{Objects, S3Location};
+use crate::throttle::CatalogFailures;
 use netdisk_store::{ActivePartials, Backend, Backing, Home, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,10 @@ use tokio::runtime::Handle;
 /// part and its commit) is younger than this; an older unnamed one was
 /// left by a server that died, and is deleted.
 const ORPHAN_AGE: Duration = Duration::from_secs(6 * 3600);
+
+/// Seconds after which a failed login's record goes (longer than any
+/// lockout one would configure).
+const FORGET_LOGIN_FAILURES: i64 = 24 * 3600;
 
 /// What every home of one server shares.
 #[derive(Clone)]
@@ -75,10 +80,12 @@ impl ClusterBackend {
             self.shared.runtime.clone(),
         );
         let users = CatalogUsers::new(self.shared.catalog.clone(), self.shared.runtime.clone());
+        let failures = CatalogFailures::new(self.shared.catalog.clone());
         Backing {
             backend: Box::new(self),
             quotas: Arc::new(ledger),
             users: Arc::new(users),
+            login_failures: Arc::new(failures),
         }
     }
 
@@ -90,6 +97,16 @@ impl ClusterBackend {
             .await?;
         if released > 0 {
             tracing::info!(released, "reservations of stopped servers released");
+        }
+        // A day on, no lockout can still depend on a failure.
+        let forget_before = netdisk_store::unix_now().saturating_sub(FORGET_LOGIN_FAILURES);
+        let forgotten = self
+            .shared
+            .catalog
+            .forget_login_failures(u64::try_from(forget_before).unwrap_or(0) * 1000)
+            .await?;
+        if forgotten > 0 {
+            tracing::debug!(forgotten, "old login failures forgotten");
         }
         let collected = collect(&self.shared.catalog, &self.shared.objects, ORPHAN_AGE).await?;
         if collected.doomed + collected.orphans > 0 {

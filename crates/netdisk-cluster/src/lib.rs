@@ -23,6 +23,7 @@ mod object_ranges;
 mod objects;
 mod part_writer;
 mod staged;
+mod throttle;
 
 pub use backend::ClusterBackend;
 pub use catalog::{
@@ -36,3 +37,4 @@ pub use object_body::ObjectBody;
 pub use object_ranges::ObjectRanges;
 pub use objects::{ObjectKey, Objects, ObjectsError, S3Location};
 pub use part_writer::{part_size_for, PartWriter, UploadedPart, MIN_PART_SIZE};
+pub use throttle::CatalogFailures;

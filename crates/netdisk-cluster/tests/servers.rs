@@ -361,3 +361,35 @@ async fn a_garage_node_killed_mid_upload_loses_nothing_acknowledged() {
         "only the two acknowledged files"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lockout_earned_on_one_server_holds_on_the_others() {
+    let Some((postgres, garage)) = engines(3) else {
+        return;
+    };
+    let servers = servers(&postgres, &garage, 3, "dave", None, Retention::default()).await;
+    let attacker: std::net::IpAddr = "127.0.0.7".parse().expect("address");
+    let logins = |server: usize| servers.stores[server].logins();
+    // Five failures (the servers' limit), spread over two servers.
+    for server in [0, 1, 0, 1, 0] {
+        assert!(logins(server).check(attacker, "dave").await.is_ok());
+        logins(server).failed(attacker, "dave").await;
+    }
+    // A sweep (reservations, the collector, old failures) keeps fresh ones.
+    servers.stores[1].sweep_expired().await;
+    // The third server never saw them, and locks the name out too.
+    let wait = logins(2)
+        .check(attacker, "dave")
+        .await
+        .expect_err("locked out everywhere");
+    assert!(wait > Duration::from_secs(50), "{wait:?}");
+    let elsewhere: std::net::IpAddr = "127.0.0.8".parse().expect("address");
+    assert!(
+        logins(1).check(elsewhere, "dave").await.is_err(),
+        "the name is locked from any address"
+    );
+    // A success (the right password, through a server) clears it for all.
+    logins(2).succeeded(attacker, "dave").await;
+    assert!(logins(0).check(attacker, "dave").await.is_ok());
+    assert!(logins(1).check(elsewhere, "dave").await.is_ok());
+}

@@ -70,7 +70,7 @@ pub(crate) async fn login<S: PeerStream>(
             result,
         })
     };
-    if let Err(wait) = logins.check(peer.ip(), &hello.user) {
+    if let Err(wait) = logins.check(peer.ip(), &hello.user).await {
         tracing::warn!(user = %hello.user, %peer, "login refused: locked out after failed logins");
         audit("throttled");
         return Err(Fatal::Throttled {
@@ -111,7 +111,7 @@ pub(crate) async fn login<S: PeerStream>(
                 cwd: "~".into(),
             }))
             .await?;
-            logins.succeeded(peer.ip(), &hello.user);
+            logins.succeeded(peer.ip(), &hello.user).await;
             audit("ok");
             Ok(LoggedIn {
                 name: hello.user,
@@ -121,7 +121,7 @@ pub(crate) async fn login<S: PeerStream>(
         _ => {
             tracing::warn!(user = %hello.user, %peer, "login failed");
             audit("failed");
-            let delay = logins.failed(peer.ip(), &hello.user);
+            let delay = logins.failed(peer.ip(), &hello.user).await;
             // The answer waits; the task sleeps, no CPU is spent.
             tokio::time::sleep(delay).await;
             Err(Fatal::AuthFailed { id })

@@ -64,20 +64,19 @@ impl Logins {
     pub(crate) fn new(
         users: Arc<dyn UserDirectory>,
         decoy_key: [u8; 32],
-        max_failures: u32,
-        lockout: Duration,
+        throttle: LoginThrottle,
     ) -> Logins {
         Logins {
             users,
             decoy_key,
-            throttle: LoginThrottle::new(max_failures, lockout),
+            throttle,
             recent: RecentPasswords::new(),
         }
     }
 
     /// Before an attempt: `Err(wait)` while the source or the name is locked out.
-    pub fn check(&self, ip: IpAddr, user: &str) -> Result<(), Duration> {
-        self.throttle.check(ip, user, Instant::now())
+    pub async fn check(&self, ip: IpAddr, user: &str) -> Result<(), Duration> {
+        self.throttle.check(ip, user).await
     }
 
     /// The user's verifier, or a made-up one for an unknown user.
@@ -101,12 +100,12 @@ impl Logins {
     }
 
     /// After a failure: how long to wait before answering (a sleep, not work).
-    pub fn failed(&self, ip: IpAddr, user: &str) -> Duration {
-        self.throttle.failed(ip, user, Instant::now())
+    pub async fn failed(&self, ip: IpAddr, user: &str) -> Duration {
+        self.throttle.failed(ip, user).await
     }
 
-    pub fn succeeded(&self, ip: IpAddr, user: &str) {
-        self.throttle.succeeded(ip, user);
+    pub async fn succeeded(&self, ip: IpAddr, user: &str) {
+        self.throttle.succeeded(ip, user).await;
     }
 
     /// A login with the password itself (HTTP, over TLS), checked against
@@ -119,7 +118,9 @@ impl Logins {
         user: &str,
         password: &str,
     ) -> Result<(), PasswordRefused> {
-        self.check(ip, user).map_err(PasswordRefused::Throttled)?;
+        self.check(ip, user)
+            .await
+            .map_err(PasswordRefused::Throttled)?;
         let credentials = self
             .credentials(user)
             .await
@@ -133,10 +134,10 @@ impl Logins {
         .await
         .map_err(|e| PasswordRefused::Internal(StoreError::worker(e)))?;
         if matches && credentials.known {
-            self.succeeded(ip, user);
+            self.succeeded(ip, user).await;
             return Ok(());
         }
-        tokio::time::sleep(self.failed(ip, user)).await;
+        tokio::time::sleep(self.failed(ip, user).await).await;
         Err(PasswordRefused::Wrong)
     }
 }
@@ -153,7 +154,9 @@ impl Logins {
         user: &str,
         password: &str,
     ) -> Result<PasswordAccepted, PasswordRefused> {
-        self.check(ip, user).map_err(PasswordRefused::Throttled)?;
+        self.check(ip, user)
+            .await
+            .map_err(PasswordRefused::Throttled)?;
         let credentials = self
             .credentials(user)
             .await

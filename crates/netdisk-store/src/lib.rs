@@ -58,6 +58,7 @@ pub use small::{BatchResults, SmallPending};
 pub use source::source_of;
 pub use space::{ListPage, Space, SpaceUsage};
 pub use store::{Backing, OpenError, Store, StoreConfig};
+pub use throttle::{FailureRecords, MemoryRecords};
 pub use tokens::{ApiToken, LoginLifetimes, LoginTokens, TokenKind, TokenOwner, Tokens};
 pub use upload::{Committed, Upload, UploadSpec};
 pub use user_name::{validate_user_name, UserNameError, MAX_USER_NAME_LEN};

@@ -29,7 +29,7 @@ use serde::Serialize;
 use sha2::Sha256;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 /// What a share token starts with, so it is recognisable in a leak scan.
@@ -542,7 +542,8 @@ impl crate::Store {
         let shares = self.inner.shares.clone();
         shares
             .throttle
-            .check(ip, &throttle_key, Instant::now())
+            .check(ip, &throttle_key)
+            .await
             .map_err(ShareRefused::Throttled)?;
         let (id, given) = (share.id, password.to_owned());
         let lookup_shares = shares.clone();
@@ -571,10 +572,10 @@ impl crate::Store {
             result,
         });
         if !matches {
-            tokio::time::sleep(shares.throttle.failed(ip, &throttle_key, Instant::now())).await;
+            tokio::time::sleep(shares.throttle.failed(ip, &throttle_key).await).await;
             return Err(ShareRefused::WrongPassword);
         }
-        shares.throttle.succeeded(ip, &throttle_key);
+        shares.throttle.succeeded(ip, &throttle_key).await;
         Ok(shares.proof(&share))
     }
 }

@@ -14,7 +14,7 @@ use crate::quota::{QuotaBook, QuotaLedger};
 use crate::retention::Retention;
 use crate::shares::Shares;
 use crate::space::Space;
-use crate::throttle::LoginThrottle;
+use crate::throttle::{FailureRecords, LoginThrottle, MemoryRecords};
 use crate::tokens::Tokens;
 use crate::users::{UserDb, UserDbError};
 use std::net::SocketAddr;
@@ -84,6 +84,8 @@ pub struct Backing {
     /// The users' accounts (the data directory's database keeps only
     /// what is not shared yet: API tokens, share links, tus uploads).
     pub users: Arc<dyn UserDirectory>,
+    /// Failed logins, counted where every server sees them.
+    pub login_failures: Arc<dyn FailureRecords>,
 }
 
 /// Cheap to clone: every clone is the same engine.
@@ -130,14 +132,16 @@ impl Store {
                 backend: Box::new(LocalBackend::new(data)),
                 quotas: Arc::new(QuotaBook::default()),
                 users: users.clone(),
+                login_failures: Arc::new(MemoryRecords::default()),
             },
         };
         let directory = backing.users.clone();
+        let login_failures = backing.login_failures.clone();
         let [decoy_key, unlock_key] = secrets(&directory, ["decoy-verifier", "share-unlock"])?;
         let shares = Shares::new(
             users.clone(),
             unlock_key,
-            LoginThrottle::new(config.max_login_failures, config.lockout),
+            LoginThrottle::in_memory(config.max_login_failures, config.lockout),
         );
         // Uploads cut by a crash: plain ones go now, resumable ones when they expire.
         backing
@@ -149,8 +153,7 @@ impl Store {
                 logins: Logins::new(
                     directory.clone(),
                     decoy_key,
-                    config.max_login_failures,
-                    config.lockout,
+                    LoginThrottle::new(config.max_login_failures, config.lockout, login_failures),
                 ),
                 users,
                 directory,

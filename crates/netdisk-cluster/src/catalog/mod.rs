@@ -5,6 +5,7 @@
 //! a mix.
 
 mod kept;
+mod logins;
 mod namespace;
 mod partials;
 mod properties;

@@ -161,3 +161,11 @@ CREATE TABLE partial_parts (
     PRIMARY KEY (owner, target, index),
     FOREIGN KEY (owner, target) REFERENCES partials (owner, target) ON DELETE CASCADE
 );
+
+-- Failed logins by key (a source address or a user name), so a lockout
+-- on one server holds on every one. Times in milliseconds since the epoch.
+CREATE TABLE login_failures (
+    key      text PRIMARY KEY,
+    failures integer NOT NULL CHECK (failures > 0),
+    last     bigint NOT NULL
+);
