@@ -247,11 +247,12 @@ impl Home for ClusterHome {
     ) -> Result<Prepared, StoreError> {
         self.require_dir(&target.parent())?;
         let replacing = self.replaced_size(target)?;
-        let writer = self.wait(PartWriter::start(
+        // Nothing asked of the store yet: a file under one part is one PUT.
+        let writer = PartWriter::deferred(
             self.shared.objects.clone(),
             ObjectKey::fresh(),
             part_size_for(size),
-        ))?;
+        );
         let staged = ObjectStaged::new(
             StagedObject {
                 shared: self.shared.clone(),

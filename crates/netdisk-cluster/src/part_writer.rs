@@ -31,7 +31,9 @@ pub struct UploadedPart {
 pub struct PartWriter {
     objects: Objects,
     key: ObjectKey,
-    upload: String,
+    /// The multipart upload, once started (a deferred writer starts it
+    /// with its first full part; an object smaller than one is one PUT).
+    upload: Option<String>,
     part_size: usize,
     gathering: BytesMut,
     uploaded: Vec<UploadedPart>,
@@ -55,6 +57,21 @@ impl PartWriter {
         ))
     }
 
+    /// A writer of a new object under `key` that asks the store nothing
+    /// until it has a full part: an object smaller than one part is then
+    /// written by one PUT at `finish`, not three requests.
+    pub fn deferred(objects: Objects, key: ObjectKey, part_size: usize) -> PartWriter {
+        PartWriter {
+            objects,
+            key,
+            upload: None,
+            part_size,
+            gathering: BytesMut::new(),
+            uploaded: Vec::new(),
+            in_flight: None,
+        }
+    }
+
     /// Continues the upload `upload` of `key` after `uploaded` (its parts
     /// so far, in order, all of `part_size`), begun here or elsewhere.
     pub fn resume(
@@ -67,7 +84,7 @@ impl PartWriter {
         PartWriter {
             objects,
             key,
-            upload,
+            upload: Some(upload),
             part_size,
             gathering: BytesMut::new(),
             uploaded,
@@ -79,9 +96,9 @@ impl PartWriter {
         &self.key
     }
 
-    /// The multipart upload's id in the store.
-    pub fn upload_id(&self) -> &str {
-        &self.upload
+    /// The multipart upload's id in the store, once started.
+    pub fn upload_id(&self) -> Option<&str> {
+        self.upload.as_deref()
     }
 
     /// Bytes in parts the store has confirmed (a resume starts here).
@@ -126,9 +143,16 @@ impl PartWriter {
     /// Sends `part` in the background after the part before it is confirmed.
     async fn send(&mut self, part: Bytes) -> Result<(), ObjectsError> {
         self.settle().await?;
+        let upload = match &self.upload {
+            Some(upload) => upload.clone(),
+            None => {
+                let upload = self.objects.start_multipart(&self.key).await?;
+                self.upload = Some(upload.clone());
+                upload
+            }
+        };
         let objects = self.objects.clone();
         let key = self.key.clone();
-        let upload = self.upload.clone();
         let index = self.uploaded.len();
         self.in_flight = Some(tokio::spawn(async move {
             let size = part.len() as u64;
@@ -161,12 +185,17 @@ impl PartWriter {
     /// Sends what is gathered as the last part and makes the object.
     /// Returns its size.
     pub async fn finish(mut self) -> Result<u64, ObjectsError> {
+        let Some(upload) = self.upload.clone() else {
+            // Less than a part, never started: one PUT.
+            let whole = self.gathering.split().freeze();
+            let size = whole.len() as u64;
+            self.objects.put(&self.key, whole).await?;
+            return Ok(size);
+        };
         if self.uploaded.is_empty() && self.in_flight.is_none() && self.gathering.is_empty() {
             // An empty object: a multipart upload needs a part, and some
             // stores (Garage) refuse an empty one.
-            self.objects
-                .abort_multipart(&self.key, &self.upload)
-                .await?;
+            self.objects.abort_multipart(&self.key, &upload).await?;
             self.objects.put(&self.key, Bytes::new()).await?;
             return Ok(0);
         }
@@ -178,7 +207,7 @@ impl PartWriter {
         let size = self.confirmed();
         let parts = self.uploaded.iter().map(|part| part.etag.clone()).collect();
         self.objects
-            .complete_multipart(&self.key, &self.upload, parts)
+            .complete_multipart(&self.key, &upload, parts)
             .await?;
         Ok(size)
     }
@@ -189,7 +218,10 @@ impl PartWriter {
             task.abort();
             let _ = task.await;
         }
-        self.objects.abort_multipart(&self.key, &self.upload).await
+        match &self.upload {
+            Some(upload) => self.objects.abort_multipart(&self.key, upload).await,
+            None => Ok(()),
+        }
     }
 }
 

@@ -68,6 +68,26 @@ async fn objects_on_a_three_node_garage_cluster() {
     assert_eq!(writer.finish().await.expect("finish"), 0);
     assert_eq!(nodes[0].size(&empty).await.expect("size"), 0);
 
+    // A deferred writer: under one part, one PUT and no multipart upload
+    // at all; past one, a multipart upload started with the first part.
+    for (len, seed) in [(0, 3), (MIN_PART_SIZE - 1, 4), (MIN_PART_SIZE + 1, 5)] {
+        let key = ObjectKey::fresh();
+        let body = pattern(len, seed);
+        let mut writer = PartWriter::deferred(nodes[2].clone(), key.clone(), MIN_PART_SIZE);
+        write_pieces(&mut writer, &body).await;
+        assert_eq!(
+            writer.upload_id().is_some(),
+            len >= MIN_PART_SIZE,
+            "{len} bytes: a multipart upload only past one part"
+        );
+        assert_eq!(writer.finish().await.expect("finish"), len as u64);
+        let back = read_all(&nodes[0], &key, 0..len as u64).await;
+        assert!(back == body, "{len} bytes read back");
+        assert_eq!(nodes[1].size(&key).await.expect("size"), len as u64);
+    }
+    let never = PartWriter::deferred(nodes[0].clone(), ObjectKey::fresh(), MIN_PART_SIZE);
+    never.abort().await.expect("nothing to abort");
+
     // Begun on node 0, cut after two confirmed parts (what a server would
     // have recorded), resumed and finished on node 1, read on node 2.
     let resumed = ObjectKey::fresh();
@@ -80,7 +100,10 @@ async fn objects_on_a_three_node_garage_cluster() {
         .await
         .expect("write");
     first.flush().await.expect("flush");
-    let (upload, parts) = (first.upload_id().to_owned(), first.parts().to_vec());
+    let (upload, parts) = (
+        first.upload_id().expect("started").to_owned(),
+        first.parts().to_vec(),
+    );
     assert_eq!(first.confirmed(), 2 * MIN_PART_SIZE as u64);
     drop(first); // the server dies: the 1,000 gathered bytes are lost
     let mut second = PartWriter::resume(

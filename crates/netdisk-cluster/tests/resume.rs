@@ -43,7 +43,7 @@ async fn an_upload_cut_on_one_server_is_finished_on_another() {
         .expect("start");
     let kept = KeptUpload {
         object: writer.key().clone(),
-        upload: writer.upload_id().to_owned(),
+        upload: writer.upload_id().expect("started").to_owned(),
         part_size: MIN_PART_SIZE,
     };
     server_a
