@@ -9,6 +9,7 @@ use crate::directory::CatalogUsers;
 use crate::home::ClusterHome;
 use crate::ledger::CatalogLedger;
 use crate::objects::{Objects, S3Location};
+use crate::partial::abort_kept;
 use crate::throttle::CatalogFailures;
 use netdisk_store::{ActivePartials, Backend, Backing, Home, StoreError};
 use std::sync::Arc;
@@ -31,6 +32,9 @@ pub(crate) struct Shared {
     pub(crate) objects: Objects,
     /// The server's runtime, which the engine's blocking threads wait on.
     pub(crate) runtime: Handle,
+    /// This server's name on the room its uploads hold and the partials
+    /// it writes.
+    pub(crate) server: Arc<str>,
 }
 
 /// The catalog and the object store, as one server's back-end.
@@ -46,6 +50,7 @@ impl ClusterBackend {
                 catalog,
                 objects,
                 runtime,
+                server: "unnamed".into(),
             },
         }
     }
@@ -73,7 +78,8 @@ impl ClusterBackend {
 
     /// The back-end, its ledger and the catalog's users, for `Store::open_on`; `server` names
     /// this server on the room its uploads hold.
-    pub fn into_backing(self, server: &str) -> Backing {
+    pub fn into_backing(mut self, server: &str) -> Backing {
+        self.shared.server = server.into();
         let ledger = CatalogLedger::new(
             self.shared.catalog.clone(),
             server,
@@ -89,7 +95,7 @@ impl ClusterBackend {
         }
     }
 
-    async fn sweep_shared(&self) -> Result<(), StoreError> {
+    async fn sweep_shared(&self, partial_ttl: Duration) -> Result<Vec<(String, u64)>, StoreError> {
         let released = self
             .shared
             .catalog
@@ -108,6 +114,14 @@ impl ClusterBackend {
         if forgotten > 0 {
             tracing::debug!(forgotten, "old login failures forgotten");
         }
+        let written_before = netdisk_store::unix_now().saturating_sub(partial_ttl.as_secs() as i64);
+        let expired = self.shared.catalog.expire_partials(written_before).await?;
+        for (_, kept, _) in &expired {
+            abort_kept(&self.shared, kept).await;
+        }
+        if !expired.is_empty() {
+            tracing::info!(expired = expired.len(), "kept partial uploads expired");
+        }
         let collected = collect(&self.shared.catalog, &self.shared.objects, ORPHAN_AGE).await?;
         if collected.doomed + collected.orphans > 0 {
             tracing::info!(
@@ -116,7 +130,10 @@ impl ClusterBackend {
                 "objects deleted"
             );
         }
-        Ok(())
+        Ok(expired
+            .into_iter()
+            .map(|(owner, _, bytes)| (owner, bytes))
+            .collect())
     }
 }
 
@@ -130,19 +147,24 @@ impl Backend for ClusterBackend {
 
     /// Nothing of this server's own is left at startup (other servers'
     /// uploads may be under way); later sweeps release expired
-    /// reservations and delete objects nothing names. No partial uploads
-    /// are kept by this back-end yet, so none expire.
+    /// reservations, forget partial uploads nobody wrote for `max_age`
+    /// (whose bytes then leave their accounts: returned per user), and
+    /// delete objects nothing names.
     fn sweep(
         &self,
-        _max_age: Duration,
+        max_age: Duration,
         _active: &ActivePartials,
         at_startup: bool,
     ) -> Vec<(String, u64)> {
-        if !at_startup {
-            if let Err(error) = self.shared.runtime.block_on(self.sweep_shared()) {
+        if at_startup {
+            return Vec::new();
+        }
+        match self.shared.runtime.block_on(self.sweep_shared(max_age)) {
+            Ok(expired) => expired,
+            Err(error) => {
                 tracing::warn!(%error, "cluster sweep failed");
+                Vec::new()
             }
         }
-        Vec::new()
     }
 }

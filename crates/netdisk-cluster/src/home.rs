@@ -8,10 +8,13 @@
 //! object-store round trip on the server's runtime.
 
 use crate::backend::Shared;
+use crate::catalog::{Claimed, KeptPart, KeptUpload, PartialSource};
 use crate::object_ranges::ObjectRanges;
 use crate::objects::ObjectKey;
+use crate::part_hasher::PartHasher;
 use crate::part_writer::{part_size_for, PartWriter};
-use crate::staged::{ObjectStaged, StagedObject};
+use crate::partial::{abort_kept, PartialRecord};
+use crate::staged::{ObjectStaged, Resumable, StagedObject};
 use netdisk_proto::response::{FileVersion, PartialUpload, TrashItem};
 use netdisk_proto::{Entry, EntryKind, HomePath};
 use netdisk_store::{
@@ -188,11 +191,13 @@ impl Home for ClusterHome {
         }
     }
 
-    /// The account's `used` less the trash and old versions.
+    /// The account's `used` less the trash, old versions and kept partials.
     fn usage(&self) -> Result<u64, StoreError> {
         let usage = self.wait(self.shared.catalog.usage(&self.owner))?;
         let kept = self.kept_bytes()?;
-        Ok(usage.used.saturating_sub(kept.trash + kept.versions))
+        Ok(usage
+            .used
+            .saturating_sub(kept.trash + kept.versions + self.kept_partial_bytes()))
     }
 
     fn open_file(&self, path: &HomePath) -> Result<(FileBytes, Entry), StoreError> {
@@ -236,51 +241,121 @@ impl Home for ClusterHome {
         )
     }
 
-    /// A fresh object every time: partial uploads are not kept by this
-    /// back-end yet (an interrupted upload starts over).
+    /// A fresh object, or with a `claim` (a resumable upload) the kept
+    /// partial of this version of the source, recorded by whichever
+    /// server wrote it, taken for this server.
     fn prepare_upload(
         &self,
         target: &HomePath,
         size: u64,
-        _modified: Option<i64>,
+        modified: Option<i64>,
         claim: Option<ActiveClaim>,
     ) -> Result<Prepared, StoreError> {
         self.require_dir(&target.parent())?;
         let replacing = self.replaced_size(target)?;
+        let part_size = part_size_for(size);
         // Nothing asked of the store yet: a file under one part is one PUT.
-        let writer = PartWriter::deferred(
-            self.shared.objects.clone(),
-            ObjectKey::fresh(),
-            part_size_for(size),
-        );
-        let staged = ObjectStaged::new(
-            StagedObject {
-                shared: self.shared.clone(),
-                owner: self.owner.clone(),
+        let fresh = || {
+            (
+                PartWriter::deferred(self.shared.objects.clone(), ObjectKey::fresh(), part_size),
+                PartHasher::new(part_size),
+            )
+        };
+        let staged_object = StagedObject {
+            shared: self.shared.clone(),
+            owner: self.owner.clone(),
+        };
+        let Some(claim) = claim else {
+            let (writer, hasher) = fresh();
+            return Ok(prepared(
+                ObjectStaged::new(staged_object, writer, hasher, None),
+                replacing,
+            ));
+        };
+        let record = PartialRecord {
+            shared: self.shared.clone(),
+            owner: self.owner.clone(),
+            target: target.clone(),
+            source: PartialSource { size, modified },
+        };
+        let (mut writer, mut hasher) = fresh();
+        let mut restarted = None;
+        let mut discarded = 0;
+        match self.wait(record.claim())? {
+            Claimed::Fresh { stale } => {
+                if let Some(stale) = stale {
+                    self.wait(abort_kept(&self.shared, &stale));
+                    restarted = Some(
+                        "the source changed (size or modification time) since the kept bytes were sent"
+                            .into(),
+                    );
+                }
+            }
+            Claimed::Resume { kept, parts } => match usable(&kept, &parts, part_size, size) {
+                true => {
+                    hasher = PartHasher::resumed(
+                        part_size,
+                        parts.iter().map(|part| part.hash).collect(),
+                    );
+                    writer = PartWriter::resume(
+                        self.shared.objects.clone(),
+                        kept.object,
+                        kept.upload,
+                        part_size,
+                        parts.into_iter().map(|part| part.part).collect(),
+                    );
+                }
+                false => {
+                    discarded = self.wait(record.discard())?.unwrap_or(0);
+                    restarted = Some("the kept parts do not fit this upload".into());
+                }
             },
-            writer,
-            claim,
-        );
-        Ok(Prepared {
-            staged: Box::new(staged),
-            offset: 0,
-            hasher: blake3::Hasher::new(),
-            restarted: None,
-            discarded: 0,
+        }
+        let offset = writer.confirmed();
+        let prefix_blake3 = (offset > 0).then(|| hasher.finalize_hex());
+        let resumable = Resumable {
+            _lease: record.hold(),
+            record,
+            _claim: claim,
+        };
+        let mut ready = prepared(
+            ObjectStaged::new(staged_object, writer, hasher, Some(resumable)),
             replacing,
-        })
+        );
+        ready.offset = offset;
+        ready.prefix_blake3 = prefix_blake3;
+        ready.restarted = restarted;
+        ready.discarded = discarded;
+        Ok(ready)
     }
 
     fn kept_partial_bytes(&self) -> u64 {
-        0
+        match self.wait(self.shared.catalog.partials(&self.owner)) {
+            Ok(partials) => partials.iter().map(|partial| partial.kept).sum(),
+            Err(_) => 0,
+        }
     }
 
     fn kept_partials(
         &self,
         _partials: &PartialRelease,
-        _ttl: Duration,
+        ttl: Duration,
     ) -> Result<Vec<PartialUpload>, StoreError> {
-        Ok(Vec::new())
+        let kept = self.wait(self.shared.catalog.partials(&self.owner))?;
+        Ok(kept
+            .into_iter()
+            .filter_map(|partial| {
+                let path = HomePath::home().resolve(&partial.target).ok()?;
+                Some(PartialUpload {
+                    path: path.to_string(),
+                    size: partial.size,
+                    kept: partial.kept,
+                    modified: partial.modified,
+                    expires: Some(partial.updated + ttl.as_secs() as i64),
+                    active: partial.held,
+                })
+            })
+            .collect())
     }
 
     fn discard_partial(
@@ -288,10 +363,21 @@ impl Home for ClusterHome {
         target: &HomePath,
         _partials: &PartialRelease,
     ) -> Result<u64, StoreError> {
-        Err(StoreError::new(
-            ErrorKind::NotFound,
-            format!("{target}: no interrupted upload is kept for it"),
-        ))
+        let record = PartialRecord {
+            shared: self.shared.clone(),
+            owner: self.owner.clone(),
+            target: target.clone(),
+            source: PartialSource {
+                size: 0,
+                modified: None,
+            },
+        };
+        self.wait(record.discard())?.ok_or_else(|| {
+            StoreError::new(
+                ErrorKind::NotFound,
+                format!("{target}: no interrupted upload is kept for it"),
+            )
+        })
     }
 
     /// Every file's object written at once (each one request), then each
@@ -309,6 +395,29 @@ impl Home for ClusterHome {
             files.into_iter().map(|file| placed.commit_small(file)),
         ))
     }
+}
+
+/// The engine's view of a staged upload with nothing kept yet.
+fn prepared(staged: ObjectStaged, replacing: u64) -> Prepared {
+    Prepared {
+        staged: Box::new(staged),
+        offset: 0,
+        prefix_blake3: None,
+        restarted: None,
+        discarded: 0,
+        replacing,
+    }
+}
+
+/// Whether kept parts can be gone on from: parts 0, 1, ... in order, each
+/// of this upload's part size, no more than the file.
+fn usable(kept: &KeptUpload, parts: &[KeptPart], part_size: usize, size: u64) -> bool {
+    kept.part_size == part_size
+        && parts
+            .iter()
+            .enumerate()
+            .all(|(index, kept)| kept.part.index == index && kept.part.size == part_size as u64)
+        && parts.len() as u64 * part_size as u64 <= size
 }
 
 impl ClusterHome {

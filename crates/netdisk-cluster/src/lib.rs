@@ -6,11 +6,12 @@
 //! file becomes visible by one transaction after its object is complete
 //! and verified.
 //!
-//! Work in progress (issue #22): the object layer (with the engine's
-//! upload body writer and download range reader) and the catalog's
-//! users, namespace, trash, old versions, properties and quota are here,
-//! tested against a real Garage cluster and a real PostgreSQL server; the
-//! `netdisk_store::Backend` implementation over them comes next.
+//! A resumable upload's confirmed parts are recorded with their BLAKE3
+//! subtree hashes ([`PartHasher`]), so an upload cut on one server goes
+//! on from them on any other.
+//!
+//! [`ClusterBackend`] is the engine's `Backend` over all this; see
+//! docs/CLUSTER.md for running several servers on it.
 
 mod backend;
 mod catalog;
@@ -21,14 +22,16 @@ mod ledger;
 mod object_body;
 mod object_ranges;
 mod objects;
+mod part_hasher;
 mod part_writer;
+mod partial;
 mod staged;
 mod throttle;
 
 pub use backend::ClusterBackend;
 pub use catalog::{
-    Catalog, CatalogEntry, Claimed, KeptUpload, KeptVersion, NewFile, PartialSource, Replaced,
-    Reservation, Usage,
+    Catalog, CatalogEntry, Claimed, KeptPart, KeptPartial, KeptUpload, KeptVersion, NewFile,
+    PartialSource, Replaced, Reservation, Usage,
 };
 pub use collector::{collect, Collected};
 pub use directory::CatalogUsers;
@@ -36,5 +39,6 @@ pub use ledger::CatalogLedger;
 pub use object_body::ObjectBody;
 pub use object_ranges::ObjectRanges;
 pub use objects::{ObjectKey, Objects, ObjectsError, S3Location};
+pub use part_hasher::{PartHash, PartHasher};
 pub use part_writer::{part_size_for, PartWriter, UploadedPart, MIN_PART_SIZE};
 pub use throttle::CatalogFailures;

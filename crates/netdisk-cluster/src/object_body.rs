@@ -1,4 +1,6 @@
+use crate::part_hasher::PartHasher;
 use crate::part_writer::PartWriter;
+use crate::partial::PartRecorder;
 use bytes::Bytes;
 use netdisk_store::{BodyWriter, BodyWritten, BoxFuture};
 use std::io;
@@ -12,6 +14,7 @@ const QUEUE: usize = 8;
 /// An upload's body on its way to the object store: a task of its own
 /// hashes each chunk and writes it through a [`PartWriter`], so the
 /// connection reading the body goes on receiving while a part is sent.
+/// A resumable upload's parts are recorded as the store confirms them.
 /// When the body ends, the writer comes back through the receiver
 /// `start` returned, for the commit to finish the object.
 pub struct ObjectBody {
@@ -24,38 +27,69 @@ impl ObjectBody {
     /// writer holds already. With `hash_only` (a body already refused)
     /// nothing is written and the writer is returned untouched.
     pub fn start(
-        mut writer: PartWriter,
-        hasher: blake3::Hasher,
+        writer: PartWriter,
+        hasher: PartHasher,
         hash_only: bool,
+    ) -> (ObjectBody, oneshot::Receiver<PartWriter>) {
+        ObjectBody::recording(writer, hasher, hash_only, None)
+    }
+
+    /// As `start`, recording each confirmed part with `recorder`.
+    pub(crate) fn recording(
+        mut writer: PartWriter,
+        mut hasher: PartHasher,
+        hash_only: bool,
+        mut recorder: Option<PartRecorder>,
     ) -> (ObjectBody, oneshot::Receiver<PartWriter>) {
         let (chunks, mut receiving) = mpsc::channel::<Bytes>(QUEUE);
         let (give_back, writer_back) = oneshot::channel();
         let worker = tokio::spawn(async move {
-            let mut written = BodyWritten {
-                hasher,
-                error: None,
-            };
+            let mut error = None;
             while let Some(chunk) = receiving.recv().await {
-                written.hasher.update(&chunk);
-                if hash_only || written.error.is_some() {
+                hasher.update(&chunk);
+                if hash_only || error.is_some() {
                     continue;
                 }
-                if let Err(error) = writer.write(&chunk).await {
-                    written.error = Some(io::Error::other(error));
-                }
+                error = store(&mut writer, &chunk, &hasher, recorder.as_mut()).await;
             }
-            if written.error.is_none() && !hash_only {
+            if error.is_none() && !hash_only {
                 // Every full part confirmed before the body counts as stored.
-                if let Err(error) = writer.flush().await {
-                    written.error = Some(io::Error::other(error));
-                }
+                error = store(&mut writer, &[], &hasher, recorder.as_mut()).await;
             }
             // The receiver may be gone (an abandoned upload): nothing to give back to.
             let _ = give_back.send(writer);
-            written
+            BodyWritten {
+                blake3: hasher.finalize_hex(),
+                count: hasher.count(),
+                error,
+            }
         });
         (ObjectBody { chunks, worker }, writer_back)
     }
+}
+
+/// Writes `chunk` (none: waits for the part in flight), then records
+/// the parts confirmed meanwhile; the first failure, if any.
+async fn store(
+    writer: &mut PartWriter,
+    chunk: &[u8],
+    hasher: &PartHasher,
+    recorder: Option<&mut PartRecorder>,
+) -> Option<io::Error> {
+    let written = if chunk.is_empty() {
+        writer.flush().await
+    } else {
+        writer.write(chunk).await
+    };
+    if let Err(error) = written {
+        return Some(io::Error::other(error));
+    }
+    let recorder = recorder?;
+    recorder
+        .catch_up(writer, hasher)
+        .await
+        .err()
+        .map(|error| io::Error::other(error.message))
 }
 
 impl BodyWriter for ObjectBody {

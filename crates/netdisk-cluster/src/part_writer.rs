@@ -7,10 +7,11 @@ pub const MIN_PART_SIZE: usize = 8 << 20;
 /// S3's most parts in one upload.
 const MAX_PARTS: u64 = 10_000;
 
-/// The part size for an object of `total` bytes: 8 MiB, or more (in whole
-/// MiB) when 10,000 parts of 8 MiB would not hold it.
+/// The part size for an object of `total` bytes: 8 MiB, or the next power
+/// of two when 10,000 parts of 8 MiB would not hold it. A power of two,
+/// so each part is a whole BLAKE3 subtree (see `PartHasher`).
 pub fn part_size_for(total: u64) -> usize {
-    let needed = total.div_ceil(MAX_PARTS).div_ceil(1 << 20) << 20;
+    let needed = total.div_ceil(MAX_PARTS).next_power_of_two();
     usize::try_from(needed).map_or(usize::MAX, |needed| needed.max(MIN_PART_SIZE))
 }
 
@@ -94,6 +95,10 @@ impl PartWriter {
 
     pub fn key(&self) -> &ObjectKey {
         &self.key
+    }
+
+    pub fn part_size(&self) -> usize {
+        self.part_size
     }
 
     /// The multipart upload's id in the store, once started.
@@ -233,13 +238,19 @@ mod tests {
     fn part_sizes() {
         assert_eq!(part_size_for(0), MIN_PART_SIZE);
         assert_eq!(part_size_for(10 << 30), MIN_PART_SIZE);
-        // 10,000 parts of 8 MiB hold 78 GiB; beyond, parts grow by whole MiB.
+        // 10,000 parts of 8 MiB hold 78 GiB; beyond, parts double.
         assert_eq!(
             part_size_for(MAX_PARTS * MIN_PART_SIZE as u64),
             MIN_PART_SIZE
         );
-        assert_eq!(part_size_for(MAX_PARTS * MIN_PART_SIZE as u64 + 1), 9 << 20);
+        assert_eq!(
+            part_size_for(MAX_PARTS * MIN_PART_SIZE as u64 + 1),
+            16 << 20
+        );
+        // S3's largest object (5 TiB) in parts under S3's largest part (5 GiB).
         let huge: u64 = 5 << 40;
         assert!(part_size_for(huge) as u64 * MAX_PARTS >= huge);
+        assert!(part_size_for(huge) <= 5 << 30);
+        assert!(part_size_for(huge).is_power_of_two());
     }
 }

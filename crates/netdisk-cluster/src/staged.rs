@@ -1,13 +1,17 @@
 //! An upload on its way into the cluster: its object written in parts
 //! (the engine's `Staged`), then named by one catalog transaction. Until
 //! that transaction no server shows it; a failed or abandoned upload's
-//! object is removed here, or by the collector when this server died.
+//! object is removed here, or by the collector when this server died. A
+//! resumable upload's confirmed parts are recorded as they come, so a cut
+//! one is kept for the next attempt on any server.
 
 use crate::backend::Shared;
 use crate::catalog::{NewFile, Reservation};
 use crate::object_body::ObjectBody;
 use crate::objects::ObjectKey;
+use crate::part_hasher::PartHasher;
 use crate::part_writer::PartWriter;
+use crate::partial::{abort_kept, LeaseRenewer, PartRecorder, PartialRecord};
 use bytes::Bytes;
 use netdisk_proto::HomePath;
 use netdisk_store::{
@@ -42,7 +46,13 @@ impl StagedObject {
                 };
                 self.shared
                     .catalog
-                    .commit_file(&self.owner, &file, &reservation, existing)
+                    .commit_file(
+                        &self.owner,
+                        &file,
+                        &reservation,
+                        existing,
+                        &self.shared.server,
+                    )
                     .await
             }
             None => Err(StoreError::new(
@@ -51,7 +61,13 @@ impl StagedObject {
             )),
         };
         match committed {
-            Ok(replaced) => Ok(replaced.bytes),
+            Ok(replaced) => {
+                // A partial the commit made moot (not this upload's own).
+                if let Some(moot) = replaced.partial.filter(|kept| kept.object != file.object) {
+                    abort_kept(&self.shared, &moot).await;
+                }
+                Ok(replaced.bytes)
+            }
             Err(err) => {
                 self.forget(&file.object).await;
                 Err(err)
@@ -105,26 +121,39 @@ enum WriterAt {
     Gone,
 }
 
+/// A resumable upload's record, and the lease this server holds on it.
+pub(crate) struct Resumable {
+    pub(crate) record: PartialRecord,
+    pub(crate) _lease: LeaseRenewer,
+    /// Held for the upload's life: one writer per partial in this process.
+    pub(crate) _claim: ActiveClaim,
+}
+
 /// A streamed upload's object in the making.
 pub(crate) struct ObjectStaged {
     target: StagedObject,
     writer: WriterAt,
+    /// The hash of what the writer holds, until the body takes it.
+    hasher: Option<PartHasher>,
     keep: bool,
-    /// Held for the upload's life: one writer per partial in this process.
-    _claim: Option<ActiveClaim>,
+    resumable: Option<Resumable>,
 }
 
 impl ObjectStaged {
+    /// `hasher` covers what `writer` holds; a `resumable` upload is kept
+    /// when cut, unless the engine says otherwise.
     pub(crate) fn new(
         target: StagedObject,
         writer: PartWriter,
-        claim: Option<ActiveClaim>,
+        hasher: PartHasher,
+        resumable: Option<Resumable>,
     ) -> ObjectStaged {
         ObjectStaged {
             target,
             writer: WriterAt::Here(writer),
-            keep: false,
-            _claim: claim,
+            hasher: Some(hasher),
+            keep: resumable.is_some(),
+            resumable,
         }
     }
 
@@ -160,19 +189,41 @@ impl Staged for ObjectStaged {
     fn take_body(
         &mut self,
         start: u64,
-        hasher: blake3::Hasher,
         hash_only: bool,
+        room: Option<RoomTicket>,
     ) -> io::Result<Box<dyn BodyWriter>> {
-        let WriterAt::Here(writer) = std::mem::replace(&mut self.writer, WriterAt::Gone) else {
+        let (WriterAt::Here(mut writer), Some(mut hasher)) = (
+            std::mem::replace(&mut self.writer, WriterAt::Gone),
+            self.hasher.take(),
+        ) else {
             return Err(io::Error::other("the upload's body was taken already"));
         };
+        if start == 0 && writer.written() > 0 {
+            // The client starts over: a new object. The kept one stays
+            // recorded until this one's first part replaces it (or its
+            // commit does), so a cut now loses nothing kept.
+            let part_size = writer.part_size();
+            writer = PartWriter::deferred(
+                self.target.shared.objects.clone(),
+                ObjectKey::fresh(),
+                part_size,
+            );
+            hasher = PartHasher::new(part_size);
+        }
         if start != writer.written() {
             return Err(io::Error::other(format!(
                 "an object holding {} bytes cannot take a body from byte {start}",
                 writer.written()
             )));
         }
-        let (body, back) = ObjectBody::start(writer, hasher, hash_only);
+        let recorder = self.resumable.as_ref().map(|resumable| {
+            PartRecorder::new(
+                resumable.record.clone(),
+                writer.parts().len(),
+                room.map(|room| room.id),
+            )
+        });
+        let (body, back) = ObjectBody::recording(writer, hasher, hash_only, recorder);
         self.writer = WriterAt::WithBody(back);
         Ok(Box::new(body))
     }
@@ -200,33 +251,58 @@ impl Staged for ObjectStaged {
             StoreError::new(ErrorKind::Internal, "the upload's object writer failed")
         })?;
         let runtime = self.target.shared.runtime.clone();
-        runtime.block_on(async {
+        let committed = runtime.block_on(async {
             let object = writer.key().clone();
             let size = writer.finish().await?;
             let file = new_file(target, size, blake3.to_owned(), object, &attributes);
             self.target.name(file, room, existing).await
-        })
+        });
+        if committed.is_ok() {
+            // The commit forgot the partial in its own transaction.
+            self.resumable = None;
+        }
+        committed
     }
 }
 
 impl Drop for ObjectStaged {
-    /// Uncommitted: the multipart upload is aborted (once the body's task
-    /// gives the writer back), so the store frees its parts.
+    /// Kept (a cut resumable upload with recorded parts): the lease is let
+    /// go, for the next attempt anywhere. Otherwise the multipart upload
+    /// is aborted (once the body's task gives the writer back), so the
+    /// store frees its parts, and its record is forgotten.
     fn drop(&mut self) {
         let writer = std::mem::replace(&mut self.writer, WriterAt::Gone);
-        let abort = async move {
+        let keep = self.keep;
+        let resumable = self.resumable.take();
+        let settle = async move {
             let writer = match writer {
-                WriterAt::Here(writer) => writer,
-                WriterAt::WithBody(back) => match back.await {
-                    Ok(writer) => writer,
-                    Err(_) => return,
-                },
-                WriterAt::Gone => return,
+                WriterAt::Here(writer) => Some(writer),
+                WriterAt::WithBody(back) => back.await.ok(),
+                WriterAt::Gone => None,
             };
-            if let Err(error) = writer.abort().await {
-                tracing::warn!(%error, "an abandoned multipart upload was not aborted");
+            let record = resumable.as_ref().map(|resumable| &resumable.record);
+            let kept = keep
+                && writer
+                    .as_ref()
+                    .is_some_and(|writer| !writer.parts().is_empty());
+            if let (true, Some(record)) = (kept, record) {
+                record.release().await;
+                return;
+            }
+            if let Some(writer) = writer {
+                if let Err(error) = writer.abort().await {
+                    tracing::warn!(%error, "an abandoned multipart upload was not aborted");
+                }
+            }
+            if let Some(record) = record {
+                match record.discard().await {
+                    Ok(_) => {}
+                    // Another server went on with it meanwhile: it is theirs.
+                    Err(err) if err.kind == ErrorKind::Busy => {}
+                    Err(error) => tracing::warn!(%error, "a partial was not forgotten"),
+                }
             }
         };
-        self.target.shared.runtime.spawn(abort);
+        self.target.shared.runtime.spawn(settle);
     }
 }

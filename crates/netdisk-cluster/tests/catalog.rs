@@ -132,6 +132,7 @@ async fn the_namespace_and_its_commit() {
             &new_file("photos/big", 11),
             &reservation,
             Existing::Replace,
+            "test",
         )
         .await
         .unwrap_err();
@@ -147,6 +148,7 @@ async fn the_namespace_and_its_commit() {
             &new_file("photos/late", 5),
             &reservation,
             Existing::Replace,
+            "test",
         )
         .await
         .unwrap_err();

@@ -30,7 +30,7 @@ async fn commit(catalog: &Catalog, objects: &Objects, at: &str, bytes: &'static 
         mode: None,
     };
     catalog
-        .commit_file("dora", &file, &reservation, Existing::Replace)
+        .commit_file("dora", &file, &reservation, Existing::Replace, "test")
         .await
         .expect("commit");
     key

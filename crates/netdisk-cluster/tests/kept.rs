@@ -291,7 +291,8 @@ async fn versions_are_kept_trimmed_and_purged() {
         replaced,
         Replaced {
             object: None,
-            bytes: 100
+            bytes: 100,
+            partial: None,
         }
     );
     assert_eq!(
@@ -413,7 +414,8 @@ async fn versions_are_kept_trimmed_and_purged() {
         replaced,
         Replaced {
             object: before,
-            bytes: 900
+            bytes: 900,
+            partial: None,
         }
     );
     assert!(version_sizes(&catalog, "vic", "f").await.is_empty());

@@ -6,7 +6,8 @@ mod common;
 
 use common::{engines, objects_on, path, pattern, postgres};
 use netdisk_cluster::{
-    Catalog, Claimed, KeptUpload, NewFile, ObjectKey, PartWriter, PartialSource, MIN_PART_SIZE,
+    Catalog, Claimed, KeptPart, KeptUpload, NewFile, ObjectKey, PartHasher, PartWriter,
+    PartialSource, MIN_PART_SIZE,
 };
 use netdisk_store::{ErrorKind, Existing};
 
@@ -56,21 +57,39 @@ async fn an_upload_cut_on_one_server_is_finished_on_another() {
         .unwrap_err();
     assert_eq!(refused.kind, ErrorKind::Busy, "A holds it");
 
-    // Two parts confirmed and recorded, then A dies: its lease runs out.
-    writer
-        .write(&body[..2 * MIN_PART_SIZE + 999])
+    // Two parts confirmed and recorded with their hashes, then A dies:
+    // its lease runs out. A's reservation gives their bytes to `used`.
+    let room = server_a
+        .reserve("erin", body.len() as u64, 0, "a", now + 60)
         .await
-        .expect("write");
+        .expect("reserve on A");
+    let mut hasher = PartHasher::new(MIN_PART_SIZE);
+    let sent = 2 * MIN_PART_SIZE + 999;
+    hasher.update(&body[..sent]);
+    writer.write(&body[..sent]).await.expect("write");
     writer.flush().await.expect("flush");
     for part in writer.parts() {
+        let kept = KeptPart {
+            part: part.clone(),
+            hash: hasher.part(part.index).expect("hashed"),
+        };
         server_a
-            .add_part("erin", &target, part, "a", now - 1)
+            .add_part("erin", &target, &kept, "a", now - 1, Some(room.id))
             .await
             .expect("add part");
     }
     drop(writer);
+    let usage = server_a.usage("erin").await.expect("usage");
+    assert_eq!(usage.used, 2 * MIN_PART_SIZE as u64, "kept parts count");
+    assert_eq!(
+        usage.reserved,
+        body.len() as u64 - 2 * MIN_PART_SIZE as u64,
+        "the rest stays reserved"
+    );
+    server_a.release(&room).await.expect("A's room goes");
 
-    // B takes it over and goes on from the recorded parts, through another node.
+    // B takes it over and goes on from the recorded parts, through another
+    // node, without their bytes: their hashes make the whole file's.
     let Claimed::Resume {
         kept: resumed,
         parts,
@@ -83,8 +102,13 @@ async fn an_upload_cut_on_one_server_is_finished_on_another() {
     };
     assert_eq!(resumed, kept);
     assert_eq!(parts.len(), 2);
+    assert_eq!(
+        parts[1].hash.prefix,
+        *blake3::hash(&body[..2 * MIN_PART_SIZE]).as_bytes(),
+        "the prefix a client checks"
+    );
     let late = server_a
-        .add_part("erin", &target, &parts[0], "a", now + 60)
+        .add_part("erin", &target, &parts[0], "a", now + 60, None)
         .await
         .unwrap_err();
     assert_eq!(
@@ -92,39 +116,57 @@ async fn an_upload_cut_on_one_server_is_finished_on_another() {
         ErrorKind::Busy,
         "A lost its lease: its writes stop"
     );
+    let mut hasher =
+        PartHasher::resumed(MIN_PART_SIZE, parts.iter().map(|part| part.hash).collect());
     let mut writer = PartWriter::resume(
         objects_on(&garage, 1),
         resumed.object.clone(),
         resumed.upload.clone(),
         resumed.part_size,
-        parts,
+        parts.into_iter().map(|part| part.part).collect(),
     );
     let from = writer.confirmed() as usize;
     assert_eq!(from, 2 * MIN_PART_SIZE);
+    hasher.update(&body[from..]);
     writer.write(&body[from..]).await.expect("write the rest");
     assert_eq!(writer.finish().await.expect("finish"), body.len() as u64);
+    assert_eq!(
+        hasher.finalize_hex(),
+        blake3::hash(&body).to_hex().to_string()
+    );
 
-    // Committed: the partial goes, the file is there for every server.
+    // Committed: the partial goes with the commit, and its bytes count
+    // once, as the file's.
     let reservation = server_b
-        .reserve("erin", body.len() as u64, 0, "b", now + 60)
+        .reserve("erin", body.len() as u64 - from as u64, 0, "b", now + 60)
         .await
         .expect("reserve");
     let file = NewFile {
         path: target.clone(),
         size: body.len() as u64,
-        blake3: blake3::hash(&body).to_hex().to_string(),
+        blake3: hasher.finalize_hex(),
         object: resumed.object.clone(),
         modified: source.modified,
         mode: None,
     };
-    server_b
-        .commit_file("erin", &file, &reservation, Existing::Replace)
+    let replaced = server_b
+        .commit_file("erin", &file, &reservation, Existing::Replace, "b")
         .await
         .expect("commit");
     assert_eq!(
-        server_b.drop_partial("erin", &target).await.expect("drop"),
-        Some(kept)
+        replaced.partial,
+        Some(kept),
+        "the commit forgot the partial"
     );
+    assert_eq!(
+        server_b
+            .drop_partial("erin", &target, "b")
+            .await
+            .expect("drop"),
+        None
+    );
+    let usage = server_b.usage("erin").await.expect("usage");
+    assert_eq!((usage.used, usage.reserved), (body.len() as u64, 0));
     let entry = server_a.entry("erin", &target).await.expect("entry on A");
     assert_eq!(entry.blake3.as_deref(), Some(file.blake3.as_str()));
     let mut pieces = objects_on(&garage, 2)
@@ -188,7 +230,10 @@ async fn a_partial_of_another_version_or_let_go_of() {
         .expect("claim");
     assert_eq!(claimed, Claimed::Fresh { stale: Some(kept) });
     assert_eq!(
-        catalog.drop_partial("finn", &target).await.expect("drop"),
+        catalog
+            .drop_partial("finn", &target, "b")
+            .await
+            .expect("drop"),
         None
     );
 }

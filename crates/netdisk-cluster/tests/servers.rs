@@ -393,3 +393,174 @@ async fn a_lockout_earned_on_one_server_holds_on_the_others() {
     assert!(logins(0).check(attacker, "dave").await.is_ok());
     assert!(logins(1).check(elsewhere, "dave").await.is_ok());
 }
+
+/// What a resumable `put` says of `body`, as the client sends it.
+fn resumable(body: &[u8]) -> UploadSpec {
+    UploadSpec {
+        size: body.len() as u64,
+        attributes: SourceAttributes {
+            modified: Some(1_700_000_000),
+            mode: None,
+        },
+        resume: true,
+        create_new: false,
+    }
+}
+
+/// Sends `body[..cut]` of a resumable upload to `to`, then the connection
+/// is cut: the engine abandons the upload.
+async fn cut_upload(space: &Space, to: &str, body: &[u8], cut: usize) {
+    let mut upload = space
+        .begin_upload(&path(to), resumable(body))
+        .await
+        .expect("begin");
+    assert_eq!(upload.offset(), 0);
+    upload.start_body(0).await.expect("start");
+    for chunk in body[..cut].chunks(256 * 1024) {
+        upload
+            .write(Bytes::copy_from_slice(chunk))
+            .await
+            .expect("write");
+    }
+    upload.abandon().await;
+}
+
+/// Waits (bounded) until `space` lists a partial of `to` no upload holds:
+/// the cut server lets go of its lease from a task of its own.
+async fn let_go(space: &Space, to: &str) -> netdisk_proto::response::PartialUpload {
+    let shown = path(to).to_string();
+    for _ in 0..500 {
+        let partials = space.partials().await.expect("partials");
+        if let Some(partial) = partials.into_iter().find(|p| p.path == shown && !p.active) {
+            return partial;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{to}: the cut upload was not let go of");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_upload_cut_on_one_server_goes_on_from_another() {
+    let Some((postgres, garage)) = engines(3) else {
+        return;
+    };
+    let quota = 128 * MIB as u64;
+    let servers = servers(
+        &postgres,
+        &garage,
+        3,
+        "gina",
+        Some(quota),
+        Retention::default(),
+    )
+    .await;
+    let (a, b, c) = (
+        servers.space(0, "gina").await,
+        servers.space(1, "gina").await,
+        servers.space(2, "gina").await,
+    );
+    let part = 8 * MIB;
+    let body = pattern(2 * part + part / 2 + 123, 21);
+
+    // Cut on A after two parts and a half: the two confirmed parts are
+    // kept, visible as a partial on every server, and count toward the quota.
+    cut_upload(&a, "film.mkv", &body, 2 * part + part / 2).await;
+    let kept = let_go(&c, "film.mkv").await;
+    assert_eq!((kept.kept, kept.size), (2 * part as u64, body.len() as u64));
+    assert!(kept.expires.is_some());
+    let usage = c.usage().await.expect("usage");
+    assert_eq!(
+        (usage.used, usage.partials),
+        (2 * part as u64, 2 * part as u64)
+    );
+    assert!(
+        c.entry(&path("film.mkv")).await.is_err(),
+        "a cut upload shows no file"
+    );
+
+    // B goes on from there: the prefix it reports is the kept bytes'
+    // BLAKE3, though B never saw them; the file is verified whole.
+    let mut upload = b
+        .begin_upload(&path("film.mkv"), resumable(&body))
+        .await
+        .expect("begin on B");
+    assert_eq!(upload.offset(), 2 * part as u64);
+    assert_eq!(upload.prefix_blake3(), Some(hash(&body[..2 * part])));
+    upload.start_body(upload.offset()).await.expect("start");
+    for chunk in body[2 * part..].chunks(256 * 1024) {
+        upload
+            .write(Bytes::copy_from_slice(chunk))
+            .await
+            .expect("write");
+    }
+    let done = upload.finish(&hash(&body)).await.expect("commit on B");
+    assert_eq!(done.blake3, hash(&body));
+    assert_eq!(download(&c, "film.mkv").await, (body.clone(), hash(&body)));
+    let usage = a.usage().await.expect("usage");
+    assert_eq!(
+        (usage.used, usage.partials, usage.reserved),
+        (body.len() as u64, 0, 0),
+        "the kept parts count once, as the file's"
+    );
+    assert!(a.partials().await.expect("partials").is_empty());
+
+    // A file of the same size and time but other bytes: the client's own
+    // prefix differs from the kept one's, so it starts over on another
+    // server; the kept parts are replaced, and nothing of them is left.
+    cut_upload(&a, "copy.mkv", &body, part + 10).await;
+    let_go(&b, "copy.mkv").await;
+    let other = pattern(body.len(), 99);
+    let mut upload = c
+        .begin_upload(&path("copy.mkv"), resumable(&other))
+        .await
+        .expect("begin on C");
+    assert_eq!(upload.offset(), part as u64);
+    assert_ne!(upload.prefix_blake3(), Some(hash(&other[..part])));
+    upload.start_body(0).await.expect("start over");
+    for chunk in other.chunks(256 * 1024) {
+        upload
+            .write(Bytes::copy_from_slice(chunk))
+            .await
+            .expect("write");
+    }
+    upload.finish(&hash(&other)).await.expect("commit on C");
+    assert_eq!(
+        download(&a, "copy.mkv").await,
+        (other.clone(), hash(&other))
+    );
+    let usage = b.usage().await.expect("usage");
+    assert_eq!(
+        (usage.used, usage.partials, usage.reserved),
+        (2 * body.len() as u64, 0, 0)
+    );
+
+    // A wrong hash at the end: refused, nothing shown, nothing kept.
+    cut_upload(&b, "bad.mkv", &body[..2 * part], part).await;
+    let_go(&a, "bad.mkv").await;
+    let short = &body[..2 * part];
+    let mut upload = a
+        .begin_upload(&path("bad.mkv"), resumable(short))
+        .await
+        .expect("begin");
+    upload.start_body(upload.offset()).await.expect("start");
+    upload
+        .write(Bytes::copy_from_slice(&other[part..2 * part]))
+        .await
+        .expect("write");
+    let refused = upload.finish(&hash(short)).await.unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Integrity);
+    assert!(c.entry(&path("bad.mkv")).await.is_err());
+
+    // A kept partial discarded by hand gives its bytes back.
+    cut_upload(&a, "gone.mkv", &body, part + 1).await;
+    let_go(&b, "gone.mkv").await;
+    assert_eq!(b.usage().await.expect("usage").partials, part as u64);
+    c.discard_partial(&path("gone.mkv")).await.expect("discard");
+    assert!(a
+        .partials()
+        .await
+        .expect("partials")
+        .iter()
+        .all(|p| p.path != path("gone.mkv").to_string()));
+    assert_eq!(a.usage().await.expect("usage").partials, 0);
+}

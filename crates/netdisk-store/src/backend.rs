@@ -222,16 +222,19 @@ pub trait Staged: Send {
     /// Keep it for a later resume when dropped uncommitted (resumable only).
     fn set_keep(&mut self, keep: bool);
     fn keeps(&self) -> bool;
-    /// Starts taking the body at byte `start` (kept bytes after it are
-    /// dropped): a writer that stores each chunk in order and hashes it
-    /// on top of `hasher` (which covers the bytes before `start`). With
-    /// `hash_only` nothing is stored: for a body already refused, read
-    /// to stay in step with the client.
+    /// Starts taking the body at byte `start`: 0 (the client starts over:
+    /// kept bytes are dropped) or the kept bytes' end. Returns a writer
+    /// that stores each chunk in order and hashes it after the bytes
+    /// before `start` (the back-end keeps the hash state of what it
+    /// holds). With `hash_only` nothing is stored: for a body already
+    /// refused, read to stay in step with the client. `room` is the
+    /// ledger's record of the room the upload holds, for a back-end that
+    /// counts a kept part's bytes as used the moment it keeps it.
     fn take_body(
         &mut self,
         start: u64,
-        hasher: blake3::Hasher,
         hash_only: bool,
+        room: Option<RoomTicket>,
     ) -> io::Result<Box<dyn BodyWriter>>;
     /// Cuts what is staged back to its first `len` bytes (a refused body).
     fn cut_back(&mut self, len: u64) -> io::Result<()>;
@@ -304,9 +307,11 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// What a [`BodyWriter`] did with the body.
 #[derive(Debug)]
 pub struct BodyWritten {
-    /// The hash over everything pushed (and the bytes before it), whether
-    /// or not it was stored.
-    pub hasher: blake3::Hasher,
+    /// The BLAKE3 (hex) of the whole upload: the bytes before the body
+    /// and everything pushed, whether or not it was stored.
+    pub blake3: String,
+    /// Bytes hashed: those before the body and everything pushed.
+    pub count: u64,
     /// The first failure to store (a full disk). After it, chunks are
     /// still hashed, so the caller stays in step with its client.
     pub error: Option<io::Error>,
@@ -317,8 +322,8 @@ pub struct Prepared {
     pub staged: Box<dyn Staged>,
     /// Bytes kept from an earlier attempt (counted in the user's usage).
     pub offset: u64,
-    /// BLAKE3 state over those bytes.
-    pub hasher: blake3::Hasher,
+    /// The BLAKE3 (hex) of those bytes, when there are some.
+    pub prefix_blake3: Option<String>,
     /// Why an earlier attempt's bytes were discarded, if they were.
     pub restarted: Option<String>,
     /// Bytes of a discarded earlier attempt (they left the disk).

@@ -194,8 +194,10 @@ impl Upload {
 
     /// The BLAKE3 of the kept bytes, for the client to check against its own.
     pub fn prefix_blake3(&self) -> Option<String> {
-        (self.prepared.offset > 0)
-            .then(|| self.prepared.hasher.clone().finalize().to_hex().to_string())
+        self.prepared
+            .prefix_blake3
+            .clone()
+            .filter(|_| self.prepared.offset > 0)
     }
 
     /// Why the bytes of an earlier attempt were thrown away, if they were.
@@ -207,11 +209,9 @@ impl Upload {
     /// client's first bytes differ from the kept ones (it starts over).
     pub async fn start_body(&mut self, start: u64) -> io::Result<()> {
         let offset = self.prepared.offset;
-        let mut hasher = std::mem::take(&mut self.prepared.hasher);
         if start == 0 && offset > 0 {
             self.space.store.quotas.freed(&self.space.user, offset);
             self.counted = 0;
-            hasher = blake3::Hasher::new();
             // What of the replaced file's credit the first reservation left unused.
             let credit = self
                 .prepared
@@ -229,7 +229,8 @@ impl Upload {
         // A body already refused (no room to restart) is still read and
         // hashed, so the client stays in step.
         let hash_only = self.failure.is_some();
-        self.sink = Some(self.prepared.staged.take_body(start, hasher, hash_only)?);
+        let room = self.reservation.ticket();
+        self.sink = Some(self.prepared.staged.take_body(start, hash_only, room)?);
         Ok(())
     }
 
@@ -248,17 +249,18 @@ impl Upload {
     }
 
     /// Waits for every write to land; a write error (disk full) is kept
-    /// for `finish` to report.
-    async fn land_writes(&mut self) -> io::Result<blake3::Hasher> {
+    /// for `finish` to report. Returns the whole upload's BLAKE3 (hex),
+    /// `None` if no body was started.
+    async fn land_writes(&mut self) -> io::Result<Option<String>> {
         let Some(sink) = self.sink.take() else {
-            return Ok(std::mem::take(&mut self.prepared.hasher));
+            return Ok(None);
         };
         let written = sink.finish().await?;
         if let (None, Some(e)) = (&self.failure, written.error) {
             self.failure = Some(StoreError::from_io(&e, "upload"));
         }
-        self.record.0.bytes = written.hasher.count().saturating_sub(self.start);
-        Ok(written.hasher)
+        self.record.0.bytes = written.count.saturating_sub(self.start);
+        Ok(Some(written.blake3))
     }
 
     /// The whole body arrived, with the client's BLAKE3 of the file:
@@ -290,8 +292,11 @@ impl Upload {
             existing,
             ..
         } = self;
+        let landed = landed.and_then(|hash| {
+            hash.ok_or_else(|| io::Error::other("the upload's body never started"))
+        });
         let hash = match landed {
-            Ok(hasher) => hasher.finalize().to_hex().to_string(),
+            Ok(hash) => hash,
             Err(e) => {
                 let err = StoreError::from_io(&e, "upload");
                 record.0.result = err.code().as_str();

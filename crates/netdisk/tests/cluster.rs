@@ -1,7 +1,7 @@
 //! Three `netdisk serve` processes on one PostgreSQL catalog and a 3-node
 //! Garage cluster (docs/CLUSTER.md), driven by the real client: users,
-//! files and quotas are the same on every server, and a server killed
-//! mid-upload loses nothing another server cannot finish.
+//! files and quotas are the same on every server, and an upload cut by a
+//! server killed mid-way goes on from its kept parts on another server.
 
 mod common;
 
@@ -160,7 +160,9 @@ async fn a_server_killed_mid_upload_the_client_finishes_on_another() {
     client.login("alice", "pw").await.expect("login");
     let mut killed = false;
     let mut kill_part_way = |sent: u64, _total: u64| {
-        if !killed && sent >= 16 * MIB as u64 {
+        // Once A has kept a part (every server lists it), A dies.
+        if !killed && sent >= 24 * MIB as u64 {
+            wait_for_kept_part(&servers[1], "~/big.bin");
             sigkill(pid);
             killed = true;
         }
@@ -170,10 +172,25 @@ async fn a_server_killed_mid_upload_the_client_finishes_on_another() {
         .await;
     assert!(cut.is_err(), "the upload survived a killed server");
 
-    // Nothing of it is visible on the other server; the client tries again there.
+    // Nothing of it is visible on the other server; the client tries again
+    // there, and B goes on from the parts A kept (once A's lease on them
+    // runs out: a dead server does not let go).
     let missing = run(as_alice(&servers[1], "pw").args(["stat", "big.bin"]), "");
     assert!(!missing.status.success(), "a cut upload is visible");
-    run(as_alice(&servers[1], "pw").arg("put").arg(&local), "").ok();
+    let put = run(
+        as_alice(&servers[1], "pw")
+            .args(["--json", "put"])
+            .arg(&local),
+        "",
+    );
+    put.ok();
+    let report: serde_json::Value =
+        serde_json::from_str(put.stdout.lines().next().unwrap_or_default()).expect("put report");
+    let resumed_from = report["resumed_from"].as_u64().expect("resumed_from");
+    assert!(
+        resumed_from >= 8 * MIB as u64,
+        "B went on from A's kept parts, not from the start: {report}"
+    );
     let fetched = dir.path().join("fetched.bin");
     run(
         as_alice(&servers[1], "pw")
@@ -183,4 +200,24 @@ async fn a_server_killed_mid_upload_the_client_finishes_on_another() {
     )
     .ok();
     assert!(std::fs::read(&fetched).expect("fetched") == content);
+}
+
+/// Waits (bounded) until `server` lists a kept part of an upload to `path`.
+fn wait_for_kept_part(server: &ServerProcess, path: &str) {
+    for _ in 0..300 {
+        let listed = run(
+            as_alice(server, "pw").args(["--json", "partials", "ls"]),
+            "",
+        );
+        let kept = listed.stdout.lines().any(|line| {
+            serde_json::from_str::<serde_json::Value>(line).is_ok_and(|partial| {
+                partial["path"] == path && partial["kept"].as_u64().unwrap_or(0) > 0
+            })
+        });
+        if kept {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("no part of {path} was kept");
 }

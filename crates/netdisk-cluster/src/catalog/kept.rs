@@ -86,6 +86,7 @@ pub(super) async fn retire_replaced(
             return Ok(Replaced {
                 object: old.object.clone(),
                 bytes: old.entry.size,
+                partial: None,
             });
         }
     };
@@ -119,6 +120,7 @@ pub(super) async fn retire_replaced(
     Ok(Replaced {
         object: went.then(|| object.clone()),
         bytes: doom_removed(client, &trimmed).await?,
+        partial: None,
     })
 }
 

@@ -14,14 +14,16 @@ mod users;
 
 pub use kept::KeptVersion;
 pub use namespace::{CatalogEntry, NewFile, Replaced};
-pub use partials::{Claimed, KeptUpload, PartialSource};
+pub use partials::{Claimed, KeptPart, KeptPartial, KeptUpload, PartialSource};
 pub use quota::{Reservation, Usage};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use netdisk_store::{ErrorKind, StoreError};
 
 const SCHEMA: &str = include_str!("schema.sql");
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
+/// What brings a catalog of each older version to the next.
+const MIGRATIONS: [(i32, &str); 1] = [(1, include_str!("schema_1_to_2.sql"))];
 /// Any constant key: servers starting together take this advisory lock
 /// to apply the schema one at a time.
 const SCHEMA_LOCK: i64 = 0x6e65_7464_6973_6b31;
@@ -69,11 +71,18 @@ impl Catalog {
             .map_err(database)?
             .get(0);
         if exists {
-            let version: i32 = transaction
+            let mut version: i32 = transaction
                 .query_one("SELECT max(version) FROM netdisk_schema", &[])
                 .await
                 .map_err(database)?
                 .get(0);
+            for (from, step) in MIGRATIONS {
+                if version == from {
+                    transaction.batch_execute(step).await.map_err(database)?;
+                    version = from + 1;
+                    tracing::info!(version, "catalog schema upgraded");
+                }
+            }
             if version != SCHEMA_VERSION {
                 return Err(internal(format!(
                     "the catalog's schema is version {version}; this server knows {SCHEMA_VERSION}"

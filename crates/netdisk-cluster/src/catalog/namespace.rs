@@ -4,6 +4,7 @@
 //! and the old versions', kept.rs).
 
 use super::kept::retire_replaced;
+use super::partials::{drop_unless_held, KeptUpload};
 use super::quota::{drop_reservation, lock_account, Reservation};
 use super::{database, from_sql_size, to_sql_size, Catalog};
 use crate::objects::ObjectKey;
@@ -40,6 +41,10 @@ pub struct NewFile {
 pub struct Replaced {
     pub object: Option<ObjectKey>,
     pub bytes: u64,
+    /// A kept partial upload of the target that a commit forgot (its
+    /// parts' bytes left `used`): the caller aborts it, unless it is the
+    /// upload that made the committed object.
+    pub partial: Option<KeptUpload>,
 }
 
 const COLUMNS: &str = "name, kind, size, modified, mode, blake3, object";
@@ -238,8 +243,10 @@ impl Catalog {
     /// object doomed), kept as the path's newest old version (the oldest
     /// beyond the number kept go), or the commit is refused (`exists`,
     /// for anything at the path). This is the commit point: before it the
-    /// file is not there, after it every server serves it.
-    /// `quota_exceeded` if the file is larger than its reservation;
+    /// file is not there, after it every server serves it. A kept partial
+    /// upload of the path goes too (unless another `server` writes it):
+    /// the upload's own, whose parts counted already, or one made moot.
+    /// `quota_exceeded` if the file is larger than its reservation and parts;
     /// `not_found` if the reservation expired (the caller then dooms the
     /// object). Returns what left the account.
     pub async fn commit_file(
@@ -248,27 +255,39 @@ impl Catalog {
         file: &NewFile,
         reservation: &Reservation,
         existing: Existing,
+        server: &str,
     ) -> Result<Replaced, StoreError> {
-        if file.size > reservation.bytes {
-            return Err(StoreError::new(
-                ErrorKind::QuotaExceeded,
-                format!(
-                    "{}: {} bytes, {} reserved",
-                    file.path, file.size, reservation.bytes
-                ),
-            ));
-        }
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(database)?;
         lock_account(&transaction, owner).await?;
-        if !drop_reservation(&transaction, reservation).await? {
+        let Some(reserved) = drop_reservation(&transaction, reservation).await? else {
             return Err(StoreError::new(
                 ErrorKind::NotFound,
                 format!("{}: the upload's reservation expired", file.path),
             ));
+        };
+        // The target's kept partial goes (this upload's own, or one this
+        // upload makes moot), unless another server writes it now.
+        let partial = match drop_unless_held(&transaction, owner, &file.path, server).await {
+            Ok(partial) => partial,
+            Err(err) if err.kind == ErrorKind::Busy => None,
+            Err(err) => return Err(err),
+        };
+        let partial_bytes = partial.as_ref().map_or(0, |(_, bytes)| *bytes);
+        // What the upload counted already: the room it holds, and its kept parts.
+        if file.size > reserved.saturating_add(partial_bytes) {
+            return Err(StoreError::new(
+                ErrorKind::QuotaExceeded,
+                format!(
+                    "{}: {} bytes, {} reserved",
+                    file.path,
+                    file.size,
+                    reserved.saturating_add(partial_bytes)
+                ),
+            ));
         }
         require_dir(&transaction, owner, &file.path.parent(), Lock::Share).await?;
-        let replaced = match row_at(&transaction, owner, &file.path, Lock::Update).await? {
+        let mut replaced = match row_at(&transaction, owner, &file.path, Lock::Update).await? {
             Some(_) if existing == Existing::Refuse => return Err(exists(&file.path)),
             Some(old) if old.entry.kind == EntryKind::Dir => {
                 return Err(StoreError::new(
@@ -318,6 +337,7 @@ impl Catalog {
             )
             .await
             .map_err(database)?;
+        replaced.partial = partial.map(|(kept, _)| kept);
         transaction.commit().await.map_err(database)?;
         Ok(replaced)
     }
@@ -343,6 +363,7 @@ impl Catalog {
         Ok(Replaced {
             object: old.object,
             bytes: old.entry.size,
+            partial: None,
         })
     }
 

@@ -223,11 +223,11 @@ impl Catalog {
 }
 
 /// Deletes a reservation and takes its bytes off the account (whose row
-/// the caller has locked). Returns whether it was still there.
+/// the caller has locked). Returns the bytes it held, if it was still there.
 pub(crate) async fn drop_reservation(
     client: &impl GenericClient,
     reservation: &Reservation,
-) -> Result<bool, StoreError> {
+) -> Result<Option<u64>, StoreError> {
     let gone = client
         .query_opt(
             "DELETE FROM reservations WHERE id = $1 AND owner = $2 RETURNING bytes",
@@ -235,7 +235,7 @@ pub(crate) async fn drop_reservation(
         )
         .await
         .map_err(database)?;
-    let Some(row) = gone else { return Ok(false) };
+    let Some(row) = gone else { return Ok(None) };
     let bytes: i64 = row.get(0);
     client
         .execute(
@@ -244,5 +244,5 @@ pub(crate) async fn drop_reservation(
         )
         .await
         .map_err(database)?;
-    Ok(true)
+    Ok(Some(from_sql_size(bytes)))
 }

@@ -2,7 +2,7 @@
 -- server to start on an empty database; every server checks the version.
 
 CREATE TABLE netdisk_schema (version integer NOT NULL);
-INSERT INTO netdisk_schema VALUES (1);
+INSERT INTO netdisk_schema VALUES (2);
 
 -- One row per user: the quota and what counts toward it. `used` is the
 -- bytes of committed files; `reserved` the bytes uploads in progress
@@ -152,12 +152,18 @@ CREATE TABLE partials (
     PRIMARY KEY (owner, target)
 );
 
+-- A confirmed part's bytes count in its account's `used` from the moment
+-- it is recorded. `chaining` and `prefix` are its BLAKE3 subtree chaining
+-- value and the hash of the file up to its end (see PartHasher), so the
+-- server that goes on needs no byte of it to verify the whole file.
 CREATE TABLE partial_parts (
-    owner  text NOT NULL,
-    target text NOT NULL,
-    index  integer NOT NULL CHECK (index >= 0),
-    etag   text NOT NULL,
-    size   bigint NOT NULL CHECK (size >= 0),
+    owner    text NOT NULL,
+    target   text NOT NULL,
+    index    integer NOT NULL CHECK (index >= 0),
+    etag     text NOT NULL,
+    size     bigint NOT NULL CHECK (size >= 0),
+    chaining bytea NOT NULL CHECK (octet_length(chaining) = 32),
+    prefix   bytea NOT NULL CHECK (octet_length(prefix) = 32),
     PRIMARY KEY (owner, target, index),
     FOREIGN KEY (owner, target) REFERENCES partials (owner, target) ON DELETE CASCADE
 );

@@ -107,7 +107,7 @@ pub async fn put_as(
         .reserve(owner, file.size, 0, "test", far_future())
         .await?;
     let committed = catalog
-        .commit_file(owner, file, &reservation, existing)
+        .commit_file(owner, file, &reservation, existing, "test")
         .await;
     if committed.is_err() {
         catalog.release(&reservation).await.expect("release");

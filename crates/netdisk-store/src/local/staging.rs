@@ -53,6 +53,9 @@ pub(crate) struct LocalStaged {
     /// Keep the file for a later resume when dropped uncommitted.
     keep: bool,
     committed: bool,
+    /// BLAKE3 state over the kept bytes of a resumed partial, until its
+    /// body takes it.
+    prefix: Option<blake3::Hasher>,
     _claim: Option<ActiveClaim>,
 }
 
@@ -76,9 +79,18 @@ impl Staged for LocalStaged {
     fn take_body(
         &mut self,
         start: u64,
-        hasher: blake3::Hasher,
         hash_only: bool,
+        _room: Option<RoomTicket>,
     ) -> io::Result<Box<dyn BodyWriter>> {
+        let hasher = match self.prefix.take() {
+            Some(prefix) if prefix.count() == start => prefix,
+            _ if start == 0 => blake3::Hasher::new(),
+            _ => {
+                return Err(io::Error::other(format!(
+                    "a body from byte {start} does not follow the kept bytes"
+                )))
+            }
+        };
         // Bytes kept after `start` go even for a refused body: the client
         // started over, so they are no longer its file's.
         self.cut_back(start)?;
@@ -138,7 +150,8 @@ impl BodyWriter for LocalBody {
         Box::pin(async move {
             let written = self.0.finish().await?;
             Ok(BodyWritten {
-                hasher: written.hasher,
+                blake3: written.hasher.finalize().to_hex().to_string(),
+                count: written.hasher.count(),
                 error: written.error,
             })
         })
@@ -210,7 +223,7 @@ impl LocalHome {
             return Ok(Prepared {
                 staged: Box::new(self.create_plain_staging()?),
                 offset: 0,
-                hasher: blake3::Hasher::new(),
+                prefix_blake3: None,
                 restarted: None,
                 discarded: 0,
                 replacing,
@@ -240,10 +253,10 @@ impl LocalHome {
         let mut restarted = None;
         let mut discarded = 0;
         let mut offset = 0;
-        let mut hasher = blake3::Hasher::new();
+        let mut prefix = None;
         match (kept, existing_len) {
             (Some(meta), Some(len)) if meta == wanted && len <= size => {
-                hasher = hash_prefix(&mut file, len).map_err(staging_err)?;
+                prefix = Some(hash_prefix(&mut file, len).map_err(staging_err)?);
                 offset = len;
             }
             (_, Some(len)) if len > 0 => {
@@ -270,10 +283,13 @@ impl LocalHome {
                 meta: Some(meta_name),
                 keep: true,
                 committed: false,
+                prefix: prefix.clone(),
                 _claim: Some(claim),
             }),
             offset,
-            hasher,
+            prefix_blake3: prefix
+                .filter(|_| offset > 0)
+                .map(|prefix| prefix.finalize().to_hex().to_string()),
             restarted,
             discarded,
             replacing,
@@ -294,6 +310,7 @@ impl LocalHome {
             meta: None,
             keep: false,
             committed: false,
+            prefix: None,
             _claim: None,
         })
     }
