@@ -5,6 +5,7 @@
 //! count toward the quota (in `used`) until the partial is committed or
 //! discarded.
 
+use super::namespace::free_used;
 use super::quota::lock_account;
 use super::{database, from_sql_size, to_sql_size, Catalog};
 use crate::objects::ObjectKey;
@@ -105,13 +106,7 @@ impl Catalog {
         {
             return Err(busy(target));
         }
-        let kept = KeptUpload {
-            object: ObjectKey::parse(row.get(0)).ok_or_else(|| {
-                StoreError::new(ErrorKind::Internal, "a partial names a malformed object")
-            })?,
-            upload: row.get(1),
-            part_size: usize::try_from(row.get::<_, i64>(2)).unwrap_or(usize::MAX),
-        };
+        let kept = kept_upload(&row)?;
         let same_source = from_sql_size(row.get(3)) == source.size
             && row.get::<_, Option<i64>>(4) == source.modified;
         if !same_source {
@@ -500,19 +495,18 @@ async fn forget(
         .await
         .map_err(database)?;
     let Some(row) = row else { return Ok(None) };
-    client
-        .execute(
-            "UPDATE accounts SET used = used - $2 WHERE owner = $1",
-            &[&owner, &bytes],
-        )
-        .await
-        .map_err(database)?;
-    let kept = KeptUpload {
+    let bytes = from_sql_size(bytes);
+    free_used(client, owner, bytes).await?;
+    Ok(Some((kept_upload(&row)?, bytes)))
+}
+
+/// A partial's upload from a row starting (object, upload, part_size).
+fn kept_upload(row: &tokio_postgres::Row) -> Result<KeptUpload, StoreError> {
+    Ok(KeptUpload {
         object: ObjectKey::parse(row.get(0)).ok_or_else(|| {
             StoreError::new(ErrorKind::Internal, "a partial names a malformed object")
         })?,
         upload: row.get(1),
         part_size: usize::try_from(row.get::<_, i64>(2)).unwrap_or(usize::MAX),
-    };
-    Ok(Some((kept, from_sql_size(bytes))))
+    })
 }
