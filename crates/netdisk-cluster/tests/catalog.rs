@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{far_future, new_file, path, postgres, put};
+use common::{far_future, new_file, path, postgres, put, Books};
 use netdisk_cluster::{Catalog, Replaced, Usage};
 use netdisk_proto::{EntryKind, HomePath};
 use netdisk_store::{ErrorKind, Existing};
@@ -395,4 +395,53 @@ async fn renames_rmdir_and_trees() {
             .kind,
         ErrorKind::PermissionDenied
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_1_catalog_is_brought_up_to_date() {
+    let Some(postgres) = postgres() else {
+        return;
+    };
+    let catalog = Catalog::connect(&postgres.url(), 2).await.expect("catalog");
+    catalog.set_account("ivy", None).await.expect("account");
+    put(&catalog, "ivy", "kept.txt", 7).await.expect("put");
+    // What a version 1 server made: parts without their hashes.
+    let books = Books::open(&postgres).await;
+    books
+        .client
+        .batch_execute(
+            "ALTER TABLE partial_parts DROP COLUMN chaining, DROP COLUMN prefix;
+             DELETE FROM netdisk_schema; INSERT INTO netdisk_schema VALUES (1);",
+        )
+        .await
+        .expect("make it version 1");
+
+    let upgraded = Catalog::connect(&postgres.url(), 2).await.expect("upgrade");
+    let version: i32 = books
+        .client
+        .query_one("SELECT max(version) FROM netdisk_schema", &[])
+        .await
+        .expect("version")
+        .get(0);
+    assert_eq!(version, 2);
+    let columns: i64 = books
+        .client
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns
+             WHERE table_name = 'partial_parts' AND column_name IN ('chaining', 'prefix')",
+            &[],
+        )
+        .await
+        .expect("columns")
+        .get(0);
+    assert_eq!(columns, 2, "the parts table has its hashes again");
+    let entry = upgraded
+        .entry("ivy", &path("kept.txt"))
+        .await
+        .expect("files stay");
+    assert_eq!(entry.entry.size, 7);
+    assert_eq!(books.check("ivy").await, 7);
+    Catalog::connect(&postgres.url(), 2)
+        .await
+        .expect("an up-to-date catalog is left as it is");
 }

@@ -118,7 +118,7 @@ pub async fn put_as(
 /// Reads the catalog's tables directly (not through `Catalog`), to check
 /// its books after an operation.
 pub struct Books {
-    client: tokio_postgres::Client,
+    pub client: tokio_postgres::Client,
 }
 
 impl Books {
@@ -131,7 +131,7 @@ impl Books {
     }
 
     /// Panics unless `owner`'s `used` is the bytes of every row of theirs
-    /// (home, trash, versions), each trash item's size the bytes of its
+    /// (home, trash, versions, kept parts), each trash item's size the bytes of its
     /// rows, and no doomed object still named by a row. Returns `used`.
     pub async fn check(&self, owner: &str) -> u64 {
         let row = self
@@ -142,17 +142,19 @@ impl Books {
                     (SELECT coalesce(sum(size), 0)::bigint FROM entries WHERE owner = $1),
                     (SELECT coalesce(sum(t.size), 0)::bigint FROM trashed_entries t
                         JOIN trash i ON i.id = t.item WHERE i.owner = $1),
-                    (SELECT coalesce(sum(size), 0)::bigint FROM versions WHERE owner = $1)",
+                    (SELECT coalesce(sum(size), 0)::bigint FROM versions WHERE owner = $1),
+                    (SELECT coalesce(sum(size), 0)::bigint FROM partial_parts WHERE owner = $1)",
                 &[&owner],
             )
             .await
             .expect("read the books");
         let used: i64 = row.get(0);
-        let (home, trash, versions): (i64, i64, i64) = (row.get(1), row.get(2), row.get(3));
+        let (home, trash, versions, parts): (i64, i64, i64, i64) =
+            (row.get(1), row.get(2), row.get(3), row.get(4));
         assert_eq!(
             used,
-            home + trash + versions,
-            "{owner}: used {used}, rows: home {home} + trash {trash} + versions {versions}"
+            home + trash + versions + parts,
+            "{owner}: used {used}, rows: home {home} + trash {trash} + versions {versions} + kept parts {parts}"
         );
         let unequal_items: i64 = self
             .client
