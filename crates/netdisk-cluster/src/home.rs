@@ -13,7 +13,7 @@ use crate::object_ranges::ObjectRanges;
 use crate::objects::ObjectKey;
 use crate::part_hasher::PartHasher;
 use crate::part_writer::{part_size_for, PartWriter};
-use crate::partial::{abort_kept, PartialRecord};
+use crate::partial::{abort_kept, discard_partial, PartialRecord};
 use crate::staged::{ObjectStaged, Resumable, StagedObject};
 use netdisk_proto::response::{FileVersion, PartialUpload, TrashItem};
 use netdisk_proto::{Entry, EntryKind, HomePath};
@@ -284,7 +284,11 @@ impl Home for ClusterHome {
         match self.wait(record.claim())? {
             Claimed::Fresh { stale } => {
                 if let Some(stale) = stale {
-                    self.wait(abort_kept(&self.shared, &stale));
+                    // Forgotten already: its parts go off the client's path.
+                    let shared = self.shared.clone();
+                    self.shared
+                        .runtime
+                        .spawn(async move { abort_kept(&shared, &stale).await });
                     restarted = Some(
                         "the source changed (size or modification time) since the kept bytes were sent"
                             .into(),
@@ -363,21 +367,13 @@ impl Home for ClusterHome {
         target: &HomePath,
         _partials: &PartialRelease,
     ) -> Result<u64, StoreError> {
-        let record = PartialRecord {
-            shared: self.shared.clone(),
-            owner: self.owner.clone(),
-            target: target.clone(),
-            source: PartialSource {
-                size: 0,
-                modified: None,
-            },
-        };
-        self.wait(record.discard())?.ok_or_else(|| {
-            StoreError::new(
-                ErrorKind::NotFound,
-                format!("{target}: no interrupted upload is kept for it"),
-            )
-        })
+        self.wait(discard_partial(&self.shared, &self.owner, target))?
+            .ok_or_else(|| {
+                StoreError::new(
+                    ErrorKind::NotFound,
+                    format!("{target}: no interrupted upload is kept for it"),
+                )
+            })
     }
 
     /// Every file's object written at once (each one request), then each

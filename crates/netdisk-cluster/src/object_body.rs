@@ -50,11 +50,17 @@ impl ObjectBody {
                 if hash_only || error.is_some() {
                     continue;
                 }
-                error = store(&mut writer, &chunk, &hasher, recorder.as_mut()).await;
+                error = match writer.write(&chunk).await {
+                    Ok(()) => record(recorder.as_mut(), &writer, &hasher).await,
+                    Err(failed) => Some(io::Error::other(failed)),
+                };
             }
             if error.is_none() && !hash_only {
                 // Every full part confirmed before the body counts as stored.
-                error = store(&mut writer, &[], &hasher, recorder.as_mut()).await;
+                error = match writer.flush().await {
+                    Ok(()) => record(recorder.as_mut(), &writer, &hasher).await,
+                    Err(failed) => Some(io::Error::other(failed)),
+                };
             }
             // The receiver may be gone (an abandoned upload): nothing to give back to.
             let _ = give_back.send(writer);
@@ -68,22 +74,13 @@ impl ObjectBody {
     }
 }
 
-/// Writes `chunk` (none: waits for the part in flight), then records
-/// the parts confirmed meanwhile; the first failure, if any.
-async fn store(
-    writer: &mut PartWriter,
-    chunk: &[u8],
-    hasher: &PartHasher,
+/// Records the parts `writer` had confirmed since the last call (a
+/// resumable upload's); the failure, if any (a lost lease).
+async fn record(
     recorder: Option<&mut PartRecorder>,
+    writer: &PartWriter,
+    hasher: &PartHasher,
 ) -> Option<io::Error> {
-    let written = if chunk.is_empty() {
-        writer.flush().await
-    } else {
-        writer.write(chunk).await
-    };
-    if let Err(error) = written {
-        return Some(io::Error::other(error));
-    }
     let recorder = recorder?;
     recorder
         .catch_up(writer, hasher)

@@ -26,12 +26,10 @@ pub struct PartHash {
 /// Hashes a file part by part; see the module's documentation.
 pub struct PartHasher {
     part_size: u64,
-    /// Every whole part before `current`.
+    /// Every whole part, recorded the moment its last byte is hashed.
     done: Vec<PartHash>,
     /// The part being hashed (at offset `done.len() * part_size`), with
-    /// its bytes so far; `None` before its first byte. A full part stays
-    /// here until a byte of the next arrives, since a file of exactly one
-    /// part is hashed as a root, not a subtree.
+    /// its bytes so far; `None` before its first byte.
     current: Option<(blake3::Hasher, u64)>,
 }
 
@@ -63,9 +61,6 @@ impl PartHasher {
 
     pub fn update(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
-            if matches!(&self.current, Some((_, len)) if *len == self.part_size) {
-                self.close_current();
-            }
             let part_size = self.part_size;
             let offset = self.done.len() as u64 * part_size;
             let (hasher, len) = self.current.get_or_insert_with(|| {
@@ -78,23 +73,17 @@ impl PartHasher {
             hasher.update(now);
             *len += now.len() as u64;
             bytes = later;
+            if *len == part_size {
+                self.close_current();
+            }
         }
     }
 
-    /// Moves the full current part into `done`.
+    /// Records the current part, which is whole, and starts the next.
     fn close_current(&mut self) {
-        if let Some(record) = self.whole_current() {
-            self.done.push(record);
-            self.current = None;
-        }
-    }
-
-    /// The current part's record, when it is whole.
-    fn whole_current(&self) -> Option<PartHash> {
-        let (hasher, len) = self.current.as_ref()?;
-        if *len != self.part_size {
-            return None;
-        }
+        let Some((hasher, _)) = self.current.take() else {
+            return;
+        };
         let chaining = hasher.finalize_non_root();
         let prefix = if self.done.is_empty() {
             // The file's first part alone is hashed as a root.
@@ -105,23 +94,19 @@ impl PartHasher {
             values.push(chaining);
             self.merged_root(&values, (self.done.len() as u64 + 1) * self.part_size)
         };
-        Some(PartHash { chaining, prefix })
+        self.done.push(PartHash { chaining, prefix });
     }
 
     /// The record of whole part `index`, once all its bytes are hashed.
     pub fn part(&self, index: usize) -> Option<PartHash> {
-        match index.cmp(&self.done.len()) {
-            std::cmp::Ordering::Less => Some(self.done[index]),
-            std::cmp::Ordering::Equal => self.whole_current(),
-            std::cmp::Ordering::Greater => None,
-        }
+        self.done.get(index).copied()
     }
 
     /// The BLAKE3 of everything hashed, as hex.
     pub fn finalize_hex(&self) -> String {
         let root = match (&self.current, self.done.last()) {
             (None, None) => *blake3::hash(b"").as_bytes(),
-            // Nothing after the parts resumed: their prefix is the file.
+            // The file ends with a whole part: its prefix is the file.
             (None, Some(last)) => last.prefix,
             (Some((hasher, _)), None) => *hasher.finalize().as_bytes(),
             (Some((hasher, _)), Some(_)) => {

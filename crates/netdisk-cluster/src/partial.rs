@@ -103,16 +103,7 @@ impl PartialRecord {
 
     /// Forgets the partial and aborts its multipart upload; returns its bytes.
     pub(crate) async fn discard(&self) -> Result<Option<u64>, StoreError> {
-        let dropped = self
-            .shared
-            .catalog
-            .drop_partial(&self.owner, &self.target, &self.shared.server)
-            .await?;
-        let Some((kept, bytes)) = dropped else {
-            return Ok(None);
-        };
-        abort_kept(&self.shared, &kept).await;
-        Ok(Some(bytes))
+        discard_partial(&self.shared, &self.owner, &self.target).await
     }
 
     /// Records the first part of a new multipart upload `writer` started;
@@ -147,6 +138,25 @@ impl PartialRecord {
         }
         Ok(())
     }
+}
+
+/// Forgets `owner`'s partial of `target` (`busy` while another server's
+/// lease runs) and aborts its multipart upload; returns its bytes, `None`
+/// when there is none.
+pub(crate) async fn discard_partial(
+    shared: &Shared,
+    owner: &str,
+    target: &HomePath,
+) -> Result<Option<u64>, StoreError> {
+    let dropped = shared
+        .catalog
+        .drop_partial(owner, target, &shared.server)
+        .await?;
+    let Some((kept, bytes)) = dropped else {
+        return Ok(None);
+    };
+    abort_kept(shared, &kept).await;
+    Ok(Some(bytes))
 }
 
 /// Aborts a forgotten partial's multipart upload; should that fail, the
