@@ -27,6 +27,7 @@ mod part_writer;
 mod partial;
 mod staged;
 mod throttle;
+mod tokens;
 
 pub use backend::ClusterBackend;
 pub use catalog::{
@@ -42,3 +43,4 @@ pub use objects::{ObjectKey, Objects, ObjectsError, S3Location};
 pub use part_hasher::{PartHash, PartHasher};
 pub use part_writer::{part_size_for, PartWriter, UploadedPart, MIN_PART_SIZE};
 pub use throttle::CatalogFailures;
+pub use tokens::CatalogTokens;

@@ -405,12 +405,13 @@ async fn a_version_1_catalog_is_brought_up_to_date() {
     let catalog = Catalog::connect(&postgres.url(), 2).await.expect("catalog");
     catalog.set_account("ivy", None).await.expect("account");
     put(&catalog, "ivy", "kept.txt", 7).await.expect("put");
-    // What a version 1 server made: parts without their hashes.
+    // What a version 1 server made: parts without their hashes, no tokens.
     let books = Books::open(&postgres).await;
     books
         .client
         .batch_execute(
             "ALTER TABLE partial_parts DROP COLUMN chaining, DROP COLUMN prefix;
+             DROP TABLE tokens;
              DELETE FROM netdisk_schema; INSERT INTO netdisk_schema VALUES (1);",
         )
         .await
@@ -435,6 +436,13 @@ async fn a_version_1_catalog_is_brought_up_to_date() {
         .expect("columns")
         .get(0);
     assert_eq!(columns, 2, "the parts table has its hashes again");
+    let tokens: bool = books
+        .client
+        .query_one("SELECT to_regclass('tokens') IS NOT NULL", &[])
+        .await
+        .expect("tokens table")
+        .get(0);
+    assert!(tokens, "tokens are kept in the catalog");
     let entry = upgraded
         .entry("ivy", &path("kept.txt"))
         .await

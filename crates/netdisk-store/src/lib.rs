@@ -59,7 +59,10 @@ pub use source::source_of;
 pub use space::{ListPage, Space, SpaceUsage};
 pub use store::{Backing, OpenError, Store, StoreConfig};
 pub use throttle::{FailureRecords, MemoryRecords};
-pub use tokens::{ApiToken, LoginLifetimes, LoginTokens, TokenKind, TokenOwner, Tokens};
+pub use tokens::{
+    token_digest, token_expiry, ApiToken, LoginLifetimes, LoginTokens, NewToken, TokenBook,
+    TokenKind, TokenOwner, Tokens,
+};
 pub use upload::{Committed, Upload, UploadSpec};
 pub use user_name::{validate_user_name, UserNameError, MAX_USER_NAME_LEN};
 pub use users::{new_verifier, now as unix_now, RetentionOverrides, UserDb, UserDbError, UserInfo};

@@ -15,7 +15,7 @@ use crate::retention::Retention;
 use crate::shares::Shares;
 use crate::space::Space;
 use crate::throttle::{FailureRecords, LoginThrottle, MemoryRecords};
-use crate::tokens::Tokens;
+use crate::tokens::{TokenBook, Tokens};
 use crate::users::{UserDb, UserDbError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -82,10 +82,12 @@ pub struct Backing {
     pub backend: Box<dyn Backend>,
     pub quotas: Arc<dyn QuotaLedger>,
     /// The users' accounts (the data directory's database keeps only
-    /// what is not shared yet: API tokens, share links, tus uploads).
+    /// what is not shared yet: share links, tus uploads).
     pub users: Arc<dyn UserDirectory>,
     /// Failed logins, counted where every server sees them.
     pub login_failures: Arc<dyn FailureRecords>,
+    /// The HTTP API's tokens.
+    pub tokens: Arc<dyn TokenBook>,
 }
 
 /// Cheap to clone: every clone is the same engine.
@@ -96,9 +98,10 @@ pub struct Store {
 
 pub(crate) struct Inner {
     pub(crate) root: PathBuf,
-    /// The data directory's database: tokens, share links, tus uploads,
-    /// and the accounts unless a `Backing` brings its own.
+    /// The data directory's database: share links, tus uploads, and the
+    /// accounts and tokens unless a `Backing` brings its own.
     pub(crate) users: Arc<UserDb>,
+    pub(crate) tokens: Arc<dyn TokenBook>,
     /// Where accounts are read.
     pub(crate) directory: Arc<dyn UserDirectory>,
     pub(crate) logins: Logins,
@@ -133,6 +136,7 @@ impl Store {
                 quotas: Arc::new(QuotaBook::default()),
                 users: users.clone(),
                 login_failures: Arc::new(MemoryRecords::default()),
+                tokens: users.clone(),
             },
         };
         let directory = backing.users.clone();
@@ -156,6 +160,7 @@ impl Store {
                     LoginThrottle::new(config.max_login_failures, config.lockout, login_failures),
                 ),
                 users,
+                tokens: backing.tokens,
                 directory,
                 backend: backing.backend,
                 quotas: backing.quotas,
@@ -189,7 +194,7 @@ impl Store {
 
     /// The HTTP API's bearer tokens.
     pub fn tokens(&self) -> Tokens {
-        Tokens::new(self.inner.users.clone())
+        Tokens::new(self.inner.tokens.clone())
     }
 
     pub fn logins(&self) -> &Logins {

@@ -3,8 +3,9 @@
 //! and personal tokens for scripts (named, long-lived, revocable). A
 //! token is 32 random bytes shown once; the user database keeps only its
 //! SHA-256 (the token has full entropy, so a slow hash adds nothing), so a
-//! copy of the database logs no one in. Tokens live in SQLite and so
-//! survive a restart; deleting a user ends their tokens.
+//! copy of the database logs no one in. Tokens live in a database (a
+//! `TokenBook`: the data directory's SQLite, or one several servers
+//! share) and so survive a restart; deleting a user ends their tokens.
 
 use crate::error::{ErrorKind, StoreError};
 use crate::users::{now, UserDb};
@@ -29,7 +30,8 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
-    fn as_str(self) -> &'static str {
+    /// As a book stores it.
+    pub fn as_str(self) -> &'static str {
         match self {
             TokenKind::Session => "session",
             TokenKind::Refresh => "refresh",
@@ -37,7 +39,7 @@ impl TokenKind {
         }
     }
 
-    fn parse(text: &str) -> TokenKind {
+    pub fn parse(text: &str) -> TokenKind {
         match text {
             "personal" => TokenKind::Personal,
             "refresh" => TokenKind::Refresh,
@@ -84,13 +86,46 @@ pub struct LoginLifetimes {
     pub refresh: Option<Duration>,
 }
 
-/// The token book, on the user database.
-#[derive(Clone)]
-pub struct Tokens {
-    users: Arc<UserDb>,
+/// Where tokens are kept. Each call is one transaction. Calls block: the
+/// engine's callers make them on tokio's blocking pool.
+pub trait TokenBook: Send + Sync + 'static {
+    /// Makes a token for `user` outside any login; returns its id and its
+    /// text (`NewToken`), which is shown this once and kept nowhere.
+    /// Expired tokens of anyone go on the way.
+    fn issue(
+        &self,
+        user: &str,
+        kind: TokenKind,
+        name: &str,
+        lifetime: Option<Duration>,
+    ) -> Result<(i64, String), StoreError>;
+    /// The tokens of a login with the password (which the caller checked).
+    fn issue_login(&self, user: &str, lifetimes: LoginLifetimes)
+        -> Result<LoginTokens, StoreError>;
+    /// Trades a live refresh token for a new pair of the same login, ending
+    /// the login's other tokens; `None` if it is not one.
+    fn refresh(
+        &self,
+        text: &str,
+        lifetimes: LoginLifetimes,
+    ) -> Result<Option<LoginTokens>, StoreError>;
+    /// The owner of a known, unexpired token whose user exists; an expired
+    /// one found is removed.
+    fn authenticate(&self, text: &str) -> Result<Option<TokenOwner>, StoreError>;
+    /// The user's unexpired tokens but refresh tokens, oldest first.
+    fn list(&self, user: &str) -> Result<Vec<ApiToken>, StoreError>;
+    /// Removes the user's token `id` and the rest of its login, if any.
+    fn revoke(&self, user: &str, id: i64) -> Result<bool, StoreError>;
 }
 
-fn digest(token: &str) -> Vec<u8> {
+/// The API's tokens, in whichever book the store keeps them.
+#[derive(Clone)]
+pub struct Tokens {
+    book: Arc<dyn TokenBook>,
+}
+
+/// A token's stored form: the SHA-256 of its text.
+pub fn token_digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
@@ -98,16 +133,29 @@ fn internal(e: rusqlite::Error) -> StoreError {
     StoreError::new(ErrorKind::Internal, format!("token database: {e}"))
 }
 
-fn new_text() -> String {
-    let mut secret = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut secret);
-    format!(
-        "{PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
-    )
+/// A new token's text, shown once, and the digest a book keeps of it.
+pub struct NewToken {
+    pub text: String,
+    pub digest: Vec<u8>,
 }
 
-fn expiry(from: i64, lifetime: Option<Duration>) -> Option<i64> {
+impl NewToken {
+    pub fn generate() -> NewToken {
+        let mut secret = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut secret);
+        let text = format!(
+            "{PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+        );
+        NewToken {
+            digest: token_digest(&text),
+            text,
+        }
+    }
+}
+
+/// When a token made at `from` (seconds since the epoch) expires.
+pub fn token_expiry(from: i64, lifetime: Option<Duration>) -> Option<i64> {
     lifetime.map(|d| from.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
 }
 
@@ -138,23 +186,23 @@ fn insert(
     lifetime: Option<Duration>,
     family: Option<i64>,
 ) -> Result<(i64, String), StoreError> {
-    let text = new_text();
+    let token = NewToken::generate();
     let created = now();
     conn.execute(
         "INSERT INTO tokens (hash, user, kind, name, created, expires, family)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
-            digest(&text),
+            token.digest,
             user,
             kind.as_str(),
             name,
             created,
-            expiry(created, lifetime),
+            token_expiry(created, lifetime),
             family
         ],
     )
     .map_err(internal)?;
-    Ok((conn.last_insert_rowid(), text))
+    Ok((conn.last_insert_rowid(), token.text))
 }
 
 /// A login's pair in `family` (None: a new login, whose family is its
@@ -213,8 +261,8 @@ fn remove_expired(conn: &Connection) -> Result<(), StoreError> {
 }
 
 impl Tokens {
-    pub(crate) fn new(users: Arc<UserDb>) -> Tokens {
-        Tokens { users }
+    pub fn new(book: Arc<dyn TokenBook>) -> Tokens {
+        Tokens { book }
     }
 
     /// Makes a token for `user` outside any login (a personal token);
@@ -227,10 +275,7 @@ impl Tokens {
         name: &str,
         lifetime: Option<Duration>,
     ) -> Result<(i64, String), StoreError> {
-        let conn = self.users.conn();
-        require_user(&conn, user)?;
-        remove_expired(&conn)?;
-        insert(&conn, user, kind, name, lifetime, None)
+        self.book.issue(user, kind, name, lifetime)
     }
 
     /// A personal token named `name` (what it is for: 1 to 100 printable
@@ -257,7 +302,71 @@ impl Tokens {
         user: &str,
         lifetimes: LoginLifetimes,
     ) -> Result<LoginTokens, StoreError> {
-        let mut conn = self.users.conn();
+        self.book.issue_login(user, lifetimes)
+    }
+
+    /// Trades a refresh token for a new pair of the same login: the old
+    /// refresh token and the login's session tokens end (rotation, so a
+    /// stolen refresh token works at most once). None if it is not a live
+    /// refresh token.
+    pub fn refresh(
+        &self,
+        text: &str,
+        lifetimes: LoginLifetimes,
+    ) -> Result<Option<LoginTokens>, StoreError> {
+        if !text.starts_with(PREFIX) {
+            return Ok(None);
+        }
+        self.book.refresh(text, lifetimes)
+    }
+
+    /// The owner of a presented token, if it is known, unexpired and its
+    /// user still exists. Expired tokens found on the way are removed.
+    pub fn authenticate(&self, text: &str) -> Result<Option<TokenOwner>, StoreError> {
+        if !text.starts_with(PREFIX) {
+            return Ok(None);
+        }
+        self.book.authenticate(text)
+    }
+
+    /// The user's tokens that have not expired, oldest first (a login's
+    /// refresh token is part of its session and not listed apart).
+    pub fn list(&self, user: &str) -> Result<Vec<ApiToken>, StoreError> {
+        self.book.list(user)
+    }
+
+    /// Revokes one of the user's tokens by id, and with a login's token
+    /// the rest of that login; false if they have none such.
+    pub fn revoke(&self, user: &str, id: i64) -> Result<bool, StoreError> {
+        self.book.revoke(user, id)
+    }
+}
+
+/// The data directory's book: the `tokens` table of the user database.
+impl TokenBook for UserDb {
+    /// Makes a token for `user` outside any login (a personal token);
+    /// returns its id and its text, which is shown this once and kept
+    /// nowhere.
+    fn issue(
+        &self,
+        user: &str,
+        kind: TokenKind,
+        name: &str,
+        lifetime: Option<Duration>,
+    ) -> Result<(i64, String), StoreError> {
+        let conn = self.conn();
+        require_user(&conn, user)?;
+        remove_expired(&conn)?;
+        insert(&conn, user, kind, name, lifetime, None)
+    }
+
+    /// The tokens of a login with the password (which the caller checked).
+    fn issue_login(
+        &self,
+        user: &str,
+        lifetimes: LoginLifetimes,
+    ) -> Result<LoginTokens, StoreError> {
+        let mut conn = self.conn();
         let tx = conn.transaction().map_err(internal)?;
         require_user(&tx, user)?;
         remove_expired(&tx)?;
@@ -270,18 +379,18 @@ impl Tokens {
     /// refresh token and the login's session tokens end (rotation, so a
     /// stolen refresh token works at most once). None if it is not a live
     /// refresh token.
-    pub fn refresh(
+    fn refresh(
         &self,
         text: &str,
         lifetimes: LoginLifetimes,
     ) -> Result<Option<LoginTokens>, StoreError> {
-        let Some(owner) = self.authenticate(text)? else {
+        let Some(owner) = TokenBook::authenticate(self, text)? else {
             return Ok(None);
         };
         if owner.kind != TokenKind::Refresh {
             return Ok(None);
         }
-        let mut conn = self.users.conn();
+        let mut conn = self.conn();
         let tx = conn.transaction().map_err(internal)?;
         let family: Option<i64> = tx
             .query_row(
@@ -305,16 +414,13 @@ impl Tokens {
 
     /// The owner of a presented token, if it is known, unexpired and its
     /// user still exists. Expired tokens found on the way are removed.
-    pub fn authenticate(&self, text: &str) -> Result<Option<TokenOwner>, StoreError> {
-        if !text.starts_with(PREFIX) {
-            return Ok(None);
-        }
-        let conn = self.users.conn();
+    fn authenticate(&self, text: &str) -> Result<Option<TokenOwner>, StoreError> {
+        let conn = self.conn();
         let found: Option<(i64, String, String, Option<i64>)> = conn
             .query_row(
                 "SELECT t.id, t.user, t.kind, t.expires FROM tokens t
                  JOIN users u ON u.name = t.user WHERE t.hash = ?1",
-                params![digest(text)],
+                params![token_digest(text)],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             )
             .optional()
@@ -337,8 +443,8 @@ impl Tokens {
 
     /// The user's tokens that have not expired, oldest first (a login's
     /// refresh token is part of its session and not listed apart).
-    pub fn list(&self, user: &str) -> Result<Vec<ApiToken>, StoreError> {
-        let conn = self.users.conn();
+    fn list(&self, user: &str) -> Result<Vec<ApiToken>, StoreError> {
+        let conn = self.conn();
         let mut statement = conn
             .prepare(
                 "SELECT id, name, kind, created, expires FROM tokens
@@ -363,9 +469,8 @@ impl Tokens {
 
     /// Revokes one of the user's tokens by id, and with a login's token
     /// the rest of that login; false if they have none such.
-    pub fn revoke(&self, user: &str, id: i64) -> Result<bool, StoreError> {
+    fn revoke(&self, user: &str, id: i64) -> Result<bool, StoreError> {
         let removed = self
-            .users
             .conn()
             .execute(
                 "DELETE FROM tokens WHERE user = ?2 AND (id = ?1 OR family =
@@ -381,19 +486,20 @@ impl Tokens {
 mod tests {
     use super::*;
 
-    fn book() -> (tempfile::TempDir, Tokens) {
+    fn book() -> (tempfile::TempDir, Tokens, Arc<UserDb>) {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = UserDb::open(&dir.path().join("users.db"))
             .expect("open")
             .with_iterations(4096);
         db.add("alice", "pw", None).expect("add");
         db.add("bob", "pw", None).expect("add");
-        (dir, Tokens::new(Arc::new(db)))
+        let db = Arc::new(db);
+        (dir, Tokens::new(db.clone()), db)
     }
 
     #[test]
     fn issued_tokens_authenticate_until_revoked() {
-        let (_dir, tokens) = book();
+        let (_dir, tokens, _db) = book();
         let (id, text) = tokens
             .issue("alice", TokenKind::Personal, "ci", None)
             .unwrap();
@@ -420,7 +526,7 @@ mod tests {
 
     #[test]
     fn expired_unknown_and_orphaned_tokens_are_refused() {
-        let (_dir, tokens) = book();
+        let (_dir, tokens, db) = book();
         let (_, expired) = tokens
             .issue("alice", TokenKind::Session, "login", Some(Duration::ZERO))
             .unwrap();
@@ -433,8 +539,7 @@ mod tests {
         tokens
             .issue("alice", TokenKind::Personal, "ci", None)
             .unwrap();
-        let rows: i64 = tokens
-            .users
+        let rows: i64 = db
             .conn()
             .query_row("SELECT COUNT(*) FROM tokens", [], |row| row.get(0))
             .unwrap();
@@ -444,7 +549,7 @@ mod tests {
         );
         assert_eq!(tokens.authenticate("").unwrap(), None);
         let (_, bobs) = tokens.issue("bob", TokenKind::Personal, "x", None).unwrap();
-        tokens.users.delete("bob").unwrap();
+        db.delete("bob").unwrap();
         assert_eq!(tokens.authenticate(&bobs).unwrap(), None);
         assert!(tokens
             .issue("nobody", TokenKind::Personal, "x", None)
@@ -453,7 +558,7 @@ mod tests {
 
     #[test]
     fn a_refresh_token_buys_one_new_pair_and_logout_ends_the_login() {
-        let (_dir, tokens) = book();
+        let (_dir, tokens, _db) = book();
         let lifetimes = LoginLifetimes {
             session: Duration::from_secs(60),
             refresh: Some(Duration::from_secs(600)),
@@ -505,11 +610,11 @@ mod tests {
 
     #[test]
     fn the_database_keeps_no_token_text() {
-        let (dir, tokens) = book();
+        let (dir, tokens, db) = book();
         let (_, text) = tokens
             .issue("alice", TokenKind::Personal, "ci", None)
             .unwrap();
-        drop(tokens);
+        drop((tokens, db));
         let mut raw = Vec::new();
         for entry in std::fs::read_dir(dir.path()).unwrap() {
             raw.extend(std::fs::read(entry.unwrap().path()).unwrap());

@@ -138,6 +138,28 @@ fn three_servers_share_users_files_and_quotas() {
         "every server counts both files: {}",
         df.stdout
     );
+
+    // One book of API tokens: made through A, listed on B, revoked on C.
+    run(
+        as_alice(a, "new").args(["token", "add", "--name", "backup-script"]),
+        "",
+    )
+    .ok();
+    let listed = run(as_alice(b, "new").args(["--json", "token", "ls"]), "");
+    listed.ok();
+    let token: serde_json::Value =
+        serde_json::from_str(listed.stdout.lines().next().unwrap_or_default())
+            .expect("a token listed on B");
+    assert_eq!(token["name"], "backup-script", "{}", listed.stdout);
+    let id = token["id"].to_string();
+    run(as_alice(c, "new").args(["token", "rm", &id]), "").ok();
+    let left = run(as_alice(a, "new").args(["--json", "token", "ls"]), "");
+    left.ok();
+    assert!(
+        left.stdout.trim().is_empty(),
+        "revoked on C, still listed on A: {}",
+        left.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

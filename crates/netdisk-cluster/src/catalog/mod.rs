@@ -10,6 +10,7 @@ mod namespace;
 mod partials;
 mod properties;
 mod quota;
+mod tokens;
 mod users;
 
 pub use kept::KeptVersion;

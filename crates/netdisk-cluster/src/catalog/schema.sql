@@ -175,3 +175,20 @@ CREATE TABLE login_failures (
     failures integer NOT NULL CHECK (failures > 0),
     last     bigint NOT NULL
 );
+
+-- The HTTP API's bearer tokens (netdisk_store::TokenBook): only each
+-- token's SHA-256, never its text. A login's session and refresh tokens
+-- share a `family` (the session token's id), which a refresh or a logout
+-- ends whole. Deleting a user ends their tokens.
+CREATE TABLE tokens (
+    id      bigserial PRIMARY KEY,
+    hash    bytea NOT NULL UNIQUE,
+    owner   text NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+    kind    text NOT NULL CHECK (kind IN ('session', 'refresh', 'personal')),
+    name    text NOT NULL,
+    created bigint NOT NULL,
+    expires bigint,
+    family  bigint
+);
+CREATE INDEX tokens_by_owner ON tokens (owner, id);
+CREATE INDEX tokens_by_family ON tokens (family);

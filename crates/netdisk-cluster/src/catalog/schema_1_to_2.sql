@@ -1,6 +1,7 @@
 -- Version 1 servers kept no partial uploads (a cut upload started over),
 -- so no part is lost: the parts table is made anew with the hashes a
--- server going on with a partial needs.
+-- server going on with a partial needs. API tokens move into the catalog
+-- (version 1 kept them per server).
 DELETE FROM partials;
 DROP TABLE partial_parts;
 CREATE TABLE partial_parts (
@@ -14,4 +15,20 @@ CREATE TABLE partial_parts (
     PRIMARY KEY (owner, target, index),
     FOREIGN KEY (owner, target) REFERENCES partials (owner, target) ON DELETE CASCADE
 );
+-- The HTTP API's bearer tokens (netdisk_store::TokenBook): only each
+-- token's SHA-256, never its text. A login's session and refresh tokens
+-- share a `family` (the session token's id), which a refresh or a logout
+-- ends whole. Deleting a user ends their tokens.
+CREATE TABLE tokens (
+    id      bigserial PRIMARY KEY,
+    hash    bytea NOT NULL UNIQUE,
+    owner   text NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+    kind    text NOT NULL CHECK (kind IN ('session', 'refresh', 'personal')),
+    name    text NOT NULL,
+    created bigint NOT NULL,
+    expires bigint,
+    family  bigint
+);
+CREATE INDEX tokens_by_owner ON tokens (owner, id);
+CREATE INDEX tokens_by_family ON tokens (family);
 INSERT INTO netdisk_schema VALUES (2);
