@@ -10,6 +10,7 @@ use crate::home::ClusterHome;
 use crate::ledger::CatalogLedger;
 use crate::objects::{Objects, S3Location};
 use crate::partial::abort_kept;
+use crate::shares::CatalogShares;
 use crate::throttle::CatalogFailures;
 use crate::tokens::CatalogTokens;
 use netdisk_store::{ActivePartials, Backend, Backing, Home, StoreError};
@@ -77,8 +78,8 @@ impl ClusterBackend {
         Ok(ClusterBackend::new(catalog, objects, Handle::current()).into_backing(&server))
     }
 
-    /// The back-end, its ledger, and the catalog's users, login failures
-    /// and API tokens, for `Store::open_on`; `server` names
+    /// The back-end, its ledger, and the catalog's users, login failures,
+    /// API tokens and share links, for `Store::open_on`; `server` names
     /// this server on the room its uploads hold.
     pub fn into_backing(mut self, server: &str) -> Backing {
         self.shared.server = server.into();
@@ -90,12 +91,14 @@ impl ClusterBackend {
         let users = CatalogUsers::new(self.shared.catalog.clone(), self.shared.runtime.clone());
         let failures = CatalogFailures::new(self.shared.catalog.clone());
         let tokens = CatalogTokens::new(self.shared.catalog.clone(), self.shared.runtime.clone());
+        let shares = CatalogShares::new(self.shared.catalog.clone(), self.shared.runtime.clone());
         Backing {
             backend: Box::new(self),
             quotas: Arc::new(ledger),
             users: Arc::new(users),
             login_failures: Arc::new(failures),
             tokens: Arc::new(tokens),
+            shares: Arc::new(shares),
         }
     }
 

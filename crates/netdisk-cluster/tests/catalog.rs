@@ -405,13 +405,14 @@ async fn a_version_1_catalog_is_brought_up_to_date() {
     let catalog = Catalog::connect(&postgres.url(), 2).await.expect("catalog");
     catalog.set_account("ivy", None).await.expect("account");
     put(&catalog, "ivy", "kept.txt", 7).await.expect("put");
-    // What a version 1 server made: parts without their hashes, no tokens.
+    // What a version 1 server made: parts without their hashes, no tokens
+    // or share links.
     let books = Books::open(&postgres).await;
     books
         .client
         .batch_execute(
             "ALTER TABLE partial_parts DROP COLUMN chaining, DROP COLUMN prefix;
-             DROP TABLE tokens;
+             DROP TABLE tokens; DROP TABLE shares;
              DELETE FROM netdisk_schema; INSERT INTO netdisk_schema VALUES (1);",
         )
         .await
@@ -438,11 +439,14 @@ async fn a_version_1_catalog_is_brought_up_to_date() {
     assert_eq!(columns, 2, "the parts table has its hashes again");
     let tokens: bool = books
         .client
-        .query_one("SELECT to_regclass('tokens') IS NOT NULL", &[])
+        .query_one(
+            "SELECT to_regclass('tokens') IS NOT NULL AND to_regclass('shares') IS NOT NULL",
+            &[],
+        )
         .await
-        .expect("tokens table")
+        .expect("tokens and shares tables")
         .get(0);
-    assert!(tokens, "tokens are kept in the catalog");
+    assert!(tokens, "tokens and share links are kept in the catalog");
     let entry = upgraded
         .entry("ivy", &path("kept.txt"))
         .await

@@ -9,8 +9,8 @@ use common::{engines, objects_on, path, pattern};
 use netdisk_cluster::{Catalog, ClusterBackend};
 use netdisk_proto::{EntryKind, HomePath};
 use netdisk_store::{
-    AuditDestination, ErrorKind, Retention, SourceAttributes, Space, Store, StoreConfig,
-    StoreError, TrashRef, UploadSpec,
+    AuditDestination, ErrorKind, Retention, ShareRefused, ShareSpec, SourceAttributes, Space,
+    Store, StoreConfig, StoreError, TrashRef, UploadSpec,
 };
 use netdisk_testbed::{Garage, Postgres};
 use std::time::Duration;
@@ -563,4 +563,103 @@ async fn an_upload_cut_on_one_server_goes_on_from_another() {
         .iter()
         .all(|p| p.path != path("gone.mkv").to_string()));
     assert_eq!(a.usage().await.expect("usage").partials, 0);
+}
+
+/// The link's outcome as a short word, for assertions.
+fn refused(outcome: Result<netdisk_store::OpenShare, ShareRefused>) -> &'static str {
+    match outcome {
+        Ok(_) => "opened",
+        Err(ShareRefused::NotFound) => "not found",
+        Err(ShareRefused::Gone(_)) => "gone",
+        Err(ShareRefused::Locked) => "locked",
+        Err(ShareRefused::WrongPassword) => "wrong password",
+        Err(ShareRefused::Throttled(_)) => "throttled",
+        Err(ShareRefused::Store(_)) => "refused",
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_share_link_made_on_one_server_opens_on_the_others() {
+    let Some((postgres, garage)) = engines(3) else {
+        return;
+    };
+    let servers = servers(&postgres, &garage, 3, "hana", None, Retention::default()).await;
+    let a = servers.space(0, "hana").await;
+    let body = pattern(300_000, 4);
+    upload(&a, "report.pdf", &body).await.expect("upload");
+    let link = a
+        .add_share(
+            &path("report.pdf"),
+            ShareSpec {
+                password: Some("open sesame".into()),
+                max_downloads: Some(1),
+                ..ShareSpec::default()
+            },
+        )
+        .await
+        .expect("share");
+    let visitor: std::net::SocketAddr = "127.0.0.1:9".parse().expect("addr");
+    let (on_a, on_b, on_c) = (&servers.stores[0], &servers.stores[1], &servers.stores[2]);
+
+    // Listed by every server; locked until its password is given; the
+    // proof one server gives opens it on another.
+    let listed = servers.space(1, "hana").await.shares().await.expect("list");
+    assert_eq!(listed.iter().map(|s| s.id).collect::<Vec<_>>(), [link.id]);
+    let locked = on_b
+        .open_share(&link.token, visitor, None)
+        .await
+        .map(|open| open.unlocked);
+    assert!(matches!(locked, Ok(false)), "locked until unlocked");
+    assert_eq!(
+        match on_c.unlock_share(&link.token, visitor, "wrong").await {
+            Err(ShareRefused::WrongPassword) => "wrong password",
+            _ => "other",
+        },
+        "wrong password"
+    );
+    let proof = match on_a.unlock_share(&link.token, visitor, "open sesame").await {
+        Ok(proof) => proof,
+        Err(_) => panic!("the password unlocks it"),
+    };
+    let Ok(open) = on_b.open_share(&link.token, visitor, Some(&proof)).await else {
+        panic!("B opens what A unlocked");
+    };
+    assert!(open.unlocked, "A's proof holds on B");
+
+    // Its one download, counted on B, is used up on C.
+    let Ok(mut download) = open.open_download(None).await else {
+        panic!("download");
+    };
+    let mut got = Vec::new();
+    while let Some(chunk) = download.next_chunk().await {
+        got.extend_from_slice(&chunk.expect("chunk"));
+    }
+    assert!(got == body);
+    assert!(open.count_download(&download).await.is_ok());
+    assert_eq!(
+        refused(on_c.open_share(&link.token, visitor, Some(&proof)).await),
+        "gone"
+    );
+
+    // Revoked through C: gone for every server.
+    let second = servers
+        .space(2, "hana")
+        .await
+        .add_share(&path("report.pdf"), ShareSpec::default())
+        .await
+        .expect("share");
+    assert_eq!(
+        refused(on_a.open_share(&second.token, visitor, None).await),
+        "opened"
+    );
+    servers
+        .space(2, "hana")
+        .await
+        .remove_share(second.id)
+        .await
+        .expect("revoke");
+    assert_eq!(
+        refused(on_a.open_share(&second.token, visitor, None).await),
+        "not found"
+    );
 }

@@ -53,7 +53,9 @@ pub use properties::{DeadProperty, PropertyChange, PropertyName, MAX_PROPERTY_BY
 pub use quota::{quota_exceeded, Account, HeldRoom, QuotaBook, QuotaLedger, Reservation};
 pub use resumable::ResumableUpload;
 pub use retention::{Retention, TrashPurge, TrashRef};
-pub use shares::{OpenShare, Share, ShareRefused, ShareSpec};
+pub use shares::{
+    share_display, LinkPassword, NewShare, OpenShare, Share, ShareBook, ShareRefused, ShareSpec,
+};
 pub use small::{BatchResults, SmallPending};
 pub use source::source_of;
 pub use space::{ListPage, Space, SpaceUsage};

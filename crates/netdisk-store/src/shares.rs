@@ -83,11 +83,48 @@ impl Share {
 }
 
 /// A link's password as stored: PBKDF2-HMAC-SHA256 (the SCRAM stored key).
-struct LinkPassword {
-    salt: Vec<u8>,
-    hash: Vec<u8>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkPassword {
+    pub salt: Vec<u8>,
+    pub hash: Vec<u8>,
     /// PBKDF2's count when it was set (a later default may differ).
-    iterations: u32,
+    pub iterations: u32,
+}
+
+/// A link to store, made and checked by `Shares`.
+#[derive(Debug, Clone)]
+pub struct NewShare {
+    pub token: String,
+    pub user: String,
+    /// Relative to the owner's home ("." for the home itself).
+    pub relative: String,
+    /// "file" or "dir".
+    pub kind: &'static str,
+    pub password: Option<LinkPassword>,
+    pub upload_only: bool,
+    pub max_downloads: Option<u64>,
+    pub created: i64,
+    pub expires: Option<i64>,
+}
+
+/// Where links are kept (the data directory's user database, or one
+/// several servers share). Each call is one statement or transaction;
+/// calls block: the engine makes them on tokio's blocking pool.
+pub trait ShareBook: Send + Sync + 'static {
+    /// Stores `link`, and drops links that expired before `forget_before`
+    /// (seconds since the epoch); returns the link as stored.
+    fn insert(&self, link: NewShare, forget_before: i64) -> Result<Share, StoreError>;
+    /// A user's links, newest first.
+    fn list(&self, user: &str) -> Result<Vec<Share>, StoreError>;
+    /// Removes the user's link `id`; whether there was one.
+    fn remove(&self, user: &str, id: i64) -> Result<bool, StoreError>;
+    /// The link `token` names, ended or not.
+    fn find(&self, token: &str) -> Result<Option<Share>, StoreError>;
+    /// Counts one download unless the link is used up or expired at `at`
+    /// (decided atomically); whether it was counted.
+    fn count_download(&self, id: i64, at: i64) -> Result<bool, StoreError>;
+    /// The link's password, if it has one.
+    fn password_of(&self, id: i64) -> Result<Option<LinkPassword>, StoreError>;
 }
 
 /// What a new link allows.
@@ -137,7 +174,8 @@ fn new_token() -> String {
     )
 }
 
-fn display(relative: &str) -> String {
+/// A link's path as users see it: "~/photos".
+pub fn share_display(relative: &str) -> String {
     if relative == "." {
         "~".to_owned()
     } else {
@@ -152,7 +190,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Share> {
         id: row.get(0)?,
         token: row.get(1)?,
         user: row.get(2)?,
-        path: display(&relative),
+        path: share_display(&relative),
         relative,
         kind: if kind == "dir" { "dir" } else { "file" },
         has_password: row.get(5)?,
@@ -166,19 +204,27 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Share> {
     })
 }
 
-/// The share book, on the user database. Cheap to clone.
+/// The links' rules over their book. Cheap to clone.
 #[derive(Clone)]
 pub struct Shares {
-    users: Arc<UserDb>,
+    book: Arc<dyn ShareBook>,
+    /// PBKDF2's count for a new link's password.
+    iterations: u32,
     /// Keys the proofs that a browser gave a link's password.
     unlock_key: [u8; 32],
     throttle: Arc<LoginThrottle>,
 }
 
 impl Shares {
-    pub(crate) fn new(users: Arc<UserDb>, unlock_key: [u8; 32], throttle: LoginThrottle) -> Shares {
+    pub(crate) fn new(
+        book: Arc<dyn ShareBook>,
+        iterations: u32,
+        unlock_key: [u8; 32],
+        throttle: LoginThrottle,
+    ) -> Shares {
         Shares {
-            users,
+            book,
+            iterations,
             unlock_key,
             throttle: Arc::new(throttle),
         }
@@ -201,7 +247,7 @@ impl Shares {
             Some(password) => {
                 let mut salt = [0u8; 16];
                 rand::thread_rng().fill_bytes(&mut salt);
-                let iterations = self.users.iterations();
+                let iterations = self.iterations;
                 let verifier = Verifier::from_password(password, &salt, iterations)
                     .map_err(|e| StoreError::new(ErrorKind::Invalid, e.to_string()))?;
                 Some(LinkPassword {
@@ -216,85 +262,32 @@ impl Shares {
         let expires = spec
             .expires_in
             .map(|d| created.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
-        let max_downloads = spec
-            .max_downloads
-            .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-        let token = new_token();
-        let conn = self.users.conn();
-        conn.execute(
-            "DELETE FROM shares WHERE expires IS NOT NULL AND expires <= ?1",
-            params![created.saturating_sub(KEEP_EXPIRED)],
-        )
-        .map_err(internal)?;
-        conn.execute(
-            "INSERT INTO shares (token, user, path, kind, password_salt, password_hash,
-                 password_iterations, upload_only, max_downloads, downloads, created, expires)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10, ?11)",
-            params![
-                token,
-                user,
-                path.relative(),
-                kind,
-                password.as_ref().map(|p| &p.salt),
-                password.as_ref().map(|p| &p.hash),
-                password.as_ref().map(|p| p.iterations),
-                spec.upload_only,
-                max_downloads,
-                created,
-                expires
-            ],
-        )
-        .map_err(internal)?;
-        let id = conn.last_insert_rowid();
-        conn.query_row(
-            &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE id = ?1"),
-            params![id],
-            from_row,
-        )
-        .map_err(internal)
+        let link = NewShare {
+            token: new_token(),
+            user: user.to_owned(),
+            relative: path.relative().to_owned(),
+            kind,
+            password,
+            upload_only: spec.upload_only,
+            max_downloads: spec.max_downloads,
+            created,
+            expires,
+        };
+        self.book.insert(link, created.saturating_sub(KEEP_EXPIRED))
     }
 
     /// A user's links, newest first (ended ones too, until removed).
     pub fn list(&self, user: &str) -> Result<Vec<Share>, StoreError> {
-        let conn = self.users.conn();
-        let mut statement = conn
-            .prepare(&format!(
-                "SELECT {SHARE_COLUMNS} FROM shares WHERE user = ?1 ORDER BY id DESC"
-            ))
-            .map_err(internal)?;
-        let shares = statement
-            .query_map(params![user], from_row)
-            .map_err(internal)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(internal);
-        shares
+        self.book.list(user)
     }
 
     fn remove(&self, user: &str, id: i64) -> Result<bool, StoreError> {
-        let removed = self
-            .users
-            .conn()
-            .execute(
-                "DELETE FROM shares WHERE id = ?1 AND user = ?2",
-                params![id, user],
-            )
-            .map_err(internal)?;
-        Ok(removed > 0)
+        self.book.remove(user, id)
     }
 
     /// The link `token` names, if it still works.
     fn find(&self, token: &str) -> Result<Share, ShareRefused> {
-        let share = self
-            .users
-            .conn()
-            .query_row(
-                &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE token = ?1"),
-                params![token],
-                from_row,
-            )
-            .optional()
-            .map_err(internal)?
-            .ok_or(ShareRefused::NotFound)?;
+        let share = self.book.find(token)?.ok_or(ShareRefused::NotFound)?;
         match share.ended(now()) {
             Some(reason) => Err(ShareRefused::Gone(reason)),
             None => Ok(share),
@@ -304,50 +297,11 @@ impl Shares {
     /// Counts one download, unless the link ended meanwhile (two visitors
     /// racing for the last download: one gets it).
     fn count_download(&self, id: i64) -> Result<(), ShareRefused> {
-        let counted = self
-            .users
-            .conn()
-            .execute(
-                "UPDATE shares SET downloads = downloads + 1
-                 WHERE id = ?1 AND (max_downloads IS NULL OR downloads < max_downloads)
-                   AND (expires IS NULL OR expires > ?2)",
-                params![id, now()],
-            )
-            .map_err(internal)?;
-        if counted == 1 {
+        if self.book.count_download(id, now())? {
             Ok(())
         } else {
             Err(ShareRefused::Gone("used up"))
         }
-    }
-
-    fn password_of(&self, id: i64) -> Result<Option<LinkPassword>, StoreError> {
-        let found = self
-            .users
-            .conn()
-            .query_row(
-                "SELECT password_salt, password_hash, password_iterations
-                 FROM shares WHERE id = ?1",
-                params![id],
-                |row| {
-                    Ok((
-                        row.get::<_, Option<Vec<u8>>>(0)?,
-                        row.get::<_, Option<Vec<u8>>>(1)?,
-                        row.get::<_, Option<u32>>(2)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(internal)?;
-        Ok(match found {
-            // A link made before the count was kept: made with the default.
-            Some((Some(salt), Some(hash), iterations)) => Some(LinkPassword {
-                salt,
-                hash,
-                iterations: iterations.unwrap_or(netdisk_proto::scram::DEFAULT_ITERATIONS),
-            }),
-            _ => None,
-        })
     }
 
     fn proof_mac(&self, share: &Share, until: i64) -> Vec<u8> {
@@ -553,7 +507,7 @@ impl crate::Store {
                 salt,
                 hash,
                 iterations,
-            }) = lookup_shares.password_of(id)?
+            }) = lookup_shares.book.password_of(id)?
             else {
                 return Ok::<_, StoreError>(true);
             };
@@ -757,5 +711,122 @@ impl OpenShare {
             }
             Err(err) => Err(self.refuse_hiding_owner("upload", &path, err)),
         }
+    }
+}
+
+/// The data directory's book: the `shares` table of the user database.
+impl ShareBook for UserDb {
+    fn insert(&self, link: NewShare, forget_before: i64) -> Result<Share, StoreError> {
+        let conn = self.conn();
+        conn.execute(
+            "DELETE FROM shares WHERE expires IS NOT NULL AND expires <= ?1",
+            params![forget_before],
+        )
+        .map_err(internal)?;
+        conn.execute(
+            "INSERT INTO shares (token, user, path, kind, password_salt, password_hash,
+                 password_iterations, upload_only, max_downloads, downloads, created, expires)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10, ?11)",
+            params![
+                link.token,
+                link.user,
+                link.relative,
+                link.kind,
+                link.password.as_ref().map(|p| &p.salt),
+                link.password.as_ref().map(|p| &p.hash),
+                link.password.as_ref().map(|p| p.iterations),
+                link.upload_only,
+                link.max_downloads
+                    .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+                link.created,
+                link.expires
+            ],
+        )
+        .map_err(internal)?;
+        let id = conn.last_insert_rowid();
+        conn.query_row(
+            &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE id = ?1"),
+            params![id],
+            from_row,
+        )
+        .map_err(internal)
+    }
+
+    fn list(&self, user: &str) -> Result<Vec<Share>, StoreError> {
+        let conn = self.conn();
+        let mut statement = conn
+            .prepare(&format!(
+                "SELECT {SHARE_COLUMNS} FROM shares WHERE user = ?1 ORDER BY id DESC"
+            ))
+            .map_err(internal)?;
+        let shares = statement
+            .query_map(params![user], from_row)
+            .map_err(internal)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(internal);
+        shares
+    }
+
+    fn remove(&self, user: &str, id: i64) -> Result<bool, StoreError> {
+        let removed = self
+            .conn()
+            .execute(
+                "DELETE FROM shares WHERE id = ?1 AND user = ?2",
+                params![id, user],
+            )
+            .map_err(internal)?;
+        Ok(removed > 0)
+    }
+
+    fn find(&self, token: &str) -> Result<Option<Share>, StoreError> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {SHARE_COLUMNS} FROM shares WHERE token = ?1"),
+                params![token],
+                from_row,
+            )
+            .optional()
+            .map_err(internal)
+    }
+
+    fn count_download(&self, id: i64, at: i64) -> Result<bool, StoreError> {
+        let counted = self
+            .conn()
+            .execute(
+                "UPDATE shares SET downloads = downloads + 1
+                 WHERE id = ?1 AND (max_downloads IS NULL OR downloads < max_downloads)
+                   AND (expires IS NULL OR expires > ?2)",
+                params![id, at],
+            )
+            .map_err(internal)?;
+        Ok(counted == 1)
+    }
+
+    fn password_of(&self, id: i64) -> Result<Option<LinkPassword>, StoreError> {
+        let found = self
+            .conn()
+            .query_row(
+                "SELECT password_salt, password_hash, password_iterations
+                 FROM shares WHERE id = ?1",
+                params![id],
+                |row| {
+                    Ok((
+                        row.get::<_, Option<Vec<u8>>>(0)?,
+                        row.get::<_, Option<Vec<u8>>>(1)?,
+                        row.get::<_, Option<u32>>(2)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(internal)?;
+        Ok(match found {
+            // A link made before the count was kept: made with the default.
+            Some((Some(salt), Some(hash), iterations)) => Some(LinkPassword {
+                salt,
+                hash,
+                iterations: iterations.unwrap_or(netdisk_proto::scram::DEFAULT_ITERATIONS),
+            }),
+            _ => None,
+        })
     }
 }

@@ -12,7 +12,7 @@ use crate::error::{ErrorKind, StoreError};
 use crate::local::LocalBackend;
 use crate::quota::{QuotaBook, QuotaLedger};
 use crate::retention::Retention;
-use crate::shares::Shares;
+use crate::shares::{ShareBook, Shares};
 use crate::space::Space;
 use crate::throttle::{FailureRecords, LoginThrottle, MemoryRecords};
 use crate::tokens::{TokenBook, Tokens};
@@ -82,12 +82,14 @@ pub struct Backing {
     pub backend: Box<dyn Backend>,
     pub quotas: Arc<dyn QuotaLedger>,
     /// The users' accounts (the data directory's database keeps only
-    /// what is not shared yet: share links, tus uploads).
+    /// what is not shared yet: tus uploads).
     pub users: Arc<dyn UserDirectory>,
     /// Failed logins, counted where every server sees them.
     pub login_failures: Arc<dyn FailureRecords>,
     /// The HTTP API's tokens.
     pub tokens: Arc<dyn TokenBook>,
+    /// Share links.
+    pub shares: Arc<dyn ShareBook>,
 }
 
 /// Cheap to clone: every clone is the same engine.
@@ -98,8 +100,8 @@ pub struct Store {
 
 pub(crate) struct Inner {
     pub(crate) root: PathBuf,
-    /// The data directory's database: share links, tus uploads, and the
-    /// accounts and tokens unless a `Backing` brings its own.
+    /// The data directory's database: tus uploads, and the accounts,
+    /// tokens and share links unless a `Backing` brings its own.
     pub(crate) users: Arc<UserDb>,
     pub(crate) tokens: Arc<dyn TokenBook>,
     /// Where accounts are read.
@@ -137,13 +139,15 @@ impl Store {
                 users: users.clone(),
                 login_failures: Arc::new(MemoryRecords::default()),
                 tokens: users.clone(),
+                shares: users.clone(),
             },
         };
         let directory = backing.users.clone();
         let login_failures = backing.login_failures.clone();
         let [decoy_key, unlock_key] = secrets(&directory, ["decoy-verifier", "share-unlock"])?;
         let shares = Shares::new(
-            users.clone(),
+            backing.shares.clone(),
+            users.iterations(),
             unlock_key,
             LoginThrottle::in_memory(config.max_login_failures, config.lockout),
         );

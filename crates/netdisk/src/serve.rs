@@ -25,7 +25,7 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
         (None, None) => None,
         (Some(store), Some(objects)) => {
             if http_listen.is_some() {
-                bail!("the HTTP API does not run on a shared catalog yet (its share links and tus uploads are still kept per server): leave out --http");
+                bail!("the HTTP API does not run on a shared catalog yet (its tus uploads are still kept per server): leave out --http");
             }
             let backing = ClusterBackend::connect(&store, &objects, CATALOG_CONNECTIONS)
                 .await

@@ -192,3 +192,23 @@ CREATE TABLE tokens (
 );
 CREATE INDEX tokens_by_owner ON tokens (owner, id);
 CREATE INDEX tokens_by_family ON tokens (family);
+
+-- Share links (netdisk_store::ShareBook): the token as it is (its owner
+-- lists it again; 144 random bits), a password as its PBKDF2 stored key.
+-- Deleting a user ends their links.
+CREATE TABLE shares (
+    id                  bigserial PRIMARY KEY,
+    token               text NOT NULL UNIQUE,
+    owner               text NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+    path                text NOT NULL,
+    kind                text NOT NULL CHECK (kind IN ('file', 'dir')),
+    password_salt       bytea,
+    password_hash       bytea,
+    password_iterations integer CHECK (password_iterations > 0),
+    upload_only         boolean NOT NULL,
+    max_downloads       bigint CHECK (max_downloads > 0),
+    downloads           bigint NOT NULL DEFAULT 0 CHECK (downloads >= 0),
+    created             bigint NOT NULL,
+    expires             bigint
+);
+CREATE INDEX shares_by_owner ON shares (owner, id);
