@@ -10,6 +10,7 @@ use crate::home::ClusterHome;
 use crate::ledger::CatalogLedger;
 use crate::objects::{Objects, S3Location};
 use crate::partial::abort_kept;
+use crate::resumables::CatalogResumables;
 use crate::shares::CatalogShares;
 use crate::throttle::CatalogFailures;
 use crate::tokens::CatalogTokens;
@@ -79,7 +80,8 @@ impl ClusterBackend {
     }
 
     /// The back-end, its ledger, and the catalog's users, login failures,
-    /// API tokens and share links, for `Store::open_on`; `server` names
+    /// API tokens, share links and tus uploads, for `Store::open_on`;
+    /// `server` names
     /// this server on the room its uploads hold.
     pub fn into_backing(mut self, server: &str) -> Backing {
         self.shared.server = server.into();
@@ -92,6 +94,8 @@ impl ClusterBackend {
         let failures = CatalogFailures::new(self.shared.catalog.clone());
         let tokens = CatalogTokens::new(self.shared.catalog.clone(), self.shared.runtime.clone());
         let shares = CatalogShares::new(self.shared.catalog.clone(), self.shared.runtime.clone());
+        let resumables =
+            CatalogResumables::new(self.shared.catalog.clone(), self.shared.runtime.clone());
         Backing {
             backend: Box::new(self),
             quotas: Arc::new(ledger),
@@ -99,6 +103,7 @@ impl ClusterBackend {
             login_failures: Arc::new(failures),
             tokens: Arc::new(tokens),
             shares: Arc::new(shares),
+            resumables: Arc::new(resumables),
         }
     }
 
@@ -124,7 +129,9 @@ impl ClusterBackend {
         let written_before = netdisk_store::unix_now().saturating_sub(partial_ttl.as_secs() as i64);
         let expired = self.shared.catalog.expire_partials(written_before).await?;
         for (_, kept, _) in &expired {
-            abort_kept(&self.shared, kept).await;
+            if let Some(kept) = kept {
+                abort_kept(&self.shared, kept).await;
+            }
         }
         if !expired.is_empty() {
             tracing::info!(expired = expired.len(), "kept partial uploads expired");

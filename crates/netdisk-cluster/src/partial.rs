@@ -155,7 +155,9 @@ pub(crate) async fn discard_partial(
     let Some((kept, bytes)) = dropped else {
         return Ok(None);
     };
-    abort_kept(shared, &kept).await;
+    if let Some(kept) = kept {
+        abort_kept(shared, &kept).await;
+    }
     Ok(Some(bytes))
 }
 

@@ -186,6 +186,21 @@ impl Staged for ObjectStaged {
         self.keep
     }
 
+    /// The confirmed parts only: what is gathered of the next part is not
+    /// in the store, and goes.
+    fn kept(&mut self) -> u64 {
+        if let WriterAt::WithBody(back) = &mut self.writer {
+            // The body has landed: its task gave the writer back already.
+            if let Ok(writer) = back.try_recv() {
+                self.writer = WriterAt::Here(writer);
+            }
+        }
+        match &self.writer {
+            WriterAt::Here(writer) => writer.confirmed(),
+            _ => 0,
+        }
+    }
+
     fn take_body(
         &mut self,
         start: u64,
@@ -266,10 +281,11 @@ impl Staged for ObjectStaged {
 }
 
 impl Drop for ObjectStaged {
-    /// Kept (a cut resumable upload with recorded parts): the lease is let
-    /// go, for the next attempt anywhere. Otherwise the multipart upload
-    /// is aborted (once the body's task gives the writer back), so the
-    /// store frees its parts, and its record is forgotten.
+    /// Kept (a cut resumable upload): the lease is let go, for the next
+    /// attempt anywhere; a multipart upload with no part recorded is
+    /// aborted (the record keeps none of it). Otherwise the multipart
+    /// upload is aborted (once the body's task gives the writer back), so
+    /// the store frees its parts, and the record is forgotten.
     fn drop(&mut self) {
         let writer = std::mem::replace(&mut self.writer, WriterAt::Gone);
         let keep = self.keep;
@@ -281,11 +297,13 @@ impl Drop for ObjectStaged {
                 WriterAt::Gone => None,
             };
             let record = resumable.as_ref().map(|resumable| &resumable.record);
-            let kept = keep
-                && writer
-                    .as_ref()
-                    .is_some_and(|writer| !writer.parts().is_empty());
-            if let (true, Some(record)) = (kept, record) {
+            if let (true, Some(record)) = (keep, record) {
+                let recorded = writer.as_ref().is_some_and(|w| !w.parts().is_empty());
+                if let Some(unrecorded) = writer.filter(|_| !recorded) {
+                    if let Err(error) = unrecorded.abort().await {
+                        tracing::warn!(%error, "an unrecorded multipart upload was not aborted");
+                    }
+                }
                 record.release().await;
                 return;
             }

@@ -405,14 +405,14 @@ async fn a_version_1_catalog_is_brought_up_to_date() {
     let catalog = Catalog::connect(&postgres.url(), 2).await.expect("catalog");
     catalog.set_account("ivy", None).await.expect("account");
     put(&catalog, "ivy", "kept.txt", 7).await.expect("put");
-    // What a version 1 server made: parts without their hashes, no tokens
-    // or share links.
+    // What a version 1 server made: parts without their hashes, no tokens,
+    // share links or tus uploads.
     let books = Books::open(&postgres).await;
     books
         .client
         .batch_execute(
             "ALTER TABLE partial_parts DROP COLUMN chaining, DROP COLUMN prefix;
-             DROP TABLE tokens; DROP TABLE shares;
+             DROP TABLE tokens; DROP TABLE shares; DROP TABLE resumable_uploads;
              DELETE FROM netdisk_schema; INSERT INTO netdisk_schema VALUES (1);",
         )
         .await
@@ -440,13 +440,17 @@ async fn a_version_1_catalog_is_brought_up_to_date() {
     let tokens: bool = books
         .client
         .query_one(
-            "SELECT to_regclass('tokens') IS NOT NULL AND to_regclass('shares') IS NOT NULL",
+            "SELECT to_regclass('tokens') IS NOT NULL AND to_regclass('shares') IS NOT NULL
+                 AND to_regclass('resumable_uploads') IS NOT NULL",
             &[],
         )
         .await
         .expect("tokens and shares tables")
         .get(0);
-    assert!(tokens, "tokens and share links are kept in the catalog");
+    assert!(
+        tokens,
+        "tokens, share links and tus uploads are kept in the catalog"
+    );
     let entry = upgraded
         .entry("ivy", &path("kept.txt"))
         .await

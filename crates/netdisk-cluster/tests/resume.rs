@@ -234,6 +234,14 @@ async fn a_partial_of_another_version_or_let_go_of() {
             .drop_partial("finn", &target, "b")
             .await
             .expect("drop"),
+        Some((None, 0)),
+        "the new version's partial, recorded by the claim, has no upload yet"
+    );
+    assert_eq!(
+        catalog
+            .drop_partial("finn", &target, "b")
+            .await
+            .expect("drop"),
         None
     );
 }

@@ -663,3 +663,69 @@ async fn a_share_link_made_on_one_server_opens_on_the_others() {
         "not found"
     );
 }
+
+/// One tus PATCH as the HTTP gateway runs it: the body from the upload's
+/// offset; returns the offset the upload has after it.
+async fn patch(space: &Space, id: &str, body: &[u8]) -> u64 {
+    let resumable = space.resumable(id).await.expect("the upload is known");
+    let mut upload = space
+        .begin_upload(&resumable.target, resumable.spec())
+        .await
+        .expect("begin");
+    assert_eq!(upload.offset(), resumable.offset);
+    upload.start_body(resumable.offset).await.expect("start");
+    let end = resumable.offset as usize + body.len();
+    upload
+        .write(Bytes::copy_from_slice(body))
+        .await
+        .expect("write");
+    if end as u64 == resumable.size {
+        upload.finish_unhashed().await.expect("commit");
+        space.forget_resumable(id).await.expect("forget");
+        end as u64
+    } else {
+        upload.abandon().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tus_upload_made_on_one_server_takes_patches_on_the_others() {
+    let Some((postgres, garage)) = engines(3) else {
+        return;
+    };
+    let servers = servers(&postgres, &garage, 3, "ines", None, Retention::default()).await;
+    let (a, b, c) = (
+        servers.space(0, "ines").await,
+        servers.space(1, "ines").await,
+        servers.space(2, "ines").await,
+    );
+    let part = 8 * MIB;
+    let body = pattern(2 * part + 777, 31);
+    let created = a
+        .create_resumable(
+            &path("scan.tiff"),
+            body.len() as u64,
+            Some(1_700_000_000),
+            None,
+        )
+        .await
+        .expect("create on A");
+    assert_eq!(
+        b.resumable(&created.id).await.expect("known on B").offset,
+        0
+    );
+
+    // A PATCH of a part and a half through B: the cluster keeps the whole
+    // part, and says so, so the client sends the rest from there.
+    let after = patch(&b, &created.id, &body[..part + part / 2]).await;
+    assert_eq!(after, part as u64, "only whole parts are kept");
+    let on_c = c.resumable(&created.id).await.expect("known on C");
+    assert_eq!((on_c.offset, on_c.size), (part as u64, body.len() as u64));
+
+    // The rest through C completes it; the id is gone everywhere.
+    let done = patch(&c, &created.id, &body[part..]).await;
+    assert_eq!(done, body.len() as u64);
+    assert_eq!(download(&a, "scan.tiff").await, (body.clone(), hash(&body)));
+    let gone = a.resumable(&created.id).await.unwrap_err();
+    assert_eq!(gone.kind, ErrorKind::NotFound);
+}

@@ -417,11 +417,12 @@ async fn append(
             retry_after: None,
         });
     }
-    resumable.offset = offset + received;
-    if resumable.offset < resumable.size {
-        // Not the end: the bytes stay in the partial for the next PATCH.
-        upload.abandon().await;
+    if offset + received < resumable.size {
+        // Not the end: the bytes stay in the partial for the next PATCH
+        // (all of them, or on a cluster the whole parts among them).
+        resumable.offset = upload.abandon().await;
     } else {
+        resumable.offset = offset + received;
         let committed = match resumable.blake3.as_deref() {
             Some(hash) => upload.finish(hash).await,
             None => upload.finish_unhashed().await,

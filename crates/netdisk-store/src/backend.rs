@@ -222,6 +222,9 @@ pub trait Staged: Send {
     /// Keep it for a later resume when dropped uncommitted (resumable only).
     fn set_keep(&mut self, keep: bool);
     fn keeps(&self) -> bool;
+    /// Bytes a later attempt would go on from, once the body has landed
+    /// (those a resumable upload keeps when it is dropped now).
+    fn kept(&mut self) -> u64;
     /// Starts taking the body at byte `start`: 0 (the client starts over:
     /// kept bytes are dropped) or the kept bytes' end. Returns a writer
     /// that stores each chunk in order and hashes it after the bytes

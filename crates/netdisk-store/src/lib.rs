@@ -51,7 +51,7 @@ pub use download::{Download, FileBody, KeptPrefix};
 pub use error::{ErrorKind, StoreError};
 pub use properties::{DeadProperty, PropertyChange, PropertyName, MAX_PROPERTY_BYTES};
 pub use quota::{quota_exceeded, Account, HeldRoom, QuotaBook, QuotaLedger, Reservation};
-pub use resumable::ResumableUpload;
+pub use resumable::{RecordedUpload, ResumableBook, ResumableUpload};
 pub use retention::{Retention, TrashPurge, TrashRef};
 pub use shares::{
     share_display, LinkPassword, NewShare, OpenShare, Share, ShareBook, ShareRefused, ShareSpec,

@@ -3,14 +3,15 @@
 //! are the target's kept partial, as for the native protocol's resumable
 //! `put`: they count toward the quota, and expire when nobody writes them
 //! for the partial lifetime. What the id names (target, size, source
-//! time, the whole file's BLAKE3 if the client gave it) is a row of the
-//! user database, so an upload survives a server restart.
+//! time, the whole file's BLAKE3 if the client gave it) is a row of a
+//! `ResumableBook` (the user database, or one several servers share), so
+//! an upload survives a server restart.
 
 use crate::claims::ActivePartials;
 use crate::error::{ErrorKind, StoreError};
 use crate::space::Space;
 use crate::upload::UploadSpec;
-use crate::users::now;
+use crate::users::{now, UserDb};
 use crate::SourceAttributes;
 use base64::Engine;
 use netdisk_proto::HomePath;
@@ -35,6 +36,28 @@ pub struct ResumableUpload {
     pub offset: u64,
     /// When its bytes are discarded unless more arrive (seconds since the epoch).
     pub expires: Option<i64>,
+}
+
+/// What a book keeps of an upload by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedUpload {
+    /// The target, relative to the home.
+    pub relative: String,
+    pub size: u64,
+    pub modified: Option<i64>,
+    pub blake3: Option<String>,
+}
+
+/// Where resumable uploads' ids are kept. Calls block: the engine makes
+/// them on tokio's blocking pool.
+pub trait ResumableBook: Send + Sync + 'static {
+    /// Records `upload` of `user`, made at `created`, forgetting any other
+    /// id of the same target.
+    fn record(&self, user: &str, upload: &ResumableUpload, created: i64) -> Result<(), StoreError>;
+    /// What `user`'s upload `id` is for, if it is recorded.
+    fn find(&self, user: &str, id: &str) -> Result<Option<RecordedUpload>, StoreError>;
+    /// Forgets `user`'s upload `id` (done, cancelled, or expired).
+    fn forget(&self, user: &str, id: &str) -> Result<(), StoreError>;
 }
 
 impl ResumableUpload {
@@ -99,63 +122,28 @@ impl Space {
             .abandon()
             .await;
         let (row, user) = (upload.clone(), self.user.clone());
-        let users = self.store.users.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = users.conn();
-            conn.execute(
-                "DELETE FROM resumable_uploads WHERE user = ?1 AND path = ?2",
-                params![user, row.target.relative()],
-            )?;
-            conn.execute(
-                "INSERT INTO resumable_uploads (id, user, path, size, modified, blake3, created)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    row.id,
-                    user,
-                    row.target.relative(),
-                    to_sql(row.size),
-                    row.modified,
-                    row.blake3,
-                    now()
-                ],
-            )
-        })
-        .await
-        .map_err(StoreError::worker)?
-        .map_err(internal)?;
+        let book = self.store.resumables.clone();
+        tokio::task::spawn_blocking(move || book.record(&user, &row, now()))
+            .await
+            .map_err(StoreError::worker)??;
         Ok(upload)
     }
 
     /// Upload `id` of this user, with the bytes it has now; `not_found`
     /// once it is finished, cancelled, or its partial expired.
     pub async fn resumable(&self, id: &str) -> Result<ResumableUpload, StoreError> {
-        let users = self.store.users.clone();
+        let book = self.store.resumables.clone();
         let (lookup, user) = (id.to_owned(), self.user.clone());
-        let row = tokio::task::spawn_blocking(move || {
-            users
-                .conn()
-                .query_row(
-                    "SELECT path, size, modified, blake3 FROM resumable_uploads
-                     WHERE id = ?1 AND user = ?2",
-                    params![lookup, user],
-                    |row| {
-                        Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, i64>(1)?,
-                            row.get::<_, Option<i64>>(2)?,
-                            row.get::<_, Option<String>>(3)?,
-                        ))
-                    },
-                )
-                .optional()
-        })
-        .await
-        .map_err(StoreError::worker)?
-        .map_err(internal)?
-        .ok_or_else(|| not_found(id))?;
-        let (path, size, modified, blake3) = row;
-        let target = HomePath::home().resolve(&path)?;
-        let size = u64::try_from(size).unwrap_or(0);
+        let RecordedUpload {
+            relative,
+            size,
+            modified,
+            blake3,
+        } = tokio::task::spawn_blocking(move || book.find(&user, &lookup))
+            .await
+            .map_err(StoreError::worker)??
+            .ok_or_else(|| not_found(id))?;
+        let target = HomePath::home().resolve(&relative)?;
         let shown = target.to_string();
         // A request cut a moment ago may still be landing its bytes: wait
         // (bounded) until it lets go, so the offset told is all that is kept.
@@ -188,18 +176,11 @@ impl Space {
 
     /// Forgets upload `id` (after its commit: the partial became the file).
     pub async fn forget_resumable(&self, id: &str) -> Result<(), StoreError> {
-        let users = self.store.users.clone();
+        let book = self.store.resumables.clone();
         let (id, user) = (id.to_owned(), self.user.clone());
-        tokio::task::spawn_blocking(move || {
-            users.conn().execute(
-                "DELETE FROM resumable_uploads WHERE id = ?1 AND user = ?2",
-                params![id, user],
-            )
-        })
-        .await
-        .map_err(StoreError::worker)?
-        .map_err(internal)?;
-        Ok(())
+        tokio::task::spawn_blocking(move || book.forget(&user, &id))
+            .await
+            .map_err(StoreError::worker)?
     }
 
     /// Cancels upload `id`: its bytes are discarded (`busy` while a
@@ -208,5 +189,64 @@ impl Space {
         let upload = self.resumable(id).await?;
         self.discard_partial(&upload.target).await?;
         self.forget_resumable(id).await
+    }
+}
+
+/// The data directory's book: the `resumable_uploads` table.
+impl ResumableBook for UserDb {
+    fn record(&self, user: &str, upload: &ResumableUpload, created: i64) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let transaction = conn.transaction().map_err(internal)?;
+        transaction
+            .execute(
+                "DELETE FROM resumable_uploads WHERE user = ?1 AND path = ?2",
+                params![user, upload.target.relative()],
+            )
+            .map_err(internal)?;
+        transaction
+            .execute(
+                "INSERT INTO resumable_uploads (id, user, path, size, modified, blake3, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    upload.id,
+                    user,
+                    upload.target.relative(),
+                    to_sql(upload.size),
+                    upload.modified,
+                    upload.blake3,
+                    created
+                ],
+            )
+            .map_err(internal)?;
+        transaction.commit().map_err(internal)
+    }
+
+    fn find(&self, user: &str, id: &str) -> Result<Option<RecordedUpload>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT path, size, modified, blake3 FROM resumable_uploads
+                 WHERE id = ?1 AND user = ?2",
+                params![id, user],
+                |row| {
+                    Ok(RecordedUpload {
+                        relative: row.get(0)?,
+                        size: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
+                        modified: row.get(2)?,
+                        blake3: row.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(internal)
+    }
+
+    fn forget(&self, user: &str, id: &str) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "DELETE FROM resumable_uploads WHERE id = ?1 AND user = ?2",
+                params![id, user],
+            )
+            .map_err(internal)?;
+        Ok(())
     }
 }

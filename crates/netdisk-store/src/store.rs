@@ -11,6 +11,7 @@ use crate::directory::UserDirectory;
 use crate::error::{ErrorKind, StoreError};
 use crate::local::LocalBackend;
 use crate::quota::{QuotaBook, QuotaLedger};
+use crate::resumable::ResumableBook;
 use crate::retention::Retention;
 use crate::shares::{ShareBook, Shares};
 use crate::space::Space;
@@ -75,14 +76,13 @@ fn secrets<const N: usize>(
     })
 }
 
-/// Where users' files and the quota's figures live, when not on this
-/// machine's file system (the data directory still holds the user
-/// database and the audit log).
+/// Where users' files, accounts and the rest of their state live, when
+/// not on this machine (the data directory then holds only the audit log
+/// and the server's own TLS key).
 pub struct Backing {
     pub backend: Box<dyn Backend>,
     pub quotas: Arc<dyn QuotaLedger>,
-    /// The users' accounts (the data directory's database keeps only
-    /// what is not shared yet: tus uploads).
+    /// The users' accounts.
     pub users: Arc<dyn UserDirectory>,
     /// Failed logins, counted where every server sees them.
     pub login_failures: Arc<dyn FailureRecords>,
@@ -90,6 +90,8 @@ pub struct Backing {
     pub tokens: Arc<dyn TokenBook>,
     /// Share links.
     pub shares: Arc<dyn ShareBook>,
+    /// Resumable uploads by id (tus).
+    pub resumables: Arc<dyn ResumableBook>,
 }
 
 /// Cheap to clone: every clone is the same engine.
@@ -100,10 +102,11 @@ pub struct Store {
 
 pub(crate) struct Inner {
     pub(crate) root: PathBuf,
-    /// The data directory's database: tus uploads, and the accounts,
-    /// tokens and share links unless a `Backing` brings its own.
+    /// The data directory's database: the accounts, tokens, share links
+    /// and tus uploads unless a `Backing` brings its own.
     pub(crate) users: Arc<UserDb>,
     pub(crate) tokens: Arc<dyn TokenBook>,
+    pub(crate) resumables: Arc<dyn ResumableBook>,
     /// Where accounts are read.
     pub(crate) directory: Arc<dyn UserDirectory>,
     pub(crate) logins: Logins,
@@ -140,6 +143,7 @@ impl Store {
                 login_failures: Arc::new(MemoryRecords::default()),
                 tokens: users.clone(),
                 shares: users.clone(),
+                resumables: users.clone(),
             },
         };
         let directory = backing.users.clone();
@@ -165,6 +169,7 @@ impl Store {
                 ),
                 users,
                 tokens: backing.tokens,
+                resumables: backing.resumables,
                 directory,
                 backend: backing.backend,
                 quotas: backing.quotas,

@@ -382,14 +382,20 @@ impl Upload {
 
     /// The client went away before the end: what reached the disk stays
     /// only if the upload is resumable, and the space is settled accordingly.
-    pub async fn abandon(mut self) {
+    /// Returns the bytes kept: where the next attempt goes on from (a
+    /// back-end may keep less than arrived: whole parts only).
+    pub async fn abandon(mut self) -> u64 {
         if let Err(e) = self.land_writes().await {
             tracing::warn!(error = %e, "upload writer failed");
         }
-        let stored = if self.prepared.staged.keeps() {
-            self.prepared.staged.written().saturating_sub(self.counted)
+        let (stored, kept) = if self.prepared.staged.keeps() {
+            let kept = self.prepared.staged.kept();
+            (
+                self.prepared.staged.written().saturating_sub(self.counted),
+                kept,
+            )
         } else {
-            0
+            (0, 0)
         };
         let Upload {
             prepared,
@@ -402,6 +408,7 @@ impl Upload {
         drop(prepared);
         reservation.settle(stored, 0);
         drop(record);
+        kept
     }
 }
 

@@ -24,9 +24,6 @@ pub async fn run(args: ServeArgs, security: &Security) -> anyhow::Result<()> {
     let backing = match (store, objects) {
         (None, None) => None,
         (Some(store), Some(objects)) => {
-            if http_listen.is_some() {
-                bail!("the HTTP API does not run on a shared catalog yet (its tus uploads are still kept per server): leave out --http");
-            }
             let backing = ClusterBackend::connect(&store, &objects, CATALOG_CONNECTIONS)
                 .await
                 .context("--store/--objects")?;

@@ -243,3 +243,71 @@ fn wait_for_kept_part(server: &ServerProcess, path: &str) {
     }
     panic!("no part of {path} was kept");
 }
+
+#[test]
+fn the_http_api_and_share_links_work_through_any_server() {
+    let Some((postgres, garage)) = engines() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    user_command(&postgres, &["add", "alice", "--password-stdin"], "pw\n").ok();
+    let keys = [
+        ("AWS_ACCESS_KEY_ID", garage.access_key_id()),
+        ("AWS_SECRET_ACCESS_KEY", garage.secret_access_key()),
+    ];
+    let served: Vec<Served> = (0..2)
+        .map(|server| {
+            let objects = format!(
+                "s3://{}?endpoint={}&region={}",
+                garage.bucket(),
+                garage.endpoint(server),
+                garage.region()
+            );
+            let args = ["--store", &postgres.url(), "--objects", &objects];
+            Served::start_with_env(&dir.path().join(format!("server-{server}")), &args, &keys)
+        })
+        .collect();
+    let (a, b) = (&served[0], &served[1]);
+    let local = dir.path().join("report.txt");
+    let content = b"figures for every server";
+    write_file(&local, content);
+    run(a.cli().arg("put").arg(&local).arg("report.txt"), "").ok();
+
+    // A token made through A's native port opens B's HTTP API.
+    let added = run(a.cli().args(["--json", "token", "add", "--name", "ci"]), "");
+    added.ok();
+    let secret = json_lines(&added.stdout)[0]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let (status, body) = b.http("GET", "/api/v1/list", Some(&secret));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let listing: serde_json::Value = serde_json::from_slice(&body).expect("listing");
+    assert_eq!(listing["entries"][0]["name"], "report.txt");
+
+    // A link made on A, good for one download, is used up by B's gateway
+    // and gone on A's.
+    let made = run(
+        a.cli().args([
+            "--json",
+            "share",
+            "add",
+            "report.txt",
+            "--max-downloads",
+            "1",
+        ]),
+        "",
+    );
+    made.ok();
+    let token = json_lines(&made.stdout)[0]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let file = format!("/api/v1/public/{token}/file");
+    assert_eq!(b.http("GET", &file, None), (200, content.to_vec()));
+    assert_eq!(
+        a.http("GET", &file, None).0,
+        410,
+        "used up, on every server"
+    );
+}

@@ -10,6 +10,7 @@ mod namespace;
 mod partials;
 mod properties;
 mod quota;
+mod resumables;
 mod shares;
 mod tokens;
 mod users;

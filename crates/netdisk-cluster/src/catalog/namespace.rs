@@ -337,7 +337,7 @@ impl Catalog {
             )
             .await
             .map_err(database)?;
-        replaced.partial = partial.map(|(kept, _)| kept);
+        replaced.partial = partial.and_then(|(kept, _)| kept);
         transaction.commit().await.map_err(database)?;
         Ok(replaced)
     }

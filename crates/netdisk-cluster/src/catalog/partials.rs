@@ -10,7 +10,7 @@ use super::quota::lock_account;
 use super::{database, from_sql_size, to_sql_size, Catalog};
 use crate::objects::ObjectKey;
 use crate::part_hasher::PartHash;
-use crate::part_writer::UploadedPart;
+use crate::part_writer::{part_size_for, UploadedPart};
 use deadpool_postgres::GenericClient;
 use netdisk_proto::HomePath;
 use netdisk_store::{ErrorKind, StoreError};
@@ -97,6 +97,17 @@ impl Catalog {
             .await
             .map_err(database)?;
         let Some(row) = row else {
+            insert_row(
+                &transaction,
+                owner,
+                target,
+                source,
+                None,
+                server,
+                held_until,
+            )
+            .await?;
+            transaction.commit().await.map_err(database)?;
             return Ok(Claimed::Fresh { stale: None });
         };
         let holder: Option<String> = row.get(5);
@@ -111,8 +122,18 @@ impl Catalog {
             && row.get::<_, Option<i64>>(4) == source.modified;
         if !same_source {
             forget(&transaction, owner, target).await?;
+            insert_row(
+                &transaction,
+                owner,
+                target,
+                source,
+                None,
+                server,
+                held_until,
+            )
+            .await?;
             transaction.commit().await.map_err(database)?;
-            return Ok(Claimed::Fresh { stale: Some(kept) });
+            return Ok(Claimed::Fresh { stale: kept });
         }
         transaction
             .execute(
@@ -122,6 +143,11 @@ impl Catalog {
             )
             .await
             .map_err(database)?;
+        // Kept, but no part of it yet: a new multipart upload goes on.
+        let Some(kept) = kept else {
+            transaction.commit().await.map_err(database)?;
+            return Ok(Claimed::Fresh { stale: None });
+        };
         let parts = transaction
             .query(
                 "SELECT index, etag, size, chaining, prefix FROM partial_parts
@@ -154,11 +180,11 @@ impl Catalog {
         Ok(Claimed::Resume { kept, parts })
     }
 
-    /// Records `kept` as `target`'s partial, held by `server`. A partial
-    /// of the target recorded before (this server's, one nobody holds, or
-    /// one whose lease ran out) is forgotten: given back for the caller to
-    /// abort unless it is this very upload. `busy` while another server's
-    /// lease runs.
+    /// Records `kept` as `target`'s partial's upload, held by `server`. A
+    /// partial of the target recorded before (this server's, one nobody
+    /// holds, or one whose lease ran out) is forgotten with its parts: its
+    /// upload given back for the caller to abort, unless it is this very
+    /// upload. `busy` while another server's lease runs.
     pub async fn record_partial(
         &self,
         owner: &str,
@@ -168,7 +194,6 @@ impl Catalog {
         server: &str,
         held_until: i64,
     ) -> Result<Option<KeptUpload>, StoreError> {
-        let part_size = to_sql_size(kept.part_size as u64)?;
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(database)?;
         lock_account(&transaction, owner).await?;
@@ -184,26 +209,17 @@ impl Catalog {
         }
         let old = drop_unless_held(&transaction, owner, target, server)
             .await?
-            .map(|(old, _)| old);
-        transaction
-            .execute(
-                "INSERT INTO partials (owner, target, object, upload, part_size, size, modified, holder, held_until, updated)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                &[
-                    &owner,
-                    &target.relative(),
-                    &kept.object.as_str(),
-                    &kept.upload,
-                    &part_size,
-                    &to_sql_size(source.size)?,
-                    &source.modified,
-                    &server,
-                    &held_until,
-                    &netdisk_store::unix_now(),
-                ],
-            )
-            .await
-            .map_err(database)?;
+            .and_then(|(old, _)| old);
+        insert_row(
+            &transaction,
+            owner,
+            target,
+            source,
+            Some(kept),
+            server,
+            held_until,
+        )
+        .await?;
         transaction.commit().await.map_err(database)?;
         Ok(old)
     }
@@ -350,14 +366,15 @@ impl Catalog {
     }
 
     /// Forgets `target`'s partial (discarded), unless another server's
-    /// lease on it runs (`busy`); its bytes leave the account. Returns its
-    /// upload, for the caller to abort, and those bytes.
+    /// lease on it runs (`busy`); its bytes leave the account. Returns, if
+    /// there was one, its upload (if it had one yet), for the caller to
+    /// abort, and those bytes.
     pub async fn drop_partial(
         &self,
         owner: &str,
         target: &HomePath,
         server: &str,
-    ) -> Result<Option<(KeptUpload, u64)>, StoreError> {
+    ) -> Result<Option<(Option<KeptUpload>, u64)>, StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(database)?;
         lock_account(&transaction, owner).await?;
@@ -402,7 +419,7 @@ impl Catalog {
     pub async fn expire_partials(
         &self,
         before: i64,
-    ) -> Result<Vec<(String, KeptUpload, u64)>, StoreError> {
+    ) -> Result<Vec<(String, Option<KeptUpload>, u64)>, StoreError> {
         let now = netdisk_store::unix_now();
         let stale = self
             .client()
@@ -444,14 +461,14 @@ impl Catalog {
 }
 
 /// Forgets `target`'s partial unless another server's lease on it runs
-/// (`busy`); the caller holds the account's lock. Returns its upload and
-/// bytes.
+/// (`busy`); the caller holds the account's lock. Returns its upload (if
+/// it had one yet) and bytes.
 pub(super) async fn drop_unless_held(
     client: &impl GenericClient,
     owner: &str,
     target: &HomePath,
     server: &str,
-) -> Result<Option<(KeptUpload, u64)>, StoreError> {
+) -> Result<Option<(Option<KeptUpload>, u64)>, StoreError> {
     let held_elsewhere = client
         .query_opt(
             "SELECT 1 FROM partials WHERE owner = $1 AND target = $2
@@ -477,7 +494,7 @@ async fn forget(
     client: &impl GenericClient,
     owner: &str,
     target: &HomePath,
-) -> Result<Option<(KeptUpload, u64)>, StoreError> {
+) -> Result<Option<(Option<KeptUpload>, u64)>, StoreError> {
     let bytes: i64 = client
         .query_one(
             "SELECT COALESCE(sum(size), 0)::bigint FROM partial_parts WHERE owner = $1 AND target = $2",
@@ -500,13 +517,54 @@ async fn forget(
     Ok(Some((kept_upload(&row)?, bytes)))
 }
 
-/// A partial's upload from a row starting (object, upload, part_size).
-fn kept_upload(row: &tokio_postgres::Row) -> Result<KeptUpload, StoreError> {
-    Ok(KeptUpload {
-        object: ObjectKey::parse(row.get(0)).ok_or_else(|| {
+/// A partial's upload from a row starting (object, upload, part_size);
+/// `None` before its first part (no multipart upload started yet).
+pub(super) fn kept_upload(row: &tokio_postgres::Row) -> Result<Option<KeptUpload>, StoreError> {
+    let (Some(object), Some(upload)) = (
+        row.get::<_, Option<&str>>(0),
+        row.get::<_, Option<String>>(1),
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(KeptUpload {
+        object: ObjectKey::parse(object).ok_or_else(|| {
             StoreError::new(ErrorKind::Internal, "a partial names a malformed object")
         })?,
-        upload: row.get(1),
+        upload,
         part_size: usize::try_from(row.get::<_, i64>(2)).unwrap_or(usize::MAX),
-    })
+    }))
+}
+
+/// A partial's row, held by `server`: with `upload`, or (`None`) one no
+/// part of which is stored yet.
+async fn insert_row(
+    client: &impl GenericClient,
+    owner: &str,
+    target: &HomePath,
+    source: PartialSource,
+    upload: Option<&KeptUpload>,
+    server: &str,
+    held_until: i64,
+) -> Result<(), StoreError> {
+    let part_size = upload.map_or_else(|| part_size_for(source.size), |kept| kept.part_size);
+    client
+        .execute(
+            "INSERT INTO partials (owner, target, object, upload, part_size, size, modified, holder, held_until, updated)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &owner,
+                &target.relative(),
+                &upload.map(|kept| kept.object.as_str()),
+                &upload.map(|kept| kept.upload.as_str()),
+                &to_sql_size(part_size as u64)?,
+                &to_sql_size(source.size)?,
+                &source.modified,
+                &server,
+                &held_until,
+                &netdisk_store::unix_now(),
+            ],
+        )
+        .await
+        .map_err(database)?;
+    Ok(())
 }

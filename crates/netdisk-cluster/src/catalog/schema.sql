@@ -141,8 +141,9 @@ CREATE TABLE doomed_objects (
 CREATE TABLE partials (
     owner      text NOT NULL REFERENCES accounts (owner),
     target     text NOT NULL,
-    object     text NOT NULL,
-    upload     text NOT NULL,
+    -- NULL until its first part is stored (no multipart upload yet).
+    object     text,
+    upload     text CHECK ((object IS NULL) = (upload IS NULL)),
     part_size  bigint NOT NULL CHECK (part_size > 0),
     size       bigint NOT NULL CHECK (size >= 0),
     modified   bigint,
@@ -212,3 +213,16 @@ CREATE TABLE shares (
     expires             bigint
 );
 CREATE INDEX shares_by_owner ON shares (owner, id);
+
+-- Resumable uploads by id (tus; netdisk_store::ResumableBook): what each
+-- id is for. Its bytes are the target's partial (`partials`).
+CREATE TABLE resumable_uploads (
+    id       text PRIMARY KEY,
+    owner    text NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+    path     text NOT NULL,
+    size     bigint NOT NULL CHECK (size >= 0),
+    modified bigint,
+    blake3   text,
+    created  bigint NOT NULL,
+    UNIQUE (owner, path)
+);

@@ -1,8 +1,11 @@
 -- Version 1 servers kept no partial uploads (a cut upload started over),
 -- so no part is lost: the parts table is made anew with the hashes a
--- server going on with a partial needs. API tokens and share links move into
--- the catalog (version 1 kept them per server).
+-- server going on with a partial needs. API tokens, share links and tus
+-- uploads move into the catalog (version 1 kept them per server).
 DELETE FROM partials;
+-- A partial is recorded when its upload begins, before any part is stored.
+ALTER TABLE partials ALTER COLUMN object DROP NOT NULL, ALTER COLUMN upload DROP NOT NULL,
+    ADD CHECK ((object IS NULL) = (upload IS NULL));
 DROP TABLE partial_parts;
 CREATE TABLE partial_parts (
     owner    text NOT NULL,
@@ -50,4 +53,16 @@ CREATE TABLE shares (
     expires             bigint
 );
 CREATE INDEX shares_by_owner ON shares (owner, id);
+-- Resumable uploads by id (tus; netdisk_store::ResumableBook): what each
+-- id is for. Its bytes are the target's partial (`partials`).
+CREATE TABLE resumable_uploads (
+    id       text PRIMARY KEY,
+    owner    text NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+    path     text NOT NULL,
+    size     bigint NOT NULL CHECK (size >= 0),
+    modified bigint,
+    blake3   text,
+    created  bigint NOT NULL,
+    UNIQUE (owner, path)
+);
 INSERT INTO netdisk_schema VALUES (2);

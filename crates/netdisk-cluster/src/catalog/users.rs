@@ -5,10 +5,9 @@
 //! account's, so adding a user makes its account in the same transaction.
 
 use super::namespace::doom_removed;
-use super::partials::KeptUpload;
+use super::partials::{kept_upload, KeptUpload};
 use super::quota::lock_account;
 use super::{database, Catalog};
-use crate::objects::ObjectKey;
 use deadpool_postgres::GenericClient;
 use netdisk_proto::scram::Verifier;
 use netdisk_store::{validate_user_name, ErrorKind, RetentionOverrides, StoreError, UserInfo};
@@ -255,13 +254,7 @@ impl Catalog {
         transaction.commit().await.map_err(database)?;
         Ok(partials
             .iter()
-            .filter_map(|row| {
-                Some(KeptUpload {
-                    object: ObjectKey::parse(row.get(0))?,
-                    upload: row.get(1),
-                    part_size: usize::try_from(row.get::<_, i64>(2)).ok()?,
-                })
-            })
+            .filter_map(|row| kept_upload(row).ok().flatten())
             .collect())
     }
 

@@ -76,6 +76,11 @@ impl Staged for LocalStaged {
         self.keep
     }
 
+    /// Every byte written stays.
+    fn kept(&mut self) -> u64 {
+        self.written()
+    }
+
     fn take_body(
         &mut self,
         start: u64,

@@ -9,7 +9,7 @@ use netdisk_proto::Fingerprint;
 use netdisk_server::{Server, ServerConfig};
 use netdisk_store::DataDir;
 use std::io::{Read, Write};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -433,4 +433,99 @@ pub async fn cut_upload(
         payload.downcast_ref::<&str>(),
         Some(&"cutting the connection")
     );
+}
+
+/// `netdisk --plaintext serve --http`, and the two addresses it printed.
+pub struct Served {
+    child: Child,
+    pub native: String,
+    pub http: String,
+}
+
+impl Served {
+    pub fn start(root: &Path) -> Served {
+        Self::start_with_env(root, &[], &[])
+    }
+
+    /// Starts it with more flags and environment variables.
+    pub fn start_with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Served {
+        let mut child = netdisk()
+            .args(["--plaintext", "serve", "--listen", "127.0.0.1:0"])
+            .args(["--http", "127.0.0.1:0", "--root"])
+            .arg(root)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let [first, second] = first_lines(&mut child);
+        let native = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_owned();
+        let http = second
+            .trim()
+            .strip_prefix("HTTP API on http://")
+            .and_then(|rest| rest.strip_suffix("/api/v1/"))
+            .unwrap_or_else(|| panic!("unexpected second line {second:?}"))
+            .to_owned();
+        Served {
+            child,
+            native,
+            http,
+        }
+    }
+
+    /// The CLI, logged in as alice with password pw.
+    pub fn cli(&self) -> Command {
+        let mut cmd = netdisk();
+        cmd.args(["--plaintext", "--server", &self.native, "--user", "alice"])
+            .env("NETDISK_PASSWORD", "pw");
+        cmd
+    }
+
+    /// One HTTP/1.1 request on its own connection: the status and body.
+    pub fn http(&self, method: &str, path: &str, bearer: Option<&str>) -> (u16, Vec<u8>) {
+        let mut stream = TcpStream::connect(&self.http).expect("connect");
+        stream.set_read_timeout(Some(LIMIT)).expect("timeout");
+        let auth = bearer
+            .map(|token| format!("Authorization: Bearer {token}\r\n"))
+            .unwrap_or_default();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{auth}Connection: close\r\n\r\n",
+            self.http
+        )
+        .expect("request");
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).expect("answer");
+        let split = answer
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a header");
+        let head = String::from_utf8_lossy(&answer[..split]).to_string();
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .expect("status");
+        (status, answer[split + 4..].to_vec())
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = wait_bounded(&mut self.child);
+    }
+}
+
+/// Each line of `stdout` as JSON (`--json` output).
+pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect()
 }
