@@ -662,6 +662,32 @@ async fn a_share_link_made_on_one_server_opens_on_the_others() {
         refused(on_a.open_share(&second.token, visitor, None).await),
         "not found"
     );
+
+    // Wrong passwords for a link through two servers lock it on the third.
+    let guarded = a
+        .add_share(
+            &path("report.pdf"),
+            ShareSpec {
+                password: Some("right".into()),
+                ..ShareSpec::default()
+            },
+        )
+        .await
+        .expect("share");
+    for attempt in 0..5 {
+        let store = [on_a, on_b][attempt % 2];
+        assert!(matches!(
+            store.unlock_share(&guarded.token, visitor, "wrong").await,
+            Err(ShareRefused::WrongPassword)
+        ));
+    }
+    assert!(
+        matches!(
+            on_c.unlock_share(&guarded.token, visitor, "right").await,
+            Err(ShareRefused::Throttled(_))
+        ),
+        "the lockout holds on every server"
+    );
 }
 
 /// One tus PATCH as the HTTP gateway runs it: the body from the upload's

@@ -153,7 +153,14 @@ impl Store {
             backing.shares.clone(),
             users.iterations(),
             unlock_key,
-            LoginThrottle::in_memory(config.max_login_failures, config.lockout),
+            // Counted where logins are (shared by a cluster's servers),
+            // under keys of their own.
+            LoginThrottle::new(
+                config.max_login_failures,
+                config.lockout,
+                login_failures.clone(),
+            )
+            .scoped("link "),
         );
         // Uploads cut by a crash: plain ones go now, resumable ones when they expire.
         backing

@@ -64,6 +64,9 @@ pub(crate) struct LoginThrottle {
     max_failures: u32,
     lockout: Duration,
     records: Arc<dyn FailureRecords>,
+    /// What its keys start with, so two throttles can share one set of
+    /// records without counting each other's failures.
+    scope: &'static str,
 }
 
 impl LoginThrottle {
@@ -76,16 +79,28 @@ impl LoginThrottle {
             max_failures: max_failures.max(1),
             lockout,
             records,
+            scope: "",
         }
     }
 
+    /// The same throttle counting under its own keys (share-link
+    /// passwords beside logins).
+    pub(crate) fn scoped(self, scope: &'static str) -> LoginThrottle {
+        LoginThrottle { scope, ..self }
+    }
+
     /// Counted in this process's memory.
-    pub(crate) fn in_memory(max_failures: u32, lockout: Duration) -> LoginThrottle {
+    #[cfg(test)]
+    fn in_memory(max_failures: u32, lockout: Duration) -> LoginThrottle {
         LoginThrottle::new(max_failures, lockout, Arc::new(MemoryRecords::default()))
     }
 
-    fn keys(ip: IpAddr, user: &str) -> [String; 2] {
-        [format!("source {}", source_of(ip)), format!("user {user}")]
+    fn keys(&self, ip: IpAddr, user: &str) -> [String; 2] {
+        let scope = self.scope;
+        [
+            format!("{scope}source {}", source_of(ip)),
+            format!("{scope}user {user}"),
+        ]
     }
 
     /// Before an attempt: `Err(wait)` while the source or the name is locked out.
@@ -96,7 +111,7 @@ impl LoginThrottle {
     async fn check_at(&self, ip: IpAddr, user: &str, now: u64) -> Result<(), Duration> {
         let since = self
             .records
-            .locked_since(&Self::keys(ip, user), self.max_failures)
+            .locked_since(&self.keys(ip, user), self.max_failures)
             .await;
         let since = match since {
             Ok(since) => since,
@@ -126,7 +141,7 @@ impl LoginThrottle {
         let forget_before = now.saturating_sub(millis(self.lockout));
         match self
             .records
-            .add_failure(&Self::keys(ip, user), now, forget_before)
+            .add_failure(&self.keys(ip, user), now, forget_before)
             .await
         {
             Ok(failures) => delay_after(failures),
@@ -139,7 +154,7 @@ impl LoginThrottle {
 
     /// After a success: the source and the name start afresh.
     pub(crate) async fn succeeded(&self, ip: IpAddr, user: &str) {
-        if let Err(error) = self.records.clear(&Self::keys(ip, user)).await {
+        if let Err(error) = self.records.clear(&self.keys(ip, user)).await {
             tracing::warn!(%error, "login failures not cleared");
         }
     }
@@ -282,6 +297,22 @@ mod tests {
             );
         }
         assert!(throttle.check_at(LOCAL, "alice", now).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn scoped_throttles_share_records_but_not_counts() {
+        let records: Arc<dyn FailureRecords> = Arc::new(MemoryRecords::default());
+        let logins = LoginThrottle::new(2, Duration::from_secs(60), records.clone());
+        let links = LoginThrottle::new(2, Duration::from_secs(60), records).scoped("link ");
+        let now = 1_700_000_000_000;
+        for _ in 0..2 {
+            links.failed_at(LOCAL, "7", now).await;
+        }
+        assert!(links.check_at(LOCAL, "7", now).await.is_err());
+        assert!(
+            logins.check_at(LOCAL, "7", now).await.is_ok(),
+            "a link's failures do not lock out logins"
+        );
     }
 
     #[test]
