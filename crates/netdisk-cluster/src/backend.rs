@@ -3,6 +3,7 @@
 //! (`ledger.rs`), and each server's periodic sweep gives back the room of
 //! servers that died and deletes objects nothing names.
 
+use crate::audit::CatalogAudit;
 use crate::catalog::Catalog;
 use crate::collector::collect;
 use crate::directory::CatalogUsers;
@@ -80,9 +81,9 @@ impl ClusterBackend {
     }
 
     /// The back-end, its ledger, and the catalog's users, login failures,
-    /// API tokens, share links and tus uploads, for `Store::open_on`;
-    /// `server` names
-    /// this server on the room its uploads hold.
+    /// API tokens, share links, tus uploads and audit lines, for
+    /// `Store::open_on`; `server` names this server on the room its
+    /// uploads hold, the partials it writes and its audit lines.
     pub fn into_backing(mut self, server: &str) -> Backing {
         self.shared.server = server.into();
         let ledger = CatalogLedger::new(
@@ -96,6 +97,7 @@ impl ClusterBackend {
         let shares = CatalogShares::new(self.shared.catalog.clone(), self.shared.runtime.clone());
         let resumables =
             CatalogResumables::new(self.shared.catalog.clone(), self.shared.runtime.clone());
+        let audit = CatalogAudit::start(self.shared.catalog.clone(), server, &self.shared.runtime);
         Backing {
             backend: Box::new(self),
             quotas: Arc::new(ledger),
@@ -104,6 +106,7 @@ impl ClusterBackend {
             tokens: Arc::new(tokens),
             shares: Arc::new(shares),
             resumables: Arc::new(resumables),
+            audit: Some(Arc::new(audit)),
         }
     }
 

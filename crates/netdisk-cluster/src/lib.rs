@@ -13,6 +13,7 @@
 //! [`ClusterBackend`] is the engine's `Backend` over all this; see
 //! docs/CLUSTER.md for running several servers on it.
 
+mod audit;
 mod backend;
 mod catalog;
 mod collector;
@@ -31,10 +32,11 @@ mod staged;
 mod throttle;
 mod tokens;
 
+pub use audit::CatalogAudit;
 pub use backend::ClusterBackend;
 pub use catalog::{
-    Catalog, CatalogEntry, Claimed, KeptPart, KeptPartial, KeptUpload, KeptVersion, NewFile,
-    PartialSource, Replaced, Reservation, Usage,
+    AuditRow, Catalog, CatalogEntry, Claimed, KeptPart, KeptPartial, KeptUpload, KeptVersion,
+    NewFile, PartialSource, Replaced, Reservation, Usage,
 };
 pub use collector::{collect, Collected};
 pub use directory::CatalogUsers;

@@ -406,13 +406,13 @@ async fn a_version_1_catalog_is_brought_up_to_date() {
     catalog.set_account("ivy", None).await.expect("account");
     put(&catalog, "ivy", "kept.txt", 7).await.expect("put");
     // What a version 1 server made: parts without their hashes, no tokens,
-    // share links or tus uploads.
+    // share links, tus uploads or audit table.
     let books = Books::open(&postgres).await;
     books
         .client
         .batch_execute(
             "ALTER TABLE partial_parts DROP COLUMN chaining, DROP COLUMN prefix;
-             DROP TABLE tokens; DROP TABLE shares; DROP TABLE resumable_uploads;
+             DROP TABLE tokens; DROP TABLE shares; DROP TABLE resumable_uploads; DROP TABLE audit;
              DELETE FROM netdisk_schema; INSERT INTO netdisk_schema VALUES (1);",
         )
         .await
@@ -441,7 +441,8 @@ async fn a_version_1_catalog_is_brought_up_to_date() {
         .client
         .query_one(
             "SELECT to_regclass('tokens') IS NOT NULL AND to_regclass('shares') IS NOT NULL
-                 AND to_regclass('resumable_uploads') IS NOT NULL",
+                 AND to_regclass('resumable_uploads') IS NOT NULL
+                 AND to_regclass('audit') IS NOT NULL",
             &[],
         )
         .await
@@ -449,7 +450,7 @@ async fn a_version_1_catalog_is_brought_up_to_date() {
         .get(0);
     assert!(
         tokens,
-        "tokens, share links and tus uploads are kept in the catalog"
+        "tokens, share links, tus uploads and audit lines are kept in the catalog"
     );
     let entry = upgraded
         .entry("ivy", &path("kept.txt"))

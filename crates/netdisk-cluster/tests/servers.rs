@@ -5,7 +5,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{engines, objects_on, path, pattern};
+use common::{engines, objects_on, path, pattern, Books};
 use netdisk_cluster::{Catalog, ClusterBackend};
 use netdisk_proto::{EntryKind, HomePath};
 use netdisk_store::{
@@ -754,4 +754,58 @@ async fn a_tus_upload_made_on_one_server_takes_patches_on_the_others() {
     assert_eq!(download(&a, "scan.tiff").await, (body.clone(), hash(&body)));
     let gone = a.resumable(&created.id).await.unwrap_err();
     assert_eq!(gone.kind, ErrorKind::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_servers_audit_lines_reach_the_catalog() {
+    let Some((postgres, garage)) = engines(3) else {
+        return;
+    };
+    let servers = servers(&postgres, &garage, 2, "jon", None, Retention::default()).await;
+    let (a, b) = (servers.space(0, "jon").await, servers.space(1, "jon").await);
+    upload(&a, "minutes.txt", b"what was said")
+        .await
+        .expect("upload on A");
+    b.remove(&path("minutes.txt"), false)
+        .await
+        .expect("remove on B");
+
+    // The lines are inserted by a task of each server's: wait for them (bounded).
+    let books = Books::open(&postgres).await;
+    let mut rows = Vec::new();
+    for _ in 0..500 {
+        rows = books
+            .client
+            .query(
+                "SELECT server, event, line->>'path' FROM audit WHERE owner = 'jon' ORDER BY id",
+                &[],
+            )
+            .await
+            .expect("audit rows")
+            .iter()
+            .map(|row| {
+                (
+                    row.get::<_, String>(0),
+                    row.get::<_, String>(1),
+                    row.get::<_, Option<String>>(2),
+                )
+            })
+            .collect::<Vec<_>>();
+        if rows.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let transfer = (
+        "server-0".to_owned(),
+        "transfer".to_owned(),
+        Some("~/minutes.txt".to_owned()),
+    );
+    let removal = (
+        "server-1".to_owned(),
+        "remove".to_owned(),
+        Some("~/minutes.txt".to_owned()),
+    );
+    assert!(rows.contains(&transfer), "A's upload: {rows:?}");
+    assert!(rows.contains(&removal), "B's removal: {rows:?}");
 }

@@ -7,7 +7,16 @@ use serde::Serialize;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+/// A second home for the audit lines: a database several servers share,
+/// so one place holds every server's events. It must not block: it is
+/// called wherever an event happens (async code included).
+pub trait AuditSink: Send + Sync + 'static {
+    /// One event: its name ("login"), its user ("" when none), and its
+    /// whole line as JSON.
+    fn append(&self, event: &str, user: &str, line: &str);
+}
 
 /// Where the audit log (one JSON line per event) goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +184,7 @@ struct Line<'a> {
 
 pub struct AuditLog {
     sink: Option<Mutex<Box<dyn Write + Send>>>,
+    shared: Option<Arc<dyn AuditSink>>,
 }
 
 impl AuditLog {
@@ -198,30 +208,43 @@ impl AuditLog {
         };
         Ok(AuditLog {
             sink: sink.map(Mutex::new),
+            shared: None,
         })
+    }
+
+    /// Every line goes to `shared` too.
+    pub fn with_shared(self, shared: Option<Arc<dyn AuditSink>>) -> AuditLog {
+        AuditLog { shared, ..self }
     }
 
     /// Appends one line. Each line is one `write` on an append-only file,
     /// so lines from concurrent connections never interleave.
     pub fn record(&self, event: Event<'_>) {
-        let Some(sink) = &self.sink else {
+        if self.sink.is_none() && self.shared.is_none() {
             return;
-        };
+        }
         let line = Line {
             time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
             event: &event,
         };
-        let mut text = match serde_json::to_string(&line) {
-            Ok(text) => text,
+        let value = match serde_json::to_value(&line) {
+            Ok(value) => value,
             Err(e) => {
                 tracing::error!(error = %e, "cannot format an audit line");
                 return;
             }
         };
-        text.push('\n');
-        let mut sink = sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Err(e) = sink.write_all(text.as_bytes()) {
-            tracing::error!(error = %e, "cannot write the audit log");
+        let text = value.to_string();
+        if let Some(shared) = &self.shared {
+            let name = value["event"].as_str().unwrap_or_default();
+            let user = value["user"].as_str().unwrap_or_default();
+            shared.append(name, user, &text);
+        }
+        if let Some(sink) = &self.sink {
+            let mut sink = sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Err(e) = sink.write_all(format!("{text}\n").as_bytes()) {
+                tracing::error!(error = %e, "cannot write the audit log");
+            }
         }
     }
 }

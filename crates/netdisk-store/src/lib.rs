@@ -37,7 +37,7 @@ mod upload;
 mod user_name;
 mod users;
 
-pub use audit::{AuditDestination, AuditLog, Event, TransferRecord};
+pub use audit::{AuditDestination, AuditLog, AuditSink, Event, TransferRecord};
 pub use auth::{Credentials, Logins, PasswordAccepted, PasswordRefused};
 pub use backend::{
     Backend, BodyWriter, BodyWritten, BoxFuture, ByteRanges, Existing, FileBytes, FileStamp,

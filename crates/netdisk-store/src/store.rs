@@ -2,7 +2,7 @@
 //! logins, the back-end, the quota book, the claims on partials and the
 //! audit log, shared by every front-end of one server process.
 
-use crate::audit::{AuditDestination, AuditLog};
+use crate::audit::{AuditDestination, AuditLog, AuditSink};
 use crate::auth::Logins;
 use crate::backend::Backend;
 use crate::claims::{ActivePartials, PartialRelease};
@@ -92,6 +92,8 @@ pub struct Backing {
     pub shares: Arc<dyn ShareBook>,
     /// Resumable uploads by id (tus).
     pub resumables: Arc<dyn ResumableBook>,
+    /// Where audit lines go besides the server's own audit log.
+    pub audit: Option<Arc<dyn AuditSink>>,
 }
 
 /// Cheap to clone: every clone is the same engine.
@@ -144,8 +146,10 @@ impl Store {
                 tokens: users.clone(),
                 shares: users.clone(),
                 resumables: users.clone(),
+                audit: None,
             },
         };
+        let audit = audit.with_shared(backing.audit.clone());
         let directory = backing.users.clone();
         let login_failures = backing.login_failures.clone();
         let [decoy_key, unlock_key] = secrets(&directory, ["decoy-verifier", "share-unlock"])?;

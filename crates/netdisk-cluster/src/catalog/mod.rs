@@ -4,6 +4,7 @@
 //! (`FOR UPDATE`) inside it, so two servers racing see one outcome, never
 //! a mix.
 
+mod audit;
 mod kept;
 mod logins;
 mod namespace;
@@ -15,6 +16,7 @@ mod shares;
 mod tokens;
 mod users;
 
+pub use audit::AuditRow;
 pub use kept::KeptVersion;
 pub use namespace::{CatalogEntry, NewFile, Replaced};
 pub use partials::{Claimed, KeptPart, KeptPartial, KeptUpload, PartialSource};

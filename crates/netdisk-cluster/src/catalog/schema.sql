@@ -226,3 +226,17 @@ CREATE TABLE resumable_uploads (
     created  bigint NOT NULL,
     UNIQUE (owner, path)
 );
+
+-- Every server's audit lines (netdisk_store's audit events, as JSON),
+-- beside each server's own audit log: one place holds them all. Times in
+-- milliseconds since the epoch. Nothing prunes it: operators keep it as
+-- long as they need.
+CREATE TABLE audit (
+    id     bigserial PRIMARY KEY,
+    time   bigint NOT NULL,
+    server text NOT NULL,
+    event  text NOT NULL,
+    owner  text NOT NULL,
+    line   jsonb NOT NULL
+);
+CREATE INDEX audit_by_owner ON audit (owner, id);

@@ -1,7 +1,7 @@
 -- Version 1 servers kept no partial uploads (a cut upload started over),
 -- so no part is lost: the parts table is made anew with the hashes a
--- server going on with a partial needs. API tokens, share links and tus
--- uploads move into the catalog (version 1 kept them per server).
+-- server going on with a partial needs. API tokens, share links, tus uploads
+-- and the audit log move into the catalog (version 1 kept them per server).
 DELETE FROM partials;
 -- A partial is recorded when its upload begins, before any part is stored.
 ALTER TABLE partials ALTER COLUMN object DROP NOT NULL, ALTER COLUMN upload DROP NOT NULL,
@@ -65,4 +65,17 @@ CREATE TABLE resumable_uploads (
     created  bigint NOT NULL,
     UNIQUE (owner, path)
 );
+-- Every server's audit lines (netdisk_store's audit events, as JSON),
+-- beside each server's own audit log: one place holds them all. Times in
+-- milliseconds since the epoch. Nothing prunes it: operators keep it as
+-- long as they need.
+CREATE TABLE audit (
+    id     bigserial PRIMARY KEY,
+    time   bigint NOT NULL,
+    server text NOT NULL,
+    event  text NOT NULL,
+    owner  text NOT NULL,
+    line   jsonb NOT NULL
+);
+CREATE INDEX audit_by_owner ON audit (owner, id);
 INSERT INTO netdisk_schema VALUES (2);
