@@ -10,8 +10,10 @@
 //! subtree hashes ([`PartHasher`]), so an upload cut on one server goes
 //! on from them on any other.
 //!
-//! [`ClusterBackend`] is the engine's `Backend` over all this; see
-//! docs/CLUSTER.md for running several servers on it.
+//! [`ClusterBackend`] is the engine's `Backend` over all this, and brings
+//! the catalog's users, login failures, API tokens, share links, tus
+//! uploads and audit lines with it; see docs/CLUSTER.md for running
+//! several servers on it.
 
 mod audit;
 mod backend;
