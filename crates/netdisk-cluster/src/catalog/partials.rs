@@ -96,88 +96,54 @@ impl Catalog {
             )
             .await
             .map_err(database)?;
-        let Some(row) = row else {
-            insert_row(
-                &transaction,
-                owner,
-                target,
-                source,
-                None,
-                server,
-                held_until,
-            )
-            .await?;
-            transaction.commit().await.map_err(database)?;
-            return Ok(Claimed::Fresh { stale: None });
-        };
-        let holder: Option<String> = row.get(5);
-        let held_until_now: Option<i64> = row.get(6);
-        if holder.is_some_and(|holder| holder != server)
-            && held_until_now.is_some_and(|until| until > now)
-        {
-            return Err(busy(target));
-        }
-        let kept = kept_upload(&row)?;
-        let same_source = from_sql_size(row.get(3)) == source.size
-            && row.get::<_, Option<i64>>(4) == source.modified;
-        if !same_source {
-            forget(&transaction, owner, target).await?;
-            insert_row(
-                &transaction,
-                owner,
-                target,
-                source,
-                None,
-                server,
-                held_until,
-            )
-            .await?;
-            transaction.commit().await.map_err(database)?;
-            return Ok(Claimed::Fresh { stale: kept });
-        }
-        transaction
-            .execute(
-                "UPDATE partials SET holder = $3, held_until = $4, updated = $5
-                 WHERE owner = $1 AND target = $2",
-                &[&owner, &target.relative(), &server, &held_until, &now],
-            )
-            .await
-            .map_err(database)?;
-        // Kept, but no part of it yet: a new multipart upload goes on.
-        let Some(kept) = kept else {
-            transaction.commit().await.map_err(database)?;
-            return Ok(Claimed::Fresh { stale: None });
-        };
-        let parts = transaction
-            .query(
-                "SELECT index, etag, size, chaining, prefix FROM partial_parts
-                 WHERE owner = $1 AND target = $2 ORDER BY index",
-                &[&owner, &target.relative()],
-            )
-            .await
-            .map_err(database)?
-            .iter()
-            .map(|row| {
-                let hash = |column: usize| -> Result<[u8; 32], StoreError> {
-                    row.get::<_, Vec<u8>>(column).try_into().map_err(|_| {
-                        StoreError::new(ErrorKind::Internal, "a part's recorded hash is malformed")
-                    })
+        let mut stale = None;
+        if let Some(row) = row {
+            let holder: Option<String> = row.get(5);
+            let held_until_now: Option<i64> = row.get(6);
+            if holder.is_some_and(|holder| holder != server)
+                && held_until_now.is_some_and(|until| until > now)
+            {
+                return Err(busy(target));
+            }
+            let kept = kept_upload(&row)?;
+            let same_source = from_sql_size(row.get(3)) == source.size
+                && row.get::<_, Option<i64>>(4) == source.modified;
+            if same_source {
+                transaction
+                    .execute(
+                        "UPDATE partials SET holder = $3, held_until = $4, updated = $5
+                         WHERE owner = $1 AND target = $2",
+                        &[&owner, &target.relative(), &server, &held_until, &now],
+                    )
+                    .await
+                    .map_err(database)?;
+                let claimed = match kept {
+                    Some(kept) => Claimed::Resume {
+                        parts: parts_of(&transaction, owner, target).await?,
+                        kept,
+                    },
+                    // Kept, but no part of it yet: a new multipart upload goes on.
+                    None => Claimed::Fresh { stale: None },
                 };
-                Ok(KeptPart {
-                    part: UploadedPart {
-                        index: usize::try_from(row.get::<_, i32>(0)).unwrap_or(usize::MAX),
-                        etag: row.get(1),
-                        size: from_sql_size(row.get(2)),
-                    },
-                    hash: PartHash {
-                        chaining: hash(3)?,
-                        prefix: hash(4)?,
-                    },
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+                transaction.commit().await.map_err(database)?;
+                return Ok(claimed);
+            }
+            // Of another version of the source: worthless now.
+            forget(&transaction, owner, target).await?;
+            stale = kept;
+        }
+        insert_row(
+            &transaction,
+            owner,
+            target,
+            source,
+            None,
+            server,
+            held_until,
+        )
+        .await?;
         transaction.commit().await.map_err(database)?;
-        Ok(Claimed::Resume { kept, parts })
+        Ok(Claimed::Fresh { stale })
     }
 
     /// Records `kept` as `target`'s partial's upload, held by `server`. A
@@ -515,6 +481,42 @@ async fn forget(
     let bytes = from_sql_size(bytes);
     free_used(client, owner, bytes).await?;
     Ok(Some((kept_upload(&row)?, bytes)))
+}
+
+/// `target`'s recorded parts, in order.
+async fn parts_of(
+    client: &impl GenericClient,
+    owner: &str,
+    target: &HomePath,
+) -> Result<Vec<KeptPart>, StoreError> {
+    client
+        .query(
+            "SELECT index, etag, size, chaining, prefix FROM partial_parts
+             WHERE owner = $1 AND target = $2 ORDER BY index",
+            &[&owner, &target.relative()],
+        )
+        .await
+        .map_err(database)?
+        .iter()
+        .map(|row| {
+            let hash = |column: usize| -> Result<[u8; 32], StoreError> {
+                row.get::<_, Vec<u8>>(column).try_into().map_err(|_| {
+                    StoreError::new(ErrorKind::Internal, "a part's recorded hash is malformed")
+                })
+            };
+            Ok(KeptPart {
+                part: UploadedPart {
+                    index: usize::try_from(row.get::<_, i32>(0)).unwrap_or(usize::MAX),
+                    etag: row.get(1),
+                    size: from_sql_size(row.get(2)),
+                },
+                hash: PartHash {
+                    chaining: hash(3)?,
+                    prefix: hash(4)?,
+                },
+            })
+        })
+        .collect()
 }
 
 /// A partial's upload from a row starting (object, upload, part_size);

@@ -329,6 +329,34 @@ pub fn first_lines(child: &mut Child) -> [String; 2] {
     rx.recv_timeout(LIMIT).expect("server printed its address")
 }
 
+/// Spawns `netdisk GLOBAL serve --listen 127.0.0.1:0 --root ROOT ARGS`
+/// with `env`; returns it, the native address it printed first, and its
+/// second line.
+fn spawn_serve(
+    global: &[&str],
+    root: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Child, String, String) {
+    let mut child = netdisk()
+        .args(global)
+        .args(["serve", "--listen", "127.0.0.1:0", "--root"])
+        .arg(root)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let [first, second] = first_lines(&mut child);
+    let addr = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_owned();
+    (child, addr, second)
+}
+
 /// A `netdisk serve` process, for tests that kill the server.
 pub struct ServerProcess {
     pub child: Child,
@@ -348,21 +376,7 @@ impl ServerProcess {
 
     /// Starts `netdisk serve` with more flags and environment variables.
     pub fn start_with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
-        let mut child = netdisk()
-            .args(["serve", "--listen", "127.0.0.1:0", "--root"])
-            .arg(root)
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn serve");
-        let [first, second] = first_lines(&mut child);
-        let addr = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .to_owned();
+        let (child, addr, second) = spawn_serve(&[], root, args, env);
         let fingerprint = second
             .trim()
             .strip_prefix("TLS certificate fingerprint ")
@@ -449,22 +463,9 @@ impl Served {
 
     /// Starts it with more flags and environment variables.
     pub fn start_with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Served {
-        let mut child = netdisk()
-            .args(["--plaintext", "serve", "--listen", "127.0.0.1:0"])
-            .args(["--http", "127.0.0.1:0", "--root"])
-            .arg(root)
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn serve");
-        let [first, second] = first_lines(&mut child);
-        let native = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .to_owned();
+        let mut with_http = vec!["--http", "127.0.0.1:0"];
+        with_http.extend_from_slice(args);
+        let (child, native, second) = spawn_serve(&["--plaintext"], root, &with_http, env);
         let http = second
             .trim()
             .strip_prefix("HTTP API on http://")
