@@ -17,7 +17,10 @@ use netdisk_proto::response::{
     Usage, VersionList,
 };
 use netdisk_proto::scram::{ClientFirst, ClientKeys, MECHANISM};
-use netdisk_proto::{Fingerprint, Frame, Message, NetdiskCodec, SiteKey, PROTOCOL_VERSION};
+use netdisk_proto::{
+    take_buffered_body, CodecError, Fingerprint, Frame, Message, NetdiskCodec, SiteKey,
+    PROTOCOL_VERSION,
+};
 use rand::RngCore;
 use rustls::pki_types::ServerName;
 use std::sync::Arc;
@@ -28,6 +31,10 @@ use tokio_util::codec::Framed;
 
 /// How long to wait for any single frame from the server by default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Bodies from this size on are written straight to the stream (one write
+/// call more, one copy less); smaller ones are copied behind their header.
+const DIRECT_BODY_MIN: usize = 64 * 1024;
 /// How long `close` waits for the server to end the connection too.
 const CLOSE_LIMIT: Duration = Duration::from_secs(2);
 
@@ -314,10 +321,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         Ok(())
     }
 
-    /// Queues raw body bytes after the queued frames, without flushing.
-    pub(crate) async fn feed_body(&mut self, bytes: bytes::Bytes) -> Result<(), ClientError> {
-        self.framed.feed(bytes).await?;
-        Ok(())
+    /// Queues body bytes after the queued frames: a small body is copied
+    /// behind them, so many go out in one write; a large one is written
+    /// straight to the stream after them, without that copy.
+    pub(crate) async fn send_body(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
+        if bytes.len() < DIRECT_BODY_MIN {
+            self.framed.write_buffer_mut().extend_from_slice(bytes);
+            Ok(())
+        } else {
+            self.write_body(bytes).await
+        }
     }
 
     pub(crate) async fn flush(&mut self) -> Result<(), ClientError> {
@@ -329,6 +342,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     pub(crate) async fn write_body(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
         SinkExt::<bytes::Bytes>::flush(&mut self.framed).await?;
         self.framed.get_mut().write_all(bytes).await?;
+        Ok(())
+    }
+
+    /// Reads the rest of the body the last header announced onto the end
+    /// of `dst`, from the read buffer and then straight from the stream:
+    /// each byte is copied once, where body frames would be copied again
+    /// into one buffer. Each read must come within the client's timeout.
+    pub(crate) async fn read_body_into(&mut self, dst: &mut Vec<u8>) -> Result<(), ClientError> {
+        let mut remaining = take_buffered_body(&mut self.framed, dst);
+        while remaining > 0 {
+            let mut stream = (&mut *self.framed.get_mut()).take(remaining);
+            let read = tokio::time::timeout(self.timeout, stream.read_buf(dst))
+                .await
+                .map_err(|_| ClientError::Timeout(self.timeout.as_secs()))??;
+            if read == 0 {
+                return Err(ClientError::Codec(CodecError::Truncated));
+            }
+            self.framed.codec_mut().body_taken(read as u64);
+            remaining -= read as u64;
+        }
         Ok(())
     }
 

@@ -14,14 +14,14 @@ use crate::attributes::Attributes;
 use crate::client::{unexpected, Client};
 use crate::error::ClientError;
 use crate::transfer::{GetReport, PartFile, Partials, PutReport};
-use bytes::Bytes;
 use netdisk_fileio::{FileSink, PageCache};
 use netdisk_proto::request::{Get, PutSmall, PUT_SMALL_MAX};
 use netdisk_proto::{Frame, Message};
 use std::collections::VecDeque;
+use std::io::Read;
 use std::path::PathBuf;
 use std::time::Instant;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Most requests sent ahead of their answers...
 const WINDOW_FILES: usize = 1024;
@@ -79,6 +79,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
         let mut bytes_in_flight = 0u64;
         let mut next = 0;
+        // The read of `files[next]`, started while the file before it was
+        // sent; its buffer comes back to `spare` once sent.
+        let mut reading: Option<Reading> = None;
+        let mut spare: Vec<Vec<u8>> = Vec::new();
         while next < files.len() || !in_flight.is_empty() {
             // Refill only once half the window is answered, so requests go
             // out in bursts and the server can commit them as one batch.
@@ -90,10 +94,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                     && in_flight.len() < WINDOW_FILES
                     && bytes_in_flight < WINDOW_BYTES
                 {
-                    let file = &files[next];
-                    match read_small(file, self.preserve_mode).await {
-                        Ok((body, attributes)) => {
-                            let sent = self.feed_small(file, body, attributes).await?;
+                    let preserve_mode = self.preserve_mode;
+                    let read = reading.take().unwrap_or_else(|| {
+                        Reading::start(&files[next], preserve_mode, spare.pop())
+                    });
+                    if let Some(after) = files.get(next + 1) {
+                        reading = Some(Reading::start(after, preserve_mode, spare.pop()));
+                    }
+                    match read.finish().await {
+                        Ok(local) => {
+                            let sent = self.feed_small(&files[next], &local).await?;
+                            spare.push(local.body);
                             bytes_in_flight += sent.size;
                             in_flight.push_back(InFlight {
                                 index: next,
@@ -137,32 +148,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         Ok(())
     }
 
-    /// Queues one `put_small` and its body without flushing.
+    /// Sends one `put_small` and its body (a small body only queued).
     async fn feed_small(
         &mut self,
         file: &SmallUpload,
-        body: Bytes,
-        attributes: Attributes,
+        local: &LocalSmall,
     ) -> Result<InFlight, ClientError> {
         let id = self.next_id();
-        let blake3 = blake3::hash(&body).to_hex().to_string();
-        let size = body.len() as u64;
+        let size = local.body.len() as u64;
         let started = Instant::now();
         self.feed(&Message::PutSmall(PutSmall {
             id,
             path: file.remote.clone(),
             size,
-            blake3: blake3.clone(),
-            modified: attributes.modified,
-            mode: attributes.mode,
+            blake3: local.blake3.clone(),
+            modified: local.attributes.modified,
+            mode: local.attributes.mode,
         }))
         .await?;
-        self.feed_body(body).await?;
+        self.send_body(&local.body).await?;
         Ok(InFlight {
             index: 0,
             id,
             size,
-            blake3,
+            blake3: local.blake3.clone(),
             started,
         })
     }
@@ -277,8 +286,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                     keep: false,
                 };
                 let destination = if data.size <= PUT_SMALL_MAX {
-                    // Bounded by PUT_SMALL_MAX.
-                    Destination::Memory(Vec::with_capacity(usize::try_from(data.size).unwrap_or(0)))
+                    // Filled by read_body_into: at most PUT_SMALL_MAX bytes.
+                    Destination::Memory(Vec::new())
                 } else {
                     match tokio::fs::File::create(&part.path).await {
                         Ok(created) => Destination::File(FileSink::start(
@@ -295,17 +304,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                 (Some(part), destination)
             }
         };
-        let mut received = 0;
-        while received < data.size {
-            let chunk = match self.read().await? {
-                Frame::Body(chunk) => chunk,
-                Frame::Message(m) => return Err(unexpected("download bytes", &m)),
-            };
-            received += chunk.len() as u64;
-            match &mut destination {
-                Destination::Memory(body) => body.extend_from_slice(&chunk),
-                Destination::File(writer) => writer.push(chunk).await?,
-                Destination::Failed(_) => {}
+        if let Destination::Memory(body) = &mut destination {
+            self.read_body_into(body).await?;
+        } else {
+            let mut received = 0;
+            while received < data.size {
+                let chunk = match self.read().await? {
+                    Frame::Body(chunk) => chunk,
+                    Frame::Message(m) => return Err(unexpected("download bytes", &m)),
+                };
+                received += chunk.len() as u64;
+                if let Destination::File(writer) = &mut destination {
+                    writer.push(chunk).await?;
+                }
             }
         }
         let end = match self.response(id).await? {
@@ -505,34 +516,64 @@ fn parent_dir(path: &std::path::Path) -> PathBuf {
     }
 }
 
-/// The whole local file, if it is small enough for `put_small`.
-async fn read_small(
-    file: &SmallUpload,
+/// A local file read whole for `put_small`, with its hash.
+struct LocalSmall {
+    body: Vec<u8>,
+    blake3: String,
+    attributes: Attributes,
+}
+
+/// A local file being read and hashed on the blocking pool.
+struct Reading(tokio::task::JoinHandle<Result<LocalSmall, ClientError>>);
+
+impl Reading {
+    /// Starts reading `file` into `buffer` (a spare one, or a new one):
+    /// buffers used again are not faulted in afresh for every file.
+    fn start(file: &SmallUpload, preserve_mode: bool, buffer: Option<Vec<u8>>) -> Reading {
+        let path = file.local.clone();
+        let buffer = buffer.unwrap_or_default();
+        Reading(tokio::task::spawn_blocking(move || {
+            read_small(path, preserve_mode, buffer)
+        }))
+    }
+
+    async fn finish(self) -> Result<LocalSmall, ClientError> {
+        self.0.await.map_err(|e| {
+            ClientError::Io(std::io::Error::other(format!("reading a file failed: {e}")))
+        })?
+    }
+}
+
+/// The whole local file, if it is small enough for `put_small`, and its hash.
+fn read_small(
+    path: PathBuf,
     preserve_mode: bool,
-) -> Result<(Bytes, Attributes), ClientError> {
+    mut body: Vec<u8>,
+) -> Result<LocalSmall, ClientError> {
     let local = |error| ClientError::Local {
-        path: file.local.clone(),
+        path: path.clone(),
         error,
     };
-    let opened = tokio::fs::File::open(&file.local).await.map_err(local)?;
-    let meta = opened.metadata().await.map_err(local)?;
+    let opened = std::fs::File::open(&path).map_err(local)?;
+    let meta = opened.metadata().map_err(local)?;
     if meta.len() > PUT_SMALL_MAX {
         return Err(too_large_for_small(local));
     }
-    let mut body = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    body.clear();
+    body.reserve(usize::try_from(meta.len()).unwrap_or(0));
     // One byte past the limit is enough to see a file that grew.
     opened
         .take(PUT_SMALL_MAX + 1)
         .read_to_end(&mut body)
-        .await
         .map_err(local)?;
     if body.len() as u64 > PUT_SMALL_MAX {
         return Err(too_large_for_small(local));
     }
-    Ok((
-        Bytes::from(body),
-        Attributes::of_local(&meta, preserve_mode),
-    ))
+    Ok(LocalSmall {
+        blake3: blake3::hash(&body).to_hex().to_string(),
+        attributes: Attributes::of_local(&meta, preserve_mode),
+        body,
+    })
 }
 
 /// What the caller takes as "upload this one with `put_file`".

@@ -12,7 +12,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;
-use tokio_util::codec::{Decoder, Encoder};
+use tokio_util::codec::{Decoder, Encoder, Framed};
 
 /// A frame header: JSON, and how many raw body bytes follow it.
 pub trait Header: Serialize + DeserializeOwned {
@@ -116,6 +116,46 @@ impl<H> FrameCodec<H> {
     pub fn in_body(&self) -> bool {
         matches!(self.state, ReadState::Body { .. })
     }
+
+    /// Bytes of the announced body not yet decoded (0 between frames).
+    pub fn body_remaining(&self) -> u64 {
+        match self.state {
+            ReadState::Body { remaining } => remaining,
+            ReadState::Header => 0,
+        }
+    }
+
+    /// Counts `taken` bytes of the body as read by the caller itself (from
+    /// the read buffer or straight from the stream, into a buffer of its
+    /// own, which saves a copy of every byte). At most
+    /// [`FrameCodec::body_remaining`] count; the next frame is a header once
+    /// the body is all taken.
+    pub fn body_taken(&mut self, taken: u64) {
+        if let ReadState::Body { remaining } = self.state {
+            self.state = match remaining.saturating_sub(taken) {
+                0 => ReadState::Header,
+                left => ReadState::Body { remaining: left },
+            };
+        }
+    }
+}
+
+/// For a reader that takes a whole body into one buffer of its own (each
+/// byte copied once, not again out of body frames): moves the body bytes
+/// the read buffer already holds onto the end of `dst`, with room for the
+/// rest, and returns how many are still to come. The caller reads those
+/// straight from the stream, counting each read with
+/// [`FrameCodec::body_taken`].
+pub fn take_buffered_body<T, H>(framed: &mut Framed<T, FrameCodec<H>>, dst: &mut Vec<u8>) -> u64 {
+    let remaining = framed.codec().body_remaining();
+    dst.reserve(usize::try_from(remaining).unwrap_or(0));
+    let buffered = framed.read_buffer_mut();
+    let from_buffer = buffered
+        .len()
+        .min(usize::try_from(remaining).unwrap_or(usize::MAX));
+    dst.extend_from_slice(&buffered.split_to(from_buffer));
+    framed.codec_mut().body_taken(from_buffer as u64);
+    remaining - from_buffer as u64
 }
 
 /// Parses one header: UTF-8, then JSON, then a known message.

@@ -18,7 +18,7 @@ pub mod scram;
 pub mod site_key;
 pub mod time;
 
-pub use codec::{CodecError, Frame, FrameCodec, Header, NetdiskCodec};
+pub use codec::{take_buffered_body, CodecError, Frame, FrameCodec, Header, NetdiskCodec};
 pub use entry::{Entry, EntryKind};
 pub use error::ErrorCode;
 pub use fingerprint::{Fingerprint, FingerprintError};

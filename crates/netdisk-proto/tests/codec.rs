@@ -490,6 +490,47 @@ fn decode_all(input: &[u8], step: usize) -> Result<Vec<Frame>, CodecError> {
     Ok(frames)
 }
 
+/// Decodes `input` as a reader does that takes up to `take` bytes of each
+/// body itself, into a buffer of its own (first from the read buffer, then
+/// straight from the input, as from a stream), telling the codec with
+/// `body_taken`, and leaves the rest of the body to the decoder. Returns
+/// the headers and every body byte in order, whoever read it.
+fn decode_taking_bodies(
+    input: &[u8],
+    step: usize,
+    take: u64,
+) -> Result<(Vec<Message>, Vec<u8>), CodecError> {
+    let mut codec = NetdiskCodec::new();
+    let mut buffer = BytesMut::new();
+    let (mut messages, mut bodies) = (Vec::new(), Vec::new());
+    let mut fed = 0;
+    loop {
+        match codec.decode(&mut buffer)? {
+            Some(Frame::Message(message)) => {
+                messages.push(message);
+                let own = codec.body_remaining().min(take);
+                let from_buffer = (buffer.len() as u64).min(own) as usize;
+                bodies.extend_from_slice(&buffer.split_to(from_buffer));
+                let from_input = (own as usize - from_buffer).min(input.len() - fed);
+                bodies.extend_from_slice(&input[fed..fed + from_input]);
+                fed += from_input;
+                codec.body_taken((from_buffer + from_input) as u64);
+            }
+            Some(Frame::Body(chunk)) => bodies.extend_from_slice(&chunk),
+            None if fed < input.len() => {
+                let piece = step.max(1).min(input.len() - fed);
+                buffer.extend_from_slice(&input[fed..fed + piece]);
+                fed += piece;
+            }
+            None => break,
+        }
+    }
+    match codec.decode_eof(&mut buffer)? {
+        None => Ok((messages, bodies)),
+        Some(frame) => panic!("a frame after the end: {frame:?}"),
+    }
+}
+
 fn join_bodies(frames: &[Frame]) -> Vec<u8> {
     frames
         .iter()
@@ -516,6 +557,22 @@ proptest! {
         }).collect();
         prop_assert_eq!(decoded, messages);
         prop_assert_eq!(join_bodies(&frames), bodies);
+    }
+
+    #[test]
+    fn bodies_taken_by_the_reader_keep_the_stream_in_step(
+        messages in proptest::collection::vec(message(), 1..6),
+        step in 1usize..300,
+        take in prop_oneof![Just(0u64), Just(u64::MAX), 0u64..2048],
+    ) {
+        let mut wire = BytesMut::new();
+        let mut bodies = Vec::new();
+        for m in &messages {
+            bodies.extend_from_slice(&encode_with_body(m, &mut wire));
+        }
+        let (decoded, read) = decode_taking_bodies(&wire, step, take).expect("decode");
+        prop_assert_eq!(decoded, messages);
+        prop_assert_eq!(read, bodies);
     }
 
     #[test]

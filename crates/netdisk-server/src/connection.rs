@@ -8,7 +8,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use netdisk_proto::handshake::Hello;
-use netdisk_proto::{CodecError, ErrorCode, Frame, Message, NetdiskCodec, PROTOCOL_VERSION};
+use netdisk_proto::{
+    take_buffered_body, CodecError, ErrorCode, Frame, Message, NetdiskCodec, PROTOCOL_VERSION,
+};
 use netdisk_store::{Event, FileBody};
 use rand::RngCore;
 use std::future::Future;
@@ -16,7 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
@@ -198,6 +200,32 @@ impl<S: PeerStream> Connection<S> {
             Ok(Some(Err(e))) => Err(Fatal::Codec(e)),
             Ok(Some(Ok(frame))) => Ok(frame),
         }
+    }
+
+    /// Reads the rest of the body the last header announced onto the end
+    /// of `dst`, from the read buffer and then straight from the stream:
+    /// each byte is copied once, where body frames would be copied again
+    /// into one buffer. Each read must come within `limit`.
+    pub(crate) async fn read_body_into(
+        &mut self,
+        dst: &mut Vec<u8>,
+        limit: Duration,
+        what: &'static str,
+    ) -> Result<(), Fatal> {
+        let mut remaining = take_buffered_body(&mut self.framed, dst);
+        while remaining > 0 {
+            let mut stream = (&mut *self.framed.get_mut()).take(remaining);
+            let read = match tokio::time::timeout(limit, stream.read_buf(dst)).await {
+                Err(_) => return Err(Fatal::Timeout(what)),
+                Ok(read) => read?,
+            };
+            if read == 0 {
+                return Err(Fatal::Codec(CodecError::Truncated));
+            }
+            self.framed.codec_mut().body_taken(read as u64);
+            remaining -= read as u64;
+        }
+        Ok(())
     }
 
     /// The next frame, which must be a header (not body bytes).

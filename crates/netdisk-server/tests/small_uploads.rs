@@ -3,10 +3,13 @@
 
 mod common;
 
+use bytes::BytesMut;
 use common::{files_under, RawClient, TestServer};
 use futures_util::SinkExt;
 use netdisk_proto::request::{Df, Ls, Mkdir, PutSmall, PUT_SMALL_MAX};
-use netdisk_proto::{ErrorCode, Frame, Message};
+use netdisk_proto::{ErrorCode, Frame, Message, NetdiskCodec};
+use std::time::Duration;
+use tokio_util::codec::Encoder;
 
 fn content(i: usize) -> Vec<u8> {
     (0..(i * 37) % 5000).map(|b| (b * 7 + i) as u8).collect()
@@ -380,4 +383,58 @@ async fn at_shutdown_every_stored_small_upload_was_answered() {
         assert_eq!(bytes, content(i));
     }
     assert!(files_under(&server.staging("alice")).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bodies_split_across_writes_are_stored_whole_and_a_stalled_one_is_cut() {
+    let server = TestServer::start_with(|c| c.stall_timeout = Duration::from_secs(1)).await;
+    server.add_user("alice", "pw");
+    let mut client = RawClient::login(server.addr, "alice", "pw").await;
+
+    // Two bodies written in uneven pieces, the second header in the same
+    // write as the end of the first body: the server reads each body
+    // straight from the socket, and must stop exactly at its end.
+    let first: Vec<u8> = (0..PUT_SMALL_MAX).map(|i| (i % 253) as u8).collect();
+    let second: Vec<u8> = (0..PUT_SMALL_MAX / 3).map(|i| (i % 241) as u8).collect();
+    let files = [
+        ("first", first, client.id()),
+        ("second", second, client.id()),
+    ];
+    let mut wire = BytesMut::new();
+    for (name, body, id) in &files {
+        NetdiskCodec::new()
+            .encode(put_small(*id, name, body), &mut wire)
+            .expect("encode");
+        wire.extend_from_slice(body);
+    }
+    for piece in wire.chunks(77_777) {
+        client.send_raw(piece).await;
+    }
+    for (name, body, id) in &files {
+        match client.recv().await {
+            Message::PutDone(done) => {
+                assert_eq!((done.id, done.size), (*id, body.len() as u64));
+            }
+            other => panic!("expected put_done for {name}, got {other:?}"),
+        }
+        let stored = std::fs::read(server.home("alice").join(name)).expect("stored");
+        assert!(stored == *body, "{name} stored with other bytes");
+    }
+
+    // A body that stops after 10 of its bytes: cut after the stall
+    // timeout, nothing stored.
+    let body = vec![7u8; 64 * 1024];
+    let mut wire = BytesMut::new();
+    NetdiskCodec::new()
+        .encode(put_small(client.id(), "stalled", &body), &mut wire)
+        .expect("encode");
+    wire.extend_from_slice(&body[..10]);
+    client.send_raw(&wire).await;
+    match client.next_frame().await {
+        Some(Frame::Message(Message::Error(e))) => assert_eq!(e.code, ErrorCode::Timeout),
+        other => panic!("expected a timeout error, got {other:?}"),
+    }
+    client.expect_closed().await;
+    assert!(!server.home("alice").join("stalled").exists());
+    server.shutdown().await;
 }

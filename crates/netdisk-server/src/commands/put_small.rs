@@ -138,7 +138,7 @@ pub(crate) async fn stage<S: PeerStream>(
         State::Refused(err)
     } else {
         let room = make_room(req.size, session, conn, shared).await?;
-        let body = read_body(req.size, conn, shared).await?;
+        let body = read_body(conn, shared).await?;
         match check(&req, body, session).await {
             Ok((file, pending)) => {
                 let batch = &mut session.batch;
@@ -215,19 +215,16 @@ async fn check(
         .await?)
 }
 
-/// The body (at most PUT_SMALL_MAX bytes). The bytes are
-/// copied out of the read buffer: a chunk kept as `Bytes` would keep the
-/// whole buffer it came from (up to 256 KiB) alive until the commit.
+/// The body (at most PUT_SMALL_MAX bytes, checked by the caller), read
+/// into a buffer of its own: a chunk kept as `Bytes` would keep the whole
+/// read buffer it came from (up to 256 KiB) alive until the commit.
 async fn read_body<S: PeerStream>(
-    size: u64,
     conn: &mut Connection<S>,
     shared: &Shared,
 ) -> Result<Vec<u8>, Fatal> {
-    // Bounded by PUT_SMALL_MAX, checked by the caller.
-    let mut body = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    while (body.len() as u64) < size {
-        body.extend_from_slice(&body_chunk(conn, shared).await?);
-    }
+    let mut body = Vec::new();
+    conn.read_body_into(&mut body, shared.config.stall_timeout, "upload")
+        .await?;
     Ok(body)
 }
 
