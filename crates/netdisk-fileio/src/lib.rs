@@ -12,7 +12,7 @@ mod writer;
 
 pub use durable::{sync_filesystem, SYNCS_FILESYSTEMS};
 pub use reader::FileSource;
-pub use writeback::PageCache;
+pub use writeback::{start_writeback, PageCache};
 pub use writer::{FileSink, Written};
 
 /// Bytes per chunk read from a file.

@@ -72,6 +72,14 @@ impl Writeback {
     }
 }
 
+/// Starts the disk writes of everything written to `file` so far, without
+/// waiting for them: a batch of files made durable together (one
+/// `syncfs`) then finds most of its bytes already on their way, written
+/// while the next files were. The durability point is still the caller's.
+pub fn start_writeback(file: &File) {
+    submit(file, 0, 0);
+}
+
 /// The descriptor and byte range for a Linux call on part of `file`, or
 /// `None` for a range the kernel's types cannot hold (then the call is
 /// skipped: both calls below only move work or memory, never data).

@@ -181,6 +181,9 @@ impl Drop for LocalStaged {
 /// Batches of at most this many files are synced file by file; larger
 /// ones with one `syncfs`.
 const FSYNC_EACH_MAX: usize = 2;
+/// Small-upload bodies from this size on have their disk writes started
+/// as soon as they are staged (`write_small`).
+const WRITEBACK_EARLY_MIN: usize = 64 * 1024;
 
 /// Gives a written staging file its source's attributes and its hash
 /// record, in the order that works: the time first (the record is of the
@@ -596,6 +599,13 @@ impl LocalHome {
             .open_file()
             .and_then(|mut handle| {
                 handle.write_all(&file.body)?;
+                // The batch's sync would write a medium file's bytes only
+                // once all are written; started now, they go to disk while
+                // the next files are written. Small ones are left for the
+                // sync to write together.
+                if file.body.len() >= WRITEBACK_EARLY_MIN {
+                    netdisk_fileio::start_writeback(&handle);
+                }
                 finish_staged(handle, &file.attributes, &file.blake3)
             })
             .map_err(|e| StoreError::from_io(&e, "upload"))?;
