@@ -604,7 +604,7 @@ impl LocalHome {
                 // the next files are written. Small ones are left for the
                 // sync to write together.
                 if file.body.len() >= WRITEBACK_EARLY_MIN {
-                    netdisk_fileio::start_writeback(&handle);
+                    netdisk_fileio::start_writeback(handle);
                 }
                 finish_staged(handle, &file.attributes, &file.blake3)
             })
