@@ -29,6 +29,15 @@ use tracing::Instrument;
 /// grows it while a body streams; `release_buffers` shrinks it again.
 const IDLE_BUFFER: usize = 8 * 1024;
 
+/// Queued answers go out once they pass this many bytes (or when the
+/// session has nothing left to answer): the answers to many pipelined
+/// small downloads share one write.
+const WRITE_BATCH: usize = 64 * 1024;
+
+/// Bodies from this size on are written straight to the stream (one write
+/// call more, one copy less); smaller ones are copied behind their header.
+const DIRECT_BODY_MIN: usize = 64 * 1024;
+
 /// How long a last word to a closing peer may take.
 const FAREWELL_LIMIT: Duration = Duration::from_secs(5);
 
@@ -111,8 +120,10 @@ pub(crate) struct Connection<S> {
 
 impl<S: PeerStream> Connection<S> {
     pub(crate) fn new(stream: S, write_limit: Duration) -> Self {
+        let mut framed = Framed::with_capacity(stream, NetdiskCodec::new(), IDLE_BUFFER);
+        framed.set_backpressure_boundary(WRITE_BATCH);
         Connection {
-            framed: Framed::with_capacity(stream, NetdiskCodec::new(), IDLE_BUFFER),
+            framed,
             header_started: None,
             write_limit,
         }
@@ -248,6 +259,30 @@ impl<S: PeerStream> Connection<S> {
 
     pub(crate) async fn send(&mut self, message: &Message) -> Result<(), Fatal> {
         tokio::time::timeout(self.write_limit, self.framed.send(message))
+            .await
+            .map_err(|_| Fatal::Timeout(SENDING))??;
+        Ok(())
+    }
+
+    /// Queues a message without flushing: the session flushes once it has
+    /// no request left to answer (`serve_session`), so the answers to
+    /// pipelined requests share writes. Frames past the backpressure
+    /// boundary go out at once.
+    pub(crate) async fn feed(&mut self, message: &Message) -> Result<(), Fatal> {
+        tokio::time::timeout(self.write_limit, self.framed.feed(message))
+            .await
+            .map_err(|_| Fatal::Timeout(SENDING))??;
+        Ok(())
+    }
+
+    /// Queues body bytes after the queued frames: a small body is copied
+    /// behind them (and flushed with them, as `feed`); a large one is
+    /// written straight to the stream after them, without that copy.
+    pub(crate) async fn feed_body(&mut self, bytes: bytes::Bytes) -> Result<(), Fatal> {
+        if bytes.len() >= DIRECT_BODY_MIN {
+            return self.write_body(&bytes).await;
+        }
+        tokio::time::timeout(self.write_limit, self.framed.feed(bytes))
             .await
             .map_err(|_| Fatal::Timeout(SENDING))??;
         Ok(())

@@ -88,6 +88,8 @@ async fn serve_session<S: PeerStream>(
             // (group commit). Meanwhile wait for the next request or the
             // commit, whichever comes first.
             None | Some(Err(Fatal::Closed)) => {
+                // Answers queued for pipelined requests go out before waiting.
+                conn.flush().await?;
                 if session.committing.is_none() {
                     put_small::start_commit(session, conn).await?;
                 }

@@ -6,7 +6,7 @@ mod common;
 use bytes::BytesMut;
 use common::{files_under, RawClient, TestServer};
 use futures_util::SinkExt;
-use netdisk_proto::request::{Df, Ls, Mkdir, PutSmall, PUT_SMALL_MAX};
+use netdisk_proto::request::{Df, Get, Ls, Mkdir, PutSmall, Pwd, PUT_SMALL_MAX};
 use netdisk_proto::{ErrorCode, Frame, Message, NetdiskCodec};
 use std::time::Duration;
 use tokio_util::codec::Encoder;
@@ -436,5 +436,84 @@ async fn bodies_split_across_writes_are_stored_whole_and_a_stalled_one_is_cut() 
     }
     client.expect_closed().await;
     assert!(!server.home("alice").join("stalled").exists());
+    server.shutdown().await;
+}
+
+/// Reads one download's answer: `get_data`, its body, `get_end`.
+async fn receive_download(client: &mut RawClient, id: u64) -> Vec<u8> {
+    let size = match client.recv().await {
+        Message::GetData(data) if data.id == id => data.size,
+        other => panic!("expected get_data for {id}, got {other:?}"),
+    };
+    let mut body = Vec::new();
+    while (body.len() as u64) < size {
+        match client.next_frame().await {
+            Some(Frame::Body(chunk)) => body.extend_from_slice(&chunk),
+            other => panic!("expected body bytes for {id}, got {other:?}"),
+        }
+    }
+    match client.recv().await {
+        Message::GetEnd(end) if end.id == id => {
+            assert_eq!(end.blake3, blake3::hash(&body).to_hex().to_string());
+        }
+        other => panic!("expected get_end for {id}, got {other:?}"),
+    }
+    body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pipelined_downloads_are_answered_in_order_and_a_lone_one_at_once() {
+    let server = TestServer::start().await;
+    server.add_user("alice", "pw");
+    let mut client = RawClient::login(server.addr, "alice", "pw").await;
+    let files: Vec<Vec<u8>> = (0..60).map(content).collect();
+    for (i, body) in files.iter().enumerate() {
+        let id = client.id();
+        feed(&mut client, put_small(id, &format!("f{i}"), body), body).await;
+    }
+    SinkExt::<Message>::flush(&mut client.framed)
+        .await
+        .expect("flush");
+    for _ in &files {
+        assert!(matches!(client.recv().await, Message::PutDone(_)));
+    }
+
+    // Every get in one burst, then a pwd: the server queues the answers
+    // while requests keep coming, and sends them all, in order.
+    let mut ids = Vec::new();
+    for i in 0..files.len() {
+        let id = client.id();
+        ids.push(id);
+        let get = Get {
+            id,
+            path: format!("f{i}"),
+            ..Get::default()
+        };
+        client.framed.feed(Message::Get(get)).await.expect("feed");
+    }
+    let pwd_id = client.id();
+    client
+        .framed
+        .feed(Message::Pwd(Pwd { id: pwd_id }))
+        .await
+        .expect("feed");
+    SinkExt::<Message>::flush(&mut client.framed)
+        .await
+        .expect("flush");
+    for (id, expected) in ids.iter().zip(&files) {
+        assert!(receive_download(&mut client, *id).await == *expected);
+    }
+    assert!(matches!(client.recv().await, Message::Cwd(cwd) if cwd.id == pwd_id));
+
+    // One get alone, nothing behind it: answered without waiting for more.
+    let id = client.id();
+    client
+        .send(Message::Get(Get {
+            id,
+            path: "f7".into(),
+            ..Get::default()
+        }))
+        .await;
+    assert!(receive_download(&mut client, id).await == files[7]);
     server.shutdown().await;
 }

@@ -40,7 +40,9 @@ pub(crate) async fn apply<S: PeerStream>(
         Err(err) => return conn.send(&super::refusal(err, id)).await,
     };
     let entry = download.entry();
-    conn.send(&Message::GetData(GetData {
+    // The header and the end are only queued: the session flushes once
+    // no further request is waiting, so pipelined gets share writes.
+    conn.feed(&Message::GetData(GetData {
         id,
         offset: download.offset(),
         size: download.body_len(),
@@ -63,10 +65,9 @@ pub(crate) async fn apply<S: PeerStream>(
             // The file shrank (or could not be read) after get_data announced
             // its size: the promised bytes cannot be delivered, so the stream
             // cannot stay in step.
-            conn.write_body(&chunk?).await?;
+            conn.feed_body(chunk?).await?;
         }
     }
-    conn.flush().await?;
     let blake3 = download.finish().await?;
-    conn.send(&Message::GetEnd(GetEnd { id, blake3 })).await
+    conn.feed(&Message::GetEnd(GetEnd { id, blake3 })).await
 }
