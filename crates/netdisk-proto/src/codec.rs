@@ -145,7 +145,8 @@ impl<H> FrameCodec<H> {
 /// the read buffer already holds onto the end of `dst`, with room for the
 /// rest, and returns how many are still to come. The caller reads those
 /// straight from the stream, counting each read with
-/// [`FrameCodec::body_taken`].
+/// [`FrameCodec::body_taken`]. The room is reserved on the strength of the
+/// peer's header: the caller must have bounded the body's size first.
 pub fn take_buffered_body<T, H>(framed: &mut Framed<T, FrameCodec<H>>, dst: &mut Vec<u8>) -> u64 {
     let remaining = framed.codec().body_remaining();
     dst.reserve(usize::try_from(remaining).unwrap_or(0));
