@@ -88,11 +88,13 @@ async fn serve_session<S: PeerStream>(
             // (group commit). Meanwhile wait for the next request or the
             // commit, whichever comes first.
             None | Some(Err(Fatal::Closed)) => {
-                // Answers queued for pipelined requests go out before waiting.
-                conn.flush().await?;
                 if session.committing.is_none() {
                     put_small::start_commit(session, conn).await?;
                 }
+                // Answers queued for pipelined requests go out before
+                // waiting (after the commit has started: a peer gone
+                // meanwhile must not keep received files from it).
+                conn.flush().await?;
                 conn.release_buffers();
                 // Shutdown is only checked between requests: a running transfer finishes.
                 tokio::select! {

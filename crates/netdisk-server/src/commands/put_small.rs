@@ -361,8 +361,9 @@ async fn send_all<S: PeerStream>(
     messages: Vec<Message>,
     conn: &mut Connection<S>,
 ) -> Result<(), Fatal> {
+    // One flush for the whole batch: its answers share writes.
     for message in &messages {
-        conn.send(message).await?;
+        conn.feed(message).await?;
     }
-    Ok(())
+    conn.flush().await
 }
