@@ -2,12 +2,16 @@
 //! a process per request, as people run it): a big file up (PUT with its
 //! BLAKE3, verified and committed durably) and down, as ratios to the
 //! raw-TCP baseline; and one-shot uploads of 1 byte with a personal token,
-//! process start, TLS handshake and durable commit included (the figure
-//! issue #19 compares with dufs + curl's 8.5 ms).
+//! process start, TLS handshake and durable commit included. Beside it,
+//! when `dufs` is installed, the same curl commands against dufs serving
+//! a directory with the same certificate (the reference issue #19 names),
+//! in the same rounds.
 
+use crate::dufs::Dufs;
 use crate::report::Figure;
-use crate::scenarios::median;
+use crate::scenarios::{median, settle};
 use crate::server::{ServerProcess, PASSWORD, USER};
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -16,14 +20,28 @@ const MB: f64 = 1_000_000.0;
 /// One-shot uploads timed for the 1-byte figure.
 const TINY_RUNS: usize = 30;
 
-/// `curl` against the server's HTTP gateway, trusting its certificate.
-fn curl(server: &ServerProcess, root: &Path) -> Command {
-    let mut command = Command::new("curl");
-    command.args(["--silent", "--show-error", "--fail"]);
-    if !server.is_plaintext() {
-        command.arg("--cacert").arg(root.join("tls/cert.pem"));
+/// An HTTP file server curl talks to: where its files are, and what every
+/// request carries (trust and authentication).
+pub struct CurlTarget {
+    /// Label in the figures ("8 HTTP API", "8 dufs").
+    pub name: &'static str,
+    /// The URL files live under, without a trailing slash.
+    pub files: String,
+    /// curl arguments for every request (`--cacert`, a header or `-u`).
+    pub common: Vec<OsString>,
+}
+
+impl CurlTarget {
+    fn curl(&self) -> Command {
+        let mut command = Command::new("curl");
+        command.args(["--silent", "--show-error", "--fail"]);
+        command.args(&self.common);
+        command
     }
-    command
+
+    fn url(&self, name: &str) -> String {
+        format!("{}/{name}", self.files)
+    }
 }
 
 fn run(command: &mut Command) -> anyhow::Result<String> {
@@ -42,6 +60,170 @@ fn token_from(answer: &str, field: &str) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("no {field} in {answer}"))
 }
 
+/// One round of the big file through one server, in MB/s.
+struct BigFileRun {
+    up: f64,
+    down: f64,
+    down_null: f64,
+    reference: f64,
+}
+
+/// The big file up (with `upload_args`), down into a file, down into
+/// `/dev/null`, then deleted. Each transfer starts with the file system
+/// written back (as the baseline does), so no transfer pays for the
+/// writeback of the one before, and a server that does not fsync is not
+/// charged for it in the next measurement either.
+fn big_file_round(
+    target: &CurlTarget,
+    upload_args: &[String],
+    source: &Path,
+    size: u64,
+    scratch: &Path,
+    reference: f64,
+) -> anyhow::Result<BigFileRun> {
+    let elapsed_mbs = |started: Instant| size as f64 / started.elapsed().as_secs_f64() / MB;
+    settle(scratch)?;
+    let started = Instant::now();
+    run(target
+        .curl()
+        .args(upload_args)
+        .arg("--upload-file")
+        .arg(source)
+        .arg(target.url("big.bin"))
+        .args(["-o", "/dev/null"]))?;
+    let up = elapsed_mbs(started);
+
+    let back = scratch.join("http.back");
+    settle(scratch)?;
+    let started = Instant::now();
+    run(target
+        .curl()
+        .arg("-o")
+        .arg(&back)
+        .arg(target.url("big.bin")))?;
+    let down = elapsed_mbs(started);
+    let got = std::fs::metadata(&back)?.len();
+    std::fs::remove_file(&back)?;
+    anyhow::ensure!(
+        got == size,
+        "{}: the download has {got} bytes, not {size}",
+        target.name
+    );
+
+    // Into /dev/null: what the server and the transport do, without
+    // curl's own writes into the page cache.
+    settle(scratch)?;
+    let started = Instant::now();
+    run(target
+        .curl()
+        .args(["-o", "/dev/null"])
+        .arg(target.url("big.bin")))?;
+    let down_null = elapsed_mbs(started);
+    run(target
+        .curl()
+        .args(["-X", "DELETE"])
+        .arg(target.url("big.bin")))?;
+    Ok(BigFileRun {
+        up,
+        down,
+        down_null,
+        reference,
+    })
+}
+
+/// Median milliseconds of `TINY_RUNS` one-shot uploads of 1 byte to each
+/// target, and of `curl --version` alone (the process start inside
+/// them), taken in turns so that the machine's drift (process start moves
+/// from 5 to 13 ms between runs here) weighs on each alike.
+fn one_shot_uploads(targets: &[&CurlTarget], scratch: &Path) -> anyhow::Result<Vec<f64>> {
+    let one_byte = scratch.join("one-byte");
+    std::fs::write(&one_byte, b"x")?;
+    let mut times = vec![Vec::with_capacity(TINY_RUNS); targets.len() + 1];
+    let timed = |command: &mut Command| -> anyhow::Result<f64> {
+        let started = Instant::now();
+        run(command)?;
+        Ok(started.elapsed().as_secs_f64() * 1000.0)
+    };
+    for n in 0..TINY_RUNS {
+        for (target, times) in targets.iter().zip(&mut times) {
+            times.push(timed(
+                target
+                    .curl()
+                    .arg("--upload-file")
+                    .arg(&one_byte)
+                    .arg(target.url(&format!("tiny-{n}")))
+                    .args(["-o", "/dev/null"]),
+            )?);
+        }
+        times[targets.len()].push(timed(Command::new("curl").arg("--version"))?);
+    }
+    Ok(times.iter().map(|t| median(t)).collect())
+}
+
+fn big_file_figures(name: &str, mode: &str, runs: &[BigFileRun], note: &str) -> Vec<Figure> {
+    let speed = |what: &str, pick: fn(&BigFileRun) -> f64| {
+        let values: Vec<f64> = runs.iter().map(pick).collect();
+        let ratios: Vec<f64> = runs.iter().map(|run| pick(run) / run.reference).collect();
+        let mut figure = Figure::new(&format!("{name}: {what}"), mode, median(&values), "MB/s")
+            .note(&format!(
+                "{note}; median of {} rounds, each against its own baseline",
+                runs.len()
+            ));
+        figure.ratio = Some(median(&ratios));
+        figure
+    };
+    vec![
+        speed("1 big file up (curl -T)", |run| run.up),
+        speed("1 big file down (curl)", |run| run.down),
+        speed("1 big file down, /dev/null", |run| run.down_null),
+    ]
+}
+
+/// Logs in to the gateway and makes a personal token: the two targets
+/// (the session for the big file, the token for one-shot uploads).
+fn netdisk_targets(server: &ServerProcess, root: &Path) -> anyhow::Result<[CurlTarget; 2]> {
+    let api = server.http_url();
+    let trust: Vec<OsString> = if server.is_plaintext() {
+        Vec::new()
+    } else {
+        vec!["--cacert".into(), root.join("tls/cert.pem").into()]
+    };
+    let bearer = |token: &str| -> Vec<OsString> {
+        let mut args = trust.clone();
+        args.extend(["-H".into(), format!("authorization: Bearer {token}").into()]);
+        args
+    };
+    let anonymous = CurlTarget {
+        name: "8 HTTP API",
+        files: api.clone(),
+        common: trust.clone(),
+    };
+    let login = run(anonymous
+        .curl()
+        .arg(format!("{api}/login"))
+        .args(["-H", "content-type: application/json"])
+        .arg("--data")
+        .arg(serde_json::json!({ "user": USER, "password": PASSWORD }).to_string()))?;
+    let session = CurlTarget {
+        name: "8 HTTP API",
+        files: format!("{api}/files"),
+        common: bearer(&token_from(&login, "token")?),
+    };
+    let made = run(session
+        .curl()
+        .args(["-H", "content-type: application/json"])
+        .arg("--data")
+        .arg(r#"{"name":"bench"}"#)
+        .arg(format!("{api}/tokens")))?;
+    let personal = CurlTarget {
+        name: "8 HTTP API",
+        files: format!("{api}/files"),
+        common: bearer(&token_from(&made, "token")?),
+    };
+    Ok([session, personal])
+}
+
+#[allow(clippy::too_many_arguments)]
 pub fn http_api(
     server: &ServerProcess,
     mode: &str,
@@ -49,113 +231,76 @@ pub fn http_api(
     source: &Path,
     size: u64,
     scratch: &Path,
-    baseline: f64,
+    rounds: usize,
+    baseline: &mut dyn FnMut() -> anyhow::Result<f64>,
 ) -> anyhow::Result<Vec<Figure>> {
-    let api = server.http_url();
-    let login = run(curl(server, root)
-        .arg(format!("{api}/login"))
-        .args(["-H", "content-type: application/json"])
-        .arg("--data")
-        .arg(serde_json::json!({ "user": USER, "password": PASSWORD }).to_string()))?;
-    let session = token_from(&login, "token")?;
-    let bearer = format!("authorization: Bearer {session}");
+    let [session, personal] = netdisk_targets(server, root)?;
     let hash = blake3::Hasher::new()
         .update_mmap(source)?
         .finalize()
         .to_hex()
         .to_string();
-
-    let started = Instant::now();
-    run(curl(server, root)
-        .args(["-H", &bearer, "-H", &format!("x-netdisk-blake3: {hash}")])
-        .arg("--upload-file")
-        .arg(source)
-        .arg(format!("{api}/files/big.bin"))
-        .args(["-o", "/dev/null"]))?;
-    let up = size as f64 / started.elapsed().as_secs_f64() / MB;
-    let target = scratch.join("http.back");
-    let started = Instant::now();
-    run(curl(server, root)
-        .args(["-H", &bearer, "-o"])
-        .arg(&target)
-        .arg(format!("{api}/files/big.bin")))?;
-    let down = size as f64 / started.elapsed().as_secs_f64() / MB;
-    let got = std::fs::metadata(&target)?.len();
-    std::fs::remove_file(&target)?;
-    anyhow::ensure!(got == size, "the download has {got} bytes, not {size}");
-    // curl's buffered writes into a page cache full of the upload's dirty
-    // pages are throttled by the kernel: the same download into /dev/null
-    // shows what the server and the transport do.
-    let started = Instant::now();
-    run(curl(server, root)
-        .args(["-H", &bearer, "-o", "/dev/null"])
-        .arg(format!("{api}/files/big.bin")))?;
-    let down_null = size as f64 / started.elapsed().as_secs_f64() / MB;
-    run(curl(server, root)
-        .args(["-X", "DELETE", "-H", &bearer])
-        .arg(format!("{api}/files/big.bin")))?;
-
-    let made = run(curl(server, root)
-        .args(["-H", &bearer, "-H", "content-type: application/json"])
-        .arg("--data")
-        .arg(r#"{"name":"bench"}"#)
-        .arg(format!("{api}/tokens")))?;
-    let personal = format!("authorization: Bearer {}", token_from(&made, "token")?);
-    let one_byte = scratch.join("one-byte");
-    std::fs::write(&one_byte, b"x")?;
-    let mut times = Vec::with_capacity(TINY_RUNS);
-    for n in 0..TINY_RUNS {
-        let started = Instant::now();
-        run(curl(server, root)
-            .args(["-H", &personal, "--upload-file"])
-            .arg(&one_byte)
-            .arg(format!("{api}/files/tiny-{n}"))
-            .args(["-o", "/dev/null"]))?;
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
-    }
-    // What of that is curl starting, alone (it moves with the machine:
-    // 5 ms one day, 13 ms another): the rest is the request's.
-    let mut starts = Vec::with_capacity(TINY_RUNS);
-    for _ in 0..TINY_RUNS {
-        let started = Instant::now();
-        run(Command::new("curl").arg("--version"))?;
-        starts.push(started.elapsed().as_secs_f64() * 1000.0);
+    let verified = ["-H".to_owned(), format!("x-netdisk-blake3: {hash}")];
+    let dufs = Dufs::start(server, root, scratch)?;
+    if dufs.is_none() {
+        eprintln!("8: dufs not found (PATH or NETDISK_BENCH_DUFS): measured without it");
     }
 
-    let note = "curl 1 process; baseline: raw TCP file->file + fsync, same run";
-    Ok(vec![
-        Figure::new("8 HTTP API: 1 big file up (curl -T)", mode, up, "MB/s")
-            .ratio_to(baseline)
-            .note(note),
-        Figure::new("8 HTTP API: 1 big file down (curl)", mode, down, "MB/s")
-            .ratio_to(baseline)
-            .note(note),
-        Figure::new(
-            "8 HTTP API: 1 big file down, /dev/null",
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let reference = baseline()?;
+        let run = big_file_round(&session, &verified, source, size, scratch, reference)?;
+        eprintln!(
+            "8 [{mode}]: netdisk up {:.0}, down {:.0}, to /dev/null {:.0} MB/s",
+            run.up, run.down, run.down_null
+        );
+        ours.push(run);
+        if let Some(dufs) = &dufs {
+            let run = big_file_round(dufs.target(), &[], source, size, scratch, reference)?;
+            eprintln!(
+                "8 [{mode}]: dufs up {:.0}, down {:.0}, to /dev/null {:.0} MB/s",
+                run.up, run.down, run.down_null
+            );
+            theirs.push(run);
+        }
+    }
+    let mut figures = big_file_figures(
+        "8 HTTP API",
+        mode,
+        &ours,
+        "upload verified (BLAKE3) and durable",
+    );
+
+    let mut targets = vec![&personal];
+    if let Some(dufs) = &dufs {
+        figures.extend(big_file_figures(
+            "8 dufs",
             mode,
-            down_null,
-            "MB/s",
-        )
-        .ratio_to(baseline)
-        .note("curl -o /dev/null: no client-side write"),
-        Figure::new(
-            "8 HTTP API: curl upload of 1 byte",
-            mode,
-            median(&times),
-            "ms",
-        )
-        .note(&format!(
-            "median of {TINY_RUNS}, personal token, process start + {} + durable commit",
-            if server.is_plaintext() { "TCP" } else { "TLS" }
+            &theirs,
+            "same curl, dufs, no fsync",
+        ));
+        targets.push(dufs.target());
+    }
+    let medians = one_shot_uploads(&targets, scratch)?;
+    let transport = if server.is_plaintext() { "TCP" } else { "TLS" };
+    let what = ["personal token, durable commit", "basic auth, no fsync"];
+    for ((target, ms), what) in targets.iter().zip(&medians).zip(what) {
+        figures.push(
+            Figure::new(
+                &format!("{}: curl upload of 1 byte", target.name),
+                mode,
+                *ms,
+                "ms",
+            )
+            .note(&format!(
+                "median of {TINY_RUNS}, in turns; process start + {transport} + {what}"
+            )),
+        );
+    }
+    figures.push(
+        Figure::new("8 curl --version alone", mode, medians[targets.len()], "ms").note(&format!(
+            "median of {TINY_RUNS}, in turns: the process start inside the figures above"
         )),
-        Figure::new(
-            "8 HTTP API: curl --version alone",
-            mode,
-            median(&starts),
-            "ms",
-        )
-        .note(&format!(
-            "median of {TINY_RUNS}: the process start inside the figure above"
-        )),
-    ])
+    );
+    Ok(figures)
 }

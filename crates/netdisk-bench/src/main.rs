@@ -5,6 +5,7 @@
 
 mod baseline;
 mod cluster;
+mod dufs;
 mod http;
 mod report;
 mod s3;
@@ -228,8 +229,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         if wanted(8) {
-            // Beside a baseline of its own, measured just before.
-            let reference = baseline()?;
+            // Each round beside a baseline of its own, measured just before.
             report(
                 &mut figures,
                 http::http_api(
@@ -239,7 +239,8 @@ async fn main() -> anyhow::Result<()> {
                     &source,
                     sizes.big_file,
                     scratch.path(),
-                    reference,
+                    rounds,
+                    &mut baseline,
                 )?,
             );
         }
