@@ -112,10 +112,13 @@ impl Client<NetStream> {
         let name = ServerName::try_from(tls::host_of(addr).to_owned())
             .map_err(|_| ClientError::Tls(format!("{addr}: not a valid host name for TLS")))?;
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-        let stream = tokio::time::timeout_at(deadline, connector.connect(name, tcp))
-            .await
-            .map_err(|_| late("TLS handshake"))?
-            .map_err(|e| ClientError::Tls(tls_failure(&e)))?;
+        let stream = tokio::time::timeout_at(
+            deadline,
+            connector.connect(name, netdisk_fileio::ReadAhead::new(tcp)),
+        )
+        .await
+        .map_err(|_| late("TLS handshake"))?
+        .map_err(|e| ClientError::Tls(tls_failure(&e)))?;
         let fingerprint = stream
             .get_ref()
             .1

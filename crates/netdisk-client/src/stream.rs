@@ -1,5 +1,6 @@
 //! The byte stream under a client: plain TCP or TLS over TCP.
 
+use netdisk_fileio::ReadAhead;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -10,7 +11,7 @@ use tokio_rustls::client::TlsStream;
 pub enum NetStream {
     Plain(TcpStream),
     // Boxed: the TLS state is large, and most of a stream's life is spent moving bytes.
-    Tls(Box<TlsStream<TcpStream>>),
+    Tls(Box<TlsStream<ReadAhead<TcpStream>>>),
 }
 
 impl AsyncRead for NetStream {

@@ -3,14 +3,17 @@
 //! BLAKE3, while the async task moves them over the network. On two cores
 //! the hashing and the page-cache copy run beside the socket work instead
 //! of after it, and no chunk is copied between the socket buffer and the
-//! file (chunks travel as `Bytes`).
+//! file (chunks travel as `Bytes`). Under TLS, the socket is read in
+//! large pieces ([`ReadAhead`]).
 
 mod durable;
+mod read_ahead;
 mod reader;
 mod writeback;
 mod writer;
 
 pub use durable::{sync_filesystem, SYNCS_FILESYSTEMS};
+pub use read_ahead::ReadAhead;
 pub use reader::FileSource;
 pub use writeback::{start_writeback, PageCache};
 pub use writer::{FileSink, Written};

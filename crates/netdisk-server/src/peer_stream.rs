@@ -4,6 +4,7 @@
 //! through this process. Over TLS each byte must be encrypted here, and
 //! goes the ordinary way (read, encrypt, write).
 
+use netdisk_fileio::ReadAhead;
 use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, Interest};
@@ -29,7 +30,7 @@ impl PeerStream for TcpStream {
     }
 }
 
-impl PeerStream for TlsStream<TcpStream> {}
+impl PeerStream for TlsStream<ReadAhead<TcpStream>> {}
 
 /// Why a zero-copy send ended early.
 #[derive(Debug)]

@@ -2,6 +2,7 @@
 //! own, generated on first start, or the operator's), and the handshake.
 
 use crate::config::Transport;
+use netdisk_fileio::ReadAhead;
 use netdisk_proto::Fingerprint;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -74,8 +75,8 @@ impl ServerTls {
         &self,
         stream: TcpStream,
         limit: Duration,
-    ) -> std::io::Result<TlsStream<TcpStream>> {
-        tokio::time::timeout(limit, self.acceptor.accept(stream))
+    ) -> std::io::Result<TlsStream<ReadAhead<TcpStream>>> {
+        tokio::time::timeout(limit, self.acceptor.accept(ReadAhead::new(stream)))
             .await
             .map_err(|_| {
                 std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out")
