@@ -15,7 +15,8 @@ use crate::error::{ErrorKind, StoreError};
 use crate::quota::Reservation;
 use crate::retention::ReplacedSize;
 use crate::space::{outcome, Space};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use netdisk_fileio::CHUNK;
 use netdisk_proto::HomePath;
 use std::io;
 use std::time::Duration;
@@ -62,6 +63,10 @@ pub struct Upload {
     start: u64,
     failure: Option<StoreError>,
     sink: Option<Box<dyn BodyWriter>>,
+    /// Pieces of the body gathered until they make a chunk: an HTTP body
+    /// arrives a TLS record (16 KiB) at a time, and the writer is then
+    /// woken, and writes, once per `netdisk_fileio::CHUNK` instead.
+    gathered: BytesMut,
     record: Audited,
     /// What the commit does with a file at the target.
     existing: Existing,
@@ -89,6 +94,7 @@ impl Space {
                 quota,
                 failure: None,
                 sink: None,
+                gathered: BytesMut::new(),
                 record,
             }),
             Err(err) => {
@@ -239,22 +245,38 @@ impl Upload {
         self.spec.size - self.start
     }
 
-    /// Hands a chunk of the body to the file writer (waiting while its
-    /// queue is full). An error means the writer thread is gone.
+    /// Hands a piece of the body to the file writer, pieces smaller than
+    /// a chunk gathered first (waiting while its queue is full). An error
+    /// means the writer thread is gone.
     pub async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
-        match &mut self.sink {
-            Some(sink) => sink.push(chunk).await,
-            None => Err(io::Error::other("upload body written before start_body")),
+        let Some(sink) = &mut self.sink else {
+            return Err(io::Error::other("upload body written before start_body"));
+        };
+        if self.gathered.is_empty() && chunk.len() >= CHUNK {
+            return sink.push(chunk).await;
         }
+        if self.gathered.capacity() == 0 {
+            self.gathered.reserve(CHUNK);
+        }
+        self.gathered.extend_from_slice(&chunk);
+        if self.gathered.len() >= CHUNK {
+            sink.push(std::mem::take(&mut self.gathered).freeze())
+                .await?;
+        }
+        Ok(())
     }
 
     /// Waits for every write to land; a write error (disk full) is kept
     /// for `finish` to report. Returns the whole upload's BLAKE3 (hex),
     /// `None` if no body was started.
     async fn land_writes(&mut self) -> io::Result<Option<String>> {
-        let Some(sink) = self.sink.take() else {
+        let Some(mut sink) = self.sink.take() else {
             return Ok(None);
         };
+        if !self.gathered.is_empty() {
+            sink.push(std::mem::take(&mut self.gathered).freeze())
+                .await?;
+        }
         let written = sink.finish().await?;
         if let (None, Some(e)) = (&self.failure, written.error) {
             self.failure = Some(StoreError::from_io(&e, "upload"));
