@@ -5,6 +5,7 @@
 
 use crate::config::HttpConfig;
 use crate::routes::{router, AppState};
+use crate::whole_reads::WholeReads;
 use axum::extract::Request;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -100,7 +101,10 @@ async fn serve_connection(
     match tls {
         None => serve_http(stream, peer, app, header_timeout, cancel).await,
         Some(tls) => match tls.accept(stream, HANDSHAKE_LIMIT).await {
-            Ok(stream) => serve_http(stream, peer, app, header_timeout, cancel).await,
+            Ok(stream) => {
+                let stream = WholeReads::new(stream);
+                serve_http(stream, peer, app, header_timeout, cancel).await
+            }
             Err(e) => tracing::debug!(%peer, error = %e, "HTTPS handshake failed"),
         },
     }

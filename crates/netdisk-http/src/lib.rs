@@ -21,6 +21,7 @@ mod shares;
 mod tus;
 mod ui;
 mod upload;
+mod whole_reads;
 
 pub use config::HttpConfig;
 pub use gateway::HttpGateway;
