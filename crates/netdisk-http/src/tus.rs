@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::files::home_path;
 use crate::routes::AppState;
-use crate::upload::drain_if_refused;
+use crate::upload::{at_hand_or_flushed, drain_if_refused};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -457,15 +457,21 @@ async fn receive(
     let mut body = body.into_data_stream();
     let mut received = 0u64;
     loop {
-        let next = tokio::time::timeout(stall, futures_util::StreamExt::next(&mut body))
+        let at_hand = at_hand_or_flushed(&mut body, upload)
             .await
-            .map_err(|_| {
-                Cut::Stopped(ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    ErrorCode::Timeout,
-                    format!("no byte of the upload for {} s", stall.as_secs()),
-                ))
-            })?;
+            .map_err(|e| Cut::Stopped(ApiError::internal(format!("upload: {e}"))))?;
+        let next = match at_hand {
+            Some(next) => next,
+            None => tokio::time::timeout(stall, futures_util::StreamExt::next(&mut body))
+                .await
+                .map_err(|_| {
+                    Cut::Stopped(ApiError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        ErrorCode::Timeout,
+                        format!("no byte of the upload for {} s", stall.as_secs()),
+                    ))
+                })?,
+        };
         let Some(chunk) = next else {
             return Ok(received);
         };

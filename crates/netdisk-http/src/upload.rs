@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::error::ErrorBody;
 use crate::files::{home_path, InHome};
 use crate::routes::AppState;
-use axum::body::Body;
+use axum::body::{Body, BodyDataStream, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
@@ -217,15 +217,21 @@ async fn receive(
     let mut body = body.into_data_stream();
     let mut remaining = size;
     loop {
-        let next = tokio::time::timeout(stall, futures_util::StreamExt::next(&mut body))
+        let at_hand = at_hand_or_flushed(&mut body, upload)
             .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    ErrorCode::Timeout,
-                    format!("no byte of the upload for {} s", stall.as_secs()),
-                )
-            })?;
+            .map_err(|e| ApiError::internal(format!("upload: {e}")))?;
+        let next = match at_hand {
+            Some(next) => next,
+            None => tokio::time::timeout(stall, futures_util::StreamExt::next(&mut body))
+                .await
+                .map_err(|_| {
+                    ApiError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        ErrorCode::Timeout,
+                        format!("no byte of the upload for {} s", stall.as_secs()),
+                    )
+                })?,
+        };
         let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("upload body: {e}")))?;
         remaining = remaining
@@ -242,6 +248,22 @@ async fn receive(
         ));
     }
     Ok(())
+}
+
+/// The body's next piece if it has already arrived. When it has not, the
+/// pieces the upload gathered go to the disk before the wait, so a client
+/// that pauses (or is cut) has all it sent written, as a resumable upload
+/// then reports.
+pub(crate) async fn at_hand_or_flushed(
+    body: &mut BodyDataStream,
+    upload: &mut Upload,
+) -> std::io::Result<Option<Option<Result<Bytes, axum::Error>>>> {
+    let next = futures_util::StreamExt::next(body);
+    if let Some(piece) = futures_util::FutureExt::now_or_never(next) {
+        return Ok(Some(piece));
+    }
+    upload.flush().await?;
+    Ok(None)
 }
 
 /// The client's BLAKE3 of the file, as lower-case hex, if it sent one.

@@ -266,17 +266,26 @@ impl Upload {
         Ok(())
     }
 
+    /// Hands the gathered pieces to the writer now, for a front-end whose
+    /// peer has paused: what it sent goes to the disk (and a resumable
+    /// upload's kept bytes grow) without waiting for a chunk's worth more.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        match &mut self.sink {
+            Some(sink) if !self.gathered.is_empty() => {
+                sink.push(std::mem::take(&mut self.gathered).freeze()).await
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Waits for every write to land; a write error (disk full) is kept
     /// for `finish` to report. Returns the whole upload's BLAKE3 (hex),
     /// `None` if no body was started.
     async fn land_writes(&mut self) -> io::Result<Option<String>> {
-        let Some(mut sink) = self.sink.take() else {
+        self.flush().await?;
+        let Some(sink) = self.sink.take() else {
             return Ok(None);
         };
-        if !self.gathered.is_empty() {
-            sink.push(std::mem::take(&mut self.gathered).freeze())
-                .await?;
-        }
         let written = sink.finish().await?;
         if let (None, Some(e)) = (&self.failure, written.error) {
             self.failure = Some(StoreError::from_io(&e, "upload"));
