@@ -9,6 +9,7 @@
 mod durable;
 mod read_ahead;
 mod reader;
+mod write_through;
 mod writeback;
 mod writer;
 
