@@ -35,7 +35,6 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Bodies from this size on are written straight to the stream (one write
 /// call more, one copy less); smaller ones are copied behind their header.
 const DIRECT_BODY_MIN: usize = 64 * 1024;
-
 /// How long `close` waits for the server to end the connection too.
 const CLOSE_LIMIT: Duration = Duration::from_secs(2);
 

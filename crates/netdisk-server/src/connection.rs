@@ -258,10 +258,7 @@ impl<S: PeerStream> Connection<S> {
     // `write_limit` instead of holding its task and slots forever.
 
     pub(crate) async fn send(&mut self, message: &Message) -> Result<(), Fatal> {
-        tokio::time::timeout(self.write_limit, self.framed.send(message))
-            .await
-            .map_err(|_| Fatal::Timeout(SENDING))??;
-        Ok(())
+        within(self.write_limit, self.framed.send(message)).await
     }
 
     /// Queues a message without flushing: the session flushes once it has
@@ -269,10 +266,7 @@ impl<S: PeerStream> Connection<S> {
     /// pipelined requests share writes. Frames past the backpressure
     /// boundary go out at once.
     pub(crate) async fn feed(&mut self, message: &Message) -> Result<(), Fatal> {
-        tokio::time::timeout(self.write_limit, self.framed.feed(message))
-            .await
-            .map_err(|_| Fatal::Timeout(SENDING))??;
-        Ok(())
+        within(self.write_limit, self.framed.feed(message)).await
     }
 
     /// Queues body bytes after the queued frames: a small body is copied
@@ -282,10 +276,7 @@ impl<S: PeerStream> Connection<S> {
         if bytes.len() >= DIRECT_BODY_MIN {
             return self.write_body(&bytes).await;
         }
-        tokio::time::timeout(self.write_limit, self.framed.feed(bytes))
-            .await
-            .map_err(|_| Fatal::Timeout(SENDING))??;
-        Ok(())
+        within(self.write_limit, self.framed.feed(bytes)).await
     }
 
     /// Writes raw body bytes straight to the stream, after any queued header.
@@ -295,9 +286,7 @@ impl<S: PeerStream> Connection<S> {
             self.framed.get_mut().write_all(bytes).await?;
             Ok::<(), Fatal>(())
         };
-        tokio::time::timeout(self.write_limit, write)
-            .await
-            .map_err(|_| Fatal::Timeout(SENDING))?
+        within(self.write_limit, write).await
     }
 
     /// True if a file's bytes can go to the peer zero-copy (plaintext).
@@ -310,12 +299,11 @@ impl<S: PeerStream> Connection<S> {
     /// is cut. Over a stream that cannot (TLS), nothing is sent: check
     /// [`Connection::sends_files_zero_copy`] first.
     pub(crate) async fn send_file(&mut self, body: &FileBody, sent: &mut u64) -> Result<(), Fatal> {
-        tokio::time::timeout(
+        within(
             self.write_limit,
             SinkExt::<bytes::Bytes>::flush(&mut self.framed),
         )
-        .await
-        .map_err(|_| Fatal::Timeout(SENDING))??;
+        .await?;
         let Some(socket) = self.framed.get_ref().plain_socket() else {
             return Err(Fatal::Io(std::io::Error::other(
                 "zero-copy send over a stream that encrypts",
@@ -342,9 +330,7 @@ impl<S: PeerStream> Connection<S> {
             self.framed.get_mut().flush().await?;
             Ok::<(), Fatal>(())
         };
-        tokio::time::timeout(self.write_limit, flush)
-            .await
-            .map_err(|_| Fatal::Timeout(SENDING))?
+        within(self.write_limit, flush).await
     }
 
     /// Gives back large buffers left over from a transfer, so an idle
@@ -364,6 +350,18 @@ impl<S: PeerStream> Connection<S> {
     async fn close(&mut self) {
         crate::linger::close_lingering(self.framed.get_mut()).await;
     }
+}
+
+/// `write`, cut after `limit`: a peer that stops reading does not hold
+/// its task and slots forever.
+async fn within<E: Into<Fatal>>(
+    limit: Duration,
+    write: impl Future<Output = Result<(), E>>,
+) -> Result<(), Fatal> {
+    tokio::time::timeout(limit, write)
+        .await
+        .map_err(|_| Fatal::Timeout(SENDING))?
+        .map_err(Into::into)
 }
 
 fn hello(challenge: &[u8; 32], site_key: bool, idle_timeout: Duration) -> Message {
