@@ -96,6 +96,7 @@ fn sizes(quick: bool) -> Sizes {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    netdisk_fileio::keep_chunk_memory();
     let args = Args::parse();
     if let Some(Command::Serve {
         root,

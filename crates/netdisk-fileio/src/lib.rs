@@ -4,8 +4,10 @@
 //! the hashing and the page-cache copy run beside the socket work instead
 //! of after it, and no chunk is copied between the socket buffer and the
 //! file (chunks travel as `Bytes`). Under TLS, the socket is read in
-//! large pieces ([`ReadAhead`]).
+//! large pieces ([`ReadAhead`]), and the allocator keeps the memory of
+//! freed chunks for the next ones ([`keep_chunk_memory`]).
 
+mod allocator;
 mod durable;
 mod read_ahead;
 mod reader;
@@ -13,6 +15,7 @@ mod write_through;
 mod writeback;
 mod writer;
 
+pub use allocator::keep_chunk_memory;
 pub use durable::{sync_filesystem, SYNCS_FILESYSTEMS};
 pub use read_ahead::ReadAhead;
 pub use reader::FileSource;

@@ -91,6 +91,7 @@ pub fn init_logging(default: &str, file: Option<&str>) -> anyhow::Result<()> {
 const BLOCKING_CALLS_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn main() -> ExitCode {
+    netdisk_fileio::keep_chunk_memory();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
