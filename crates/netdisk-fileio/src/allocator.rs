@@ -18,13 +18,13 @@ const TRIM_THRESHOLD: i32 = 16 << 20;
 
 /// Applies the settings above, unless the operator set glibc's malloc
 /// tunables (`GLIBC_TUNABLES=glibc.malloc...`), which then stand. Call it
-/// at the start of `main`. Returns whether the settings were applied.
-pub fn keep_chunk_memory() -> bool {
+/// at the start of `main`.
+pub fn keep_chunk_memory() {
     let tunables = std::env::var("GLIBC_TUNABLES").ok();
-    if operator_tuned_malloc(tunables.as_deref()) {
-        return false;
+    if !operator_tuned_malloc(tunables.as_deref()) {
+        // Refused, glibc keeps its defaults: slower, never wrong.
+        let _ = apply();
     }
-    apply()
 }
 
 fn operator_tuned_malloc(tunables: Option<&str>) -> bool {
@@ -33,8 +33,8 @@ fn operator_tuned_malloc(tunables: Option<&str>) -> bool {
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn apply() -> bool {
-    // SAFETY: mallopt only sets allocator parameters; it takes glibc's own
-    // locks. A refusal (0) leaves glibc's defaults, which work, only slower.
+    // SAFETY: mallopt only sets allocator parameters, under glibc's own
+    // locks; it answers 1 when it took the value.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
             && libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
