@@ -18,7 +18,7 @@ use netdisk_fileio::{FileSink, PageCache};
 use netdisk_proto::request::{Get, PutSmall, PUT_SMALL_MAX};
 use netdisk_proto::{Frame, Message};
 use std::collections::VecDeque;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -421,6 +421,25 @@ async fn make_durable(
     *pending = Some(start_durable(fetched));
 }
 
+/// Taken around each file a batch creates or renames, so that the
+/// sessions of one `get -r` take turns here instead of at the kernel's
+/// directory lock. Creating a file holds its directory's lock, and on an
+/// ext4 without a journal the inode allocator then reads past every
+/// recently deleted inode of the group; the other sessions' threads spun
+/// on that lock meanwhile (34% of the machine's samples in a `perf` of a
+/// `get -r` of 2,000 files of 4 KiB), taking the CPU the one holding it
+/// and the network needed. Waiting here, they sleep.
+static DIRECTORY_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `change` (a create or a rename) in turn; a holder that panicked
+/// left nothing to repair.
+fn in_directory_turn<T>(change: impl FnOnce() -> T) -> T {
+    let _turn = DIRECTORY_TURN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    change()
+}
+
 /// Writes the batch's small bodies, gives each file its attributes, makes
 /// them durable together and moves them into place.
 fn start_durable(fetched: Vec<Fetched>) -> DurableBatch {
@@ -432,13 +451,11 @@ fn start_durable(fetched: Vec<Fetched>) -> DurableBatch {
         let mut fetched_on_disk = Vec::with_capacity(fetched.len());
         for mut f in fetched {
             let written = match f.body.take() {
-                Some(body) => std::fs::write(&f.part.path, body),
-                None => Ok(()),
+                Some(body) => in_directory_turn(|| std::fs::File::create(&f.part.path))
+                    .and_then(|mut file| file.write_all(&body).map(|()| file)),
+                None => std::fs::File::options().write(true).open(&f.part.path),
             }
-            .and_then(|()| {
-                let file = std::fs::File::options().write(true).open(&f.part.path)?;
-                f.attributes.apply(&file)
-            });
+            .and_then(|file| f.attributes.apply(&file));
             match written {
                 Err(error) => placed.push((
                     f.index,
@@ -466,7 +483,7 @@ fn start_durable(fetched: Vec<Fetched>) -> DurableBatch {
         placed.extend(fetched.into_iter().map(|mut f| {
             let placed = match &synced {
                 Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
-                Ok(()) => std::fs::rename(&f.part.path, &f.local),
+                Ok(()) => in_directory_turn(|| std::fs::rename(&f.part.path, &f.local)),
             };
             match placed {
                 Ok(()) => {
