@@ -18,7 +18,7 @@ use netdisk_fileio::{FileSink, PageCache};
 use netdisk_proto::request::{Get, PutSmall, PUT_SMALL_MAX};
 use netdisk_proto::{Frame, Message};
 use std::collections::VecDeque;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::PathBuf;
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -452,7 +452,7 @@ fn start_durable(fetched: Vec<Fetched>) -> DurableBatch {
         for mut f in fetched {
             let written = match f.body.take() {
                 Some(body) => in_directory_turn(|| std::fs::File::create(&f.part.path))
-                    .and_then(|mut file| file.write_all(&body).map(|()| file)),
+                    .and_then(|file| netdisk_fileio::write_in_pieces(&file, &body).map(|()| file)),
                 None => std::fs::File::options().write(true).open(&f.part.path),
             }
             .and_then(|file| f.attributes.apply(&file));

@@ -9,6 +9,7 @@
 
 mod allocator;
 mod durable;
+mod pieces;
 mod read_ahead;
 mod reader;
 mod write_through;
@@ -17,6 +18,7 @@ mod writer;
 
 pub use allocator::keep_chunk_memory;
 pub use durable::{sync_filesystem, SYNCS_FILESYSTEMS};
+pub use pieces::write_in_pieces;
 pub use read_ahead::ReadAhead;
 pub use reader::FileSource;
 pub use writeback::{start_writeback, PageCache};

@@ -1,10 +1,11 @@
 //! Writing a received body to a file on a blocking thread, hashing it.
 
+use crate::pieces::write_in_pieces;
 use crate::writeback::{PageCache, Writeback};
 use crate::QUEUE;
 use bytes::Bytes;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -61,7 +62,7 @@ impl FileSink {
                 if out.error.is_some() {
                     continue;
                 }
-                match out.file.write_all(&chunk) {
+                match write_in_pieces(&out.file, &chunk) {
                     Ok(()) => writeback.wrote(&out.file, chunk.len() as u64),
                     Err(e) => out.error = Some(e),
                 }
@@ -91,7 +92,7 @@ impl FileSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
+    use std::io::{Read, Write};
 
     #[tokio::test]
     async fn writes_and_hashes_every_chunk_in_order() {

@@ -588,7 +588,6 @@ impl LocalHome {
         parents: &mut HashMap<HomePath, Result<(), StoreError>>,
         keep_open: bool,
     ) -> Result<LocalStaged, StoreError> {
-        use std::io::Write;
         refuse_the_home(&file.target)?;
         parents
             .entry(file.target.parent())
@@ -597,8 +596,8 @@ impl LocalHome {
         let mut staged = self.create_plain_staging()?;
         staged
             .open_file()
-            .and_then(|mut handle| {
-                handle.write_all(&file.body)?;
+            .and_then(|handle| {
+                netdisk_fileio::write_in_pieces(handle, &file.body)?;
                 // The batch's sync would write a medium file's bytes only
                 // once all are written; started now, they go to disk while
                 // the next files are written. Small ones are left for the
