@@ -5,7 +5,8 @@
 //! of after it, and no chunk is copied between the socket buffer and the
 //! file (chunks travel as `Bytes`). Under TLS, the socket is read in
 //! large pieces ([`ReadAhead`]), and the allocator keeps the memory of
-//! freed chunks for the next ones ([`keep_chunk_memory`]).
+//! freed chunks for the next ones ([`keep_chunk_memory`]). Files are
+//! written at most 256 KiB per call ([`write_in_pieces`]).
 
 mod allocator;
 mod durable;
