@@ -15,10 +15,10 @@ use std::fs::File;
 use std::io::{self, Write};
 
 /// The most bytes one `write` call hands the kernel.
-pub const WRITE_PIECE: usize = 256 * 1024;
+const WRITE_PIECE: usize = 256 * 1024;
 
-/// Writes all of `bytes` at the file's position, at most [`WRITE_PIECE`]
-/// bytes per call.
+/// Writes all of `bytes` at the file's position, at most 256 KiB per
+/// call.
 pub fn write_in_pieces(file: &File, bytes: &[u8]) -> io::Result<()> {
     let mut handle = file;
     bytes
