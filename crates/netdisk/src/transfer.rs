@@ -251,7 +251,7 @@ async fn run_jobs(
             }
         }
     }
-    let queue = Mutex::new(VecDeque::from(jobs));
+    let queue = Mutex::new(VecDeque::from(in_working_order(jobs)));
     first.set_preserve_mode(request.preserve);
     let shared = Shared {
         queue: &queue,
@@ -364,16 +364,40 @@ fn report_put_result(shared: &Shared<'_>, job: &FileJob, result: Result<PutRepor
     }
 }
 
-/// Small files sent together on one session (see `put_small_group`, `get_small_group`).
+/// Most small files sent together on one session (see `put_small_group`,
+/// `get_small_group`)...
 const SMALL_GROUP: usize = 1024;
+/// ...and most bytes, so that the sessions share a folder of photos
+/// (one session for 200 photos of 1 MiB: 346 ms TLS; groups of 32 MiB:
+/// 280 ms; 8 to 64 MiB alike).
+const SMALL_GROUP_BYTES: u64 = 32 << 20;
 
-/// `first` and the small files right after it in the queue.
+/// The order the sessions take the files in: the large ones first,
+/// largest first, so that no session is left with a big file at the end
+/// while the others wait; then the small ones in the order they were
+/// listed, together, so that they make few and full groups (each group
+/// ends with a wait for its last answer) of files in few directories (the
+/// server makes each directory of a batch durable once).
+fn in_working_order(mut jobs: Vec<FileJob>) -> Vec<FileJob> {
+    jobs.sort_by_key(|job| {
+        let small = job.size <= PUT_SMALL_MAX;
+        (small, std::cmp::Reverse(if small { 0 } else { job.size }))
+    });
+    jobs
+}
+
+/// `first` and the small files right after it in the queue, while the
+/// group has room.
 fn take_small_group(first: FileJob, queue: &Mutex<VecDeque<FileJob>>) -> Vec<FileJob> {
+    let mut bytes = first.size;
     let mut group = vec![first];
     let mut queue = queue.lock().unwrap_or_else(|p| p.into_inner());
-    while group.len() < SMALL_GROUP {
+    while group.len() < SMALL_GROUP && bytes < SMALL_GROUP_BYTES {
         match queue.front() {
-            Some(job) if job.size <= PUT_SMALL_MAX => group.extend(queue.pop_front()),
+            Some(job) if job.size <= PUT_SMALL_MAX => {
+                bytes += job.size;
+                group.extend(queue.pop_front());
+            }
             _ => break,
         }
     }
@@ -883,5 +907,60 @@ mod tests {
         );
         assert!(local_target(dir, true, "~").is_err());
         assert!(local_target(dir, true, "docs/..").is_err());
+    }
+
+    fn job(name: &str, size: u64) -> FileJob {
+        FileJob {
+            local: PathBuf::from(name),
+            remote: name.into(),
+            size,
+            modified: None,
+        }
+    }
+
+    fn names(jobs: &[FileJob]) -> Vec<&str> {
+        jobs.iter().map(|job| job.remote.as_str()).collect()
+    }
+
+    #[test]
+    fn large_files_go_first_largest_first_then_the_small_ones_as_listed() {
+        let big = PUT_SMALL_MAX + 1;
+        let jobs = vec![
+            job("s1", 10),
+            job("b1", big),
+            job("s2", PUT_SMALL_MAX),
+            job("b2", 3 * big),
+            job("s3", 0),
+            job("b3", 2 * big),
+        ];
+        assert_eq!(
+            names(&in_working_order(jobs)),
+            ["b2", "b3", "b1", "s1", "s2", "s3"]
+        );
+    }
+
+    #[test]
+    fn a_small_group_stops_at_its_bytes_at_its_count_and_at_a_large_file() {
+        let photos = (0..100).map(|n| job(&format!("p{n}"), PUT_SMALL_MAX));
+        let queue = Mutex::new(photos.collect::<VecDeque<_>>());
+        let first = job("first", PUT_SMALL_MAX);
+        let group = take_small_group(first, &queue);
+        assert_eq!(group.len() as u64, SMALL_GROUP_BYTES / PUT_SMALL_MAX);
+        assert_eq!(queue.lock().unwrap().len(), 100 + 1 - group.len());
+
+        let tiny = (0..2 * SMALL_GROUP).map(|n| job(&format!("t{n}"), 1));
+        let queue = Mutex::new(tiny.collect::<VecDeque<_>>());
+        assert_eq!(take_small_group(job("first", 1), &queue).len(), SMALL_GROUP);
+
+        let queue = Mutex::new(VecDeque::from([
+            job("a", 1),
+            job("big", PUT_SMALL_MAX + 1),
+            job("b", 1),
+        ]));
+        assert_eq!(
+            names(&take_small_group(job("first", 1), &queue)),
+            ["first", "a"]
+        );
+        assert_eq!(names(&Vec::from(queue.into_inner().unwrap())), ["big", "b"]);
     }
 }
