@@ -101,10 +101,50 @@ const WAYS: [Way; 3] = [Way::Netdisk, Way::LocalCopy, Way::Rsync];
 /// What one direction of one round took, each way of moving the tree.
 #[derive(Default)]
 struct Round {
-    netdisk: Duration,
-    floor: Duration,
-    rsync: Option<Duration>,
-    rsync_sync: Option<Duration>,
+    netdisk: Spent,
+    floor: Spent,
+    rsync: Option<Spent>,
+    rsync_sync: Option<Spent>,
+}
+
+/// The wall time of a way, and the whole machine's busy CPU time over it
+/// (both processes, the kernel's writeback): on this noisy VM the CPU
+/// swings less than the wall time and shows what each way costs.
+#[derive(Default, Clone, Copy)]
+struct Spent {
+    wall: Duration,
+    cpu: Option<Duration>,
+}
+
+impl std::ops::Add for Spent {
+    type Output = Spent;
+
+    fn add(self, other: Spent) -> Spent {
+        Spent {
+            wall: self.wall + other.wall,
+            cpu: self.cpu.zip(other.cpu).map(|(a, b)| a + b),
+        }
+    }
+}
+
+/// The CPU time all cores have spent busy since boot (user, nice,
+/// system, interrupts) from `/proc/stat`; `None` where it cannot be read.
+fn busy_cpu() -> Option<Duration> {
+    // /proc/stat counts in USER_HZ, which is 100 wherever Linux exports it.
+    const TICK: Duration = Duration::from_millis(10);
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|line| line.starts_with("cpu "))?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|field| field.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq ...
+    let busy = [0, 1, 2, 5, 6]
+        .iter()
+        .map(|&field| ticks.get(field).copied())
+        .sum::<Option<u64>>()?;
+    Some(TICK * u32::try_from(busy).ok()?)
 }
 
 /// Runs `command`, failing with what it printed unless it succeeds.
@@ -119,13 +159,17 @@ fn run(command: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn timed(command: &mut Command) -> anyhow::Result<Duration> {
-    let started = Instant::now();
+fn timed(command: &mut Command) -> anyhow::Result<Spent> {
+    let (busy, started) = (busy_cpu(), Instant::now());
     run(command)?;
-    Ok(started.elapsed())
+    let wall = started.elapsed();
+    let cpu = busy
+        .zip(busy_cpu())
+        .map(|(before, after)| after.saturating_sub(before));
+    Ok(Spent { wall, cpu })
 }
 
-fn sync() -> anyhow::Result<Duration> {
+fn sync() -> anyhow::Result<Spent> {
     timed(&mut Command::new("sync"))
 }
 
@@ -198,14 +242,14 @@ pub fn tree_transfers(
             }
         }
         eprintln!(
-            "7 {} [{mode}] round {round} ({order:?}): up netdisk {:.0} ms, cp+sync {:.0} ms, rsync {:?} ms ({:?} with sync); down netdisk {:.0} ms, rsync {:?} ms",
+            "7 {} [{mode}] round {round} ({order:?}), wall (busy CPU) in ms: up netdisk {}, cp+sync {}, rsync {}, rsync+sync {}; down netdisk {}, rsync {}",
             tree.name,
-            ms(up.netdisk),
-            ms(up.floor),
-            up.rsync.map(ms),
-            up.rsync_sync.map(ms),
-            ms(down.netdisk),
-            down.rsync.map(ms),
+            up.netdisk,
+            up.floor,
+            shown(up.rsync),
+            shown(up.rsync_sync),
+            down.netdisk,
+            shown(down.rsync),
         );
         ups.push(up);
         downs.push(down);
@@ -217,8 +261,19 @@ pub fn tree_transfers(
     Ok(figures)
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+impl std::fmt::Display for Spent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.wall.as_millis())?;
+        match self.cpu {
+            Some(cpu) => write!(f, " ({})", cpu.as_millis()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A way that may not have run (no rsync installed).
+fn shown(spent: Option<Spent>) -> String {
+    spent.map_or_else(|| "-".into(), |spent| spent.to_string())
 }
 
 /// The medians of a direction's rounds: netdisk in files/s with its ratio
@@ -227,9 +282,25 @@ fn ms(d: Duration) -> f64 {
 fn figures_for(tree: &Tree, mode: &str, direction: &str, rounds: &[Round]) -> Vec<Figure> {
     let files = tree.files.len() as f64;
     let rate = |d: Duration| files / d.as_secs_f64();
-    let median_of = |pick: &dyn Fn(&Round) -> Option<Duration>| -> Option<f64> {
-        let values: Vec<f64> = rounds.iter().filter_map(pick).map(rate).collect();
+    let median_of = |pick: &dyn Fn(&Round) -> Option<Spent>| -> Option<f64> {
+        let values: Vec<f64> = rounds
+            .iter()
+            .filter_map(pick)
+            .map(|s| rate(s.wall))
+            .collect();
         (!values.is_empty()).then(|| median(&values))
+    };
+    let cpu_of = |pick: &dyn Fn(&Round) -> Option<Spent>| -> String {
+        let values: Vec<f64> = rounds
+            .iter()
+            .filter_map(|round| pick(round)?.cpu)
+            .map(|cpu| cpu.as_secs_f64() * 1000.0)
+            .collect();
+        if values.is_empty() {
+            "-".into()
+        } else {
+            format!("{:.0} ms", median(&values))
+        }
     };
     let what = format!(
         "7 {} ({} files, {:.0} MB) {direction}",
@@ -245,8 +316,11 @@ fn figures_for(tree: &Tree, mode: &str, direction: &str, rounds: &[Round]) -> Ve
     let mut figure = Figure::new(&what, mode, netdisk, "files/s");
     figure.ratio = rsync_sync.map(|reference| netdisk / reference);
     let mut figures = vec![figure.note(&format!(
-        "{note}; ratio: to rsync + sync; {:.2}x the cp -r + sync floor",
-        netdisk / floor
+        "{note}; ratio: to rsync + sync; {:.2}x the cp -r + sync floor; busy CPU (median): netdisk {}, cp -r + sync {}, rsync + sync {}",
+        netdisk / floor,
+        cpu_of(&|r| Some(r.netdisk)),
+        cpu_of(&|r| Some(r.floor)),
+        cpu_of(&|r| r.rsync_sync),
     ))];
     figures.push(Figure::new(&what, &format!("cp+sync/{mode}"), floor, "files/s").note(&note));
     if let (Some(rsync), Some(rsync_sync)) = (rsync, rsync_sync) {
