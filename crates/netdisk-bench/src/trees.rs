@@ -133,6 +133,11 @@ fn busy_cpu() -> Option<Duration> {
     // /proc/stat counts in USER_HZ, which is 100 wherever Linux exports it.
     const TICK: Duration = Duration::from_millis(10);
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    Some(TICK * u32::try_from(busy_ticks(&stat)?).ok()?)
+}
+
+/// The busy ticks of the all-cores line of a `/proc/stat` text.
+fn busy_ticks(stat: &str) -> Option<u64> {
     let line = stat.lines().find(|line| line.starts_with("cpu "))?;
     let ticks: Vec<u64> = line
         .split_whitespace()
@@ -140,11 +145,10 @@ fn busy_cpu() -> Option<Duration> {
         .map(|field| field.parse().ok())
         .collect::<Option<_>>()?;
     // user nice system idle iowait irq softirq ...
-    let busy = [0, 1, 2, 5, 6]
+    [0, 1, 2, 5, 6]
         .iter()
         .map(|&field| ticks.get(field).copied())
-        .sum::<Option<u64>>()?;
-    Some(TICK * u32::try_from(busy).ok()?)
+        .sum()
 }
 
 /// Runs `command`, failing with what it printed unless it succeeds.
@@ -430,5 +434,19 @@ impl Drop for RsyncDaemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_ticks_count_user_nice_system_and_interrupts_of_all_cores() {
+        let stat = "cpu  100 20 30 4000 50 6 7 8 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n";
+        assert_eq!(busy_ticks(stat), Some(100 + 20 + 30 + 6 + 7));
+        assert_eq!(busy_ticks("cpu0 1 2 3 4 5 6 7\n"), None);
+        assert_eq!(busy_ticks("cpu  1 2 x 4 5 6 7\n"), None);
+        assert_eq!(busy_ticks("cpu  1 2 3\n"), None);
     }
 }
