@@ -108,8 +108,8 @@ struct Round {
 }
 
 /// The wall time of a way, and the whole machine's busy CPU time over it
-/// (both processes, the kernel's writeback): on this noisy VM the CPU
-/// swings less than the wall time and shows what each way costs.
+/// (both processes, the kernel's writeback): what each way costs, and
+/// whether a slow round waited or worked.
 #[derive(Default, Clone, Copy)]
 struct Spent {
     wall: Duration,
