@@ -50,6 +50,20 @@ fn trees_round_trip_with_scp_rules() {
         )
         .expect("file");
     }
+    // Files over 1 MiB go first, streamed, largest first; 34 photos of
+    // exactly 1 MiB (the largest small file) make more than one 32 MiB
+    // group, shared by the sessions.
+    std::fs::create_dir_all(tree.join("videos")).expect("dirs");
+    std::fs::write(tree.join("videos/short.mp4"), pattern(1_500_000, 2)).expect("file");
+    std::fs::write(tree.join("videos/long.mp4"), pattern(3_000_000, 3)).expect("file");
+    std::fs::create_dir_all(tree.join("camera")).expect("dirs");
+    for n in 0..34 {
+        std::fs::write(
+            tree.join(format!("camera/IMG_{n:04}.jpg")),
+            pattern(1 << 20, 100 + n as u8),
+        )
+        .expect("file");
+    }
     std::os::unix::fs::symlink("/etc/passwd", tree.join("link-out")).expect("symlink");
     let cli = || netdisk_as(&server, "alice", "pw");
 
