@@ -29,7 +29,7 @@ pub fn write_in_pieces(file: &File, bytes: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{Seek, SeekFrom};
+    use std::io::Seek;
 
     #[test]
     fn every_byte_lands_in_order_after_the_position() {
@@ -45,7 +45,6 @@ mod tests {
             file.stream_position().expect("position"),
             4 + body.len() as u64
         );
-        file.seek(SeekFrom::Start(0)).expect("seek");
         let on_disk = std::fs::read(&path).expect("read");
         assert_eq!(&on_disk[..4], b"head");
         assert!(
