@@ -3,7 +3,8 @@
 //! in the same rounds on the same machine state. Optional: the scenario
 //! runs without it when it is not installed (`cargo install dufs`).
 
-use crate::http::CurlTarget;
+use crate::http::HttpTarget;
+use crate::http_client::Auth;
 use crate::server::ServerProcess;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ const MAX_BANNER_LINES: usize = 50;
 
 pub struct Dufs {
     child: Child,
-    target: CurlTarget,
+    target: HttpTarget,
 }
 
 /// `NETDISK_BENCH_DUFS`, else `dufs` on the PATH.
@@ -54,8 +55,8 @@ impl Dufs {
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .args(["--allow-upload", "--allow-delete"])
             .args(["--auth", &format!("{USER}:{PASSWORD}@/:rw")]);
-        let mut common = vec!["-u".into(), format!("{USER}:{PASSWORD}").into()];
         let tls = !server.is_plaintext();
+        let mut ca = None;
         if tls {
             let dir = netdisk_root.join("tls");
             command
@@ -63,7 +64,7 @@ impl Dufs {
                 .arg(dir.join("cert.pem"))
                 .arg("--tls-key")
                 .arg(dir.join("key.pem"));
-            common.extend(["--cacert".into(), dir.join("cert.pem").into()]);
+            ca = Some(dir.join("cert.pem"));
         }
         let mut child = command
             .arg(&served)
@@ -86,10 +87,14 @@ impl Dufs {
         let scheme = if tls { "https" } else { "http" };
         let mut dufs = Dufs {
             child,
-            target: CurlTarget {
+            target: HttpTarget {
                 name: "8 dufs",
                 files: format!("{scheme}://127.0.0.1:{port}"),
-                common,
+                ca,
+                auth: Auth::Basic {
+                    user: USER.to_owned(),
+                    password: PASSWORD.to_owned(),
+                },
             },
         };
         anyhow::ensure!(listening, "dufs did not start: {:?}", dufs.child.try_wait());
@@ -98,7 +103,7 @@ impl Dufs {
         Ok(Some(dufs))
     }
 
-    pub fn target(&self) -> &CurlTarget {
+    pub fn target(&self) -> &HttpTarget {
         &self.target
     }
 }

@@ -2,17 +2,18 @@
 //! a process per request, as people run it): a big file up (PUT with its
 //! BLAKE3, verified and committed durably) and down, as ratios to the
 //! raw-TCP baseline; and one-shot uploads of 1 byte with a personal token,
-//! process start, TLS handshake and durable commit included. Beside it,
-//! when `dufs` is installed, the same curl commands against dufs serving
-//! a directory with the same certificate (the reference issue #19 names),
-//! in the same rounds.
+//! process start, TLS handshake and durable commit included. The big file
+//! also goes down through the bench's own client (`http_client.rs`), which
+//! writes like the baseline's receiver. Beside it, when `dufs` is
+//! installed, the same requests against dufs serving a directory with the
+//! same certificate (the reference issue #19 names), in the same rounds.
 
 use crate::dufs::Dufs;
+use crate::http_client::{Auth, Download};
 use crate::report::Figure;
 use crate::scenarios::{median, settle};
 use crate::server::{ServerProcess, PASSWORD, USER};
-use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -20,27 +21,49 @@ const MB: f64 = 1_000_000.0;
 /// One-shot uploads timed for the 1-byte figure.
 const TINY_RUNS: usize = 30;
 
-/// An HTTP file server curl talks to: where its files are, and what every
-/// request carries (trust and authentication).
-pub struct CurlTarget {
+/// An HTTP file server the bench talks to: where its files are, and what
+/// every request carries (trust and authentication).
+pub struct HttpTarget {
     /// Label in the figures ("8 HTTP API", "8 dufs").
     pub name: &'static str,
     /// The URL files live under, without a trailing slash.
     pub files: String,
-    /// curl arguments for every request (`--cacert`, a header or `-u`).
-    pub common: Vec<OsString>,
+    /// The server's certificate, trusted as a root (over TLS).
+    pub ca: Option<PathBuf>,
+    pub auth: Auth,
 }
 
-impl CurlTarget {
+impl HttpTarget {
     fn curl(&self) -> Command {
         let mut command = Command::new("curl");
         command.args(["--silent", "--show-error", "--fail"]);
-        command.args(&self.common);
+        if let Some(ca) = &self.ca {
+            command.arg("--cacert").arg(ca);
+        }
+        match &self.auth {
+            Auth::None => {}
+            Auth::Bearer(token) => {
+                command.args(["-H", &format!("authorization: Bearer {token}")]);
+            }
+            Auth::Basic { user, password } => {
+                command.args(["-u", &format!("{user}:{password}")]);
+            }
+        }
         command
     }
 
     fn url(&self, name: &str) -> String {
         format!("{}/{name}", self.files)
+    }
+
+    /// The file `name` into `target` with the bench's own client.
+    fn download(&self, name: &str, target: &Path) -> Download {
+        Download {
+            url: self.url(name),
+            auth: self.auth.clone(),
+            ca: self.ca.clone(),
+            target: target.to_owned(),
+        }
     }
 }
 
@@ -65,16 +88,18 @@ struct BigFileRun {
     up: f64,
     down: f64,
     down_null: f64,
+    /// Down into a file with the bench's own client, fsync'd.
+    down_own: f64,
     reference: f64,
 }
 
 /// The big file up (with `upload_args`), down into a file, down into
-/// `/dev/null`, then deleted. Each transfer starts with the file system
+/// `/dev/null`, down with the bench's own client, then deleted. Each transfer starts with the file system
 /// written back (as the baseline does), so no transfer pays for the
 /// writeback of the one before, and a server that does not fsync is not
 /// charged for it in the next measurement either.
 fn big_file_round(
-    target: &CurlTarget,
+    target: &HttpTarget,
     upload_args: &[String],
     source: &Path,
     size: u64,
@@ -119,6 +144,17 @@ fn big_file_round(
         .args(["-o", "/dev/null"])
         .arg(target.url("big.bin")))?;
     let down_null = elapsed_mbs(started);
+
+    settle(scratch)?;
+    let started = Instant::now();
+    let got = target.download("big.bin", &back).run()?;
+    let down_own = elapsed_mbs(started);
+    std::fs::remove_file(&back)?;
+    anyhow::ensure!(
+        got == size,
+        "{}: the download has {got} bytes, not {size}",
+        target.name
+    );
     run(target
         .curl()
         .args(["-X", "DELETE"])
@@ -127,6 +163,7 @@ fn big_file_round(
         up,
         down,
         down_null,
+        down_own,
         reference,
     })
 }
@@ -135,7 +172,7 @@ fn big_file_round(
 /// target, and of `curl --version` alone (the process start inside
 /// them), taken in turns so that the machine's drift (process start moves
 /// from 5 to 13 ms between runs here) weighs on each alike.
-fn one_shot_uploads(targets: &[&CurlTarget], scratch: &Path) -> anyhow::Result<Vec<f64>> {
+fn one_shot_uploads(targets: &[&HttpTarget], scratch: &Path) -> anyhow::Result<Vec<f64>> {
     let one_byte = scratch.join("one-byte");
     std::fs::write(&one_byte, b"x")?;
     let mut times = vec![Vec::with_capacity(TINY_RUNS); targets.len() + 1];
@@ -176,27 +213,26 @@ fn big_file_figures(name: &str, mode: &str, runs: &[BigFileRun], note: &str) -> 
         speed("1 big file up (curl -T)", |run| run.up),
         speed("1 big file down (curl)", |run| run.down),
         speed("1 big file down, /dev/null", |run| run.down_null),
+        speed("1 big file down (own client, fsync)", |run| run.down_own),
     ]
 }
 
 /// Logs in to the gateway and makes a personal token: the two targets
 /// (the session for the big file, the token for one-shot uploads).
-fn netdisk_targets(server: &ServerProcess, root: &Path) -> anyhow::Result<[CurlTarget; 2]> {
+fn netdisk_targets(server: &ServerProcess, root: &Path) -> anyhow::Result<[HttpTarget; 2]> {
     let api = server.http_url();
-    let trust: Vec<OsString> = if server.is_plaintext() {
-        Vec::new()
-    } else {
-        vec!["--cacert".into(), root.join("tls/cert.pem").into()]
+    let ca = (!server.is_plaintext()).then(|| root.join("tls/cert.pem"));
+    let bearer = |token: String| HttpTarget {
+        name: "8 HTTP API",
+        files: format!("{api}/files"),
+        ca: ca.clone(),
+        auth: Auth::Bearer(token),
     };
-    let bearer = |token: &str| -> Vec<OsString> {
-        let mut args = trust.clone();
-        args.extend(["-H".into(), format!("authorization: Bearer {token}").into()]);
-        args
-    };
-    let anonymous = CurlTarget {
+    let anonymous = HttpTarget {
         name: "8 HTTP API",
         files: api.clone(),
-        common: trust.clone(),
+        ca: ca.clone(),
+        auth: Auth::None,
     };
     let login = run(anonymous
         .curl()
@@ -204,22 +240,14 @@ fn netdisk_targets(server: &ServerProcess, root: &Path) -> anyhow::Result<[CurlT
         .args(["-H", "content-type: application/json"])
         .arg("--data")
         .arg(serde_json::json!({ "user": USER, "password": PASSWORD }).to_string()))?;
-    let session = CurlTarget {
-        name: "8 HTTP API",
-        files: format!("{api}/files"),
-        common: bearer(&token_from(&login, "token")?),
-    };
+    let session = bearer(token_from(&login, "token")?);
     let made = run(session
         .curl()
         .args(["-H", "content-type: application/json"])
         .arg("--data")
         .arg(r#"{"name":"bench"}"#)
         .arg(format!("{api}/tokens")))?;
-    let personal = CurlTarget {
-        name: "8 HTTP API",
-        files: format!("{api}/files"),
-        common: bearer(&token_from(&made, "token")?),
-    };
+    let personal = bearer(token_from(&made, "token")?);
     Ok([session, personal])
 }
 
@@ -251,15 +279,15 @@ pub fn http_api(
         let reference = baseline()?;
         let run = big_file_round(&session, &verified, source, size, scratch, reference)?;
         eprintln!(
-            "8 [{mode}]: netdisk up {:.0}, down {:.0}, to /dev/null {:.0} MB/s",
-            run.up, run.down, run.down_null
+            "8 [{mode}]: netdisk up {:.0}, down {:.0}, to /dev/null {:.0}, own client {:.0} MB/s",
+            run.up, run.down, run.down_null, run.down_own
         );
         ours.push(run);
         if let Some(dufs) = &dufs {
             let run = big_file_round(dufs.target(), &[], source, size, scratch, reference)?;
             eprintln!(
-                "8 [{mode}]: dufs up {:.0}, down {:.0}, to /dev/null {:.0} MB/s",
-                run.up, run.down, run.down_null
+                "8 [{mode}]: dufs up {:.0}, down {:.0}, to /dev/null {:.0}, own client {:.0} MB/s",
+                run.up, run.down, run.down_null, run.down_own
             );
             theirs.push(run);
         }

@@ -7,6 +7,7 @@ mod baseline;
 mod cluster;
 mod dufs;
 mod http;
+mod http_client;
 mod report;
 mod s3;
 mod scenarios;
