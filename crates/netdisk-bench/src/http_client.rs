@@ -1,11 +1,12 @@
 //! Scenario 8's second downloader: an HTTP client of the bench's own that
-//! takes a download as netdisk's own client does. One thread receives and
-//! decrypts (reqwest on rustls with ring, as the server); the bytes go in
-//! 256 KiB pieces to a writer thread (`FileSink`, as `netdisk get` uses)
-//! that hashes them, writes them, starts their writeback early and drops
-//! them from the page cache behind it; at the end the file is fsync'd and
-//! its BLAKE3 checked against the ETag when the server sent one. curl,
-//! measured beside it, does all of it on one thread: it writes each 16 KiB
+//! takes a download as netdisk's own client does. A multi-threaded
+//! runtime receives and decrypts (reqwest on rustls with ring, as the
+//! server); the bytes go in 256 KiB pieces to a writer thread (`FileSink`,
+//! as `netdisk get` uses) that hashes them, writes them, starts their
+//! writeback early and drops them from the page cache behind it; at the
+//! end the file is fsync'd and its BLAKE3 checked against the ETag when
+//! the server sent one. curl, measured beside it, does all of it on one
+//! thread: it writes each 16 KiB
 //! TLS record in two writes (4 KiB to fill its stdio buffer, then 12 KiB:
 //! `strace` counted 131,000 writes for 1 GiB) and leaves the file in the
 //! page cache.
@@ -38,13 +39,12 @@ pub struct Download {
 }
 
 impl Download {
-    /// Runs it on a thread of its own with a single-threaded runtime (and
-    /// its blocking pool for the writer), as a client process would; the
-    /// bench's own runtime is not to be blocked from inside. Returns the
-    /// bytes written, durable.
+    /// Runs it on a thread of its own with a runtime of its own,
+    /// multi-threaded as netdisk's CLI runs (the bench's runtime is not to
+    /// be blocked from inside). Returns the bytes written, durable.
     pub fn run(self) -> anyhow::Result<u64> {
         std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
+            tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
                 .block_on(self.fetch())
