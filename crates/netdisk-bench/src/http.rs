@@ -4,9 +4,10 @@
 //! raw-TCP baseline; and one-shot uploads of 1 byte with a personal token,
 //! process start, TLS handshake and durable commit included. The big file
 //! also goes down through the bench's own client (`http_client.rs`), which
-//! writes like the baseline's receiver. Beside it, when `dufs` is
-//! installed, the same requests against dufs serving a directory with the
-//! same certificate (the reference issue #19 names), in the same rounds.
+//! takes it as `netdisk get` does (a writer thread, then fsync). Beside
+//! it, when `dufs` is installed, the same requests against dufs serving a
+//! directory with the same certificate (the reference issue #19 names),
+//! in the same rounds.
 
 use crate::dufs::Dufs;
 use crate::http_client::{Auth, Download};
@@ -94,10 +95,11 @@ struct BigFileRun {
 }
 
 /// The big file up (with `upload_args`), down into a file, down into
-/// `/dev/null`, down with the bench's own client, then deleted. Each transfer starts with the file system
-/// written back (as the baseline does), so no transfer pays for the
-/// writeback of the one before, and a server that does not fsync is not
-/// charged for it in the next measurement either.
+/// `/dev/null`, down with the bench's own client, then deleted. Each
+/// transfer starts with the file system written back (as the baseline
+/// does), so no transfer pays for the writeback of the one before, and a
+/// server that does not fsync is not charged for it in the next
+/// measurement either.
 fn big_file_round(
     target: &HttpTarget,
     upload_args: &[String],
