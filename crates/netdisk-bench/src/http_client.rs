@@ -17,9 +17,13 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Bytes handed to the writer thread at a time.
 const PIECE: usize = 256 * 1024;
+/// The longest wait for the answer or for the next piece of the body: a
+/// server that stops sending fails the run instead of hanging it.
+const STALL: Duration = Duration::from_secs(60);
 
 /// How a request proves who sends it.
 #[derive(Clone)]
@@ -60,7 +64,10 @@ impl Download {
             Auth::Bearer(token) => request.bearer_auth(token),
             Auth::Basic { user, password } => request.basic_auth(user, Some(password)),
         };
-        let mut response = request.send().await?.error_for_status()?;
+        let mut response = tokio::time::timeout(STALL, request.send())
+            .await
+            .map_err(|_| anyhow::anyhow!("{}: no answer in {STALL:?}", self.url))??
+            .error_for_status()?;
         // netdisk's ETag is the file's BLAKE3 in quotes; other servers'
         // are something else, and are not checked.
         let blake3 = response
@@ -72,7 +79,10 @@ impl Download {
         let file = std::fs::File::create(&self.target)?;
         let mut sink = FileSink::start(file, blake3::Hasher::new(), PageCache::DropBehind);
         let mut pending = BytesMut::with_capacity(PIECE);
-        while let Some(chunk) = response.chunk().await? {
+        while let Some(chunk) = tokio::time::timeout(STALL, response.chunk())
+            .await
+            .map_err(|_| anyhow::anyhow!("{}: no byte in {STALL:?}", self.url))??
+        {
             pending.extend_from_slice(&chunk);
             if pending.len() >= PIECE {
                 sink.push(pending.split().freeze()).await?;
