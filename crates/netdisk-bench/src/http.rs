@@ -129,13 +129,7 @@ fn big_file_round(
         .arg(&back)
         .arg(target.url("big.bin")))?;
     let down = elapsed_mbs(started);
-    let got = std::fs::metadata(&back)?.len();
-    std::fs::remove_file(&back)?;
-    anyhow::ensure!(
-        got == size,
-        "{}: the download has {got} bytes, not {size}",
-        target.name
-    );
+    remove_whole(target, &back, size)?;
 
     // Into /dev/null: what the server and the transport do, without
     // curl's own writes into the page cache.
@@ -149,14 +143,9 @@ fn big_file_round(
 
     settle(scratch)?;
     let started = Instant::now();
-    let got = target.download("big.bin", &back).run()?;
+    target.download("big.bin", &back).run()?;
     let down_own = elapsed_mbs(started);
-    std::fs::remove_file(&back)?;
-    anyhow::ensure!(
-        got == size,
-        "{}: the download has {got} bytes, not {size}",
-        target.name
-    );
+    remove_whole(target, &back, size)?;
     run(target
         .curl()
         .args(["-X", "DELETE"])
@@ -168,6 +157,18 @@ fn big_file_round(
         down_own,
         reference,
     })
+}
+
+/// Removes a downloaded copy, failing unless it had all `size` bytes.
+fn remove_whole(target: &HttpTarget, copy: &Path, size: u64) -> anyhow::Result<()> {
+    let got = std::fs::metadata(copy)?.len();
+    std::fs::remove_file(copy)?;
+    anyhow::ensure!(
+        got == size,
+        "{}: the download has {got} bytes, not {size}",
+        target.name
+    );
+    Ok(())
 }
 
 /// Median milliseconds of `TINY_RUNS` one-shot uploads of 1 byte to each
